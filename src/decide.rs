@@ -1,0 +1,715 @@
+//! The decision: a message is prepared once against the settings, then each
+//! recipient costs a few loads and compares (RULES §4).
+//!
+//! [`Settings::prepare`] does everything that depends only on the message:
+//! the wall-clock time in every zone a period may be read in, the lookup of
+//! the conversation's and subchannel's overrides, the resolution of the three
+//! default layers into one fallback, the mentioned users as handles. What is
+//! left per recipient is the walk of the user layers, in the order of the
+//! code below, which is the order of the rules.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::model::{ConversationType, DndPeriod, Level, Mentioned, Mentions, TimeOfDay};
+use crate::settings::{LevelMap, Settings, UserHandle, UserRecord};
+
+/// The conversation a message was sent in, as its recipients see it.
+///
+/// A private or system conversation is named, on the recipient's side, by the
+/// other party, which is the sender: so those variants carry no target, and
+/// the recipient's conversation level is looked up under the sender's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conversation<'a> {
+    /// A one-to-one message.
+    Private,
+    /// A message to group `group_id`.
+    Group {
+        /// The group.
+        group_id: &'a str,
+    },
+    /// A system message.
+    System,
+    /// A message to ultra group `group_id`, in subchannel `bus_channel` if any.
+    UltraGroup {
+        /// The ultra group.
+        group_id: &'a str,
+        /// The subchannel, if the message was sent in one.
+        bus_channel: Option<&'a str>,
+    },
+}
+
+impl Conversation<'_> {
+    /// The conversation's type.
+    pub const fn conversation_type(&self) -> ConversationType {
+        match self {
+            Conversation::Private => ConversationType::Private,
+            Conversation::Group { .. } => ConversationType::Group,
+            Conversation::System => ConversationType::System,
+            Conversation::UltraGroup { .. } => ConversationType::UltraGroup,
+        }
+    }
+}
+
+/// One message, as the decision needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// Where it was sent.
+    pub conversation: Conversation<'a>,
+    /// Who sent it.
+    pub sender: &'a str,
+    /// Whom it mentions.
+    pub mentions: Mentions<'a>,
+    /// Whether it was sent with `disablePush`.
+    pub disable_push: bool,
+    /// When it was sent.
+    pub at: DateTime<Utc>,
+}
+
+impl<'a> Message<'a> {
+    /// A message from `sender` in `conversation` at `at`, with no mentions and
+    /// pushes allowed.
+    pub fn new(conversation: Conversation<'a>, sender: &'a str, at: DateTime<Utc>) -> Message<'a> {
+        Message {
+            conversation,
+            sender,
+            mentions: Mentions::None,
+            disable_push: false,
+            at,
+        }
+    }
+
+    /// This message, mentioning `mentions`.
+    pub fn with_mentions(mut self, mentions: Mentions<'a>) -> Message<'a> {
+        self.mentions = mentions;
+        self
+    }
+
+    /// This message, sent with `disablePush`.
+    pub fn with_push_disabled(mut self) -> Message<'a> {
+        self.disable_push = true;
+        self
+    }
+}
+
+/// The layers of RULES §4, in the order they are consulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Layer {
+    /// The recipient sent the message.
+    Sender,
+    /// The message was sent with `disablePush`.
+    DisablePush,
+    /// The recipient's global DND period.
+    UserPeriod,
+    /// The recipient's level for the ultra group's subchannel.
+    UserSubchannel,
+    /// The recipient's level for the conversation.
+    UserConversation,
+    /// The recipient's level for the conversation type.
+    UserConversationType,
+    /// The admin's default for the subchannel.
+    SubchannelDefault,
+    /// The admin's default for the ultra group.
+    ChannelDefault,
+    /// The application's default for the conversation type.
+    AppDefault,
+    /// Nothing was set anywhere: push.
+    NothingSet,
+}
+
+impl Layer {
+    /// Every layer, highest priority first.
+    pub const ALL: [Layer; 10] = [
+        Layer::Sender,
+        Layer::DisablePush,
+        Layer::UserPeriod,
+        Layer::UserSubchannel,
+        Layer::UserConversation,
+        Layer::UserConversationType,
+        Layer::SubchannelDefault,
+        Layer::ChannelDefault,
+        Layer::AppDefault,
+        Layer::NothingSet,
+    ];
+
+    /// The layer's name in the replay protocol: `sender`, `disable_push`,
+    /// `user_period`, ..., `none`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Layer::Sender => "sender",
+            Layer::DisablePush => "disable_push",
+            Layer::UserPeriod => "user_period",
+            Layer::UserSubchannel => "user_subchannel",
+            Layer::UserConversation => "user_conversation",
+            Layer::UserConversationType => "user_conversation_type",
+            Layer::SubchannelDefault => "subchannel_default",
+            Layer::ChannelDefault => "channel_default",
+            Layer::AppDefault => "app_default",
+            Layer::NothingSet => "none",
+        }
+    }
+
+    /// The layer's name in words.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Layer::Sender => "sender",
+            Layer::DisablePush => "disablePush",
+            Layer::UserPeriod => "user period",
+            Layer::UserSubchannel => "user subchannel level",
+            Layer::UserConversation => "user conversation level",
+            Layer::UserConversationType => "user conversation-type level",
+            Layer::SubchannelDefault => "subchannel default",
+            Layer::ChannelDefault => "channel default",
+            Layer::AppDefault => "app default",
+            Layer::NothingSet => "nothing set",
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer for one recipient: push or not, which layer decided, and the
+/// level it applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Decision {
+    push: bool,
+    by: Layer,
+    level: Option<Level>,
+}
+
+impl Decision {
+    const SENDER: Decision = Decision {
+        push: false,
+        by: Layer::Sender,
+        level: None,
+    };
+    const DISABLED: Decision = Decision {
+        push: false,
+        by: Layer::DisablePush,
+        level: None,
+    };
+
+    /// Whether a push goes out.
+    #[inline]
+    pub const fn push(self) -> bool {
+        self.push
+    }
+
+    /// The layer that decided.
+    #[inline]
+    pub const fn by(self) -> Layer {
+        self.by
+    }
+
+    /// The level that was applied: `None` when the sender or `disablePush`
+    /// decided, [`Level::All`] when nothing was set.
+    #[inline]
+    pub const fn level(self) -> Option<Level> {
+        self.level
+    }
+}
+
+/// A recipient: a handle, or a user id (which may be unknown to the settings:
+/// such a user has set nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipient<'r> {
+    /// A user the settings number.
+    Handle(UserHandle),
+    /// A user by id.
+    Id(&'r str),
+}
+
+/// A period as a decision saw it: where it was read, and what time it was there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeriodAt {
+    /// The period.
+    pub period: DndPeriod,
+    /// The zone it was read in (the data center's unless the period names one).
+    pub zone: Tz,
+    /// The message's wall-clock time in that zone.
+    pub wall: TimeOfDay,
+}
+
+/// What one layer did for one recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// The sender or `disablePush` decided outright: no push.
+    Outright,
+    /// The layer does not apply to this message or recipient; the text says why.
+    Skipped(&'static str),
+    /// The layer applies, and nothing is set there.
+    NotSet,
+    /// The recipient has a period, and the message is outside its window.
+    PeriodInactive(PeriodAt),
+    /// The layer held a level, and it decided.
+    Applied {
+        /// The level applied.
+        level: Level,
+        /// How the message mentions the recipient, as far as the level looked.
+        mentioned: Mentioned,
+        /// Whether it pushes.
+        push: bool,
+        /// The period, when the period decided.
+        period: Option<PeriodAt>,
+    },
+}
+
+/// What the walk reports to, layer by layer. The fast path passes [`Silent`],
+/// for which every call compiles to nothing.
+trait Trace {
+    fn step(&mut self, layer: Layer, step: Step);
+}
+
+struct Silent;
+
+impl Trace for Silent {
+    #[inline(always)]
+    fn step(&mut self, _: Layer, _: Step) {}
+}
+
+impl Trace for Vec<(Layer, Step)> {
+    fn step(&mut self, layer: Layer, step: Step) {
+        self.push((layer, step));
+    }
+}
+
+/// A default layer as one message sees it.
+#[derive(Clone, Copy, Debug)]
+enum DefaultLayer {
+    Skipped(&'static str),
+    Set(Level),
+    NotSet,
+}
+
+/// A user layer that lives with the conversation, as one message sees it.
+#[derive(Clone, Copy, Debug)]
+enum OverrideLayer<'a> {
+    Skipped(&'static str),
+    /// Somebody set a level here.
+    Levels(&'a LevelMap),
+    /// Nobody did.
+    Empty,
+}
+
+impl<'a> OverrideLayer<'a> {
+    fn of(map: Option<&'a LevelMap>) -> OverrideLayer<'a> {
+        match map {
+            Some(m) if !m.is_empty() => OverrideLayer::Levels(m),
+            _ => OverrideLayer::Empty,
+        }
+    }
+}
+
+/// A message prepared against the settings: decides for any number of
+/// recipients, each in a few loads and compares, allocating nothing.
+///
+/// It borrows the settings: while it lives they cannot change. Prepare a
+/// message, decide its fanout, drop it.
+#[derive(Debug)]
+pub struct PreparedMessage<'a> {
+    settings: &'a Settings,
+    message: Message<'a>,
+    type_index: usize,
+    mentions_count: bool,
+    mention_all: bool,
+    sender: Option<UserHandle>,
+    /// Handles of the mentioned users, sorted.
+    mentioned: Vec<UserHandle>,
+    /// The message's wall-clock time in each zone of the settings' zone table.
+    wall: Vec<TimeOfDay>,
+    subchannel: OverrideLayer<'a>,
+    conversation: OverrideLayer<'a>,
+    /// Layers 5 to 7, in order.
+    defaults: [(Layer, DefaultLayer); 3],
+    /// The first default layer that is set, or "nothing set" with -1.
+    fallback: (Layer, Level),
+}
+
+impl Settings {
+    /// Prepares `message` for deciding its recipients: everything that does
+    /// not depend on the recipient is done here, once.
+    ///
+    /// The cost is one lookup of the conversation (and subchannel), one
+    /// time-zone conversion per zone that some period names, and one handle
+    /// lookup per mentioned user.
+    pub fn prepare<'a>(&'a self, message: &Message<'a>) -> PreparedMessage<'a> {
+        let conversation_type = message.conversation.conversation_type();
+        let (target, bus_channel) = match message.conversation {
+            Conversation::Private | Conversation::System => (message.sender, None),
+            Conversation::Group { group_id } => (group_id, None),
+            Conversation::UltraGroup { group_id, bus_channel } => (group_id, bus_channel),
+        };
+        let entry = self.conversations[conversation_type.index()].get(target);
+        let sub_entry = entry.zip(bus_channel).and_then(|(e, bus)| e.subchannels.get(bus));
+
+        let not_ultra = "not an ultra-group message";
+        let is_ultra = conversation_type == ConversationType::UltraGroup;
+        let subchannel = if !is_ultra {
+            OverrideLayer::Skipped(not_ultra)
+        } else if bus_channel.is_none() {
+            OverrideLayer::Skipped("the message has no subchannel")
+        } else {
+            OverrideLayer::of(sub_entry.map(|s| &s.users))
+        };
+        let default_of = |level: Option<Level>| level.map_or(DefaultLayer::NotSet, DefaultLayer::Set);
+        let defaults = [
+            (
+                Layer::SubchannelDefault,
+                match subchannel {
+                    OverrideLayer::Skipped(why) => DefaultLayer::Skipped(why),
+                    _ => default_of(sub_entry.and_then(|s| s.default)),
+                },
+            ),
+            (
+                Layer::ChannelDefault,
+                if is_ultra {
+                    default_of(entry.and_then(|e| e.default))
+                } else {
+                    DefaultLayer::Skipped(not_ultra)
+                },
+            ),
+            (Layer::AppDefault, default_of(self.config.app_defaults.get(conversation_type))),
+        ];
+        let fallback = defaults
+            .iter()
+            .find_map(|&(layer, d)| match d {
+                DefaultLayer::Set(level) => Some((layer, level)),
+                _ => None,
+            })
+            .unwrap_or((Layer::NothingSet, Level::All));
+
+        let mentions_count = conversation_type.mentions_count();
+        let mut mentioned = Vec::new();
+        let mut mention_all = false;
+        if mentions_count {
+            match message.mentions {
+                Mentions::None => {}
+                Mentions::All => mention_all = true,
+                Mentions::Users(ids) => {
+                    mentioned.extend(ids.iter().filter_map(|id| self.user(id)));
+                    mentioned.sort_unstable();
+                    mentioned.dedup();
+                }
+            }
+        }
+
+        PreparedMessage {
+            settings: self,
+            message: *message,
+            type_index: conversation_type.index(),
+            mentions_count,
+            mention_all,
+            sender: self.user(message.sender),
+            mentioned,
+            wall: self.zones.iter().map(|&z| TimeOfDay::of_instant(message.at, z)).collect(),
+            subchannel,
+            conversation: OverrideLayer::of(entry.map(|e| &e.users)),
+            defaults,
+            fallback,
+        }
+    }
+}
+
+impl<'a> PreparedMessage<'a> {
+    /// The message this was prepared from.
+    pub fn message(&self) -> &Message<'a> {
+        &self.message
+    }
+
+    /// The decision for the user with handle `recipient`.
+    #[inline]
+    pub fn decide(&self, recipient: UserHandle) -> Decision {
+        self.walk(Some(recipient), "", &mut Silent)
+    }
+
+    /// The decision for user `id`: one hash lookup, then as [`decide`](Self::decide).
+    /// A user the settings do not know has set nothing.
+    #[inline]
+    pub fn decide_id(&self, id: &str) -> Decision {
+        self.walk(self.settings.user(id), id, &mut Silent)
+    }
+
+    /// The decision for `recipient`.
+    #[inline]
+    pub fn decide_for(&self, recipient: Recipient<'_>) -> Decision {
+        match recipient {
+            Recipient::Handle(h) => self.decide(h),
+            Recipient::Id(id) => self.decide_id(id),
+        }
+    }
+
+    /// Replaces the contents of `out` with the decision for each of
+    /// `recipients`, in order. Allocates nothing when `out` has the capacity.
+    pub fn decide_into(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) {
+        out.clear();
+        out.extend(recipients.iter().map(|&h| self.decide(h)));
+    }
+
+    /// As [`decide_into`](Self::decide_into), for recipients given by id.
+    pub fn decide_ids_into<S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
+        out.clear();
+        out.extend(recipients.iter().map(|id| self.decide_id(id.as_ref())));
+    }
+
+    /// The decisions for `recipients`, lazily, allocating nothing.
+    pub fn decisions<'r>(&'r self, recipients: &'r [UserHandle]) -> impl ExactSizeIterator<Item = Decision> + 'r {
+        recipients.iter().map(move |&h| self.decide(h))
+    }
+
+    /// The walk of RULES §4 for one recipient, explained layer by layer.
+    pub fn explain(&self, recipient: Recipient<'_>) -> Explanation {
+        let (handle, id) = match recipient {
+            Recipient::Handle(h) => (Some(h), self.settings.user_id(h).unwrap_or("")),
+            Recipient::Id(id) => (self.settings.user(id), id),
+        };
+        let mut steps = Vec::new();
+        let decision = self.walk(handle, id, &mut steps);
+        Explanation {
+            recipient: id.to_owned(),
+            conversation_type: self.message.conversation.conversation_type(),
+            steps,
+            decision,
+        }
+    }
+
+    /// Walks the layers for the recipient with `handle` (or, without one, for
+    /// the unknown user `id`). The order of the code is the order of RULES §4.
+    #[inline(always)]
+    fn walk<T: Trace>(&self, handle: Option<UserHandle>, id: &str, trace: &mut T) -> Decision {
+        let is_sender = match handle {
+            Some(h) => self.sender == Some(h),
+            None => id == self.message.sender,
+        };
+        if is_sender {
+            trace.step(Layer::Sender, Step::Outright);
+            return Decision::SENDER;
+        }
+        trace.step(Layer::Sender, Step::Skipped("the recipient did not send the message"));
+        if self.message.disable_push {
+            trace.step(Layer::DisablePush, Step::Outright);
+            return Decision::DISABLED;
+        }
+        trace.step(Layer::DisablePush, Step::Skipped("the message was sent without disablePush"));
+
+        let record = match handle {
+            Some(h) => self.settings.record(h),
+            None => &UserRecord::EMPTY,
+        };
+
+        // 1. The user period, while the message is inside its window.
+        match record.period {
+            Some(p) => {
+                let wall = self.wall[p.zone.index()];
+                let at = || {
+                    let (zone, named) = self.settings.zone_of(p.zone);
+                    PeriodAt {
+                        period: DndPeriod {
+                            window: p.window,
+                            level: p.level,
+                            zone: named.then_some(zone),
+                        },
+                        zone,
+                        wall,
+                    }
+                };
+                if p.window.contains(wall) {
+                    return self.apply(Layer::UserPeriod, p.level.level(), handle, id, Some(at), trace);
+                }
+                trace.step(Layer::UserPeriod, Step::PeriodInactive(at()));
+            }
+            None => trace.step(Layer::UserPeriod, Step::NotSet),
+        }
+
+        // 2. and 3. The user's level for the subchannel, then the conversation.
+        for (layer, over) in [(Layer::UserSubchannel, self.subchannel), (Layer::UserConversation, self.conversation)] {
+            match over {
+                OverrideLayer::Skipped(why) => trace.step(layer, Step::Skipped(why)),
+                OverrideLayer::Levels(map) => match handle.and_then(|h| map.get(&h)) {
+                    Some(&level) => return self.apply(layer, level, handle, id, None::<fn() -> PeriodAt>, trace),
+                    None => trace.step(layer, Step::NotSet),
+                },
+                OverrideLayer::Empty => trace.step(layer, Step::NotSet),
+            }
+        }
+
+        // 4. The user's level for the conversation type.
+        match record.type_levels[self.type_index] {
+            Some(level) => {
+                return self.apply(Layer::UserConversationType, level, handle, id, None::<fn() -> PeriodAt>, trace)
+            }
+            None => trace.step(Layer::UserConversationType, Step::NotSet),
+        }
+
+        // 5. to 7. The defaults, resolved once per message; 8. nothing set.
+        for (layer, d) in self.defaults {
+            if layer == self.fallback.0 {
+                break;
+            }
+            trace.step(
+                layer,
+                match d {
+                    DefaultLayer::Skipped(why) => Step::Skipped(why),
+                    _ => Step::NotSet,
+                },
+            );
+        }
+        let (layer, level) = self.fallback;
+        self.apply(layer, level, handle, id, None::<fn() -> PeriodAt>, trace)
+    }
+
+    /// Applies `level`, found at `layer`, to the recipient (RULES §2).
+    #[inline(always)]
+    fn apply<T: Trace>(
+        &self,
+        layer: Layer,
+        level: Level,
+        handle: Option<UserHandle>,
+        id: &str,
+        period: Option<impl FnOnce() -> PeriodAt>,
+        trace: &mut T,
+    ) -> Decision {
+        let mentioned = if !self.mentions_count {
+            Mentioned::No
+        } else if self.mention_all {
+            Mentioned::All
+        } else if level.reads_personal_mention() && self.mentions_recipient(handle, id) {
+            Mentioned::Me
+        } else {
+            Mentioned::No
+        };
+        let push = level.pushes(mentioned);
+        trace.step(
+            layer,
+            Step::Applied {
+                level,
+                mentioned,
+                push,
+                period: period.map(|at| at()),
+            },
+        );
+        Decision {
+            push,
+            by: layer,
+            level: Some(level),
+        }
+    }
+
+    /// Whether the message's list of mentioned users holds the recipient.
+    #[inline]
+    fn mentions_recipient(&self, handle: Option<UserHandle>, id: &str) -> bool {
+        match handle {
+            Some(h) => self.mentioned.binary_search(&h).is_ok(),
+            // A user the settings do not know: compare ids.
+            None => matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
+        }
+    }
+}
+
+/// The walk down the layers for one recipient, for people: see its `Display`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    recipient: String,
+    conversation_type: ConversationType,
+    steps: Vec<(Layer, Step)>,
+    decision: Decision,
+}
+
+impl Explanation {
+    /// The decision, the same as the fast path's.
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
+
+    /// What each layer did, from the top down to the one that decided.
+    pub fn steps(&self) -> &[(Layer, Step)] {
+        &self.steps
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.decision;
+        write!(
+            f,
+            "{}: {} (decided by the {}",
+            self.recipient,
+            if d.push { "PUSH" } else { "no push" },
+            d.by.describe()
+        )?;
+        if let Some(level) = d.level {
+            write!(f, ", level {level}")?;
+        }
+        writeln!(f, ")")?;
+        for &(layer, step) in &self.steps {
+            write!(f, "  {:<30} ", format!("{}:", layer.describe()))?;
+            match step {
+                Step::Outright => match layer {
+                    Layer::Sender => writeln!(f, "decides: the sender never gets a push for their own message")?,
+                    _ => writeln!(f, "decides: the message was sent with disablePush, which pushes to no one")?,
+                },
+                Step::Skipped(why) => writeln!(f, "skipped: {why}")?,
+                Step::NotSet => writeln!(f, "skipped: not set")?,
+                Step::PeriodInactive(at) => writeln!(f, "skipped: {} was not active at {}", PeriodText(at), at.wall)?,
+                Step::Applied {
+                    level,
+                    mentioned,
+                    push,
+                    period,
+                } => {
+                    if let Some(at) = period {
+                        write!(f, "decides: {} is active at {}; ", PeriodText(at), at.wall)?;
+                    } else {
+                        write!(f, "decides: set to ")?;
+                    }
+                    let why = match (level, mentioned) {
+                        (Level::All | Level::Nothing, _) => "",
+                        _ if !self.conversation_type.mentions_count() => "mentions are not read in this conversation type",
+                        (_, Mentioned::All) => "the message mentions @all",
+                        (_, Mentioned::Me) => "the message mentions the recipient",
+                        (Level::MentionsOfAll, Mentioned::No) => "the message does not mention @all",
+                        (Level::MentionsOfMe, Mentioned::No) => "the message does not mention the recipient by id",
+                        (_, Mentioned::No) => "the message mentions neither @all nor the recipient",
+                    };
+                    write!(f, "level {level}")?;
+                    if !why.is_empty() {
+                        write!(f, "; {why}")?;
+                    }
+                    writeln!(f, " -> {}", if push { "push" } else { "no push" })?;
+                }
+            }
+        }
+        let decided_at = Layer::ALL.iter().position(|&l| l == d.by).unwrap_or(Layer::ALL.len() - 1);
+        let below: &[Layer] = Layer::ALL.get(decided_at + 1..Layer::ALL.len() - 1).unwrap_or(&[]);
+        if !below.is_empty() {
+            let names: Vec<&str> = below.iter().map(|l| l.describe()).collect();
+            writeln!(f, "  not consulted: {}", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A period in words: "22:00:00 + 540 min (level 5) in Asia/Shanghai (the
+/// data center's zone)".
+struct PeriodText(PeriodAt);
+
+impl fmt::Display for PeriodText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.0;
+        write!(
+            f,
+            "the period {}, level {}, in {}{}",
+            at.period.window,
+            at.period.level.level().code(),
+            at.zone.name(),
+            if at.period.zone.is_none() { " (the data center's zone)" } else { "" }
+        )
+    }
+}

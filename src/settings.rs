@@ -1,0 +1,498 @@
+//! The stored settings: every user's period and levels, every conversation's
+//! overrides and defaults, laid out for the fanout loop.
+//!
+//! Layout, and why:
+//! - A user is a dense [`UserHandle`] (a `u32`) into a `Vec` of 16-byte
+//!   records holding what every decision reads: the period and the four
+//!   conversation-type levels. A fanout over handles reads that `Vec` and
+//!   nothing else per user.
+//! - User ids live once, in one string arena, found through a table of
+//!   handles hashed by id: 8 or so bytes per user instead of a `String` key.
+//! - A user's level on a conversation or subchannel lives with the
+//!   conversation, in a map from handle to level. A message looks its
+//!   conversation up once; each recipient then costs one probe of an
+//!   integer-keyed map, and none at all when nobody set anything there.
+//! - Time zones are numbered; index 0 is the data center's. A message computes
+//!   its wall-clock time once per zone, never per recipient.
+//!
+//! Every mutation here is infallible once its arguments are typed, except for
+//! running out of handles, which is checked before anything changes.
+
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use chrono_tz::Tz;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+
+use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, UserId};
+use crate::Error;
+
+/// How the engine is set up: the data center's zone and the application's
+/// default level per conversation type (RULES §4.7, §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The data center's time zone: Asia/Shanghai for the China data center,
+    /// UTC for the global one.
+    pub time_zone: Tz,
+    /// The application's default level for each conversation type.
+    pub app_defaults: AppDefaults,
+}
+
+impl Config {
+    /// A configuration for the data center in `time_zone`, with no app defaults.
+    pub fn new(time_zone: Tz) -> Config {
+        Config {
+            time_zone,
+            app_defaults: AppDefaults::default(),
+        }
+    }
+
+    /// This configuration with the app default for `conversation_type` set to `level`.
+    pub fn with_app_default(mut self, conversation_type: ConversationType, level: Level) -> Config {
+        self.app_defaults.set(conversation_type, Some(level));
+        self
+    }
+}
+
+/// The application's default level per conversation type. Unset by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppDefaults([Option<Level>; 4]);
+
+impl AppDefaults {
+    /// The default for `conversation_type`.
+    pub fn get(&self, conversation_type: ConversationType) -> Option<Level> {
+        self.0[conversation_type.index()]
+    }
+
+    /// Sets (or with `None` clears) the default for `conversation_type`.
+    pub fn set(&mut self, conversation_type: ConversationType, level: Option<Level>) {
+        self.0[conversation_type.index()] = level;
+    }
+}
+
+/// A compact handle for a user id, handed out by [`Settings::intern_user`].
+///
+/// A service that keeps its member lists as handles decides a fanout without
+/// hashing a single string. A handle stays valid for the life of the
+/// [`Settings`] it came from and across a save and restore of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserHandle(u32);
+
+impl UserHandle {
+    /// The handle's number: handles are numbered from 0 in the order users
+    /// were first seen.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The index of a time zone in the settings' zone table; 0 is the data center's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ZoneIndex(u16);
+
+impl ZoneIndex {
+    pub(crate) const DATA_CENTER: ZoneIndex = ZoneIndex(0);
+
+    pub(crate) const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A period as stored: 12 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StoredPeriod {
+    pub(crate) window: DndWindow,
+    pub(crate) level: PeriodLevel,
+    pub(crate) zone: ZoneIndex,
+}
+
+/// What every decision reads about a user: 16 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct UserRecord {
+    pub(crate) period: Option<StoredPeriod>,
+    pub(crate) type_levels: [Option<Level>; 4],
+}
+
+impl UserRecord {
+    /// The record of a user who has set nothing.
+    pub(crate) const EMPTY: UserRecord = UserRecord {
+        period: None,
+        type_levels: [None; 4],
+    };
+}
+
+/// A hasher for handles: one multiplication. Handles are dense integers that
+/// the settings themselves hand out, so there is nothing to defend against,
+/// and the low bits of `handle * odd` are a permutation of the handle's.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct HandleHasher(u64);
+
+impl Hasher for HandleHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Users' levels on one conversation or subchannel, by handle.
+pub(crate) type LevelMap = HashMap<UserHandle, Level, BuildHasherDefault<HandleHasher>>;
+
+/// What is stored for one subchannel of an ultra group.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SubchannelEntry {
+    pub(crate) users: LevelMap,
+    pub(crate) default: Option<Level>,
+}
+
+/// What is stored for one conversation (type + target).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ConversationEntry {
+    /// Users' levels on the whole conversation.
+    pub(crate) users: LevelMap,
+    /// The admin's channel default (ultra groups only).
+    pub(crate) default: Option<Level>,
+    /// The subchannels (ultra groups only).
+    pub(crate) subchannels: HashMap<Box<str>, SubchannelEntry>,
+}
+
+impl SubchannelEntry {
+    fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.default.is_none()
+    }
+}
+
+impl ConversationEntry {
+    fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.default.is_none() && self.subchannels.is_empty()
+    }
+}
+
+/// User ids, each stored once in one arena, found by id through a hash table
+/// of handles.
+#[derive(Clone, Default)]
+struct Interner {
+    arena: String,
+    /// `ends[h]` is where the id of handle `h` ends in `arena`; it starts
+    /// where the previous one ends.
+    ends: Vec<u32>,
+    table: HashTable<UserHandle>,
+    hasher: DefaultHashBuilder,
+}
+
+fn id_in<'a>(arena: &'a str, ends: &[u32], h: UserHandle) -> &'a str {
+    let end = ends[h.index()] as usize;
+    let start = match h.index() {
+        0 => 0,
+        i => ends[i - 1] as usize,
+    };
+    &arena[start..end]
+}
+
+impl Interner {
+    fn get(&self, id: &str) -> Option<UserHandle> {
+        let hash = self.hasher.hash_one(id);
+        self.table.find(hash, |&h| id_in(&self.arena, &self.ends, h) == id).copied()
+    }
+
+    fn id(&self, h: UserHandle) -> Option<&str> {
+        (h.index() < self.ends.len()).then(|| id_in(&self.arena, &self.ends, h))
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The handle of `id`, numbering it if it is new.
+    fn intern(&mut self, id: &str) -> Result<UserHandle, Error> {
+        if let Some(h) = self.get(id) {
+            return Ok(h);
+        }
+        let end = u32::try_from(self.arena.len() + id.len()).map_err(|_| Error::TooManyUsers)?;
+        let h = UserHandle(u32::try_from(self.ends.len()).map_err(|_| Error::TooManyUsers)?);
+        self.arena.push_str(id);
+        self.ends.push(end);
+        let Interner { arena, ends, table, hasher } = self;
+        let hash = hasher.hash_one(id);
+        table.insert_unique(hash, h, |&other| hasher.hash_one(id_in(arena, ends, other)));
+        Ok(h)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.arena.capacity() + self.ends.capacity() * 4 + self.table.allocation_size()
+    }
+}
+
+/// Everything a decision reads: the configuration and every stored setting.
+///
+/// Build it once, change it through the typed setters or the settings API
+/// ([`crate::api`]), and prepare messages against it with
+/// [`Settings::prepare`](crate::Settings::prepare).
+#[derive(Clone)]
+pub struct Settings {
+    pub(crate) config: Config,
+    /// Zone table: index 0 is the data center's zone; the rest are the zones
+    /// that periods named explicitly, each once.
+    pub(crate) zones: Vec<Tz>,
+    interner: Interner,
+    pub(crate) users: Vec<UserRecord>,
+    /// Conversations by type index, then by target id.
+    pub(crate) conversations: [HashMap<Box<str>, ConversationEntry>; 4],
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("config", &self.config)
+            .field("users", &self.users.len())
+            .field("conversations", &self.conversations.iter().map(HashMap::len).sum::<usize>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// Empty settings for an engine set up with `config`.
+    pub fn new(config: Config) -> Settings {
+        Settings {
+            zones: vec![config.time_zone],
+            config,
+            interner: Interner::default(),
+            users: Vec::new(),
+            conversations: Default::default(),
+        }
+    }
+
+    /// How the engine was set up.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The handle of user `id`, if the settings have seen it.
+    #[inline]
+    pub fn user(&self, id: &str) -> Option<UserHandle> {
+        self.interner.get(id)
+    }
+
+    /// The handle of user `id`, numbering the user if it is new. A new user
+    /// has no settings; numbering one changes no decision.
+    pub fn intern_user(&mut self, id: &UserId) -> Result<UserHandle, Error> {
+        let h = self.interner.intern(id.as_str())?;
+        if h.index() == self.users.len() {
+            self.users.push(UserRecord::EMPTY);
+        }
+        Ok(h)
+    }
+
+    /// The id of the user with handle `h`.
+    pub fn user_id(&self, h: UserHandle) -> Option<&str> {
+        self.interner.id(h)
+    }
+
+    /// How many users the settings number (with settings or without).
+    pub fn user_count(&self) -> usize {
+        self.interner.len()
+    }
+
+    /// The record of handle `h`; a user who set nothing (or a handle from
+    /// other settings) reads as empty.
+    #[inline]
+    pub(crate) fn record(&self, h: UserHandle) -> &UserRecord {
+        self.users.get(h.index()).unwrap_or(&UserRecord::EMPTY)
+    }
+
+    fn record_mut(&mut self, user: &UserId) -> Result<&mut UserRecord, Error> {
+        let h = self.intern_user(user)?;
+        Ok(&mut self.users[h.index()])
+    }
+
+    /// The index of `zone` in the zone table, adding it if it is new.
+    fn zone_index(&mut self, zone: Option<Tz>) -> ZoneIndex {
+        let Some(zone) = zone else {
+            return ZoneIndex::DATA_CENTER;
+        };
+        match self.zones.iter().skip(1).position(|&z| z == zone) {
+            Some(i) => ZoneIndex((i + 1) as u16),
+            None => {
+                // chrono-tz knows some 600 zones: the table never nears u16::MAX.
+                self.zones.push(zone);
+                ZoneIndex((self.zones.len() - 1) as u16)
+            }
+        }
+    }
+
+    /// The zone a stored period is read in, and whether it was named.
+    pub(crate) fn zone_of(&self, index: ZoneIndex) -> (Tz, bool) {
+        (self.zones[index.index()], index != ZoneIndex::DATA_CENTER)
+    }
+
+    /// Sets user `user`'s period, replacing any other; `None` removes it.
+    pub fn set_period(&mut self, user: &UserId, period: Option<DndPeriod>) -> Result<(), Error> {
+        match period {
+            Some(p) => {
+                let zone = self.zone_index(p.zone);
+                self.record_mut(user)?.period = Some(StoredPeriod {
+                    window: p.window,
+                    level: p.level,
+                    zone,
+                });
+            }
+            None => {
+                if let Some(h) = self.user(user.as_str()) {
+                    self.users[h.index()].period = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// User `user`'s period.
+    pub fn period(&self, user: &str) -> Option<DndPeriod> {
+        let stored = self.record(self.user(user)?).period?;
+        let (zone, named) = self.zone_of(stored.zone);
+        Some(DndPeriod {
+            window: stored.window,
+            level: stored.level,
+            zone: named.then_some(zone),
+        })
+    }
+
+    /// Sets user `user`'s level for a conversation type; `None` removes it.
+    pub fn set_type_level(
+        &mut self,
+        user: &UserId,
+        conversation_type: ConversationType,
+        level: Option<Level>,
+    ) -> Result<(), Error> {
+        let record = match level {
+            Some(_) => self.record_mut(user)?,
+            None => match self.user(user.as_str()) {
+                Some(h) => &mut self.users[h.index()],
+                None => return Ok(()),
+            },
+        };
+        record.type_levels[conversation_type.index()] = level;
+        Ok(())
+    }
+
+    /// User `user`'s level for a conversation type.
+    pub fn type_level(&self, user: &str, conversation_type: ConversationType) -> Option<Level> {
+        self.record(self.user(user)?).type_levels[conversation_type.index()]
+    }
+
+    /// Sets user `user`'s level for a conversation or an ultra-group
+    /// subchannel; `None` removes it.
+    pub fn set_conversation_level(
+        &mut self,
+        user: &UserId,
+        key: &ConversationKey,
+        level: Option<Level>,
+    ) -> Result<(), Error> {
+        let handle = match level {
+            Some(_) => self.intern_user(user)?,
+            None => match self.user(user.as_str()) {
+                Some(h) => h,
+                None => return Ok(()),
+            },
+        };
+        self.edit_entry(key.conversation_type(), key.target_id(), key.bus_channel(), |users, _| {
+            match level {
+                Some(l) => users.insert(handle, l),
+                None => users.remove(&handle),
+            };
+        });
+        Ok(())
+    }
+
+    /// User `user`'s level for a conversation or an ultra-group subchannel.
+    pub fn conversation_level(&self, user: &str, key: &ConversationKey) -> Option<Level> {
+        let h = self.user(user)?;
+        let (users, _) = self.entry(key.conversation_type(), key.target_id().as_str(), key.bus_channel().map(BusChannel::as_str))?;
+        users.get(&h).copied()
+    }
+
+    /// Sets the admin's default for ultra group `group`, or with `bus_channel`
+    /// for one of its subchannels; `None` removes it.
+    pub fn set_ultra_group_default(&mut self, group: &TargetId, bus_channel: Option<&BusChannel>, level: Option<Level>) {
+        self.edit_entry(ConversationType::UltraGroup, group, bus_channel, |_, default| *default = level);
+    }
+
+    /// The admin's default for ultra group `group`, or for one of its subchannels.
+    pub fn ultra_group_default(&self, group: &str, bus_channel: Option<&str>) -> Option<Level> {
+        self.entry(ConversationType::UltraGroup, group, bus_channel)?.1
+    }
+
+    /// The users' levels and the default stored for a conversation or subchannel.
+    pub(crate) fn entry(
+        &self,
+        conversation_type: ConversationType,
+        target: &str,
+        bus_channel: Option<&str>,
+    ) -> Option<(&LevelMap, Option<Level>)> {
+        let conversation = self.conversations[conversation_type.index()].get(target)?;
+        match bus_channel {
+            None => Some((&conversation.users, conversation.default)),
+            Some(bus) => {
+                let sub = conversation.subchannels.get(bus)?;
+                Some((&sub.users, sub.default))
+            }
+        }
+    }
+
+    /// Runs `edit` on the users' levels and the default of a conversation or
+    /// subchannel, creating the entry if needed and dropping it if it ends empty.
+    fn edit_entry(
+        &mut self,
+        conversation_type: ConversationType,
+        target: &TargetId,
+        bus_channel: Option<&BusChannel>,
+        edit: impl FnOnce(&mut LevelMap, &mut Option<Level>),
+    ) {
+        let map = &mut self.conversations[conversation_type.index()];
+        let conversation = map.entry_ref(target.as_str()).or_default();
+        match bus_channel {
+            None => edit(&mut conversation.users, &mut conversation.default),
+            Some(bus) => {
+                let sub = conversation.subchannels.entry_ref(bus.as_str()).or_default();
+                edit(&mut sub.users, &mut sub.default);
+                if sub.is_empty() {
+                    conversation.subchannels.remove(bus.as_str());
+                }
+            }
+        }
+        if conversation.is_empty() {
+            map.remove(target.as_str());
+        }
+    }
+
+    /// Bytes of heap the settings hold, ids included: for measuring.
+    pub fn heap_bytes(&self) -> usize {
+        let maps: usize = self
+            .conversations
+            .iter()
+            .flat_map(|m| m.values())
+            .map(|c| {
+                c.users.allocation_size()
+                    + c.subchannels.allocation_size()
+                    + c.subchannels.iter().map(|(k, s)| k.len() + s.users.allocation_size()).sum::<usize>()
+            })
+            .sum::<usize>()
+            + self.conversations.iter().map(|m| m.allocation_size() + m.keys().map(|k| k.len()).sum::<usize>()).sum::<usize>();
+        self.interner.heap_bytes() + self.users.capacity() * std::mem::size_of::<UserRecord>() + maps
+    }
+
+    /// Bytes of heap that the user ids themselves take (the arena), for
+    /// measuring what the rest costs.
+    pub fn id_bytes(&self) -> usize {
+        self.interner.arena.capacity()
+    }
+}

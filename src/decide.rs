@@ -376,7 +376,10 @@ impl Settings {
                     DefaultLayer::Skipped(not_ultra)
                 },
             ),
-            (Layer::AppDefault, default_of(self.config.app_defaults.get(conversation_type))),
+            (
+                Layer::AppDefault,
+                default_of(self.config.app_defaults.get(conversation_type)),
+            ),
         ];
         let fallback = defaults
             .iter()
@@ -409,7 +412,11 @@ impl Settings {
             mention_all,
             sender: self.user(message.sender),
             mentioned,
-            wall: self.zones.iter().map(|&z| TimeOfDay::of_instant(message.at, z)).collect(),
+            wall: self
+                .zones
+                .iter()
+                .map(|&z| TimeOfDay::of_instant(message.at, z))
+                .collect(),
             subchannel,
             conversation: OverrideLayer::of(entry.map(|e| &e.users)),
             defaults,
@@ -497,7 +504,10 @@ impl<'a> PreparedMessage<'a> {
             trace.step(Layer::DisablePush, Step::Outright);
             return Decision::DISABLED;
         }
-        trace.step(Layer::DisablePush, Step::Skipped("the message was sent without disablePush"));
+        trace.step(
+            Layer::DisablePush,
+            Step::Skipped("the message was sent without disablePush"),
+        );
 
         let record = match handle {
             Some(h) => self.settings.record(h),
@@ -529,7 +539,10 @@ impl<'a> PreparedMessage<'a> {
         }
 
         // 2. and 3. The user's level for the subchannel, then the conversation.
-        for (layer, over) in [(Layer::UserSubchannel, self.subchannel), (Layer::UserConversation, self.conversation)] {
+        for (layer, over) in [
+            (Layer::UserSubchannel, self.subchannel),
+            (Layer::UserConversation, self.conversation),
+        ] {
             match over {
                 OverrideLayer::Skipped(why) => trace.step(layer, Step::Skipped(why)),
                 OverrideLayer::Levels(map) => match handle.and_then(|h| map.get(&h)) {
@@ -543,7 +556,14 @@ impl<'a> PreparedMessage<'a> {
         // 4. The user's level for the conversation type.
         match record.type_levels[self.type_index] {
             Some(level) => {
-                return self.apply(Layer::UserConversationType, level, handle, id, None::<fn() -> PeriodAt>, trace)
+                return self.apply(
+                    Layer::UserConversationType,
+                    level,
+                    handle,
+                    id,
+                    None::<fn() -> PeriodAt>,
+                    trace,
+                )
             }
             None => trace.step(Layer::UserConversationType, Step::NotSet),
         }
@@ -653,7 +673,10 @@ impl fmt::Display for Explanation {
             match step {
                 Step::Outright => match layer {
                     Layer::Sender => writeln!(f, "decides: the sender never gets a push for their own message")?,
-                    _ => writeln!(f, "decides: the message was sent with disablePush, which pushes to no one")?,
+                    _ => writeln!(
+                        f,
+                        "decides: the message was sent with disablePush, which pushes to no one"
+                    )?,
                 },
                 Step::Skipped(why) => writeln!(f, "skipped: {why}")?,
                 Step::NotSet => writeln!(f, "skipped: not set")?,
@@ -671,7 +694,9 @@ impl fmt::Display for Explanation {
                     }
                     let why = match (level, mentioned) {
                         (Level::All | Level::Nothing, _) => "",
-                        _ if !self.conversation_type.mentions_count() => "mentions are not read in this conversation type",
+                        _ if !self.conversation_type.mentions_count() => {
+                            "mentions are not read in this conversation type"
+                        }
                         (_, Mentioned::All) => "the message mentions @all",
                         (_, Mentioned::Me) => "the message mentions the recipient",
                         (Level::MentionsOfAll, Mentioned::No) => "the message does not mention @all",
@@ -686,7 +711,10 @@ impl fmt::Display for Explanation {
                 }
             }
         }
-        let decided_at = Layer::ALL.iter().position(|&l| l == d.by).unwrap_or(Layer::ALL.len() - 1);
+        let decided_at = Layer::ALL
+            .iter()
+            .position(|&l| l == d.by)
+            .unwrap_or(Layer::ALL.len() - 1);
         let below: &[Layer] = Layer::ALL.get(decided_at + 1..Layer::ALL.len() - 1).unwrap_or(&[]);
         if !below.is_empty() {
             let names: Vec<&str> = below.iter().map(|l| l.describe()).collect();
@@ -709,7 +737,11 @@ impl fmt::Display for PeriodText {
             at.period.window,
             at.period.level.level().code(),
             at.zone.name(),
-            if at.period.zone.is_none() { " (the data center's zone)" } else { "" }
+            if at.period.zone.is_none() {
+                " (the data center's zone)"
+            } else {
+                ""
+            }
         )
     }
 }

@@ -60,6 +60,9 @@ pub enum Error {
     /// A request parameter given twice with different values.
     #[error("parameter {0} is repeated with different values")]
     RepeatedParameter(&'static str),
+    /// A request parameter whose percent-decoded value is not valid UTF-8.
+    #[error("parameter {0} is not valid UTF-8")]
+    NotUtf8(&'static str),
     /// A request parameter that must be a whole number and is not.
     #[error("parameter {name}: {value:?} is not a whole number")]
     NotANumber {

@@ -432,7 +432,11 @@ impl fmt::Display for DndWindow {
 
 /// A user's global DND period (RULES §5): a daily window, its level, and the
 /// zone whose wall clock it is read on (the data center's when `None`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// In JSON it reads as the request's parameters:
+/// `{"startTime":"22:00:00","period":540,"level":5,"timezone":"Asia/Tokyo"}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "PeriodRepr", into = "PeriodRepr")]
 pub struct DndPeriod {
     /// The daily window.
     pub window: DndWindow,
@@ -440,6 +444,38 @@ pub struct DndPeriod {
     pub level: PeriodLevel,
     /// The period's own IANA zone, if it was given one.
     pub zone: Option<Tz>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PeriodRepr {
+    start_time: TimeOfDay,
+    period: i64,
+    level: PeriodLevel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timezone: Option<String>,
+}
+
+impl TryFrom<PeriodRepr> for DndPeriod {
+    type Error = Error;
+    fn try_from(r: PeriodRepr) -> Result<Self, Error> {
+        Ok(DndPeriod {
+            window: DndWindow::new(r.start_time, r.period)?,
+            level: r.level,
+            zone: r.timezone.as_deref().map(parse_zone).transpose()?,
+        })
+    }
+}
+
+impl From<DndPeriod> for PeriodRepr {
+    fn from(p: DndPeriod) -> PeriodRepr {
+        PeriodRepr {
+            start_time: p.window.start,
+            period: p.window.minutes.into(),
+            level: p.level,
+            timezone: p.zone.map(|z| z.name().to_owned()),
+        }
+    }
 }
 
 /// Parses an IANA time-zone name.

@@ -23,7 +23,9 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use chrono_tz::Tz;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
-use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, UserId};
+use crate::model::{
+    BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, UserId,
+};
 use crate::Error;
 
 /// How the engine is set up: the data center's zone and the application's
@@ -82,6 +84,11 @@ impl UserHandle {
     /// were first seen.
     pub const fn index(self) -> usize {
         self.0 as usize
+    }
+
+    /// The handle numbered `i`; only the settings number users.
+    pub(crate) const fn from_index(i: usize) -> UserHandle {
+        UserHandle(i as u32)
     }
 }
 
@@ -202,7 +209,9 @@ fn id_in<'a>(arena: &'a str, ends: &[u32], h: UserHandle) -> &'a str {
 impl Interner {
     fn get(&self, id: &str) -> Option<UserHandle> {
         let hash = self.hasher.hash_one(id);
-        self.table.find(hash, |&h| id_in(&self.arena, &self.ends, h) == id).copied()
+        self.table
+            .find(hash, |&h| id_in(&self.arena, &self.ends, h) == id)
+            .copied()
     }
 
     fn id(&self, h: UserHandle) -> Option<&str> {
@@ -222,7 +231,12 @@ impl Interner {
         let h = UserHandle(u32::try_from(self.ends.len()).map_err(|_| Error::TooManyUsers)?);
         self.arena.push_str(id);
         self.ends.push(end);
-        let Interner { arena, ends, table, hasher } = self;
+        let Interner {
+            arena,
+            ends,
+            table,
+            hasher,
+        } = self;
         let hash = hasher.hash_one(id);
         table.insert_unique(hash, h, |&other| hasher.hash_one(id_in(arena, ends, other)));
         Ok(h)
@@ -255,7 +269,10 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("config", &self.config)
             .field("users", &self.users.len())
-            .field("conversations", &self.conversations.iter().map(HashMap::len).sum::<usize>())
+            .field(
+                "conversations",
+                &self.conversations.iter().map(HashMap::len).sum::<usize>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -404,26 +421,42 @@ impl Settings {
                 None => return Ok(()),
             },
         };
-        self.edit_entry(key.conversation_type(), key.target_id(), key.bus_channel(), |users, _| {
-            match level {
-                Some(l) => users.insert(handle, l),
-                None => users.remove(&handle),
-            };
-        });
+        self.edit_entry(
+            key.conversation_type(),
+            key.target_id(),
+            key.bus_channel(),
+            |users, _| {
+                match level {
+                    Some(l) => users.insert(handle, l),
+                    None => users.remove(&handle),
+                };
+            },
+        );
         Ok(())
     }
 
     /// User `user`'s level for a conversation or an ultra-group subchannel.
     pub fn conversation_level(&self, user: &str, key: &ConversationKey) -> Option<Level> {
         let h = self.user(user)?;
-        let (users, _) = self.entry(key.conversation_type(), key.target_id().as_str(), key.bus_channel().map(BusChannel::as_str))?;
+        let (users, _) = self.entry(
+            key.conversation_type(),
+            key.target_id().as_str(),
+            key.bus_channel().map(BusChannel::as_str),
+        )?;
         users.get(&h).copied()
     }
 
     /// Sets the admin's default for ultra group `group`, or with `bus_channel`
     /// for one of its subchannels; `None` removes it.
-    pub fn set_ultra_group_default(&mut self, group: &TargetId, bus_channel: Option<&BusChannel>, level: Option<Level>) {
-        self.edit_entry(ConversationType::UltraGroup, group, bus_channel, |_, default| *default = level);
+    pub fn set_ultra_group_default(
+        &mut self,
+        group: &TargetId,
+        bus_channel: Option<&BusChannel>,
+        level: Option<Level>,
+    ) {
+        self.edit_entry(ConversationType::UltraGroup, group, bus_channel, |_, default| {
+            *default = level
+        });
     }
 
     /// The admin's default for ultra group `group`, or for one of its subchannels.
@@ -483,10 +516,17 @@ impl Settings {
             .map(|c| {
                 c.users.allocation_size()
                     + c.subchannels.allocation_size()
-                    + c.subchannels.iter().map(|(k, s)| k.len() + s.users.allocation_size()).sum::<usize>()
+                    + c.subchannels
+                        .iter()
+                        .map(|(k, s)| k.len() + s.users.allocation_size())
+                        .sum::<usize>()
             })
             .sum::<usize>()
-            + self.conversations.iter().map(|m| m.allocation_size() + m.keys().map(|k| k.len()).sum::<usize>()).sum::<usize>();
+            + self
+                .conversations
+                .iter()
+                .map(|m| m.allocation_size() + m.keys().map(|k| k.len()).sum::<usize>())
+                .sum::<usize>();
         self.interner.heap_bytes() + self.users.capacity() * std::mem::size_of::<UserRecord>() + maps
     }
 

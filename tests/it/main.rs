@@ -1,0 +1,9 @@
+//! The integration tests: one binary, one module per concern.
+
+mod alloc;
+mod api;
+mod cli;
+mod naive;
+mod properties;
+mod rules;
+mod support;

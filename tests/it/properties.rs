@@ -1,1 +1,504 @@
+//! Properties stated from the rules, over random settings and messages.
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use dnd_engine::{
+    BusChannel, Config, Conversation, ConversationKey, ConversationType, DndPeriod, DndWindow, Layer, Level, Mentions,
+    Message, PeriodLevel, Recipient, Request, Settings, TargetId, TimeOfDay, UserId,
+};
+use proptest::prelude::*;
+
+use crate::naive::{as_naive, Naive};
+
+pub const USERS: [&str; 6] = ["u0", "u1", "u2", "u3", "u4", "u5"];
+const GROUPS: [&str; 3] = ["g0", "g1", "g2"];
+const BUSES: [&str; 3] = ["c0", "c1", "c2"];
+pub const ZONES: [Tz; 6] = [
+    chrono_tz::UTC,
+    chrono_tz::Asia::Shanghai,
+    chrono_tz::America::New_York,
+    chrono_tz::Europe::London,
+    chrono_tz::Australia::Lord_Howe, // moves its clocks by 30 minutes
+    chrono_tz::Asia::Kathmandu,      // +05:45
+];
+
+fn level() -> impl Strategy<Value = Option<Level>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(Level::All)),
+        Just(Some(Level::Mentions)),
+        Just(Some(Level::MentionsOfMe)),
+        Just(Some(Level::MentionsOfAll)),
+        Just(Some(Level::Nothing)),
+    ]
+}
+
+fn set_level() -> impl Strategy<Value = Level> {
+    level().prop_filter_map("a set level", |l| l)
+}
+
+fn conversation_type() -> impl Strategy<Value = ConversationType> {
+    prop::sample::select(ConversationType::ALL.to_vec())
+}
+
+fn user() -> impl Strategy<Value = UserId> {
+    prop::sample::select(USERS.to_vec()).prop_map(|u| UserId::new(u).unwrap())
+}
+
+fn period() -> impl Strategy<Value = DndPeriod> {
+    (
+        0u32..86_400,
+        1i64..=1439,
+        any::<bool>(),
+        prop::option::of(prop::sample::select(ZONES.to_vec())),
+    )
+        .prop_map(|(start, minutes, five, zone)| DndPeriod {
+            window: DndWindow::new(TimeOfDay::from_seconds(start).unwrap(), minutes).unwrap(),
+            level: if five {
+                PeriodLevel::Nothing
+            } else {
+                PeriodLevel::Mentions
+            },
+            zone,
+        })
+}
+
+/// A conversation key: any type and target; a subchannel only for type 10.
+fn conversation_key() -> impl Strategy<Value = ConversationKey> {
+    (
+        conversation_type(),
+        prop::sample::select([&USERS[..], &GROUPS[..]].concat()),
+        prop::option::of(prop::sample::select(BUSES.to_vec())),
+    )
+        .prop_map(|(t, target, bus)| {
+            let bus = bus
+                .filter(|_| t == ConversationType::UltraGroup)
+                .map(|b| BusChannel::new(b).unwrap());
+            ConversationKey::new(t, TargetId::new(target).unwrap(), bus).unwrap()
+        })
+}
+
+/// Any change request.
+pub fn change() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (user(), period()).prop_map(|(user_id, period)| Request::SetPeriod { user_id, period }),
+        user().prop_map(|user_id| Request::DeletePeriod { user_id }),
+        (user(), conversation_key(), level()).prop_map(|(user_id, conversation, level)| {
+            Request::SetConversationLevel {
+                user_id,
+                conversation,
+                level,
+            }
+        }),
+        (user(), conversation_type(), level()).prop_map(|(user_id, conversation_type, level)| {
+            Request::SetTypeLevel {
+                user_id,
+                conversation_type,
+                level,
+            }
+        }),
+        (
+            prop::sample::select(GROUPS.to_vec()),
+            prop::option::of(prop::sample::select(BUSES.to_vec())),
+            level()
+        )
+            .prop_map(|(g, bus, level)| Request::SetUltraGroupDefault {
+                group_id: TargetId::new(g).unwrap(),
+                bus_channel: bus.map(|b| BusChannel::new(b).unwrap()),
+                level,
+            }),
+    ]
+}
+
+/// A random engine set-up: a data-center zone and up to four app defaults.
+pub fn config() -> impl Strategy<Value = Config> {
+    (
+        prop::sample::select(ZONES.to_vec()),
+        prop::collection::vec((conversation_type(), set_level()), 0..3),
+    )
+        .prop_map(|(zone, defaults)| {
+            defaults
+                .into_iter()
+                .fold(Config::new(zone), |c, (t, l)| c.with_app_default(t, l))
+        })
+}
+
+/// The parts of a message, owned, so that a strategy can produce them.
+#[derive(Clone, Debug)]
+pub struct MessageParts {
+    pub conversation_type: ConversationType,
+    pub target: &'static str,
+    pub bus: Option<&'static str>,
+    pub sender: &'static str,
+    pub mention: u8,
+    pub mentioned: Vec<&'static str>,
+    pub disable_push: bool,
+    pub at: DateTime<Utc>,
+}
+
+impl MessageParts {
+    pub fn message(&self) -> Message<'_> {
+        let conversation = match self.conversation_type {
+            ConversationType::Private => Conversation::Private,
+            ConversationType::Group => Conversation::Group { group_id: self.target },
+            ConversationType::System => Conversation::System,
+            _ => Conversation::UltraGroup {
+                group_id: self.target,
+                bus_channel: self.bus,
+            },
+        };
+        let mentions = match self.mention {
+            0 => Mentions::None,
+            1 => Mentions::All,
+            _ => Mentions::Users(&self.mentioned),
+        };
+        Message {
+            conversation,
+            sender: self.sender,
+            mentions,
+            disable_push: self.disable_push,
+            at: self.at,
+        }
+    }
+}
+
+pub fn message() -> impl Strategy<Value = MessageParts> {
+    (
+        conversation_type(),
+        prop::sample::select(GROUPS.to_vec()),
+        prop::option::of(prop::sample::select(BUSES.to_vec())),
+        prop::sample::select([&USERS[..], &["outsider"]].concat()),
+        0u8..3,
+        prop::collection::vec(prop::sample::select([&USERS[..], &["outsider"]].concat()), 0..4),
+        prop::bool::weighted(0.1),
+        // 2020 to 2030, to the millisecond
+        1_577_836_800_000i64..1_893_456_000_000,
+    )
+        .prop_map(
+            |(conversation_type, target, bus, sender, mention, mentioned, disable_push, ms)| MessageParts {
+                conversation_type,
+                target,
+                bus,
+                sender,
+                mention,
+                mentioned,
+                disable_push,
+                at: DateTime::from_timestamp_millis(ms).unwrap(),
+            },
+        )
+}
+
+pub fn build(config: &Config, changes: &[Request]) -> Settings {
+    let mut settings = Settings::new(config.clone());
+    for c in changes {
+        assert_eq!(settings.apply(c).code(), 200);
+    }
+    settings
+}
+
+/// Every recipient the tests ask about: the known users and one unknown.
+pub const RECIPIENTS: [&str; 7] = ["u0", "u1", "u2", "u3", "u4", "u5", "stranger"];
+
+fn decisions(settings: &Settings, m: &MessageParts) -> Vec<dnd_engine::Decision> {
+    let msg = m.message();
+    let p = settings.prepare(&msg);
+    RECIPIENTS.iter().map(|r| p.decide_id(r)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The engine decides as the rules read straight down (the naive walk) do.
+    #[test]
+    fn agrees_with_the_rules_read_straight_down(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        m in message(),
+    ) {
+        let settings = build(&config, &changes);
+        let mut naive = Naive::new(config.time_zone, &ConversationType::ALL
+            .iter()
+            .filter_map(|&t| config.app_defaults.get(t).map(|l| (t, l)))
+            .collect::<Vec<_>>());
+        for c in &changes {
+            naive.apply(c);
+        }
+        let msg = m.message();
+        let p = settings.prepare(&msg);
+        for r in RECIPIENTS {
+            prop_assert_eq!(as_naive(p.decide_id(r)), naive.decide(&msg, r), "recipient {}", r);
+        }
+    }
+
+    /// The sender never gets a push for their own message.
+    #[test]
+    fn the_sender_never_gets_a_push(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        m in message(),
+    ) {
+        let settings = build(&config, &changes);
+        let d = settings.prepare(&m.message()).decide_id(m.sender);
+        prop_assert!(!d.push());
+        prop_assert_eq!(d.by(), Layer::Sender);
+    }
+
+    /// Whatever layer it is found at, -1 pushes and 5 does not.
+    #[test]
+    fn minus_one_always_pushes_and_five_never_does(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        m in message(),
+    ) {
+        let settings = build(&config, &changes);
+        for (r, d) in RECIPIENTS.iter().zip(decisions(&settings, &m)) {
+            match d.level() {
+                Some(Level::All) => prop_assert!(d.push(), "{} {:?}", r, d),
+                Some(Level::Nothing) => prop_assert!(!d.push(), "{} {:?}", r, d),
+                _ => {}
+            }
+        }
+    }
+
+    /// A user's -1 or 5 on the message's conversation type decides whenever no
+    /// period is active and nothing is set on the conversation or subchannel:
+    /// -1 pushes and 5 does not, whatever the defaults and the mentions.
+    #[test]
+    fn a_type_level_of_minus_one_or_five_beats_every_default(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        m in message(),
+        five in any::<bool>(),
+    ) {
+        prop_assume!(!m.disable_push && m.sender != "u0");
+        let mut changes = changes;
+        // Keep only changes that do not give u0 a period or a conversation level.
+        changes.retain(|c| !matches!(c,
+            Request::SetPeriod { user_id, .. } | Request::SetConversationLevel { user_id, .. } if user_id.as_str() == "u0"));
+        let level = if five { Level::Nothing } else { Level::All };
+        changes.push(Request::SetTypeLevel {
+            user_id: UserId::new("u0").unwrap(),
+            conversation_type: m.conversation_type,
+            level: Some(level),
+        });
+        let d = build(&config, &changes).prepare(&m.message()).decide_id("u0");
+        prop_assert_eq!(d.by(), Layer::UserConversationType);
+        prop_assert_eq!(d.push(), !five);
+    }
+
+    /// Whatever is set below the layer that decides changes nothing.
+    #[test]
+    fn a_set_layer_hides_every_layer_below_it(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        more in prop::collection::vec(change(), 1..20),
+        m in message(),
+    ) {
+        let before = build(&config, &changes);
+        let msg = m.message();
+        let p = before.prepare(&msg);
+        let mut after = before.clone();
+        for c in &more {
+            after.apply(c);
+        }
+        let q = after.prepare(&msg);
+        for r in RECIPIENTS {
+            let d = p.decide_id(r);
+            // Which layers did the extra changes touch, for this recipient and message?
+            let touched = more.iter().filter_map(|c| layer_of(c, r, &m)).min();
+            if touched.map_or(true, |t| t > d.by()) {
+                prop_assert_eq!(q.decide_id(r), d, "recipient {}, extra changes at {:?}", r, touched);
+            }
+        }
+    }
+
+    /// Setting a level to 0 is the same as never setting it.
+    #[test]
+    fn setting_zero_is_the_same_as_never_setting(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        set in change(),
+        m in message(),
+    ) {
+        // `set` names one setting; the base leaves it alone.
+        let unset = match set.clone() {
+            Request::SetConversationLevel { user_id, conversation, .. } =>
+                Request::SetConversationLevel { user_id, conversation, level: None },
+            Request::SetTypeLevel { user_id, conversation_type, .. } =>
+                Request::SetTypeLevel { user_id, conversation_type, level: None },
+            Request::SetUltraGroupDefault { group_id, bus_channel, .. } =>
+                Request::SetUltraGroupDefault { group_id, bus_channel, level: None },
+            Request::SetPeriod { user_id, .. } | Request::DeletePeriod { user_id } =>
+                Request::DeletePeriod { user_id },
+            other => other,
+        };
+        let base: Vec<Request> = changes.into_iter().filter(|c| !same_setting(c, &unset)).collect();
+        let never = build(&config, &base);
+        let mut set_then_zero = base.clone();
+        set_then_zero.push(set);
+        set_then_zero.push(unset.clone());
+        let zero_only = [base.clone(), vec![unset]].concat();
+        prop_assert_eq!(decisions(&build(&config, &set_then_zero), &m), decisions(&never, &m));
+        prop_assert_eq!(decisions(&build(&config, &zero_only), &m), decisions(&never, &m));
+    }
+
+    /// Deciding a whole fanout at once, by handle or by id, lazily or into a
+    /// buffer, gives each recipient the decision it gets alone; and the
+    /// explanation's decision is the same one.
+    #[test]
+    fn batch_decisions_and_explanations_agree_with_single_ones(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        m in message(),
+    ) {
+        let mut settings = build(&config, &changes);
+        let handles: Vec<_> = RECIPIENTS.iter().map(|r| settings.intern_user(&UserId::new(r).unwrap()).unwrap()).collect();
+        let msg = m.message();
+        let p = settings.prepare(&msg);
+        let single: Vec<_> = RECIPIENTS.iter().map(|r| p.decide_id(r)).collect();
+        let mut out = Vec::with_capacity(RECIPIENTS.len());
+        p.decide_into(&handles, &mut out);
+        prop_assert_eq!(&out, &single);
+        p.decide_ids_into(&RECIPIENTS, &mut out);
+        prop_assert_eq!(&out, &single);
+        prop_assert_eq!(p.decisions(&handles).collect::<Vec<_>>(), single.clone());
+        for (i, r) in RECIPIENTS.iter().enumerate() {
+            prop_assert_eq!(p.explain(Recipient::Id(r)).decision(), single[i]);
+            prop_assert_eq!(p.explain(Recipient::Handle(handles[i])).decision(), single[i]);
+        }
+    }
+
+    /// Window membership agrees with stepping the wall clock one second at a
+    /// time from the start, in fixed-offset zones, where the wall clock is
+    /// plain arithmetic on the instant.
+    #[test]
+    fn window_membership_agrees_with_stepping_the_clock(
+        start in 0u32..86_400,
+        minutes in 1i64..=1439,
+        offset_hours in -12i32..=12,
+        ms in 0i64..4_102_444_800_000,
+    ) {
+        // Etc/GMT+5 is UTC-05:00: the sign is POSIX's, the other way round.
+        let name = match offset_hours {
+            0 => "Etc/GMT".to_string(),
+            h if h > 0 => format!("Etc/GMT-{h}"),
+            h => format!("Etc/GMT+{}", -h),
+        };
+        let zone: Tz = name.parse().unwrap();
+        let instant = DateTime::from_timestamp_millis(ms).unwrap();
+        let wall = (ms.div_euclid(1000) + i64::from(offset_hours) * 3600).rem_euclid(86_400) as u32;
+
+        let len = if minutes == 1439 { 86_400 } else { minutes as u32 * 60 };
+        let mut t = start;
+        let mut stepped = false;
+        for _ in 0..len {
+            if t == wall {
+                stepped = true;
+                break;
+            }
+            t = (t + 1) % 86_400;
+        }
+
+        let period = DndPeriod {
+            window: DndWindow::new(TimeOfDay::from_seconds(start).unwrap(), minutes).unwrap(),
+            level: PeriodLevel::Nothing,
+            zone: Some(zone),
+        };
+        let mut settings = Settings::new(Config::new(chrono_tz::Asia::Shanghai));
+        settings.set_period(&UserId::new("r").unwrap(), Some(period)).unwrap();
+        let d = settings.prepare(&Message::new(Conversation::Group { group_id: "g" }, "s", instant)).decide_id("r");
+        prop_assert_eq!(d.by() == Layer::UserPeriod, stepped);
+        prop_assert_eq!(period.window.contains(TimeOfDay::from_seconds(wall).unwrap()), stepped);
+    }
+}
+
+/// Whether two change requests name the same setting.
+fn same_setting(a: &Request, b: &Request) -> bool {
+    use Request::*;
+    match (a, b) {
+        (
+            SetPeriod { user_id: x, .. } | DeletePeriod { user_id: x },
+            SetPeriod { user_id: y, .. } | DeletePeriod { user_id: y },
+        ) => x == y,
+        (
+            SetConversationLevel {
+                user_id: u,
+                conversation: c,
+                ..
+            },
+            SetConversationLevel {
+                user_id: v,
+                conversation: d,
+                ..
+            },
+        ) => u == v && c == d,
+        (
+            SetTypeLevel {
+                user_id: u,
+                conversation_type: t,
+                ..
+            },
+            SetTypeLevel {
+                user_id: v,
+                conversation_type: s,
+                ..
+            },
+        ) => u == v && t == s,
+        (
+            SetUltraGroupDefault {
+                group_id: g,
+                bus_channel: b,
+                ..
+            },
+            SetUltraGroupDefault {
+                group_id: h,
+                bus_channel: c,
+                ..
+            },
+        ) => g == h && b == c,
+        _ => false,
+    }
+}
+
+/// The layer of recipient `r`'s walk for message `m` that change `c` can
+/// affect, or `None` if it cannot affect this walk at all.
+fn layer_of(c: &Request, r: &str, m: &MessageParts) -> Option<Layer> {
+    let ultra = m.conversation_type == ConversationType::UltraGroup;
+    let target = match m.conversation_type {
+        ConversationType::Private | ConversationType::System => m.sender,
+        _ => m.target,
+    };
+    match c {
+        Request::SetPeriod { user_id, .. } | Request::DeletePeriod { user_id } => {
+            (user_id.as_str() == r).then_some(Layer::UserPeriod)
+        }
+        Request::SetConversationLevel {
+            user_id, conversation, ..
+        } => {
+            let same = user_id.as_str() == r
+                && conversation.conversation_type() == m.conversation_type
+                && conversation.target_id().as_str() == target;
+            match conversation.bus_channel() {
+                None => same.then_some(Layer::UserConversation),
+                Some(b) => (same && ultra && m.bus == Some(b.as_str())).then_some(Layer::UserSubchannel),
+            }
+        }
+        Request::SetTypeLevel {
+            user_id,
+            conversation_type,
+            ..
+        } => {
+            (user_id.as_str() == r && *conversation_type == m.conversation_type).then_some(Layer::UserConversationType)
+        }
+        Request::SetUltraGroupDefault {
+            group_id, bus_channel, ..
+        } => {
+            let same = ultra && group_id.as_str() == m.target;
+            match bus_channel {
+                None => same.then_some(Layer::ChannelDefault),
+                Some(b) => (same && m.bus == Some(b.as_str())).then_some(Layer::SubchannelDefault),
+            }
+        }
+        _ => None,
+    }
+}

@@ -262,25 +262,6 @@ pub enum Step {
     },
 }
 
-/// What the walk reports to, layer by layer. The fast path passes [`Silent`],
-/// for which every call compiles to nothing.
-trait Trace {
-    fn step(&mut self, layer: Layer, step: Step);
-}
-
-struct Silent;
-
-impl Trace for Silent {
-    #[inline(always)]
-    fn step(&mut self, _: Layer, _: Step) {}
-}
-
-impl Trace for Vec<(Layer, Step)> {
-    fn step(&mut self, layer: Layer, step: Step) {
-        self.push((layer, step));
-    }
-}
-
 /// A default layer as one message sees it.
 #[derive(Clone, Copy, Debug)]
 enum DefaultLayer {
@@ -306,7 +287,29 @@ impl<'a> OverrideLayer<'a> {
             _ => OverrideLayer::Empty,
         }
     }
+
+    #[inline(always)]
+    fn get(self, h: UserHandle) -> Option<Level> {
+        match self {
+            OverrideLayer::Levels(m) => m.get(h),
+            _ => None,
+        }
+    }
+
+    fn skipped(self) -> Step {
+        match self {
+            OverrideLayer::Skipped(why) => Step::Skipped(why),
+            _ => Step::NotSet,
+        }
+    }
 }
+
+/// How many recipients a batch gathers before deciding them. The gathering
+/// loops do nothing but independent loads (hash lookups, user records), so
+/// the processor keeps many cache misses in flight at once; interleaved with
+/// the decisions' branches it would keep few. 32 records are 512 bytes of
+/// stack.
+const CHUNK: usize = 32;
 
 /// A message prepared against the settings: decides for any number of
 /// recipients, each in a few loads and compares, allocating nothing.
@@ -323,6 +326,11 @@ pub struct PreparedMessage<'a> {
     sender: Option<UserHandle>,
     /// Handles of the mentioned users, sorted.
     mentioned: Vec<UserHandle>,
+    /// The union of their [`mention_bit`]s.
+    mention_filter: u64,
+    /// Whether a level pushes (`[mentions me][level index]`), for this
+    /// message's mentions: RULES §2 as a table, read without branching.
+    pushes: [[bool; 5]; 2],
     /// The message's wall-clock time in each zone of the settings' zone table.
     wall: Vec<TimeOfDay>,
     subchannel: OverrideLayer<'a>,
@@ -411,6 +419,14 @@ impl Settings {
             mentions_count,
             mention_all,
             sender: self.user(message.sender),
+            mention_filter: mentioned.iter().fold(0, |f, &h| f | mention_bit(h)),
+            pushes: {
+                let others = if mention_all { Mentioned::All } else { Mentioned::No };
+                [
+                    Level::ALL.map(|l| l.pushes(others)),
+                    Level::ALL.map(|l| l.pushes(Mentioned::Me)),
+                ]
+            },
             mentioned,
             wall: self
                 .zones
@@ -434,14 +450,15 @@ impl<'a> PreparedMessage<'a> {
     /// The decision for the user with handle `recipient`.
     #[inline]
     pub fn decide(&self, recipient: UserHandle) -> Decision {
-        self.walk(Some(recipient), "", &mut Silent)
+        self.decide_with(Some(recipient), self.settings.record(recipient), "")
     }
 
     /// The decision for user `id`: one hash lookup, then as [`decide`](Self::decide).
     /// A user the settings do not know has set nothing.
     #[inline]
     pub fn decide_id(&self, id: &str) -> Decision {
-        self.walk(self.settings.user(id), id, &mut Silent)
+        let handle = self.settings.user(id);
+        self.decide_with(handle, self.record_of(handle), id)
     }
 
     /// The decision for `recipient`.
@@ -457,13 +474,48 @@ impl<'a> PreparedMessage<'a> {
     /// `recipients`, in order. Allocates nothing when `out` has the capacity.
     pub fn decide_into(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) {
         out.clear();
-        out.extend(recipients.iter().map(|&h| self.decide(h)));
+        let mut records = [UserRecord::EMPTY; CHUNK];
+        for chunk in recipients.chunks(CHUNK) {
+            // Gather first, decide after: see `CHUNK`.
+            for (record, &h) in records.iter_mut().zip(chunk) {
+                *record = *self.settings.record(h);
+            }
+            out.extend(
+                chunk
+                    .iter()
+                    .zip(&records)
+                    .map(|(&h, record)| self.decide_with(Some(h), record, "")),
+            );
+        }
     }
 
     /// As [`decide_into`](Self::decide_into), for recipients given by id.
     pub fn decide_ids_into<S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
         out.clear();
-        out.extend(recipients.iter().map(|id| self.decide_id(id.as_ref())));
+        let mut handles = [None; CHUNK];
+        let mut records = [UserRecord::EMPTY; CHUNK];
+        for chunk in recipients.chunks(CHUNK) {
+            // Look up, then gather, then decide: see `CHUNK`.
+            for (slot, id) in handles.iter_mut().zip(chunk) {
+                *slot = self.settings.user(id.as_ref());
+            }
+            for (record, &h) in records.iter_mut().zip(&handles) {
+                *record = *self.record_of(h);
+            }
+            out.extend(
+                chunk
+                    .iter()
+                    .zip(handles.iter().zip(&records))
+                    .map(|(id, (&h, record))| self.decide_with(h, record, id.as_ref())),
+            );
+        }
+    }
+
+    fn record_of(&self, handle: Option<UserHandle>) -> &'a UserRecord {
+        match handle {
+            Some(h) => self.settings.record(h),
+            None => &UserRecord::EMPTY,
+        }
     }
 
     /// The decisions for `recipients`, lazily, allocating nothing.
@@ -477,8 +529,50 @@ impl<'a> PreparedMessage<'a> {
             Recipient::Handle(h) => (Some(h), self.settings.user_id(h).unwrap_or("")),
             Recipient::Id(id) => (self.settings.user(id), id),
         };
+        let decision = self.decide_with(handle, self.record_of(handle), id);
+        let period_at = handle.map(|h| self.settings.record(h).period).and_then(|p| {
+            let (zone, named) = self.settings.zone_of(p.zone);
+            Some(PeriodAt {
+                period: DndPeriod {
+                    window: p.window()?,
+                    level: p.level,
+                    zone: named.then_some(zone),
+                },
+                zone,
+                wall: self.wall[p.zone.index()],
+            })
+        });
+        let default_step = |layer: Layer| match self.defaults.iter().find(|(l, _)| *l == layer) {
+            Some((_, DefaultLayer::Skipped(why))) => Step::Skipped(why),
+            _ => Step::NotSet,
+        };
         let mut steps = Vec::new();
-        let decision = self.walk(handle, id, &mut steps);
+        for layer in Layer::ALL {
+            if layer == decision.by {
+                steps.push((
+                    layer,
+                    match decision.level {
+                        None => Step::Outright,
+                        Some(level) => Step::Applied {
+                            level,
+                            mentioned: self.mentioned(level, handle, id),
+                            push: decision.push,
+                            period: period_at.filter(|_| layer == Layer::UserPeriod),
+                        },
+                    },
+                ));
+                break;
+            }
+            let skipped = match layer {
+                Layer::Sender => Step::Skipped("the recipient did not send the message"),
+                Layer::DisablePush => Step::Skipped("the message was sent without disablePush"),
+                Layer::UserPeriod => period_at.map_or(Step::NotSet, Step::PeriodInactive),
+                Layer::UserSubchannel => self.subchannel.skipped(),
+                Layer::UserConversation => self.conversation.skipped(),
+                _ => default_step(layer),
+            };
+            steps.push((layer, skipped));
+        }
         Explanation {
             recipient: id.to_owned(),
             conversation_type: self.message.conversation.conversation_type(),
@@ -487,150 +581,108 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
-    /// Walks the layers for the recipient with `handle` (or, without one, for
-    /// the unknown user `id`). The order of the code is the order of RULES §4.
+    /// The decision for the recipient with `handle` (or, without one, for the
+    /// user `id` whom the settings do not know): RULES §4.
     #[inline(always)]
-    fn walk<T: Trace>(&self, handle: Option<UserHandle>, id: &str, trace: &mut T) -> Decision {
+    fn decide_with(&self, handle: Option<UserHandle>, record: &UserRecord, id: &str) -> Decision {
         let is_sender = match handle {
             Some(h) => self.sender == Some(h),
             None => id == self.message.sender,
         };
         if is_sender {
-            trace.step(Layer::Sender, Step::Outright);
             return Decision::SENDER;
         }
-        trace.step(Layer::Sender, Step::Skipped("the recipient did not send the message"));
         if self.message.disable_push {
-            trace.step(Layer::DisablePush, Step::Outright);
             return Decision::DISABLED;
         }
-        trace.step(
-            Layer::DisablePush,
-            Step::Skipped("the message was sent without disablePush"),
-        );
-
-        let record = match handle {
-            Some(h) => self.settings.record(h),
-            None => &UserRecord::EMPTY,
-        };
-
-        // 1. The user period, while the message is inside its window.
-        match record.period {
-            Some(p) => {
-                let wall = self.wall[p.zone.index()];
-                let at = || {
-                    let (zone, named) = self.settings.zone_of(p.zone);
-                    PeriodAt {
-                        period: DndPeriod {
-                            window: p.window,
-                            level: p.level,
-                            zone: named.then_some(zone),
-                        },
-                        zone,
-                        wall,
-                    }
-                };
-                if p.window.contains(wall) {
-                    return self.apply(Layer::UserPeriod, p.level.level(), handle, id, Some(at), trace);
-                }
-                trace.step(Layer::UserPeriod, Step::PeriodInactive(at()));
-            }
-            None => trace.step(Layer::UserPeriod, Step::NotSet),
-        }
-
-        // 2. and 3. The user's level for the subchannel, then the conversation.
-        for (layer, over) in [
-            (Layer::UserSubchannel, self.subchannel),
-            (Layer::UserConversation, self.conversation),
-        ] {
-            match over {
-                OverrideLayer::Skipped(why) => trace.step(layer, Step::Skipped(why)),
-                OverrideLayer::Levels(map) => match handle.and_then(|h| map.get(&h)) {
-                    Some(&level) => return self.apply(layer, level, handle, id, None::<fn() -> PeriodAt>, trace),
-                    None => trace.step(layer, Step::NotSet),
-                },
-                OverrideLayer::Empty => trace.step(layer, Step::NotSet),
-            }
-        }
-
-        // 4. The user's level for the conversation type.
-        match record.type_levels[self.type_index] {
-            Some(level) => {
-                return self.apply(
-                    Layer::UserConversationType,
-                    level,
-                    handle,
-                    id,
-                    None::<fn() -> PeriodAt>,
-                    trace,
-                )
-            }
-            None => trace.step(Layer::UserConversationType, Step::NotSet),
-        }
-
-        // 5. to 7. The defaults, resolved once per message; 8. nothing set.
-        for (layer, d) in self.defaults {
-            if layer == self.fallback.0 {
-                break;
-            }
-            trace.step(
-                layer,
-                match d {
-                    DefaultLayer::Skipped(why) => Step::Skipped(why),
-                    _ => Step::NotSet,
-                },
-            );
-        }
-        let (layer, level) = self.fallback;
-        self.apply(layer, level, handle, id, None::<fn() -> PeriodAt>, trace)
-    }
-
-    /// Applies `level`, found at `layer`, to the recipient (RULES §2).
-    #[inline(always)]
-    fn apply<T: Trace>(
-        &self,
-        layer: Layer,
-        level: Level,
-        handle: Option<UserHandle>,
-        id: &str,
-        period: Option<impl FnOnce() -> PeriodAt>,
-        trace: &mut T,
-    ) -> Decision {
-        let mentioned = if !self.mentions_count {
-            Mentioned::No
-        } else if self.mention_all {
-            Mentioned::All
-        } else if level.reads_personal_mention() && self.mentions_recipient(handle, id) {
-            Mentioned::Me
-        } else {
-            Mentioned::No
-        };
-        let push = level.pushes(mentioned);
-        trace.step(
-            layer,
-            Step::Applied {
-                level,
-                mentioned,
-                push,
-                period: period.map(|at| at()),
-            },
-        );
+        let (layer, level) = self.choose(self.user_layers(handle, record));
         Decision {
-            push,
+            push: self.pushes[usize::from(self.mentions_me(handle, id))][level.index()],
             by: layer,
             level: Some(level),
         }
     }
 
-    /// Whether the message's list of mentioned users holds the recipient.
-    #[inline]
-    fn mentions_recipient(&self, handle: Option<UserHandle>, id: &str) -> bool {
-        match handle {
-            Some(h) => self.mentioned.binary_search(&h).is_ok(),
-            // A user the settings do not know: compare ids.
-            None => matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
+    /// What each user layer holds for the recipient with `handle`.
+    #[inline(always)]
+    fn user_layers(&self, handle: Option<UserHandle>, record: &UserRecord) -> UserLayers {
+        let Some(h) = handle else {
+            return UserLayers::default();
+        };
+        UserLayers {
+            period: {
+                let p = record.period;
+                let wall = self.wall.get(p.zone.index()).copied().unwrap_or(TimeOfDay::MIDNIGHT);
+                p.contains(wall).then_some(p.level.level())
+            },
+            subchannel: self.subchannel.get(h),
+            conversation: self.conversation.get(h),
+            conversation_type: record.type_levels[self.type_index],
         }
     }
+
+    /// The first layer that holds a level decides (RULES §4). Written from the
+    /// lowest layer up, each set layer replacing what is below it, so that it
+    /// compiles to selects rather than to branches that the data would
+    /// mispredict.
+    #[inline(always)]
+    fn choose(&self, u: UserLayers) -> (Layer, Level) {
+        let mut chosen = self.fallback;
+        for (layer, level) in [
+            (Layer::UserConversationType, u.conversation_type),
+            (Layer::UserConversation, u.conversation),
+            (Layer::UserSubchannel, u.subchannel),
+            (Layer::UserPeriod, u.period),
+        ] {
+            if let Some(level) = level {
+                chosen = (layer, level);
+            }
+        }
+        chosen
+    }
+
+    /// How the message mentions the recipient, as far as `level` cares (RULES §3).
+    fn mentioned(&self, level: Level, handle: Option<UserHandle>, id: &str) -> Mentioned {
+        if !self.mentions_count {
+            Mentioned::No
+        } else if self.mention_all {
+            Mentioned::All
+        } else if level.reads_personal_mention() && self.mentions_me(handle, id) {
+            Mentioned::Me
+        } else {
+            Mentioned::No
+        }
+    }
+
+    /// Whether the message mentions the recipient by id, in a conversation
+    /// type that reads mentions.
+    #[inline(always)]
+    fn mentions_me(&self, handle: Option<UserHandle>, id: &str) -> bool {
+        match handle {
+            // The filter is 0 unless the message mentions users the settings know.
+            Some(h) => self.mention_filter & mention_bit(h) != 0 && self.mentioned.binary_search(&h).is_ok(),
+            // A user the settings do not know: compare ids.
+            None => self.mentions_count && matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
+        }
+    }
+}
+
+/// The bit of a 64-bit filter that stands for handle `h`: a mentioned
+/// recipient always has its bit set, and most others do not, so most
+/// recipients are ruled out without a search.
+#[inline(always)]
+fn mention_bit(h: UserHandle) -> u64 {
+    1 << ((h.index() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
+}
+
+/// What the user layers hold for one recipient of one message.
+#[derive(Clone, Copy, Debug, Default)]
+struct UserLayers {
+    /// The period's level, while the message is inside its window.
+    period: Option<Level>,
+    subchannel: Option<Level>,
+    conversation: Option<Level>,
+    conversation_type: Option<Level>,
 }
 
 /// The walk down the layers for one recipient, for people: see its `Display`.

@@ -144,6 +144,21 @@ pub enum Level {
 }
 
 impl Level {
+    /// The five levels, in the order of their variants.
+    pub(crate) const ALL: [Level; 5] = [
+        Level::All,
+        Level::Mentions,
+        Level::MentionsOfMe,
+        Level::MentionsOfAll,
+        Level::Nothing,
+    ];
+
+    /// A dense index 0..5, the position in [`Level::ALL`].
+    #[inline(always)]
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The level's code on the wire.
     pub const fn code(self) -> i64 {
         match self {

@@ -24,7 +24,8 @@ use chrono_tz::Tz;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use crate::model::{
-    BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, UserId,
+    BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, TimeOfDay,
+    UserId,
 };
 use crate::Error;
 
@@ -104,25 +105,72 @@ impl ZoneIndex {
     }
 }
 
-/// A period as stored: 12 bytes.
+/// A period as stored, 12 bytes, shaped for a test without branches: the
+/// window as its start and length in seconds, where a length of 0 means the
+/// user has no period (nothing is inside an empty window).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StoredPeriod {
-    pub(crate) window: DndWindow,
-    pub(crate) level: PeriodLevel,
+    start: u32,
+    len: u32,
     pub(crate) zone: ZoneIndex,
+    pub(crate) level: PeriodLevel,
+}
+
+impl StoredPeriod {
+    const NONE: StoredPeriod = StoredPeriod {
+        start: 0,
+        len: 0,
+        zone: ZoneIndex::DATA_CENTER,
+        level: PeriodLevel::Nothing,
+    };
+
+    fn new(window: DndWindow, level: PeriodLevel, zone: ZoneIndex) -> StoredPeriod {
+        StoredPeriod {
+            start: window.start().seconds(),
+            len: window.len_seconds(),
+            zone,
+            level,
+        }
+    }
+
+    /// The window, if the user has a period.
+    pub(crate) fn window(self) -> Option<DndWindow> {
+        let minutes = match self.len {
+            0 => return None,
+            86_400 => DndWindow::WHOLE_DAY_MINUTES,
+            len => (len / 60) as u16,
+        };
+        TimeOfDay::from_seconds(self.start)
+            .and_then(|start| DndWindow::new(start, minutes.into()))
+            .ok()
+    }
+
+    /// Whether wall-clock time `t` is inside the window: the same answer as
+    /// [`DndWindow::contains`], in selects rather than branches.
+    #[inline(always)]
+    pub(crate) fn contains(self, t: TimeOfDay) -> bool {
+        let t = t.seconds();
+        let since_start = t.wrapping_sub(self.start);
+        let since_start = if t < self.start {
+            since_start.wrapping_add(86_400)
+        } else {
+            since_start
+        };
+        since_start < self.len
+    }
 }
 
 /// What every decision reads about a user: 16 bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct UserRecord {
-    pub(crate) period: Option<StoredPeriod>,
+    pub(crate) period: StoredPeriod,
     pub(crate) type_levels: [Option<Level>; 4],
 }
 
 impl UserRecord {
     /// The record of a user who has set nothing.
     pub(crate) const EMPTY: UserRecord = UserRecord {
-        period: None,
+        period: StoredPeriod::NONE,
         type_levels: [None; 4],
     };
 }
@@ -153,7 +201,76 @@ impl Hasher for HandleHasher {
 }
 
 /// Users' levels on one conversation or subchannel, by handle.
-pub(crate) type LevelMap = HashMap<UserHandle, Level, BuildHasherDefault<HandleHasher>>;
+///
+/// A hash map, and, once the map is dense enough for it to cost no more than
+/// 16 bytes per entry, a bitmap of which handles are in it. A fanout asks the
+/// map about every recipient and nearly always hears "no": with the bitmap
+/// that answer is one bit, read in handle order when the members are.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LevelMap {
+    levels: HashMap<UserHandle, Level, BuildHasherDefault<HandleHasher>>,
+    /// Either empty, or bit `h` is set exactly when `levels` holds handle `h`,
+    /// for every `h` below `64 * present.len()`, and `levels` holds no
+    /// handle at or above that.
+    present: Vec<u64>,
+    /// The largest handle `levels` has held since it was last empty.
+    max: u32,
+}
+
+impl LevelMap {
+    /// The bitmap is kept while `max + 1 <= len * DENSITY`: 1 bit per handle
+    /// is then at most 16 bytes per entry.
+    const DENSITY: usize = 128;
+
+    #[inline]
+    pub(crate) fn get(&self, h: UserHandle) -> Option<Level> {
+        if !self.present.is_empty() {
+            let word = self.present.get(h.index() / 64).copied().unwrap_or(0);
+            if word >> (h.index() % 64) & 1 == 0 {
+                return None;
+            }
+        }
+        self.levels.get(&h).copied()
+    }
+
+    pub(crate) fn insert(&mut self, h: UserHandle, level: Level) {
+        self.levels.insert(h, level);
+        self.max = self.max.max(h.0);
+        let needed = self.max as usize / 64 + 1;
+        if !self.present.is_empty() {
+            if self.present.len() < needed {
+                self.present.resize(needed, 0);
+            }
+            self.present[h.index() / 64] |= 1 << (h.index() % 64);
+        } else if self.max as usize + 1 <= self.levels.len() * Self::DENSITY {
+            self.present = vec![0; needed];
+            for k in self.levels.keys() {
+                self.present[k.index() / 64] |= 1 << (k.index() % 64);
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, h: UserHandle) {
+        self.levels.remove(&h);
+        if self.levels.is_empty() {
+            *self = LevelMap::default();
+        } else if let Some(word) = self.present.get_mut(h.index() / 64) {
+            *word &= !(1 << (h.index() % 64));
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (UserHandle, Level)> + '_ {
+        self.levels.iter().map(|(&h, &l)| (h, l))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.levels.allocation_size() + self.present.capacity() * 8
+    }
+}
 
 /// What is stored for one subchannel of an ultra group.
 #[derive(Clone, Debug, Default)]
@@ -357,15 +474,11 @@ impl Settings {
         match period {
             Some(p) => {
                 let zone = self.zone_index(p.zone);
-                self.record_mut(user)?.period = Some(StoredPeriod {
-                    window: p.window,
-                    level: p.level,
-                    zone,
-                });
+                self.record_mut(user)?.period = StoredPeriod::new(p.window, p.level, zone);
             }
             None => {
                 if let Some(h) = self.user(user.as_str()) {
-                    self.users[h.index()].period = None;
+                    self.users[h.index()].period = StoredPeriod::NONE;
                 }
             }
         }
@@ -374,10 +487,10 @@ impl Settings {
 
     /// User `user`'s period.
     pub fn period(&self, user: &str) -> Option<DndPeriod> {
-        let stored = self.record(self.user(user)?).period?;
+        let stored = self.record(self.user(user)?).period;
         let (zone, named) = self.zone_of(stored.zone);
         Some(DndPeriod {
-            window: stored.window,
+            window: stored.window()?,
             level: stored.level,
             zone: named.then_some(zone),
         })
@@ -428,7 +541,7 @@ impl Settings {
             |users, _| {
                 match level {
                     Some(l) => users.insert(handle, l),
-                    None => users.remove(&handle),
+                    None => users.remove(handle),
                 };
             },
         );
@@ -443,7 +556,7 @@ impl Settings {
             key.target_id().as_str(),
             key.bus_channel().map(BusChannel::as_str),
         )?;
-        users.get(&h).copied()
+        users.get(h)
     }
 
     /// Sets the admin's default for ultra group `group`, or with `bus_channel`
@@ -514,11 +627,11 @@ impl Settings {
             .iter()
             .flat_map(|m| m.values())
             .map(|c| {
-                c.users.allocation_size()
+                c.users.heap_bytes()
                     + c.subchannels.allocation_size()
                     + c.subchannels
                         .iter()
-                        .map(|(k, s)| k.len() + s.users.allocation_size())
+                        .map(|(k, s)| k.len() + s.users.heap_bytes())
                         .sum::<usize>()
             })
             .sum::<usize>()

@@ -89,7 +89,7 @@ fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<TypeLevel
 
 impl Settings {
     fn user_levels(&self, map: &LevelMap) -> Vec<UserLevel> {
-        let mut levels: Vec<_> = map.iter().map(|(&h, &level)| (h, level)).collect();
+        let mut levels: Vec<_> = map.iter().collect();
         levels.sort_unstable_by_key(|&(h, _)| h);
         levels
             .into_iter()

@@ -1,1 +1,144 @@
+//! Deciding a fanout allocates nothing; and what a user costs in memory.
+//!
+//! A counting global allocator is the one piece of `unsafe` in the project:
+//! `GlobalAlloc` cannot be implemented without it. It only counts and hands
+//! every call to the system allocator. The library itself forbids `unsafe`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use chrono_tz::Asia;
+use dnd_engine::{
+    Config, Conversation, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, Mentions, Message,
+    PeriodLevel, Settings, TargetId, TimeOfDay, UserId,
+};
+
+use crate::support::at;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments; the
+// count is a thread-local `Cell` that needs no allocation.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made on this thread while `f` runs.
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+fn period(start: u32, minutes: i64) -> DndPeriod {
+    DndPeriod {
+        window: DndWindow::new(TimeOfDay::from_seconds(start).unwrap(), minutes).unwrap(),
+        level: PeriodLevel::Nothing,
+        zone: None,
+    }
+}
+
+#[test]
+fn deciding_a_fanout_of_100_000_allocates_nothing() {
+    const N: usize = 100_000;
+    let mut s = Settings::new(Config::new(Asia::Shanghai));
+    let group = TargetId::new("club").unwrap();
+    let conversation = ConversationKey::new(ConversationType::UltraGroup, group.clone(), None).unwrap();
+    let ids: Vec<String> = (0..N).map(|i| format!("user{i}")).collect();
+    let mut handles = Vec::with_capacity(N);
+    for (i, id) in ids.iter().enumerate() {
+        let user = UserId::new(id).unwrap();
+        handles.push(s.intern_user(&user).unwrap());
+        if i % 5 == 0 {
+            s.set_period(&user, Some(period((i as u32 * 7) % 86_400, 600))).unwrap();
+        }
+        if i % 3 == 0 {
+            s.set_type_level(&user, ConversationType::UltraGroup, Some(Level::Mentions))
+                .unwrap();
+        }
+        if i % 20 == 0 {
+            s.set_conversation_level(&user, &conversation, Some(Level::MentionsOfMe))
+                .unwrap();
+        }
+    }
+    s.set_ultra_group_default(&group, None, Some(Level::MentionsOfAll));
+    let mentioned = ["user7", "user70", "user700", "nobody"];
+    let msg = Message::new(
+        Conversation::UltraGroup {
+            group_id: "club",
+            bus_channel: None,
+        },
+        "user1",
+        at("2026-11-22T23:30:00+08:00"),
+    )
+    .with_mentions(Mentions::Users(&mentioned));
+    let prepared = s.prepare(&msg);
+    let mut out = Vec::with_capacity(N);
+    let mut pushes = 0;
+    let allocations = allocations_during(|| {
+        prepared.decide_into(&handles, &mut out);
+        pushes += out.iter().filter(|d| d.push()).count();
+        prepared.decide_ids_into(&ids, &mut out);
+        pushes += out.iter().filter(|d| d.push()).count();
+        pushes += prepared.decisions(&handles).filter(|d| d.push()).count();
+        pushes += ids.iter().filter(|id| prepared.decide_id(id).push()).count();
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(out.len(), N);
+    // The count shows the work was done: every path found the same pushes.
+    assert!(pushes > 0 && pushes % 4 == 0, "{pushes}");
+}
+
+/// Memory per user, ids excluded: what `docs/performance.md` quotes. The
+/// budget of 48 bytes is for a user with a period and type levels.
+#[test]
+fn a_user_with_a_period_and_type_levels_costs_at_most_48_bytes() {
+    let per_user = |n: usize, conversations: usize| {
+        let mut s = Settings::new(Config::new(Asia::Shanghai));
+        let keys: Vec<ConversationKey> = (0..8)
+            .map(|g| {
+                ConversationKey::new(ConversationType::Group, TargetId::new(&format!("g{g}")).unwrap(), None).unwrap()
+            })
+            .collect();
+        for i in 0..n {
+            let user = UserId::new(&format!("user{i:07}")).unwrap();
+            s.set_period(&user, Some(period(79_200, 540))).unwrap();
+            s.set_type_level(&user, ConversationType::Group, Some(Level::Mentions))
+                .unwrap();
+            s.set_type_level(&user, ConversationType::UltraGroup, Some(Level::Nothing))
+                .unwrap();
+            for k in 0..conversations {
+                s.set_conversation_level(&user, &keys[(i + k) % keys.len()], Some(Level::Nothing))
+                    .unwrap();
+            }
+        }
+        (s.heap_bytes() - s.id_bytes()) as f64 / n as f64
+    };
+    for n in [10_000, 100_000] {
+        let plain = per_user(n, 0);
+        let with_three = per_user(n, 3);
+        println!("{n} users: {plain:.1} bytes each with a period and two type levels; {with_three:.1} with three conversation levels too");
+        assert!(plain <= 48.0, "{n} users: {plain:.1} bytes each");
+    }
+}

@@ -242,7 +242,7 @@ impl LevelMap {
                 self.present.resize(needed, 0);
             }
             self.present[h.index() / 64] |= 1 << (h.index() % 64);
-        } else if self.max as usize + 1 <= self.levels.len() * Self::DENSITY {
+        } else if (self.max as usize) < self.levels.len() * Self::DENSITY {
             self.present = vec![0; needed];
             for k in self.levels.keys() {
                 self.present[k.index() / 64] |= 1 << (k.index() % 64);

@@ -29,7 +29,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 #[path = "../tests/it/naive.rs"]
-#[allow(dead_code)]
 mod naive;
 
 const USERS: usize = 1_000_000;

@@ -219,7 +219,7 @@ impl Level {
     pub const fn describe(self) -> &'static str {
         match self {
             Level::All => "all messages",
-            Level::Mentions => "only @mentions (of @all or of the recipient)",
+            Level::Mentions => "only @mentions, of @all or of the recipient",
             Level::MentionsOfMe => "only @mentions of the recipient",
             Level::MentionsOfAll => "only @all",
             Level::Nothing => "nothing",

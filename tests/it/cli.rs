@@ -1,1 +1,273 @@
+//! The `dnd` binary, driven as a user would: every line kind, every error,
+//! the exit status, and the arguments.
 
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+
+fn dnd(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+const PERIOD: &str =
+    r#"{"request": "/user/blockPushPeriod/set.json", "body": "userId=alice&startTime=22:00:00&period=540&level=5"}"#;
+
+#[test]
+fn replay_answers_requests_as_the_api_does() {
+    let input = [
+        PERIOD,
+        r#"{"request": "/user/blockPushPeriod/get.json", "body": "userId=alice"}"#,
+        r#"{"request": "/conversation/type/notification/set.json", "body": "conversationType=3&requestId=bob&unpushLevel=3"}"#,
+        r#"{"request": "/no/such/path.json", "body": ""}"#,
+    ]
+    .join("\n");
+    let out = dnd(&["replay"], &input);
+    assert_eq!(out.status.code(), Some(0), "a 1002 or a 404 is an answer, not an error");
+    let got = lines(&out);
+    assert_eq!(got[0], serde_json::json!({"code": 200}));
+    assert_eq!(
+        got[1],
+        serde_json::json!({"code": 200, "data": {"startTime": "22:00:00", "period": 540, "unPushLevel": 5}})
+    );
+    assert_eq!(got[2]["code"], 1002);
+    assert!(got[2]["errorMessage"].as_str().unwrap().contains("unpushLevel"));
+    assert_eq!(got[3]["code"], 404);
+}
+
+#[test]
+fn replay_decides_each_recipient_in_order() {
+    let input = [
+        PERIOD,
+        r#"{"request": "/ultragroup/notdisturb/set.json", "body": "groupId=club&busChannel=news&unpushLevel=4"}"#,
+        // 23:30 in Shanghai; in UTC, the data center's zone here, it is 15:30.
+        r#"{"push": {"at": "2026-11-22T23:30:00+08:00", "conversationType": 10, "targetId": "club", "busChannel": "news", "fromUserId": "carol", "mentionedInfo": {"type": 1}, "recipients": ["alice", "carol", "dave"]}}"#,
+        r#"{"push": {"at": 1795390200000, "conversationType": 3, "targetId": "g", "fromUserId": "carol", "disablePush": true, "recipients": ["alice"]}}"#,
+    ]
+    .join("\n");
+    let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
+    assert_eq!(out.status.code(), Some(0));
+    let got = lines(&out);
+    assert_eq!(
+        got[2],
+        serde_json::json!({"decisions": [
+            {"userId": "alice", "push": false, "by": "user_period", "level": 5},
+            {"userId": "carol", "push": false, "by": "sender", "level": null},
+            {"userId": "dave", "push": true, "by": "subchannel_default", "level": 4},
+        ]})
+    );
+    assert_eq!(
+        got[3],
+        serde_json::json!({"decisions": [{"userId": "alice", "push": false, "by": "disable_push", "level": null}]})
+    );
+    // Without --time-zone the data center is UTC: 15:30 is outside alice's period.
+    let got = lines(&dnd(&["replay"], &input));
+    assert_eq!(got[2]["decisions"][0]["by"], "subchannel_default");
+    // The keys come in the protocol's order.
+    let text = String::from_utf8(dnd(&["replay"], &input).stdout).unwrap();
+    assert!(
+        text.contains(r#"{"userId":"alice","push":true,"by":"subchannel_default","level":4}"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn app_defaults_come_from_the_command_line() {
+    let input =
+        r#"{"push": {"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["r"]}}"#;
+    let got = lines(&dnd(&["replay", "--app-default", "3=5", "--app-default=1=1"], input));
+    assert_eq!(
+        got[0]["decisions"][0],
+        serde_json::json!({"userId": "r", "push": false, "by": "app_default", "level": 5})
+    );
+    let got = lines(&dnd(&["replay"], input));
+    assert_eq!(
+        got[0]["decisions"][0],
+        serde_json::json!({"userId": "r", "push": true, "by": "none", "level": -1})
+    );
+}
+
+#[test]
+fn every_bad_line_answers_an_error_and_the_replay_goes_on() {
+    let bad = [
+        ("not json", "not JSON"),
+        ("", "not JSON"),
+        ("[1, 2]", "JSON object"),
+        ("{}", "empty object"),
+        (r#"{"hello": 1}"#, "unknown key \"hello\""),
+        (r#"{"request": "/user/blockPushPeriod/get.json"}"#, "body"),
+        (r#"{"request": 7, "body": ""}"#, "strings"),
+        (r#"{"request": "/x", "body": "", "extra": 1}"#, "extra"),
+        (
+            r#"{"push": {"at": "yesterday", "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": []}}"#,
+            "push.at",
+        ),
+        (
+            r#"{"push": {"at": "2026-11-22T23:30:00", "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": []}}"#,
+            "push.at",
+        ),
+        (
+            r#"{"push": {"at": 0, "conversationType": 2, "targetId": "g", "fromUserId": "s", "recipients": []}}"#,
+            "conversationType",
+        ),
+        (
+            r#"{"push": {"at": 0, "conversationType": 3, "targetId": "g", "busChannel": "c", "fromUserId": "s", "recipients": []}}"#,
+            "busChannel",
+        ),
+        (
+            r#"{"push": {"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "mentionedInfo": {"type": 3}, "recipients": []}}"#,
+            "mentionedInfo.type",
+        ),
+        (
+            r#"{"push": {"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s"}}"#,
+            "recipients",
+        ),
+        (
+            r#"{"push": {"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": [], "color": "red"}}"#,
+            "color",
+        ),
+        (r#"{"push": {}, "request": "/x"}"#, "beside"),
+    ];
+    for (line, needle) in bad {
+        let input = format!("{PERIOD}\n{line}\n{PERIOD}\n");
+        let out = dnd(&["replay"], &input);
+        assert_eq!(out.status.code(), Some(1), "{line}");
+        let got = lines(&out);
+        assert_eq!(got.len(), 3, "one line out per line in: {line}");
+        assert_eq!(got[0]["code"], 200);
+        let error = got[1]["error"].as_str().unwrap_or_else(|| panic!("{line}: {}", got[1]));
+        assert!(
+            error.starts_with("line 2: ") && error.contains(needle),
+            "{line}: {error}"
+        );
+        assert_eq!(got[2]["code"], 200, "the replay goes on after {line}");
+    }
+    // Bytes that are not UTF-8 are an error line too.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .arg("replay")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"\xff\xfe\n{}\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let got = lines(&out);
+    assert_eq!(got.len(), 2);
+    assert!(got[0]["error"].as_str().unwrap().contains("UTF-8"));
+}
+
+#[test]
+fn replay_answers_each_line_before_reading_the_next() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .arg("replay")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for i in 0..3 {
+        writeln!(
+            stdin,
+            r#"{{"request": "/user/blockPushPeriod/get.json", "body": "userId=u{i}"}}"#
+        )
+        .unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert!(line.starts_with(r#"{"code":200"#), "{line}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn explain_walks_the_layers_in_words() {
+    let input = [
+        PERIOD,
+        r#"{"request": "/conversation/type/notification/set.json", "body": "conversationType=10&requestId=bob&unpushLevel=2"}"#,
+        r#"{"push": {"at": "2026-11-23T07:30:00+08:00", "conversationType": 10, "targetId": "club", "fromUserId": "s", "mentionedInfo": {"type": 2, "userIdList": ["bob"]}, "recipients": ["alice", "bob"]}}"#,
+        "oops",
+    ]
+    .join("\n");
+    let out = dnd(&["explain", "--time-zone", "Asia/Shanghai"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "message at 2026-11-23T07:30:00+08:00 from s in ultra group conversation club, mentioning bob",
+        "alice: PUSH (decided by the nothing set, level -1",
+        "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) was not active at 07:30:00",
+        "user subchannel level:         skipped: the message has no subchannel",
+        "bob: PUSH (decided by the user conversation-type level, level 2",
+        "the message mentions the recipient -> push",
+        "error: line 4: not JSON",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
+}
+
+#[test]
+fn the_example_night_replays_cleanly() {
+    let input = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/night.jsonl")).unwrap();
+    let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(lines(&out).len(), input.lines().count());
+    let out = dnd(&["explain", "--time-zone", "Asia/Shanghai"], &input);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_arguments_print_usage_and_exit_2() {
+    for (args, needle) in [
+        (&["replay", "--frobnicate"][..], "unknown argument \"--frobnicate\""),
+        (&["replay", "--time-zone", "Mars/Olympus"], "--time-zone"),
+        (&["replay", "--time-zone"], "--time-zone needs a value"),
+        (&["replay", "--app-default", "3"], "--app-default \"3\""),
+        (&["replay", "--app-default", "2=1"], "conversation type"),
+        (&["replay", "--app-default", "3=3"], "DND level"),
+        (&["replay", "--app-default", "x=1"], "not a number"),
+        (&["dance"], "unknown command"),
+        (&[], "a command is required"),
+    ] {
+        let out = dnd(args, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(needle) && err.contains("usage: dnd replay"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn help_documents_the_protocol() {
+    for args in [&["--help"][..], &["-h"], &["replay", "--help"]] {
+        let out = dnd(args, "");
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        for needle in [
+            "\"request\": PATH",
+            "\"push\"",
+            "user_conversation_type",
+            "--app-default TYPE=LEVEL",
+            "Exit status",
+        ] {
+            assert!(text.contains(needle), "{needle} not in help");
+        }
+    }
+}

@@ -306,61 +306,67 @@ impl ConversationEntry {
 /// of handles.
 #[derive(Clone, Default)]
 struct Interner {
+    /// Every id once, each prefixed by its length as one ASCII character (ids
+    /// are at most 64 bytes), so that an entry is read from its start alone.
     arena: String,
-    /// `ends[h]` is where the id of handle `h` ends in `arena`; it starts
-    /// where the previous one ends.
-    ends: Vec<u32>,
-    table: HashTable<UserHandle>,
+    /// Where each handle's entry starts in `arena`.
+    starts: Vec<u32>,
+    /// Each handle with where its entry starts: a lookup compares the id
+    /// with the arena directly, one dependent memory access fewer than going
+    /// through `starts`.
+    table: HashTable<(UserHandle, u32)>,
     hasher: DefaultHashBuilder,
 }
 
-fn id_in<'a>(arena: &'a str, ends: &[u32], h: UserHandle) -> &'a str {
-    let end = ends[h.index()] as usize;
-    let start = match h.index() {
-        0 => 0,
-        i => ends[i - 1] as usize,
-    };
-    &arena[start..end]
+/// The id whose entry starts at `start`.
+#[inline]
+fn entry_at(arena: &str, start: u32) -> &str {
+    let start = start as usize;
+    let len = usize::from(arena.as_bytes()[start]);
+    &arena[start + 1..start + 1 + len]
 }
 
 impl Interner {
+    #[inline]
     fn get(&self, id: &str) -> Option<UserHandle> {
         let hash = self.hasher.hash_one(id);
         self.table
-            .find(hash, |&h| id_in(&self.arena, &self.ends, h) == id)
-            .copied()
+            .find(hash, |&(_, start)| entry_at(&self.arena, start) == id)
+            .map(|&(h, _)| h)
     }
 
     fn id(&self, h: UserHandle) -> Option<&str> {
-        (h.index() < self.ends.len()).then(|| id_in(&self.arena, &self.ends, h))
+        self.starts.get(h.index()).map(|&start| entry_at(&self.arena, start))
     }
 
     fn len(&self) -> usize {
-        self.ends.len()
+        self.starts.len()
     }
 
     /// The handle of `id`, numbering it if it is new.
-    fn intern(&mut self, id: &str) -> Result<UserHandle, Error> {
+    fn intern(&mut self, id: &UserId) -> Result<UserHandle, Error> {
+        let id = id.as_str();
         if let Some(h) = self.get(id) {
             return Ok(h);
         }
-        let end = u32::try_from(self.arena.len() + id.len()).map_err(|_| Error::TooManyUsers)?;
-        let h = UserHandle(u32::try_from(self.ends.len()).map_err(|_| Error::TooManyUsers)?);
+        let start = u32::try_from(self.arena.len()).map_err(|_| Error::TooManyUsers)?;
+        u32::try_from(self.arena.len() + 1 + id.len()).map_err(|_| Error::TooManyUsers)?;
+        let h = UserHandle(u32::try_from(self.starts.len()).map_err(|_| Error::TooManyUsers)?);
+        // A UserId is at most 64 bytes: its length is one ASCII character.
+        self.arena.push(char::from(id.len() as u8));
         self.arena.push_str(id);
-        self.ends.push(end);
+        self.starts.push(start);
         let Interner {
-            arena,
-            ends,
-            table,
-            hasher,
+            arena, table, hasher, ..
         } = self;
-        let hash = hasher.hash_one(id);
-        table.insert_unique(hash, h, |&other| hasher.hash_one(id_in(arena, ends, other)));
+        table.insert_unique(hasher.hash_one(id), (h, start), |&(_, other)| {
+            hasher.hash_one(entry_at(arena, other))
+        });
         Ok(h)
     }
 
     fn heap_bytes(&self) -> usize {
-        self.arena.capacity() + self.ends.capacity() * 4 + self.table.allocation_size()
+        self.arena.capacity() + self.starts.capacity() * 4 + self.table.allocation_size()
     }
 }
 
@@ -420,7 +426,7 @@ impl Settings {
     /// The handle of user `id`, numbering the user if it is new. A new user
     /// has no settings; numbering one changes no decision.
     pub fn intern_user(&mut self, id: &UserId) -> Result<UserHandle, Error> {
-        let h = self.interner.intern(id.as_str())?;
+        let h = self.interner.intern(id)?;
         if h.index() == self.users.len() {
             self.users.push(UserRecord::EMPTY);
         }

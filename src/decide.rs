@@ -307,9 +307,9 @@ impl<'a> OverrideLayer<'a> {
 /// How many recipients a batch gathers before deciding them. The gathering
 /// loops do nothing but independent loads (hash lookups, user records), so
 /// the processor keeps many cache misses in flight at once; interleaved with
-/// the decisions' branches it would keep few. 32 records are 512 bytes of
-/// stack.
-const CHUNK: usize = 32;
+/// the decisions' branches it would keep few. 64 records are 1 KiB of
+/// stack; 64 measured better than 32 for shuffled members.
+const CHUNK: usize = 64;
 
 /// A message prepared against the settings: decides for any number of
 /// recipients, each in a few loads and compares, allocating nothing.
@@ -496,9 +496,7 @@ impl<'a> PreparedMessage<'a> {
         let mut records = [UserRecord::EMPTY; CHUNK];
         for chunk in recipients.chunks(CHUNK) {
             // Look up, then gather, then decide: see `CHUNK`.
-            for (slot, id) in handles.iter_mut().zip(chunk) {
-                *slot = self.settings.user(id.as_ref());
-            }
+            self.settings.users_batch(chunk, &mut handles);
             for (record, &h) in records.iter_mut().zip(&handles) {
                 *record = *self.record_of(h);
             }

@@ -50,30 +50,29 @@
 //!
 //! # Overview
 //!
-//! - [`model`](crate#types): the values of the domain, each valid by
-//!   construction: [`ConversationType`], [`Level`] (where "not set" is
-//!   `None`, not a variant), [`TimeOfDay`], [`DndWindow`] (which answers
-//!   `contains`), [`DndPeriod`], [`UserId`], [`TargetId`], [`BusChannel`].
+//! - The values of the domain, each valid by construction:
+//!   [`ConversationType`], [`Level`] (where "not set" is `None`, not a
+//!   variant), [`TimeOfDay`], [`DndWindow`] (which answers `contains`),
+//!   [`DndPeriod`], [`UserId`], [`TargetId`], [`BusChannel`].
 //! - [`Settings`]: everything stored, laid out for the fanout loop, with typed
 //!   setters; [`api`] puts the platform's nine requests in front of it, and
 //!   [`SharedSettings`] shares it between threads. `Settings` is serde data:
 //!   save and restore it whole.
 //! - [`Settings::prepare`] turns a [`Message`] into a [`PreparedMessage`],
-//!   which [decides](PreparedMessage::decide) for each recipient and
-//!   [explains](PreparedMessage::explain) a decision.
+//!   which [decides](PreparedMessage::decide) for each recipient, by
+//!   [`UserHandle`] or by id, one at a time or a whole fanout into a buffer,
+//!   and [explains](PreparedMessage::explain) a decision.
 //!
 //! # Performance
 //!
 //! Preparing a message does all the work that does not depend on the
 //! recipient: the time-zone conversions, the conversation lookup, the
-//! defaults. A decision by [`UserHandle`] then reads one 16-byte record and
-//! probes at most two small integer-keyed maps; it allocates nothing and does
-//! no time-zone math. By `&str` id it costs one hash lookup more. See
+//! defaults. A decision by [`UserHandle`] then reads one 16-byte record and,
+//! for the conversation's and the subchannel's overrides, usually one bit of a
+//! bitmap each; it allocates nothing and does no time-zone math. By `&str` id
+//! it costs one hash lookup more. Batches ([`PreparedMessage::decide_into`])
+//! gather records before deciding, so that cache misses overlap. See
 //! `docs/performance.md` for figures.
-//!
-//! # Types
-//!
-//! The crate root re-exports every public type.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -95,3 +94,8 @@ pub use model::{
 };
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -731,7 +731,7 @@ impl fmt::Display for Explanation {
         let d = self.decision;
         write!(
             f,
-            "{}: {} (decided by the {}",
+            "{}: {} -- {}",
             self.recipient,
             if d.push { "PUSH" } else { "no push" },
             d.by.describe()
@@ -739,7 +739,7 @@ impl fmt::Display for Explanation {
         if let Some(level) = d.level {
             write!(f, ", level {level}")?;
         }
-        writeln!(f, ")")?;
+        writeln!(f)?;
         for &(layer, step) in &self.steps {
             write!(f, "  {:<30} ", format!("{}:", layer.describe()))?;
             match step {

@@ -209,10 +209,10 @@ fn explain_walks_the_layers_in_words() {
     let text = String::from_utf8(out.stdout).unwrap();
     for needle in [
         "message at 2026-11-23T07:30:00+08:00 from s in ultra group conversation club, mentioning bob",
-        "alice: PUSH (decided by the nothing set, level -1",
+        "alice: PUSH -- nothing set, level -1",
         "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) was not active at 07:30:00",
         "user subchannel level:         skipped: the message has no subchannel",
-        "bob: PUSH (decided by the user conversation-type level, level 2",
+        "bob: PUSH -- user conversation-type level, level 2",
         "the message mentions the recipient -> push",
         "error: line 4: not JSON",
     ] {

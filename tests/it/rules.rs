@@ -416,7 +416,7 @@ fn s4_explanations_name_the_layer_and_why_the_layers_above_were_skipped() {
     assert_eq!(e.decision(), p.decide_id("r"));
     let text = e.to_string();
     for needle in [
-        "r: PUSH (decided by the user conversation-type level, level 1",
+        "r: PUSH -- user conversation-type level, level 1",
         "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) was not active at 07:30:00",
         "user subchannel level:         skipped: not set",
         "the message mentions @all -> push",

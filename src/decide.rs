@@ -567,6 +567,7 @@ impl<'a> PreparedMessage<'a> {
                 Layer::UserPeriod => period_at.map_or(Step::NotSet, Step::PeriodInactive),
                 Layer::UserSubchannel => self.subchannel.skipped(),
                 Layer::UserConversation => self.conversation.skipped(),
+                Layer::UserConversationType => Step::NotSet,
                 _ => default_step(layer),
             };
             steps.push((layer, skipped));

@@ -368,6 +368,26 @@ proptest! {
         }
     }
 
+    /// A prepared message can be shared by threads that split a fanout
+    /// between them, and they decide as one thread does.
+    #[test]
+    fn threads_sharing_a_prepared_message_decide_as_one(
+        config in config(),
+        changes in prop::collection::vec(change(), 0..40),
+        m in message(),
+    ) {
+        let settings = build(&config, &changes);
+        let msg = m.message();
+        let p = settings.prepare(&msg);
+        let (first, second) = RECIPIENTS.split_at(3);
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| first.iter().map(|r| p.decide_id(r)).collect::<Vec<_>>());
+            let b = s.spawn(|| second.iter().map(|r| p.decide_id(r)).collect::<Vec<_>>());
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        prop_assert_eq!([a, b].concat(), decisions(&settings, &m));
+    }
+
     /// Window membership agrees with stepping the wall clock one second at a
     /// time from the start, in fixed-offset zones, where the wall clock is
     /// plain arithmetic on the instant.

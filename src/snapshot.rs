@@ -38,7 +38,7 @@ struct TypeLevel {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UserSnapshot {
-    user_id: UserId,
+    user_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     period: Option<DndPeriod>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -56,7 +56,7 @@ struct UserLevel {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ConversationSnapshot {
     conversation_type: ConversationType,
-    target_id: TargetId,
+    target_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     default: Option<Level>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -68,7 +68,7 @@ struct ConversationSnapshot {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SubchannelSnapshot {
-    bus_channel: BusChannel,
+    bus_channel: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     default: Option<Level>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -106,8 +106,7 @@ impl Settings {
                 let h = UserHandle::from_index(i);
                 let id = self.user_id(h).unwrap_or_default();
                 UserSnapshot {
-                    // Every stored id was a valid UserId when it was interned.
-                    user_id: UserId::new(id).unwrap_or_else(|_| unreachable!("stored ids are valid")),
+                    user_id: id.to_owned(),
                     period: self.period(id),
                     conversation_types: type_levels(|t| self.record(h).type_levels[t.index()]),
                 }
@@ -122,13 +121,13 @@ impl Settings {
                 subchannels.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 conversations.push(ConversationSnapshot {
                     conversation_type: t,
-                    target_id: TargetId::new(target).unwrap_or_else(|_| unreachable!("stored ids are valid")),
+                    target_id: target.to_string(),
                     default: entry.default,
                     users: self.user_levels(&entry.users),
                     subchannels: subchannels
                         .into_iter()
                         .map(|(bus, sub)| SubchannelSnapshot {
-                            bus_channel: BusChannel::new(bus).unwrap_or_else(|_| unreachable!("stored ids are valid")),
+                            bus_channel: bus.to_string(),
                             default: sub.default,
                             users: self.user_levels(&sub.users),
                         })
@@ -158,16 +157,14 @@ impl Settings {
             app_defaults,
         });
         for u in &s.users {
-            if settings.user(u.user_id.as_str()).is_some() {
-                return Err(Error::snapshot(format_args!(
-                    "user {:?} is listed twice",
-                    u.user_id.as_str()
-                )));
+            let user_id = UserId::new(&u.user_id)?;
+            if settings.user(&u.user_id).is_some() {
+                return Err(Error::snapshot(format_args!("user {:?} is listed twice", u.user_id)));
             }
-            settings.intern_user(&u.user_id)?;
-            settings.set_period(&u.user_id, u.period)?;
+            settings.intern_user(&user_id)?;
+            settings.set_period(&user_id, u.period)?;
             for t in &u.conversation_types {
-                settings.set_type_level(&u.user_id, t.conversation_type, Some(t.unpush_level))?;
+                settings.set_type_level(&user_id, t.conversation_type, Some(t.unpush_level))?;
             }
         }
         let known = |settings: &Settings, id: &str| -> Result<UserId, Error> {
@@ -180,32 +177,32 @@ impl Settings {
         };
         for c in s.conversations {
             let t = c.conversation_type;
+            let target = TargetId::new(&c.target_id)?;
             let is_ultra = t == ConversationType::UltraGroup;
             if !is_ultra && (c.default.is_some() || !c.subchannels.is_empty()) {
                 return Err(Error::snapshot(format_args!(
-                    "conversation {} of type {} has a default or subchannels, which only ultra groups have",
-                    c.target_id, t
+                    "conversation {target} of type {t} has a default or subchannels, which only ultra groups have"
                 )));
             }
-            if settings.entry(t, c.target_id.as_str(), None).is_some() {
+            if settings.entry(t, target.as_str(), None).is_some() {
                 return Err(Error::snapshot(format_args!(
-                    "conversation {} of type {t} is listed twice",
-                    c.target_id
+                    "conversation {target} of type {t} is listed twice"
                 )));
             }
-            let key = ConversationKey::new(t, c.target_id.clone(), None)?;
+            let key = ConversationKey::new(t, target.clone(), None)?;
             for u in &c.users {
                 settings.set_conversation_level(&known(&settings, &u.user_id)?, &key, Some(u.unpush_level))?;
             }
             if is_ultra {
-                settings.set_ultra_group_default(&c.target_id, None, c.default);
+                settings.set_ultra_group_default(&target, None, c.default);
             }
             for sub in c.subchannels {
-                let key = ConversationKey::new(t, c.target_id.clone(), Some(sub.bus_channel.clone()))?;
+                let bus = BusChannel::new(&sub.bus_channel)?;
+                let key = ConversationKey::new(t, target.clone(), Some(bus.clone()))?;
                 for u in &sub.users {
                     settings.set_conversation_level(&known(&settings, &u.user_id)?, &key, Some(u.unpush_level))?;
                 }
-                settings.set_ultra_group_default(&c.target_id, Some(&sub.bus_channel), sub.default);
+                settings.set_ultra_group_default(&target, Some(&bus), sub.default);
             }
         }
         Ok(settings)

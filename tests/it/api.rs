@@ -415,6 +415,11 @@ fn a_saved_state_is_readable_and_restores_exactly() {
         (json.replace(r#""format": 1"#, r#""format": 2"#), "format"),
         (json.replace(r#""unpushLevel": -1"#, r#""unpushLevel": 3"#), "DND level"),
         (json.replace(r#""userId": "bob""#, r#""userId": "alice""#), "twice"),
+        (
+            json.replace(r#""busChannel": "news""#, r#""busChannel": "ne-ws""#),
+            "subchannel id",
+        ),
+        (json.replace(r#""userId": "bob""#, r#""userId": """#), "user id"),
     ] {
         let e = serde_json::from_str::<Settings>(&bad).unwrap_err().to_string();
         assert!(e.contains(why), "{e}");

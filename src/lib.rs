@@ -90,7 +90,7 @@ pub use decide::{Conversation, Decision, Explanation, Layer, Message, PeriodAt, 
 pub use error::Error;
 pub use model::{
     instant_from_millis, parse_instant, parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod,
-    DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, UserId,
+    DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, UserId, MAX_BUS_CHANNEL_LEN, MAX_ID_BYTES,
 };
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;

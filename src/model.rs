@@ -522,23 +522,22 @@ pub fn instant_from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::Instant(ms.to_string()))
 }
 
+/// A validated id: a newtype over `Box<str>` whose `new` accepts `id` when
+/// `$valid` holds and answers `$error` otherwise; serde goes through `new`.
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+    ($(#[$doc:meta])* $name:ident, |$id:ident| $valid:expr, $error:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(Box<str>);
 
         impl $name {
-            /// The most bytes an id may have.
-            pub const MAX_BYTES: usize = 64;
-
-            /// Checks `id`: 1 to 64 bytes.
-            pub fn new(id: &str) -> Result<$name, Error> {
-                if (1..=Self::MAX_BYTES).contains(&id.len()) {
-                    Ok($name(id.into()))
+            /// Checks `id` against the rule in the type's description.
+            pub fn new($id: &str) -> Result<$name, Error> {
+                if $valid {
+                    Ok($name($id.into()))
                 } else {
-                    Err(Error::id($kind, id, Self::MAX_BYTES))
+                    Err($error)
                 }
             }
 
@@ -569,61 +568,32 @@ macro_rules! id_type {
     };
 }
 
+/// The most bytes a user, target or group id may have.
+pub const MAX_ID_BYTES: usize = 64;
+
+/// The most characters a subchannel id may have.
+pub const MAX_BUS_CHANNEL_LEN: usize = 20;
+
 id_type!(
     /// A user id: 1 to 64 bytes.
     UserId,
-    "user id"
+    |id| (1..=MAX_ID_BYTES).contains(&id.len()),
+    Error::id("user id", id, MAX_ID_BYTES)
 );
 id_type!(
     /// The id of a conversation's target (a user, a group, an ultra group): 1
     /// to 64 bytes.
     TargetId,
-    "target id"
+    |id| (1..=MAX_ID_BYTES).contains(&id.len()),
+    Error::id("target id", id, MAX_ID_BYTES)
 );
-
-/// An ultra-group subchannel id (`busChannel`): 1 to 20 ASCII letters and
-/// digits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BusChannel(Box<str>);
-
-impl BusChannel {
-    /// The most characters a subchannel id may have.
-    pub const MAX_LEN: usize = 20;
-
-    /// Checks `id`: 1 to 20 ASCII letters and digits.
-    pub fn new(id: &str) -> Result<BusChannel, Error> {
-        if (1..=Self::MAX_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            Ok(BusChannel(id.into()))
-        } else {
-            Err(Error::BusChannel(id.to_owned()))
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for BusChannel {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        BusChannel::new(&s)
-    }
-}
-
-impl From<BusChannel> for String {
-    fn from(id: BusChannel) -> String {
-        id.0.into()
-    }
-}
-
-impl fmt::Display for BusChannel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+id_type!(
+    /// An ultra-group subchannel id (`busChannel`): 1 to 20 ASCII letters and
+    /// digits.
+    BusChannel,
+    |id| (1..=MAX_BUS_CHANNEL_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()),
+    Error::BusChannel(id.to_owned())
+);
 
 /// Whom a message mentions (RULES §3): nobody, @all, or a list of user ids.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -345,19 +345,23 @@ struct Interner {
     hasher: DefaultHashBuilder,
 }
 
-/// The id whose entry starts at `start`.
+/// Where the id whose entry starts at `start` lies in the arena: after its
+/// one-byte length.
 #[inline]
-fn entry_at(arena: &str, start: u32) -> &str {
+fn entry_range(arena: &str, start: u32) -> std::ops::Range<usize> {
     let start = start as usize;
-    let len = usize::from(arena.as_bytes()[start]);
-    &arena[start + 1..start + 1 + len]
+    start + 1..start + 1 + usize::from(arena.as_bytes()[start])
+}
+
+/// The id whose entry starts at `start`.
+fn entry_at(arena: &str, start: u32) -> &str {
+    &arena[entry_range(arena, start)]
 }
 
 /// Whether the entry at `start` is `id`, compared as bytes.
 #[inline]
 fn entry_is(arena: &str, start: u32, id: &str) -> bool {
-    let (bytes, start) = (arena.as_bytes(), start as usize);
-    usize::from(bytes[start]) == id.len() && bytes.get(start + 1..start + 1 + id.len()) == Some(id.as_bytes())
+    arena.as_bytes()[entry_range(arena, start)] == *id.as_bytes()
 }
 
 impl Interner {

@@ -85,6 +85,9 @@ pub enum Error {
     /// A saved state that does not describe a valid state.
     #[error("saved state: {0}")]
     Snapshot(String),
+    /// A push object (the replay protocol's message) that is not acceptable.
+    #[error("{0}")]
+    Push(String),
     /// The settings hold as many users as a handle can number.
     #[error("the settings hold the most users a handle can number")]
     TooManyUsers,

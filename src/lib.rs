@@ -80,7 +80,10 @@
 pub mod api;
 mod decide;
 mod error;
+mod interner;
+mod level_map;
 mod model;
+pub mod push;
 mod settings;
 mod shared;
 mod snapshot;

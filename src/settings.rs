@@ -20,10 +20,12 @@
 //! Every mutation here is infallible once its arguments are typed, except for
 //! running out of handles, which is checked before anything changes.
 
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-
 use chrono_tz::Tz;
-use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use hashbrown::HashMap;
+
+use crate::interner::Interner;
+pub use crate::interner::UserHandle;
+pub(crate) use crate::level_map::LevelMap;
 
 use crate::model::{
     BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, TimeOfDay,
@@ -71,27 +73,6 @@ impl AppDefaults {
     /// Sets (or with `None` clears) the default for `conversation_type`.
     pub fn set(&mut self, conversation_type: ConversationType, level: Option<Level>) {
         self.0[conversation_type.index()] = level;
-    }
-}
-
-/// A compact handle for a user id, handed out by [`Settings::intern_user`].
-///
-/// A service that keeps its member lists as handles decides a fanout without
-/// hashing a single string. A handle stays valid for the life of the
-/// [`Settings`] it came from and across a save and restore of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserHandle(u32);
-
-impl UserHandle {
-    /// The handle's number: handles are numbered from 0 in the order users
-    /// were first seen.
-    pub const fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    /// The handle numbered `i`; only the settings number users.
-    pub(crate) const fn from_index(i: usize) -> UserHandle {
-        UserHandle(i as u32)
     }
 }
 
@@ -177,128 +158,6 @@ impl UserRecord {
     };
 }
 
-/// A hasher for handles: one multiplication. Handles are dense integers that
-/// the settings themselves hand out, so there is nothing to defend against,
-/// and the low bits of `handle * odd` are a permutation of the handle's.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct HandleHasher(u64);
-
-impl Hasher for HandleHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Users' levels on one conversation or subchannel, by handle.
-///
-/// A hash map, and, while the map is dense enough for it to cost no more than
-/// 16 bytes per entry (32 before it is dropped again), a bitmap of which
-/// handles are in it. A fanout asks the map about every recipient and nearly
-/// always hears "no": with the bitmap that answer is one bit, read in handle
-/// order when the members are.
-///
-/// (A byte per handle instead of a bit, to skip the hash probe for the users
-/// who are in the map, was tried and measured no faster on the benchmark's
-/// world, so the simpler bitmap stays.)
-#[derive(Clone, Debug, Default)]
-pub(crate) struct LevelMap {
-    levels: HashMap<UserHandle, Level, BuildHasherDefault<HandleHasher>>,
-    /// Either empty, or bit `h` is set exactly when `levels` holds handle `h`,
-    /// for every `h` below `64 * present.len()`, and `levels` holds no
-    /// handle at or above that.
-    present: Vec<u64>,
-    /// The largest handle `levels` has held since it was last empty.
-    max: u32,
-}
-
-impl LevelMap {
-    /// The bitmap is kept while `max + 1 <= len * DENSITY`: 1 bit per handle
-    /// is then at most 16 bytes per entry.
-    const DENSITY: usize = 128;
-
-    #[inline]
-    pub(crate) fn get(&self, h: UserHandle) -> Option<Level> {
-        if !self.present.is_empty() {
-            let word = self.present.get(h.index() / 64).copied().unwrap_or(0);
-            if word >> (h.index() % 64) & 1 == 0 {
-                return None;
-            }
-        }
-        self.levels.get(&h).copied()
-    }
-
-    pub(crate) fn insert(&mut self, h: UserHandle, level: Level) {
-        self.levels.insert(h, level);
-        self.max = self.max.max(h.0);
-        if !self.reindex() && !self.present.is_empty() {
-            let words = self.max as usize / 64 + 1;
-            if self.present.len() < words {
-                self.present.resize(words, 0);
-            }
-            self.present[h.index() / 64] |= 1 << (h.index() % 64);
-        }
-    }
-
-    pub(crate) fn remove(&mut self, h: UserHandle) {
-        self.levels.remove(&h);
-        if self.levels.is_empty() {
-            *self = LevelMap::default();
-        } else if !self.reindex() {
-            if let Some(word) = self.present.get_mut(h.index() / 64) {
-                *word &= !(1 << (h.index() % 64));
-            }
-        }
-    }
-
-    /// Builds or drops the bitmap when the density crosses the threshold:
-    /// built as soon as it is dense enough, dropped only once it is half as
-    /// dense again, so that a map near the threshold is not rebuilt at every
-    /// change. Whether it did either.
-    fn reindex(&mut self) -> bool {
-        let span = self.max as usize + 1;
-        let dense = |slack: usize| span <= self.levels.len() * Self::DENSITY * slack;
-        match (self.present.is_empty(), dense(1), dense(2)) {
-            (true, true, _) => {
-                self.present = vec![0; span.div_ceil(64)];
-                for k in self.levels.keys() {
-                    self.present[k.index() / 64] |= 1 << (k.index() % 64);
-                }
-                true
-            }
-            (false, _, false) => {
-                self.present = Vec::new();
-                true
-            }
-            _ => false,
-        }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.levels.is_empty()
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (UserHandle, Level)> + '_ {
-        self.levels.iter().map(|(&h, &l)| (h, l))
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.levels.allocation_size() + self.present.capacity() * 8
-    }
-}
-
 /// What is stored for one subchannel of an ultra group.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SubchannelEntry {
@@ -326,108 +185,6 @@ impl SubchannelEntry {
 impl ConversationEntry {
     fn is_empty(&self) -> bool {
         self.users.is_empty() && self.default.is_none() && self.subchannels.is_empty()
-    }
-}
-
-/// User ids, each stored once in one arena, found by id through a hash table
-/// of handles.
-#[derive(Clone, Default)]
-struct Interner {
-    /// Every id once, each prefixed by its length as one ASCII character (ids
-    /// are at most 64 bytes), so that an entry is read from its start alone.
-    arena: String,
-    /// Where each handle's entry starts in `arena`.
-    starts: Vec<u32>,
-    /// Each handle with where its entry starts: a lookup compares the id
-    /// with the arena directly, one dependent memory access fewer than going
-    /// through `starts`.
-    table: HashTable<(UserHandle, u32)>,
-    hasher: DefaultHashBuilder,
-}
-
-/// Where the id whose entry starts at `start` lies in the arena: after its
-/// one-byte length.
-#[inline]
-fn entry_range(arena: &str, start: u32) -> std::ops::Range<usize> {
-    let start = start as usize;
-    start + 1..start + 1 + usize::from(arena.as_bytes()[start])
-}
-
-/// The id whose entry starts at `start`.
-fn entry_at(arena: &str, start: u32) -> &str {
-    &arena[entry_range(arena, start)]
-}
-
-/// Whether the entry at `start` is `id`, compared as bytes.
-#[inline]
-fn entry_is(arena: &str, start: u32, id: &str) -> bool {
-    arena.as_bytes()[entry_range(arena, start)] == *id.as_bytes()
-}
-
-impl Interner {
-    #[inline]
-    fn get(&self, id: &str) -> Option<UserHandle> {
-        let hash = self.hasher.hash_one(id);
-        self.table
-            .find(hash, |&(_, start)| entry_is(&self.arena, start, id))
-            .map(|&(h, _)| h)
-    }
-
-    /// The handles of `ids` (at most 64), into `out`: the same answers as
-    /// [`get`](Self::get), found in two passes over the batch, each of
-    /// independent loads so that their cache misses overlap. The first pass
-    /// takes the first table entry whose hash tag matches (nearly always the
-    /// right one); the second confirms it against the arena, and searches in
-    /// full for the rare id whose first match was another's.
-    #[inline]
-    fn get_batch<S: AsRef<str>>(&self, ids: &[S], out: &mut [Option<UserHandle>]) {
-        let mut starts = [0u32; 64];
-        for ((id, slot), start) in ids.iter().zip(out.iter_mut()).zip(starts.iter_mut()) {
-            let hash = self.hasher.hash_one(id.as_ref());
-            *slot = self.table.find(hash, |_| true).map(|&(h, s)| {
-                *start = s;
-                h
-            });
-        }
-        for ((id, slot), &start) in ids.iter().zip(out.iter_mut()).zip(&starts) {
-            if slot.is_some() && !entry_is(&self.arena, start, id.as_ref()) {
-                *slot = self.get(id.as_ref());
-            }
-        }
-    }
-
-    fn id(&self, h: UserHandle) -> Option<&str> {
-        self.starts.get(h.index()).map(|&start| entry_at(&self.arena, start))
-    }
-
-    fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    /// The handle of `id`, numbering it if it is new.
-    fn intern(&mut self, id: &UserId) -> Result<UserHandle, Error> {
-        let id = id.as_str();
-        if let Some(h) = self.get(id) {
-            return Ok(h);
-        }
-        let start = u32::try_from(self.arena.len()).map_err(|_| Error::TooManyUsers)?;
-        u32::try_from(self.arena.len() + 1 + id.len()).map_err(|_| Error::TooManyUsers)?;
-        let h = UserHandle(u32::try_from(self.starts.len()).map_err(|_| Error::TooManyUsers)?);
-        // A UserId is at most 64 bytes: its length is one ASCII character.
-        self.arena.push(char::from(id.len() as u8));
-        self.arena.push_str(id);
-        self.starts.push(start);
-        let Interner {
-            arena, table, hasher, ..
-        } = self;
-        table.insert_unique(hasher.hash_one(id), (h, start), |&(_, other)| {
-            hasher.hash_one(entry_at(arena, other))
-        });
-        Ok(h)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.arena.capacity() + self.starts.capacity() * 4 + self.table.allocation_size()
     }
 }
 
@@ -720,79 +477,5 @@ impl Settings {
     /// measuring what the rest costs.
     pub fn id_bytes(&self) -> usize {
         self.interner.arena.capacity()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The batch lookup takes the first entry whose 7-bit tag matches and
-    /// confirms it after: with thousands of ids, tags collide often, so the
-    /// fallback search is exercised, and every answer must equal `get`'s.
-    #[test]
-    fn batch_lookups_answer_as_single_ones() {
-        let mut interner = Interner::default();
-        for i in 0..5000 {
-            interner.intern(&UserId::new(&format!("member-{i}")).unwrap()).unwrap();
-        }
-        let ids: Vec<String> = (0..10_000).map(|i| format!("member-{}", i * 7919 % 10_000)).collect();
-        let mut out = [None; 64];
-        for chunk in ids.chunks(64) {
-            interner.get_batch(chunk, &mut out);
-            for (id, got) in chunk.iter().zip(out) {
-                assert_eq!(got, interner.get(id), "{id}");
-                assert_eq!(got.is_some(), id["member-".len()..].parse::<u32>().unwrap() < 5000);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod level_map_tests {
-    use super::*;
-
-    /// With its bitmap and without, as it fills and empties, the map answers
-    /// as a plain hash map does.
-    #[test]
-    fn every_index_answers_as_the_map() {
-        let mut map = LevelMap::default();
-        let mut truth = std::collections::HashMap::new();
-        let levels = [
-            Level::All,
-            Level::Mentions,
-            Level::MentionsOfMe,
-            Level::MentionsOfAll,
-            Level::Nothing,
-        ];
-        let mut kinds = std::collections::HashSet::new();
-        // Sparse first (handles far apart), then dense, then emptied again.
-        let steps = (0..200u32)
-            .map(|i| (i * 9_973, true))
-            .chain((0..20_000u32).map(|i| (i, true)))
-            .chain((0..20_000u32).filter(|i| i % 3 != 0).map(|i| (i, false)));
-        for (n, (h, insert)) in steps.enumerate() {
-            let h = UserHandle(h);
-            if insert {
-                let level = levels[n % 5];
-                map.insert(h, level);
-                truth.insert(h, level);
-            } else {
-                map.remove(h);
-                truth.remove(&h);
-            }
-            kinds.insert(map.present.is_empty());
-            if n % 997 == 0 {
-                for probe in (0..2_000_000u32).step_by(997).chain(0..300) {
-                    let probe = UserHandle(probe);
-                    assert_eq!(map.get(probe), truth.get(&probe).copied(), "{probe:?} after step {n}");
-                }
-            }
-        }
-        assert_eq!(
-            kinds.len(),
-            2,
-            "the test went through the map with and without its bitmap"
-        );
     }
 }

@@ -2,7 +2,6 @@
 
 mod alloc;
 mod api;
-mod cli;
 mod naive;
 mod properties;
 mod rules;

@@ -222,7 +222,7 @@ fn explain_walks_the_layers_in_words() {
 
 #[test]
 fn the_example_night_replays_cleanly() {
-    let input = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/night.jsonl")).unwrap();
+    let input = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/night.jsonl")).unwrap();
     let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(lines(&out).len(), input.lines().count());

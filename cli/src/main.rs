@@ -5,12 +5,9 @@
 use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
-use chrono::{DateTime, Utc};
-use dnd_engine::{
-    instant_from_millis, parse_instant, parse_zone, Config, Conversation, ConversationType, Decision, Level, Mentions,
-    Message, Recipient, Settings,
-};
-use serde::{Deserialize, Serialize};
+use dnd_engine::push::Push;
+use dnd_engine::{parse_zone, Config, ConversationType, Decision, Level, Mentions, Recipient, Settings};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 const USAGE: &str = "\
@@ -102,39 +99,6 @@ fn parse_args(args: &[String]) -> Result<Option<(Mode, Config)>, String> {
     Ok(Some((mode, config)))
 }
 
-/// A message line's `push` object.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Push {
-    at: At,
-    conversation_type: i64,
-    target_id: String,
-    #[serde(default)]
-    bus_channel: Option<String>,
-    from_user_id: String,
-    #[serde(default)]
-    mentioned_info: Option<MentionedInfo>,
-    #[serde(default)]
-    disable_push: bool,
-    recipients: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum At {
-    Millis(i64),
-    Text(String),
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct MentionedInfo {
-    #[serde(rename = "type")]
-    kind: i64,
-    #[serde(default)]
-    user_id_list: Vec<String>,
-}
-
 /// One input line, understood.
 enum Line {
     Request { path: String, body: String },
@@ -170,52 +134,6 @@ fn parse_line(text: &str) -> Result<Line, String> {
     }
 }
 
-/// The message of a push line, checked.
-fn message<'a>(push: &'a Push, mentioned: &'a [&'a str]) -> Result<Message<'a>, String> {
-    let at: DateTime<Utc> = match &push.at {
-        At::Millis(ms) => instant_from_millis(*ms),
-        At::Text(s) => parse_instant(s),
-    }
-    .map_err(|e| format!("push.at: {e}"))?;
-    let conversation_type =
-        ConversationType::from_code(push.conversation_type).map_err(|e| format!("push.conversationType: {e}"))?;
-    if push.bus_channel.is_some() && conversation_type != ConversationType::UltraGroup {
-        return Err(format!(
-            "push.busChannel: a subchannel is given only with conversation type 10, not {}",
-            push.conversation_type
-        ));
-    }
-    let conversation = match conversation_type {
-        ConversationType::Private => Conversation::Private,
-        ConversationType::Group => Conversation::Group {
-            group_id: &push.target_id,
-        },
-        ConversationType::System => Conversation::System,
-        _ => Conversation::UltraGroup {
-            group_id: &push.target_id,
-            bus_channel: push.bus_channel.as_deref(),
-        },
-    };
-    let mentions = match &push.mentioned_info {
-        None => Mentions::None,
-        Some(m) if m.kind == 1 => Mentions::All,
-        Some(m) if m.kind == 2 => Mentions::Users(mentioned),
-        Some(m) => {
-            return Err(format!(
-                "push.mentionedInfo.type: {} is not 1 (@all) or 2 (a list of users)",
-                m.kind
-            ))
-        }
-    };
-    Ok(Message {
-        conversation,
-        sender: &push.from_user_id,
-        mentions,
-        disable_push: push.disable_push,
-        at,
-    })
-}
-
 /// One recipient's entry in a `decisions` line, its keys in the protocol's order.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -248,13 +166,8 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
             })
         }
         Line::Push(push) => {
-            let ids: Vec<&str> = push
-                .mentioned_info
-                .iter()
-                .flat_map(|m| &m.user_id_list)
-                .map(String::as_str)
-                .collect();
-            let message = message(&push, &ids)?;
+            let ids = push.mentioned_ids();
+            let message = push.message(&ids).map_err(|e| e.to_string())?;
             let prepared = settings.prepare(&message);
             Ok(match mode {
                 Mode::Replay => {

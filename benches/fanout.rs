@@ -17,12 +17,11 @@
 
 use std::hint::black_box;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dnd_engine::{
     BusChannel, Config, Conversation, ConversationKey, ConversationType, Decision, DndPeriod, DndWindow, Level,
-    Mentions, Message, PeriodLevel, Request, Settings, TargetId, TimeOfDay, UserHandle, UserId,
+    Mentions, Message, PeriodLevel, Request, Settings, TargetId, TimeOfDay, Timestamp, UserHandle, UserId,
 };
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -49,7 +48,7 @@ struct World {
     shuffled_ids: Vec<String>,
     shuffled_handles: Vec<UserHandle>,
     mentioned: Vec<String>,
-    at: DateTime<Utc>,
+    at: Timestamp,
 }
 
 fn level(rng: &mut SmallRng) -> Level {
@@ -150,9 +149,7 @@ impl World {
             handles,
             mentioned,
             // 23:30 in Shanghai, when many nightly periods are on.
-            at: DateTime::parse_from_rfc3339("2026-11-22T23:30:00+08:00")
-                .unwrap()
-                .with_timezone(&Utc),
+            at: "2026-11-22T23:30:00+08:00".parse().unwrap(),
         }
     }
 
@@ -177,7 +174,7 @@ fn fanout(c: &mut Criterion) {
 
     // The baseline must decide exactly as the engine does, or the comparison means nothing.
     let mut out: Vec<Decision> = Vec::with_capacity(USERS);
-    prepared.decide_into(&world.handles, &mut out);
+    prepared.decide_into(&world.handles, &mut out).unwrap();
     for (id, d) in world.ids.iter().zip(&out) {
         assert_eq!(naive::as_naive(*d), world.naive.decide(&message, id), "recipient {id}");
     }
@@ -195,7 +192,9 @@ fn fanout(c: &mut Criterion) {
     // One decision, the same recipient over and over: everything in cache.
     g.throughput(Throughput::Elements(1));
     let one = world.handles[USERS / 2];
-    g.bench_function("one recipient, warm", |b| b.iter(|| prepared.decide(black_box(one))));
+    g.bench_function("one recipient, warm", |b| {
+        b.iter(|| prepared.decide(black_box(one)).unwrap())
+    });
 
     // Preparing the message: the per-message work that the fanout amortizes.
     g.bench_function("prepare the message", |b| {
@@ -210,7 +209,7 @@ fn fanout(c: &mut Criterion) {
     ] {
         g.sample_size(20);
         g.bench_function(format!("by handle, {order}"), |b| {
-            b.iter(|| prepared.decide_into(black_box(handles), &mut out))
+            b.iter(|| prepared.decide_into(black_box(handles), &mut out).unwrap())
         });
         g.bench_function(format!("by id, {order}"), |b| {
             b.iter(|| prepared.decide_ids_into(black_box(ids), &mut out))

@@ -6,10 +6,11 @@
 //! typed [`Request`] without touching any state; [`Settings::apply`] then
 //! carries it out, and nothing it does can fail half way. So a rejected
 //! request changes nothing, by construction. A [`Request`] is serde data: it
-//! can travel on a queue or a log and be applied elsewhere.
+//! can travel on a queue or a log and be applied elsewhere, and its JSON form
+//! accepts exactly what the form bodies accept, with the same messages.
 //!
 //! ```
-//! use dnd_engine::{Config, Settings};
+//! use dnd_engine::{chrono_tz, Config, Settings};
 //! let mut settings = Settings::new(Config::new(chrono_tz::Asia::Shanghai));
 //! let ok = settings.handle("/user/blockPushPeriod/set.json", b"userId=u1&startTime=22:00:00&period=540&level=5");
 //! assert_eq!(ok.to_json(), r#"{"code":200}"#);
@@ -17,25 +18,31 @@
 //! assert_eq!(bad.code(), 1002);
 //! ```
 
-use std::borrow::Cow;
+use serde::{Serialize, Serializer};
 
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
-
-use crate::model::{
-    parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId,
-    TimeOfDay, UserId,
-};
+use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, TargetId, UserId};
 use crate::{Error, Settings};
 
+mod form;
+mod json;
+mod params;
+mod response;
+
+use form::Form;
+pub use response::Response;
+
 /// One request of the settings API, decoded and validated.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "request",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    deny_unknown_fields
-)]
+///
+/// As JSON, a request is an object whose `request` names its kind, with its
+/// fields in camelCase: `{"request":"setTypeLevel","userId":"u",
+/// "conversationType":3,"level":5}`. A level is its integer code, 0 for "not
+/// set" (which removes the setting); a field is never `null`; an absent
+/// `busChannel` means none. Every field is checked as the form's parameter
+/// is, with the same message naming the JSON field; a missing field, an
+/// unknown one (also inside `conversation` and `period`), one given twice or
+/// of the wrong JSON type is an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "request", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum Request {
     /// `/user/blockPushPeriod/set.json` with a period of 1 to 1439 minutes.
@@ -62,6 +69,7 @@ pub enum Request {
         /// The conversation, or an ultra group's subchannel.
         conversation: ConversationKey,
         /// The level; `None` (0) removes the setting.
+        #[serde(serialize_with = "level_code")]
         level: Option<Level>,
     },
     /// `/conversation/notification/get.json`.
@@ -78,6 +86,7 @@ pub enum Request {
         /// The conversation type.
         conversation_type: ConversationType,
         /// The level; `None` (0) removes the setting.
+        #[serde(serialize_with = "level_code")]
         level: Option<Level>,
     },
     /// `/conversation/type/notification/get.json`.
@@ -92,8 +101,10 @@ pub enum Request {
         /// The ultra group.
         group_id: TargetId,
         /// The subchannel, for a subchannel default.
+        #[serde(skip_serializing_if = "Option::is_none")]
         bus_channel: Option<BusChannel>,
         /// The level; `None` (0) removes the default.
+        #[serde(serialize_with = "level_code")]
         level: Option<Level>,
     },
     /// `/ultragroup/notdisturb/get.json`.
@@ -101,6 +112,7 @@ pub enum Request {
         /// The ultra group.
         group_id: TargetId,
         /// The subchannel, for a subchannel default.
+        #[serde(skip_serializing_if = "Option::is_none")]
         bus_channel: Option<BusChannel>,
     },
 }
@@ -118,6 +130,11 @@ pub const PATHS: [&str; 9] = [
     "/ultragroup/notdisturb/get.json",
 ];
 
+/// A level as its code: 0 for "not set".
+fn level_code<S: Serializer>(level: &Option<Level>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_i64(Level::code_of(*level))
+}
+
 impl Request {
     /// Decodes and validates the request `body` sent to `path`.
     ///
@@ -129,17 +146,16 @@ impl Request {
         match path {
             "/user/blockPushPeriod/set.json" => {
                 let user_id = form.user_id("userId")?;
-                let start = form.parse("startTime", str::parse::<TimeOfDay>)?;
+                let start = params::start_time("startTime", form.required("startTime")?)?;
                 let minutes = form.number("period")?;
                 if !(0..=i64::from(DndWindow::WHOLE_DAY_MINUTES)).contains(&minutes) {
                     return Err(Error::PeriodMinutes(minutes, "0 to 1439").in_parameter("period"));
                 }
-                let level = PeriodLevel::from_code(form.number("level")?).map_err(|e| e.in_parameter("level"))?;
+                let level = params::period_level("level", form.number("level")?)?;
                 let zone = form
                     .optional("timezone")?
-                    .map(parse_zone)
-                    .transpose()
-                    .map_err(|e| e.in_parameter("timezone"))?;
+                    .map(|z| params::zone("timezone", z))
+                    .transpose()?;
                 Ok(match minutes {
                     0 => Request::DeletePeriod { user_id },
                     _ => Request::SetPeriod {
@@ -163,11 +179,11 @@ impl Request {
                 let level = match (form.optional_number("unpushLevel")?, form.optional_number("isMuted")?) {
                     (Some(level), muted) => {
                         if let Some(muted) = muted {
-                            is_muted(muted)?;
+                            params::is_muted("isMuted", muted)?;
                         }
-                        Level::from_code(level).map_err(|e| e.in_parameter("unpushLevel"))?
+                        params::level("unpushLevel", level)?
                     }
-                    (None, Some(muted)) => is_muted(muted)?,
+                    (None, Some(muted)) => params::is_muted("isMuted", muted)?,
                     (None, None) => return Err(Error::MissingParameter("unpushLevel")),
                 };
                 Ok(Request::SetConversationLevel {
@@ -198,7 +214,7 @@ impl Request {
                 group_id: form.target_id("groupId")?,
                 bus_channel: form.bus_channel()?,
             }),
-            _ => Err(Error::UnknownPath(path.to_owned())),
+            _ => Err(Error::UnknownPath(path.into())),
         }
     }
 
@@ -212,210 +228,6 @@ impl Request {
                 | Request::GetTypeLevel { .. }
                 | Request::GetUltraGroupDefault { .. }
         )
-    }
-}
-
-/// The deprecated `isMuted`: 1 means level 5, 0 means not set.
-fn is_muted(code: i64) -> Result<Option<Level>, Error> {
-    match code {
-        0 => Ok(None),
-        1 => Ok(Some(Level::Nothing)),
-        _ => Err(Error::Level(code).in_parameter("isMuted")),
-    }
-}
-
-/// A decoded form body.
-struct Form<'b> {
-    pairs: Vec<(Cow<'b, str>, Cow<'b, str>)>,
-}
-
-impl<'b> Form<'b> {
-    fn decode(body: &'b [u8]) -> Form<'b> {
-        Form {
-            pairs: form_urlencoded::parse(body).collect(),
-        }
-    }
-
-    /// The value of `name`, if it is given: once, or repeated with one value;
-    /// never empty, always valid UTF-8.
-    fn optional(&self, name: &'static str) -> Result<Option<&str>, Error> {
-        let mut found: Option<&str> = None;
-        for (key, value) in &self.pairs {
-            if key != name {
-                continue;
-            }
-            match found {
-                Some(first) if first != value => return Err(Error::RepeatedParameter(name)),
-                _ => found = Some(value),
-            }
-        }
-        match found {
-            Some("") => Err(Error::EmptyParameter(name)),
-            // The decoder replaces bytes that are not UTF-8 with U+FFFD.
-            Some(v) if v.contains('\u{FFFD}') => Err(Error::NotUtf8(name)),
-            other => Ok(other),
-        }
-    }
-
-    fn required(&self, name: &'static str) -> Result<&str, Error> {
-        self.optional(name)?.ok_or(Error::MissingParameter(name))
-    }
-
-    fn parse<T>(&self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, Error>) -> Result<T, Error> {
-        parse(self.required(name)?).map_err(|e| e.in_parameter(name))
-    }
-
-    fn optional_number(&self, name: &'static str) -> Result<Option<i64>, Error> {
-        self.optional(name)?
-            .map(|v| {
-                v.parse::<i64>().map_err(|_| Error::NotANumber {
-                    name,
-                    value: v.to_owned(),
-                })
-            })
-            .transpose()
-    }
-
-    fn number(&self, name: &'static str) -> Result<i64, Error> {
-        self.optional_number(name)?.ok_or(Error::MissingParameter(name))
-    }
-
-    fn level(&self, name: &'static str) -> Result<Option<Level>, Error> {
-        Level::from_code(self.number(name)?).map_err(|e| e.in_parameter(name))
-    }
-
-    fn user_id(&self, name: &'static str) -> Result<UserId, Error> {
-        self.parse(name, UserId::new)
-    }
-
-    fn target_id(&self, name: &'static str) -> Result<TargetId, Error> {
-        self.parse(name, TargetId::new)
-    }
-
-    fn conversation_type(&self) -> Result<ConversationType, Error> {
-        ConversationType::from_code(self.number("conversationType")?).map_err(|e| e.in_parameter("conversationType"))
-    }
-
-    fn bus_channel(&self) -> Result<Option<BusChannel>, Error> {
-        self.optional("busChannel")?
-            .map(BusChannel::new)
-            .transpose()
-            .map_err(|e| e.in_parameter("busChannel"))
-    }
-
-    /// `conversationType`, `requestId`, `targetId` and `busChannel`.
-    fn conversation(&self) -> Result<(UserId, ConversationKey), Error> {
-        let conversation_type = self.conversation_type()?;
-        let user_id = self.user_id("requestId")?;
-        let target_id = self.target_id("targetId")?;
-        let bus_channel = self.bus_channel()?;
-        let key = ConversationKey::new(conversation_type, target_id, bus_channel)
-            .map_err(|e| e.in_parameter("busChannel"))?;
-        Ok((user_id, key))
-    }
-}
-
-/// The platform's answer to a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Response {
-    /// `{"code":200}`.
-    Ok,
-    /// `{"code":200,"data":{"startTime","period","unPushLevel"}}`; with no
-    /// period, `startTime` is `""` and `period` and `unPushLevel` are 0.
-    Period(Option<DndPeriod>),
-    /// `{"code":200,"isMuted":LEVEL}`, 0 when not set.
-    Level(Option<Level>),
-    /// `{"code":200,"groupId","busChannel","unpushLevel"}`; `busChannel` is
-    /// `""` for the channel default.
-    UltraGroupDefault {
-        /// The ultra group.
-        group_id: TargetId,
-        /// The subchannel asked about.
-        bus_channel: Option<BusChannel>,
-        /// Its default.
-        level: Option<Level>,
-    },
-    /// A failure: 1002 for a bad request, 404 for an unknown path, 500 when the
-    /// settings are full.
-    Error {
-        /// The code.
-        code: u16,
-        /// What was wrong.
-        message: String,
-    },
-}
-
-impl Response {
-    /// The answer for a request that failed with `error`.
-    #[cold]
-    pub fn from_error(error: &Error) -> Response {
-        let code = match error {
-            Error::UnknownPath(_) => 404,
-            Error::TooManyUsers => 500,
-            _ => 1002,
-        };
-        Response::Error {
-            code,
-            message: error.to_string(),
-        }
-    }
-
-    /// The response's `code`: 200 on success.
-    pub fn code(&self) -> u16 {
-        match self {
-            Response::Error { code, .. } => *code,
-            _ => 200,
-        }
-    }
-
-    /// The response object as a line of JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!(r#"{{"code":500,"errorMessage":"{e}"}}"#))
-    }
-}
-
-impl Serialize for Response {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct PeriodData {
-            start_time: String,
-            period: u16,
-            un_push_level: i64,
-        }
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("code", &self.code())?;
-        match self {
-            Response::Ok => {}
-            Response::Period(period) => map.serialize_entry(
-                "data",
-                &match period {
-                    Some(p) => PeriodData {
-                        start_time: p.window.start().to_string(),
-                        period: p.window.minutes(),
-                        un_push_level: p.level.level().code(),
-                    },
-                    None => PeriodData {
-                        start_time: String::new(),
-                        period: 0,
-                        un_push_level: 0,
-                    },
-                },
-            )?,
-            Response::Level(level) => map.serialize_entry("isMuted", &Level::code_of(*level))?,
-            Response::UltraGroupDefault {
-                group_id,
-                bus_channel,
-                level,
-            } => {
-                map.serialize_entry("groupId", group_id.as_str())?;
-                map.serialize_entry("busChannel", bus_channel.as_ref().map_or("", BusChannel::as_str))?;
-                map.serialize_entry("unpushLevel", &Level::code_of(*level))?;
-            }
-            Response::Error { message, .. } => map.serialize_entry("errorMessage", message)?,
-        }
-        map.end()
     }
 }
 

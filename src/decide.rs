@@ -10,11 +10,11 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::model::{ConversationType, DndPeriod, Level, Mentioned, Mentions, TimeOfDay};
+use crate::model::{ConversationType, DndPeriod, Level, Mentioned, Mentions, TimeOfDay, Timestamp};
 use crate::settings::{LevelMap, Settings, UserHandle, UserRecord};
+use crate::Error;
 
 mod explain;
 pub use explain::Explanation;
@@ -25,6 +25,7 @@ pub use explain::Explanation;
 /// other party, which is the sender: so those variants carry no target, and
 /// the recipient's conversation level is looked up under the sender's id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Conversation<'a> {
     /// A one-to-one message.
     Private,
@@ -57,7 +58,11 @@ impl Conversation<'_> {
 }
 
 /// One message, as the decision needs it.
+///
+/// Made by [`Message::new`] and the `with_` methods; later versions may add
+/// fields, with defaults that keep today's answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Message<'a> {
     /// Where it was sent.
     pub conversation: Conversation<'a>,
@@ -67,14 +72,15 @@ pub struct Message<'a> {
     pub mentions: Mentions<'a>,
     /// Whether it was sent with `disablePush`.
     pub disable_push: bool,
-    /// When it was sent.
-    pub at: DateTime<Utc>,
+    /// When it was sent: a [`Timestamp`], in the range the time-zone tables
+    /// cover.
+    pub at: Timestamp,
 }
 
 impl<'a> Message<'a> {
     /// A message from `sender` in `conversation` at `at`, with no mentions and
     /// pushes allowed.
-    pub fn new(conversation: Conversation<'a>, sender: &'a str, at: DateTime<Utc>) -> Message<'a> {
+    pub fn new(conversation: Conversation<'a>, sender: &'a str, at: Timestamp) -> Message<'a> {
         Message {
             conversation,
             sender,
@@ -85,12 +91,14 @@ impl<'a> Message<'a> {
     }
 
     /// This message, mentioning `mentions`.
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_mentions(mut self, mentions: Mentions<'a>) -> Message<'a> {
         self.mentions = mentions;
         self
     }
 
     /// This message, sent with `disablePush`.
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_push_disabled(mut self) -> Message<'a> {
         self.disable_push = true;
         self
@@ -181,6 +189,7 @@ impl fmt::Display for Layer {
 /// The answer for one recipient: push or not, which layer decided, and the
 /// level it applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[must_use]
 pub struct Decision {
     push: bool,
     by: Layer,
@@ -450,10 +459,13 @@ impl<'a> PreparedMessage<'a> {
         &self.message
     }
 
-    /// The decision for the user with handle `recipient`.
+    /// The decision for the user with handle `recipient`;
+    /// [`Error::ForeignHandle`] if these settings did not issue it (see
+    /// [`UserHandle`]).
     #[inline]
-    pub fn decide(&self, recipient: UserHandle) -> Decision {
-        self.decide_with(Some(recipient), self.settings.record(recipient), "")
+    pub fn decide(&self, recipient: UserHandle) -> Result<Decision, Error> {
+        self.settings.check_handle(recipient)?;
+        Ok(self.decide_with(Some(recipient), self.settings.record(recipient), ""))
     }
 
     /// The decision for user `id`: one hash lookup, then as [`decide`](Self::decide).
@@ -464,24 +476,37 @@ impl<'a> PreparedMessage<'a> {
         self.decide_with(handle, self.record_of(handle), id)
     }
 
-    /// The decision for `recipient`.
+    /// The decision for `recipient`; an error only for a handle these
+    /// settings did not issue.
     #[inline]
-    pub fn decide_for(&self, recipient: Recipient<'_>) -> Decision {
+    pub fn decide_for(&self, recipient: Recipient<'_>) -> Result<Decision, Error> {
         match recipient {
             Recipient::Handle(h) => self.decide(h),
-            Recipient::Id(id) => self.decide_id(id),
+            Recipient::Id(id) => Ok(self.decide_id(id)),
         }
     }
 
     /// Replaces the contents of `out` with the decision for each of
     /// `recipients`, in order. Allocates nothing when `out` has the capacity.
-    pub fn decide_into(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) {
+    ///
+    /// If one of the handles is not these settings' ([`Error::ForeignHandle`]),
+    /// `out` is left empty and the error names it.
+    pub fn decide_into(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) -> Result<(), Error> {
         out.clear();
         let mut records = [UserRecord::EMPTY; CHUNK];
         for chunk in recipients.chunks(CHUNK) {
-            // Gather first, decide after: see `CHUNK`.
+            // Gather first, decide after: see `CHUNK`. The handles are checked
+            // on the way, one compare each, and the verdict read once a chunk.
+            let mut owned = true;
             for (record, &h) in records.iter_mut().zip(chunk) {
+                owned &= self.settings.owns(h);
                 *record = *self.settings.record(h);
+            }
+            if !owned {
+                if let Some(e) = self.settings.first_refused(chunk) {
+                    out.clear();
+                    return Err(e);
+                }
             }
             out.extend(
                 chunk
@@ -490,6 +515,7 @@ impl<'a> PreparedMessage<'a> {
                     .map(|(&h, record)| self.decide_with(Some(h), record, "")),
             );
         }
+        Ok(())
     }
 
     /// As [`decide_into`](Self::decide_into), for recipients given by id.
@@ -519,9 +545,19 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
-    /// The decisions for `recipients`, lazily, allocating nothing.
-    pub fn decisions<'r>(&'r self, recipients: &'r [UserHandle]) -> impl ExactSizeIterator<Item = Decision> + 'r {
-        recipients.iter().map(move |&h| self.decide(h))
+    /// The decisions for `recipients`, lazily, allocating nothing; the
+    /// handles are all checked first, so that it is every decision or an
+    /// error.
+    pub fn decisions<'r>(
+        &'r self,
+        recipients: &'r [UserHandle],
+    ) -> Result<impl ExactSizeIterator<Item = Decision> + 'r, Error> {
+        if let Some(e) = self.settings.first_refused(recipients) {
+            return Err(e);
+        }
+        Ok(recipients
+            .iter()
+            .map(move |&h| self.decide_with(Some(h), self.settings.record(h), "")))
     }
 
     /// The decision for the recipient with `handle` (or, without one, for the

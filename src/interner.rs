@@ -1,76 +1,182 @@
-//! User ids, each stored once in one string arena, numbered by dense
+//! User ids, each stored once in a chunked string arena, numbered by dense
 //! [`UserHandle`]s and found by id through a hash table of handles.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::model::UserId;
-use crate::Error;
+use crate::{Error, Settings};
 
-/// A compact handle for a user id, handed out by [`Settings::intern_user`].
+/// A compact handle for a user, handed out by
+/// [`Settings::intern_user`](crate::Settings::intern_user) and
+/// [`Settings::user`](crate::Settings::user).
 ///
 /// A service that keeps its member lists as handles decides a fanout without
-/// hashing a single string. A handle stays valid for the life of the
-/// [`Settings`] it came from and across a save and restore of it.
+/// hashing a single string. A handle is the user's number and the identity of
+/// the settings that numbered it, 8 bytes: the settings check both whenever a
+/// handle comes back to them, so that a handle from other settings (another
+/// `Settings`, a clone, the state before a save and restore) is an error
+/// ([`Error::ForeignHandle`]) rather than some other user's decision.
+///
+/// A handle stays valid for the life of the settings it came from, through
+/// every change made to them, and for every version of a
+/// [`SharedSettings`](crate::SharedSettings) from the one that numbered it on.
+/// A clone, or a restore of a saved state, numbers the same users the same way
+/// ([`index`](Self::index) is kept) but is other settings: ask it for its own
+/// handles by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserHandle(u32);
+pub struct UserHandle {
+    index: u32,
+    lineage: u32,
+}
 
 impl UserHandle {
     /// The handle's number: handles are numbered from 0 in the order users
-    /// were first seen.
+    /// were first seen, and a save and restore keeps the numbers.
     pub const fn index(self) -> usize {
-        self.0 as usize
+        self.index as usize
     }
 
-    /// The handle numbered `i`; only the settings number users.
-    pub(crate) const fn from_index(i: usize) -> UserHandle {
-        UserHandle(i as u32)
+    /// The handle numbered `index` in a line of settings of no account, for
+    /// tests of what is keyed by handle.
+    #[cfg(test)]
+    pub(crate) const fn numbered(index: u32) -> UserHandle {
+        UserHandle { index, lineage: 0 }
     }
 }
 
-/// User ids, each stored once in one arena, found by id through a hash table
-/// of handles.
+/// The identity of a line of settings: every `Settings::new`, every restore
+/// and every clone starts a new one; the versions that a `SharedSettings`
+/// publishes continue one.
+///
+/// It is the crate's one piece of process-wide state, a counter, and no answer
+/// depends on it: only whether a handle is accepted. (After 2³² settings have
+/// been made in one process the numbers come round again.)
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Lineage(u32);
+
+impl Lineage {
+    fn new() -> Lineage {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        Lineage(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The same line, for a copy that continues it.
+    pub(crate) fn same(&self) -> Lineage {
+        Lineage(self.0)
+    }
+}
+
+impl Default for Lineage {
+    fn default() -> Lineage {
+        Lineage::new()
+    }
+}
+
+impl Clone for Lineage {
+    /// A clone of settings is other settings: it starts a new line, so that
+    /// the two, once they number different users, cannot mistake each
+    /// other's handles.
+    fn clone(&self) -> Lineage {
+        Lineage::new()
+    }
+}
+
+/// How many users' ids one arena chunk holds: 2¹⁶. A chunk is then at most
+/// 65 536 × 65 bytes, so that where an id starts in its chunk fits in a `u32`,
+/// and the arena as a whole has no limit but memory.
+const CHUNK_SHIFT: u32 = 16;
+
+/// User ids, each stored once, found by id through a hash table of handles.
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
+    pub(crate) lineage: Lineage,
     /// Every id once, each prefixed by its length as one ASCII character (ids
     /// are at most 64 bytes), so that an entry is read from its start alone.
-    pub(crate) arena: String,
-    /// Where each handle's entry starts in `arena`.
+    /// Handle `i`'s entry is in chunk `i >> CHUNK_SHIFT`; full chunks are
+    /// shrunk to fit.
+    chunks: Vec<String>,
+    /// Where each handle's entry starts in its chunk.
     starts: Vec<u32>,
-    /// Each handle with where its entry starts: a lookup compares the id
-    /// with the arena directly, one dependent memory access fewer than going
-    /// through `starts`.
-    table: HashTable<(UserHandle, u32)>,
+    /// Each handle's number with where its entry starts: a lookup compares
+    /// the id with the arena directly, one dependent memory access fewer than
+    /// going through `starts`.
+    table: HashTable<(u32, u32)>,
     hasher: DefaultHashBuilder,
+    /// The most users these settings may number; `None` for every `u32`.
+    /// Smaller only in tests, to reach the limit.
+    limit: Option<usize>,
 }
 
-/// Where the id whose entry starts at `start` lies in the arena: after its
-/// one-byte length.
+/// The id numbered `index`, whose entry starts at `start` in its chunk.
 #[inline]
-fn entry_range(arena: &str, start: u32) -> std::ops::Range<usize> {
+fn entry(chunks: &[String], index: u32, start: u32) -> &str {
+    let chunk = &chunks[(index >> CHUNK_SHIFT) as usize];
     let start = start as usize;
-    start + 1..start + 1 + usize::from(arena.as_bytes()[start])
-}
-
-/// The id whose entry starts at `start`.
-fn entry_at(arena: &str, start: u32) -> &str {
-    &arena[entry_range(arena, start)]
-}
-
-/// Whether the entry at `start` is `id`, compared as bytes.
-#[inline]
-fn entry_is(arena: &str, start: u32, id: &str) -> bool {
-    arena.as_bytes()[entry_range(arena, start)] == *id.as_bytes()
+    &chunk[start + 1..start + 1 + usize::from(chunk.as_bytes()[start])]
 }
 
 impl Interner {
+    /// An interner that numbers at most `limit` users, to test the limit.
+    #[cfg(test)]
+    pub(crate) fn with_limit(limit: usize) -> Interner {
+        Interner {
+            limit: Some(limit),
+            ..Interner::default()
+        }
+    }
+
+    #[inline]
+    fn handle(&self, index: u32) -> UserHandle {
+        UserHandle {
+            index,
+            lineage: self.lineage.0,
+        }
+    }
+
+    /// The handle numbered `index`, which must be below [`len`](Self::len).
+    pub(crate) fn handle_at(&self, index: usize) -> UserHandle {
+        debug_assert!(index < self.len());
+        self.handle(index as u32)
+    }
+
+    /// Whether `h` is a handle these settings issued and this version numbers.
+    #[inline(always)]
+    pub(crate) fn owns(&self, h: UserHandle) -> bool {
+        h.lineage == self.lineage.0 && h.index() < self.starts.len()
+    }
+
+    /// `h`'s number, if these settings issued it and this version numbers it.
+    #[inline]
+    pub(crate) fn check(&self, h: UserHandle) -> Result<usize, Error> {
+        if self.owns(h) {
+            Ok(h.index())
+        } else {
+            Err(self.refusal(h))
+        }
+    }
+
+    /// Why `h` is refused.
+    #[cold]
+    pub(crate) fn refusal(&self, h: UserHandle) -> Error {
+        if h.lineage != self.lineage.0 {
+            Error::ForeignHandle(h.index)
+        } else {
+            Error::HandleNotYetNumbered {
+                index: h.index,
+                users: self.len(),
+            }
+        }
+    }
+
     #[inline]
     pub(crate) fn get(&self, id: &str) -> Option<UserHandle> {
         let hash = self.hasher.hash_one(id);
         self.table
-            .find(hash, |&(_, start)| entry_is(&self.arena, start, id))
-            .map(|&(h, _)| h)
+            .find(hash, |&(index, start)| entry(&self.chunks, index, start) == id)
+            .map(|&(index, _)| self.handle(index))
     }
 
     /// The handles of `ids` (at most 64), into `out`: the same answers as
@@ -84,50 +190,130 @@ impl Interner {
         let mut starts = [0u32; 64];
         for ((id, slot), start) in ids.iter().zip(out.iter_mut()).zip(starts.iter_mut()) {
             let hash = self.hasher.hash_one(id.as_ref());
-            *slot = self.table.find(hash, |_| true).map(|&(h, s)| {
+            *slot = self.table.find(hash, |_| true).map(|&(index, s)| {
                 *start = s;
-                h
+                self.handle(index)
             });
         }
         for ((id, slot), &start) in ids.iter().zip(out.iter_mut()).zip(&starts) {
-            if slot.is_some() && !entry_is(&self.arena, start, id.as_ref()) {
-                *slot = self.get(id.as_ref());
+            if let Some(h) = *slot {
+                if entry(&self.chunks, h.index, start) != id.as_ref() {
+                    *slot = self.get(id.as_ref());
+                }
             }
         }
     }
 
-    pub(crate) fn id(&self, h: UserHandle) -> Option<&str> {
-        self.starts.get(h.index()).map(|&start| entry_at(&self.arena, start))
+    /// The id numbered `index`, if there is one.
+    pub(crate) fn id_at(&self, index: usize) -> Option<&str> {
+        let start = *self.starts.get(index)?;
+        Some(entry(&self.chunks, index as u32, start))
     }
 
     pub(crate) fn len(&self) -> usize {
         self.starts.len()
     }
 
-    /// The handle of `id`, numbering it if it is new.
+    /// The handle of `id`, numbering it if it is new; [`Error::TooManyUsers`],
+    /// with nothing changed, when every handle is taken.
     pub(crate) fn intern(&mut self, id: &UserId) -> Result<UserHandle, Error> {
         let id = id.as_str();
         if let Some(h) = self.get(id) {
             return Ok(h);
         }
-        let start = u32::try_from(self.arena.len()).map_err(|_| Error::TooManyUsers)?;
-        u32::try_from(self.arena.len() + 1 + id.len()).map_err(|_| Error::TooManyUsers)?;
-        let h = UserHandle(u32::try_from(self.starts.len()).map_err(|_| Error::TooManyUsers)?);
+        let index = self.starts.len();
+        let full = match self.limit {
+            Some(limit) => index >= limit,
+            None => u32::try_from(index).is_err(),
+        };
+        if full {
+            return Err(Error::TooManyUsers);
+        }
+        let chunk_no = index >> CHUNK_SHIFT;
+        if chunk_no == self.chunks.len() {
+            if let Some(full) = self.chunks.last_mut() {
+                full.shrink_to_fit();
+            }
+            self.chunks.push(String::new());
+        }
+        let chunk = &mut self.chunks[chunk_no];
+        // At most 2¹⁶ entries of at most 65 bytes: the offset fits.
+        let start = chunk.len() as u32;
         // A UserId is at most 64 bytes: its length is one ASCII character.
-        self.arena.push(char::from(id.len() as u8));
-        self.arena.push_str(id);
+        chunk.push(char::from(id.len() as u8));
+        chunk.push_str(id);
         self.starts.push(start);
+        // `index` is below 2³², the limit.
+        let index = index as u32;
         let Interner {
-            arena, table, hasher, ..
+            chunks, table, hasher, ..
         } = self;
-        table.insert_unique(hasher.hash_one(id), (h, start), |&(_, other)| {
-            hasher.hash_one(entry_at(arena, other))
+        table.insert_unique(hasher.hash_one(id), (index, start), |&(i, s)| {
+            hasher.hash_one(entry(chunks, i, s))
         });
-        Ok(h)
+        Ok(self.handle(index))
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.arena.capacity() + self.starts.capacity() * 4 + self.table.allocation_size()
+        self.id_bytes()
+            + self.chunks.capacity() * std::mem::size_of::<String>()
+            + self.starts.capacity() * 4
+            + self.table.allocation_size()
+    }
+
+    /// Bytes of the arena's chunks: the ids themselves.
+    pub(crate) fn id_bytes(&self) -> usize {
+        self.chunks.iter().map(String::capacity).sum()
+    }
+}
+
+/// Handles as the settings check them.
+impl Settings {
+    /// Whether `h` is a handle of these settings that this version numbers.
+    #[inline(always)]
+    pub(crate) fn owns(&self, h: UserHandle) -> bool {
+        self.interner.owns(h)
+    }
+
+    /// `Ok` if `h` is a handle of these settings that this version numbers;
+    /// otherwise why not.
+    #[inline]
+    pub(crate) fn check_handle(&self, h: UserHandle) -> Result<(), Error> {
+        self.interner.check(h).map(|_| ())
+    }
+
+    /// Why the first of `handles` that these settings refuse is refused.
+    #[cold]
+    pub(crate) fn first_refused(&self, handles: &[UserHandle]) -> Option<Error> {
+        let &h = handles.iter().find(|&&h| !self.owns(h))?;
+        Some(self.interner.refusal(h))
+    }
+
+    /// The handle numbered `index`, which must be below the user count.
+    pub(crate) fn handle_at(&self, index: usize) -> UserHandle {
+        self.interner.handle_at(index)
+    }
+
+    /// The id of the user numbered `index`.
+    pub(crate) fn user_id_at(&self, index: usize) -> Option<&str> {
+        self.interner.id_at(index)
+    }
+
+    /// A copy that continues these settings' line: it accepts their handles.
+    /// Only for copies that stay one history with the original, as the
+    /// versions of a [`SharedSettings`](crate::SharedSettings) do.
+    pub(crate) fn clone_in_lineage(&self) -> Settings {
+        let mut copy = self.clone();
+        copy.interner.lineage = self.interner.lineage.same();
+        copy
+    }
+
+    /// Empty settings that number at most `limit` users, to reach the limit in tests.
+    #[cfg(test)]
+    pub(crate) fn with_user_limit(config: crate::Config, limit: usize) -> Settings {
+        let mut settings = Settings::new(config);
+        settings.interner = Interner::with_limit(limit);
+        settings
     }
 }
 
@@ -153,6 +339,27 @@ mod tests {
                 assert_eq!(got, interner.get(id), "{id}");
                 assert_eq!(got.is_some(), id["member-".len()..].parse::<u32>().unwrap() < 5000);
             }
+        }
+    }
+
+    /// Ids across several arena chunks are all found, by id and by number,
+    /// and full chunks hold no slack.
+    #[test]
+    fn ids_span_arena_chunks() {
+        let mut interner = Interner::default();
+        let n = 3 << CHUNK_SHIFT | 17;
+        for i in 0..n {
+            let h = interner.intern(&UserId::new(&format!("u{i}")).unwrap()).unwrap();
+            assert_eq!(h.index(), i);
+        }
+        assert_eq!(interner.chunks.len(), 4);
+        for i in (0..n).step_by(997).chain(n - 3..n) {
+            let id = format!("u{i}");
+            assert_eq!(interner.get(&id).map(UserHandle::index), Some(i));
+            assert_eq!(interner.id_at(i), Some(id.as_str()));
+        }
+        for full in &interner.chunks[..3] {
+            assert_eq!(full.capacity(), full.len());
         }
     }
 }

@@ -45,7 +45,9 @@ impl Hasher for HandleHasher {
 /// world, so the simpler bitmap stays.)
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LevelMap {
-    levels: HashMap<UserHandle, Level, BuildHasherDefault<HandleHasher>>,
+    /// By handle number: the handles' lineage is the settings', checked
+    /// before a handle gets here.
+    levels: HashMap<u32, Level, BuildHasherDefault<HandleHasher>>,
     /// Either empty, or bit `h` is set exactly when `levels` holds handle `h`,
     /// for every `h` below `64 * present.len()`, and `levels` holds no
     /// handle at or above that.
@@ -67,11 +69,11 @@ impl LevelMap {
                 return None;
             }
         }
-        self.levels.get(&h).copied()
+        self.levels.get(&(h.index() as u32)).copied()
     }
 
     pub(crate) fn insert(&mut self, h: UserHandle, level: Level) {
-        self.levels.insert(h, level);
+        self.levels.insert(h.index() as u32, level);
         self.max = self.max.max(h.index() as u32);
         if !self.reindex() && !self.present.is_empty() {
             let words = self.max as usize / 64 + 1;
@@ -83,7 +85,7 @@ impl LevelMap {
     }
 
     pub(crate) fn remove(&mut self, h: UserHandle) {
-        self.levels.remove(&h);
+        self.levels.remove(&(h.index() as u32));
         if self.levels.is_empty() {
             *self = LevelMap::default();
         } else if !self.reindex() {
@@ -103,8 +105,8 @@ impl LevelMap {
         match (self.present.is_empty(), dense(1), dense(2)) {
             (true, true, _) => {
                 self.present = vec![0; span.div_ceil(64)];
-                for k in self.levels.keys() {
-                    self.present[k.index() / 64] |= 1 << (k.index() % 64);
+                for &k in self.levels.keys() {
+                    self.present[k as usize / 64] |= 1 << (k % 64);
                 }
                 true
             }
@@ -120,8 +122,9 @@ impl LevelMap {
         self.levels.is_empty()
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (UserHandle, Level)> + '_ {
-        self.levels.iter().map(|(&h, &l)| (h, l))
+    /// The handle numbers in the map, with their levels.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, Level)> + '_ {
+        self.levels.iter().map(|(&h, &l)| (h as usize, l))
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
@@ -153,7 +156,7 @@ mod level_map_tests {
             .chain((0..20_000u32).map(|i| (i, true)))
             .chain((0..20_000u32).filter(|i| i % 3 != 0).map(|i| (i, false)));
         for (n, (h, insert)) in steps.enumerate() {
-            let h = UserHandle::from_index(h as usize);
+            let h = UserHandle::numbered(h);
             if insert {
                 let level = levels[n % 5];
                 map.insert(h, level);
@@ -165,7 +168,7 @@ mod level_map_tests {
             kinds.insert(map.present.is_empty());
             if n % 997 == 0 {
                 for probe in (0..2_000_000u32).step_by(997).chain(0..300) {
-                    let probe = UserHandle::from_index(probe as usize);
+                    let probe = UserHandle::numbered(probe);
                     assert_eq!(map.get(probe), truth.get(&probe).copied(), "{probe:?} after step {n}");
                 }
             }

@@ -9,22 +9,24 @@
 //! # Example
 //!
 //! ```
-//! use chrono::{TimeZone, Utc};
-//! use dnd_engine::{Config, Conversation, ConversationType, Layer, Level, Mentions, Message, Settings};
+//! use dnd_engine::chrono_tz::Asia::Shanghai;
+//! use dnd_engine::{Config, Conversation, ConversationType, Layer, Level, Mentions, Message, Settings, Timestamp};
 //!
 //! // The engine for the China data center, where group messages by default
 //! // push only @mentions.
-//! let config = Config::new(chrono_tz::Asia::Shanghai).with_app_default(ConversationType::Group, Level::Mentions);
+//! let config = Config::new(Shanghai).with_app_default(ConversationType::Group, Level::Mentions);
 //! let mut settings = Settings::new(config);
 //!
 //! // Settings arrive as the platform's requests...
 //! let ok = settings.handle("/user/blockPushPeriod/set.json", b"userId=alice&startTime=22:00:00&period=540&level=5");
 //! assert_eq!(ok.code(), 200);
-//! settings.handle("/ultragroup/notdisturb/set.json", b"groupId=club&busChannel=news&unpushLevel=4");
-//! settings.handle("/conversation/notification/set.json", b"conversationType=10&requestId=bob&targetId=club&unpushLevel=-1");
+//! let ok = settings.handle("/ultragroup/notdisturb/set.json", b"groupId=club&busChannel=news&unpushLevel=4");
+//! assert_eq!(ok.code(), 200);
+//! let ok = settings.handle("/conversation/notification/set.json", b"conversationType=10&requestId=bob&targetId=club&unpushLevel=-1");
+//! assert_eq!(ok.code(), 200);
 //!
 //! // ...and a message is prepared once, then decided per recipient.
-//! let at = Utc.with_ymd_and_hms(2026, 11, 22, 15, 30, 0).unwrap(); // 23:30 in Shanghai
+//! let at: Timestamp = "2026-11-22T23:30:00+08:00".parse()?;
 //! let message = Message::new(Conversation::UltraGroup { group_id: "club", bus_channel: Some("news") }, "carol", at)
 //!     .with_mentions(Mentions::All);
 //! let prepared = settings.prepare(&message);
@@ -44,8 +46,9 @@
 //! assert_eq!(prepared.decide_id("carol").by(), Layer::Sender);
 //!
 //! // Why? The walk, in words.
-//! let why = prepared.explain(dnd_engine::Recipient::Id("alice")).to_string();
+//! let why = prepared.explain(dnd_engine::Recipient::Id("alice"))?.to_string();
 //! assert!(why.contains("the period 22:00:00 + 540 min, level 5, in Asia/Shanghai"));
+//! # Ok::<(), dnd_engine::Error>(())
 //! ```
 //!
 //! # Overview
@@ -53,21 +56,31 @@
 //! - The values of the domain, each valid by construction:
 //!   [`ConversationType`], [`Level`] (where "not set" is `None`, not a
 //!   variant), [`TimeOfDay`], [`DndWindow`] (which answers `contains`),
-//!   [`DndPeriod`], [`UserId`], [`TargetId`], [`BusChannel`].
+//!   [`DndPeriod`], [`UserId`], [`TargetId`], [`BusChannel`], and
+//!   [`Timestamp`], an instant in the range the time-zone tables cover.
+//! - [`Error`], the one error type, for everything from outside that is
+//!   refused; it quotes at most an [`Excerpt`] of a value.
 //! - [`Settings`]: everything stored, laid out for the fanout loop, with typed
 //!   setters; [`api`] puts the platform's nine requests in front of it, and
-//!   [`SharedSettings`] shares it between threads. `Settings` is serde data:
-//!   save and restore it whole.
+//!   [`SharedSettings`] shares it between threads, as immutable versions that
+//!   readers hold without blocking writers. `Settings` is serde data: save
+//!   and restore it whole.
 //! - [`Settings::prepare`] turns a [`Message`] into a [`PreparedMessage`],
 //!   which [decides](PreparedMessage::decide) for each recipient, by
 //!   [`UserHandle`] or by id, one at a time or a whole fanout into a buffer,
-//!   and [explains](PreparedMessage::explain) a decision.
+//!   and [explains](PreparedMessage::explain) a decision. A handle carries
+//!   the identity of the settings that issued it, and other settings refuse
+//!   it.
+//! - The crate re-exports [`chrono`] and [`chrono_tz`], the versions its
+//!   types use, so that a program names zones and instants with the same
+//!   crates.
 //!
 //! # Performance
 //!
 //! Preparing a message does all the work that does not depend on the
 //! recipient: the time-zone conversions, the conversation lookup, the
-//! defaults. A decision by [`UserHandle`] then reads one 16-byte record and,
+//! defaults. A decision by [`UserHandle`] then checks the handle (one
+//! compare), reads one 16-byte record and,
 //! for the conversation's and the subchannel's overrides, usually one bit of a
 //! bitmap each; it allocates nothing and does no time-zone math. By `&str` id
 //! it costs one hash lookup more. Batches ([`PreparedMessage::decide_into`])
@@ -89,11 +102,14 @@ mod shared;
 mod snapshot;
 
 pub use api::{Request, Response};
+pub use chrono;
+pub use chrono_tz;
 pub use decide::{Conversation, Decision, Explanation, Layer, Message, PeriodAt, PreparedMessage, Recipient, Step};
-pub use error::Error;
+pub use error::{Error, Excerpt};
 pub use model::{
     instant_from_millis, parse_instant, parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod,
-    DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, UserId, MAX_BUS_CHANNEL_LEN, MAX_ID_BYTES,
+    DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, Timestamp, UserId, MAX_BUS_CHANNEL_LEN,
+    MAX_ID_BYTES,
 };
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Excerpt;
 use crate::Error;
 
 /// The kind of a conversation (RULES §1).
@@ -229,8 +230,13 @@ impl Level {
 
 impl TryFrom<i64> for Level {
     type Error = Error;
+    /// The level whose code is `code`: a level that is set, so 0 ("not set")
+    /// is refused along with 3 and every other code that is not a level.
     fn try_from(code: i64) -> Result<Self, Error> {
-        Level::from_code(code)?.ok_or(Error::Level(0))
+        match Level::from_code(code) {
+            Ok(Some(level)) => Ok(level),
+            _ => Err(Error::SetLevel(code)),
+        }
     }
 }
 
@@ -306,7 +312,7 @@ impl TimeOfDay {
         if hour < 24 && minute < 60 && second < 60 {
             Ok(TimeOfDay(hour * 3600 + minute * 60 + second))
         } else {
-            Err(Error::TimeOfDay(format!("{hour:02}:{minute:02}:{second:02}")))
+            Err(Error::TimeOfDay(format!("{hour:02}:{minute:02}:{second:02}").into()))
         }
     }
 
@@ -315,15 +321,16 @@ impl TimeOfDay {
         if seconds < DAY {
             Ok(TimeOfDay(seconds))
         } else {
-            Err(Error::TimeOfDay(format!("{seconds} s")))
+            Err(Error::TimeOfDay(format!("{seconds} s").into()))
         }
     }
 
     /// The wall-clock time of day of `instant` in `zone`, to the second (a
-    /// leap second reads as 23:59:59).
-    pub fn of_instant(instant: DateTime<Utc>, zone: Tz) -> TimeOfDay {
+    /// leap second reads as 23:59:59). `instant` is a [`Timestamp`], so the
+    /// zone's tables cover it.
+    pub fn of_instant(instant: Timestamp, zone: Tz) -> TimeOfDay {
         use chrono::Timelike;
-        let wall = instant.with_timezone(&zone);
+        let wall = instant.as_datetime().with_timezone(&zone);
         TimeOfDay(wall.num_seconds_from_midnight())
     }
 
@@ -338,7 +345,7 @@ impl FromStr for TimeOfDay {
 
     /// Parses exactly `HH:MM:SS`, two digits each.
     fn from_str(s: &str) -> Result<TimeOfDay, Error> {
-        let bad = || Error::TimeOfDay(s.to_owned());
+        let bad = || Error::TimeOfDay(Excerpt::new(s));
         let b = s.as_bytes();
         if b.len() != 8 || b[2] != b':' || b[5] != b':' {
             return Err(bad());
@@ -495,31 +502,130 @@ impl From<DndPeriod> for PeriodRepr {
 
 /// Parses an IANA time-zone name.
 pub fn parse_zone(name: &str) -> Result<Tz, Error> {
-    name.parse::<Tz>().map_err(|_| Error::TimeZone(name.to_owned()))
+    name.parse::<Tz>().map_err(|_| Error::TimeZone(Excerpt::new(name)))
+}
+
+/// An instant the engine decides at, such as a message's time: from
+/// 1970-01-01T00:00:00Z up to, not including, 2100-01-01T00:00:00Z.
+///
+/// The upper bound is where the time-zone tables end: chrono-tz holds every
+/// zone's transitions up to the end of 2099 and reads later times without
+/// daylight saving time, so a message at 23:30 in New York in July 2100 would
+/// be read at 22:30 and decided silently wrong. The lower bound is the Unix
+/// epoch: message times are milliseconds since it, and no message is older.
+/// Every way to make a `Timestamp` checks the range, so a
+/// [`Message`](crate::Message), which holds one, is always decided right.
+///
+/// ```
+/// use dnd_engine::Timestamp;
+/// let t: Timestamp = "2026-11-22T22:30:00+08:00".parse()?;
+/// assert_eq!(t.millis(), 1_795_357_800_000);
+/// assert_eq!(Timestamp::from_millis(1_795_357_800_000)?, t);
+/// assert!(Timestamp::from_millis(Timestamp::END_MILLIS).is_err()); // 2100-01-01T00:00:00Z
+/// assert!(Timestamp::from_millis(-1).is_err());
+/// # Ok::<(), dnd_engine::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(DateTime<Utc>);
+
+impl Timestamp {
+    /// The first instant of the range, the Unix epoch.
+    pub const MIN: Timestamp = Timestamp(DateTime::UNIX_EPOCH);
+
+    /// 2100-01-01T00:00:00Z in milliseconds since the epoch: the first
+    /// instant past the range.
+    pub const END_MILLIS: i64 = 4_102_444_800_000;
+
+    /// `instant`, if it lies in the range.
+    pub fn new(instant: DateTime<Utc>) -> Result<Timestamp, Error> {
+        // `timestamp()` is the whole second, so a leap second (23:59:60 on
+        // 2099-12-31) counts as the second before it.
+        if instant >= DateTime::UNIX_EPOCH && instant.timestamp() < Self::END_MILLIS / 1000 {
+            Ok(Timestamp(instant))
+        } else {
+            Err(Error::TimeOutOfRange(Excerpt::new(
+                &instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            )))
+        }
+    }
+
+    /// The instant `ms` milliseconds after the Unix epoch, if it lies in the range.
+    pub fn from_millis(ms: i64) -> Result<Timestamp, Error> {
+        if (0..Self::END_MILLIS).contains(&ms) {
+            DateTime::from_timestamp_millis(ms)
+                .map(Timestamp)
+                .ok_or_else(|| Error::TimeOutOfRange(Excerpt::new(&ms.to_string())))
+        } else {
+            Err(Error::TimeOutOfRange(Excerpt::new(&ms.to_string())))
+        }
+    }
+
+    /// The instant, as chrono's.
+    pub const fn as_datetime(self) -> DateTime<Utc> {
+        self.0
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn millis(self) -> i64 {
+        self.0.timestamp_millis()
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = Error;
+
+    /// Parses milliseconds since the Unix epoch (`1700000000000`) or RFC 3339
+    /// with an offset (`2026-11-22T22:30:00+08:00`), then checks the range.
+    fn from_str(s: &str) -> Result<Timestamp, Error> {
+        if let Ok(ms) = s.parse::<i64>() {
+            return Timestamp::from_millis(ms);
+        }
+        let instant = DateTime::parse_from_rfc3339(s).map_err(|_| Error::Instant(Excerpt::new(s)))?;
+        Timestamp::new(instant.with_timezone(&Utc))
+    }
+}
+
+impl TryFrom<DateTime<Utc>> for Timestamp {
+    type Error = Error;
+    fn try_from(instant: DateTime<Utc>) -> Result<Self, Error> {
+        Timestamp::new(instant)
+    }
+}
+
+impl From<Timestamp> for DateTime<Utc> {
+    fn from(t: Timestamp) -> DateTime<Utc> {
+        t.0
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, with as many fractional digits as needed:
+    /// `2026-11-22T14:30:00Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
 }
 
 /// Parses a message time: milliseconds since the Unix epoch (`1700000000000`)
-/// or RFC 3339 with an offset (`2026-11-22T22:30:00+08:00`).
+/// or RFC 3339 with an offset (`2026-11-22T22:30:00+08:00`), in the range of
+/// a [`Timestamp`].
 ///
 /// ```
 /// use dnd_engine::parse_instant;
-/// assert_eq!(parse_instant("0")?.timestamp(), 0);
-/// assert_eq!(parse_instant("1970-01-01T08:00:00+08:00")?.timestamp(), 0);
+/// assert_eq!(parse_instant("0")?.millis(), 0);
+/// assert_eq!(parse_instant("1970-01-01T08:00:00+08:00")?.millis(), 0);
 /// assert!(parse_instant("yesterday").is_err());
+/// assert!(parse_instant("2100-01-01T00:00:00Z").is_err());
 /// # Ok::<(), dnd_engine::Error>(())
 /// ```
-pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, Error> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return instant_from_millis(ms);
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| Error::Instant(s.to_owned()))
+pub fn parse_instant(s: &str) -> Result<Timestamp, Error> {
+    s.parse()
 }
 
-/// The instant `ms` milliseconds after the Unix epoch.
-pub fn instant_from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::Instant(ms.to_string()))
+/// The instant `ms` milliseconds after the Unix epoch, in the range of a
+/// [`Timestamp`].
+pub fn instant_from_millis(ms: i64) -> Result<Timestamp, Error> {
+    Timestamp::from_millis(ms)
 }
 
 /// A validated id: a newtype over `Box<str>` whose `new` accepts `id` when
@@ -592,11 +698,12 @@ id_type!(
     /// digits.
     BusChannel,
     |id| (1..=MAX_BUS_CHANNEL_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()),
-    Error::BusChannel(id.to_owned())
+    Error::BusChannel(Excerpt::new(id))
 );
 
 /// Whom a message mentions (RULES §3): nobody, @all, or a list of user ids.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mentions<'a> {
     /// No mention.
     #[default]

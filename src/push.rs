@@ -10,11 +10,10 @@
 //! assert_eq!(message.sender, "s");
 //! ```
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::decide::{Conversation, Message};
-use crate::model::{instant_from_millis, parse_instant, ConversationType, Mentions};
+use crate::model::{instant_from_millis, parse_instant, ConversationType, Mentions, Timestamp};
 use crate::Error;
 
 /// A message line's `push` object.
@@ -79,7 +78,7 @@ impl Push {
     /// The message, checked; `mentioned` is [`Push::mentioned_ids`].
     pub fn message<'a>(&'a self, mentioned: &'a [&'a str]) -> Result<Message<'a>, Error> {
         let bad = |field: &str, why: String| Error::Push(format!("push.{field}: {why}"));
-        let at: DateTime<Utc> = match &self.at {
+        let at: Timestamp = match &self.at {
             At::Millis(ms) => instant_from_millis(*ms),
             At::Text(s) => parse_instant(s),
         }

@@ -193,13 +193,17 @@ impl ConversationEntry {
 /// Build it once, change it through the typed setters or the settings API
 /// ([`crate::api`]), and prepare messages against it with
 /// [`Settings::prepare`](crate::Settings::prepare).
+///
+/// A clone is other settings, with handles of its own: it numbers the same
+/// users the same way, but refuses the original's handles (and the original
+/// refuses the clone's), since the two may go on to number different users.
 #[derive(Clone)]
 pub struct Settings {
     pub(crate) config: Config,
     /// Zone table: index 0 is the data center's zone; the rest are the zones
     /// that periods named explicitly, each once.
     pub(crate) zones: Vec<Tz>,
-    interner: Interner,
+    pub(crate) interner: Interner,
     pub(crate) users: Vec<UserRecord>,
     /// Conversations by type index, then by target id.
     pub(crate) conversations: [HashMap<Box<str>, ConversationEntry>; 4],
@@ -257,9 +261,10 @@ impl Settings {
         Ok(h)
     }
 
-    /// The id of the user with handle `h`.
+    /// The id of the user with handle `h`; `None` if `h` is not a handle of
+    /// these settings (see [`UserHandle`]).
     pub fn user_id(&self, h: UserHandle) -> Option<&str> {
-        self.interner.id(h)
+        self.interner.id_at(self.interner.check(h).ok()?)
     }
 
     /// How many users the settings number (with settings or without).
@@ -267,8 +272,8 @@ impl Settings {
         self.interner.len()
     }
 
-    /// The record of handle `h`; a user who set nothing (or a handle from
-    /// other settings) reads as empty.
+    /// The record of handle `h`, which must have been checked
+    /// ([`Settings::check_handle`]); a user who set nothing reads as empty.
     #[inline]
     pub(crate) fn record(&self, h: UserHandle) -> &UserRecord {
         self.users.get(h.index()).unwrap_or(&UserRecord::EMPTY)
@@ -476,6 +481,6 @@ impl Settings {
     /// Bytes of heap that the user ids themselves take (the arena), for
     /// measuring what the rest costs.
     pub fn id_bytes(&self) -> usize {
-        self.interner.arena.capacity()
+        self.interner.id_bytes()
     }
 }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod, Level, TargetId, UserId};
-use crate::settings::{AppDefaults, Config, LevelMap, Settings, UserHandle};
+use crate::settings::{AppDefaults, Config, LevelMap, Settings};
 use crate::Error;
 
 const FORMAT: u32 = 1;
@@ -94,7 +94,7 @@ impl Settings {
         levels
             .into_iter()
             .map(|(h, unpush_level)| UserLevel {
-                user_id: self.user_id(h).unwrap_or_default().to_owned(),
+                user_id: self.user_id_at(h).unwrap_or_default().to_owned(),
                 unpush_level,
             })
             .collect()
@@ -103,8 +103,8 @@ impl Settings {
     fn snapshot(&self) -> Snapshot {
         let users = (0..self.user_count())
             .map(|i| {
-                let h = UserHandle::from_index(i);
-                let id = self.user_id(h).unwrap_or_default();
+                let h = self.handle_at(i);
+                let id = self.user_id_at(i).unwrap_or_default();
                 UserSnapshot {
                     user_id: id.to_owned(),
                     period: self.period(id),

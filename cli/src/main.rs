@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use dnd_engine::push::Push;
-use dnd_engine::{parse_zone, Config, ConversationType, Decision, Level, Mentions, Recipient, Settings};
+use dnd_engine::{parse_zone, Config, ConversationType, Decision, Level, Mentions, Settings};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -185,7 +185,11 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
                 Mode::Explain => {
                     let mut text = format!(
                         "\nmessage at {} from {} in {} conversation {}{}{}\n",
-                        message.at.with_timezone(&settings.config().time_zone).to_rfc3339(),
+                        message
+                            .at
+                            .as_datetime()
+                            .with_timezone(&settings.config().time_zone)
+                            .to_rfc3339(),
                         push.from_user_id,
                         message.conversation.conversation_type().name(),
                         push.target_id,
@@ -197,10 +201,11 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
                             Mentions::None => String::new(),
                             Mentions::All => ", mentioning @all".into(),
                             Mentions::Users(ids) => format!(", mentioning {}", ids.join(", ")),
+                            other => format!(", mentioning {other:?}"),
                         },
                     );
                     for r in &push.recipients {
-                        text.push_str(&prepared.explain(Recipient::Id(r)).to_string());
+                        text.push_str(&prepared.explain_id(r).to_string());
                     }
                     text
                 }

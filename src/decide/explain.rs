@@ -6,14 +6,30 @@ use super::{DefaultLayer, PeriodAt, PreparedMessage, Recipient, Step};
 use crate::decide::{Decision, Layer};
 use crate::model::{ConversationType, DndPeriod, Level, Mentioned};
 use crate::settings::UserHandle;
+use crate::Error;
 
 impl PreparedMessage<'_> {
-    /// The walk of RULES §4 for one recipient, explained layer by layer.
-    pub fn explain(&self, recipient: Recipient<'_>) -> Explanation {
+    /// The walk of RULES §4 for user `id`, explained layer by layer: as
+    /// [`explain`](Self::explain), for a recipient given by id, which cannot
+    /// fail.
+    pub fn explain_id(&self, id: &str) -> Explanation {
+        self.explain_with(self.settings.user(id), id)
+    }
+
+    /// The walk of RULES §4 for one recipient, explained layer by layer; an
+    /// error only for a handle these settings did not issue.
+    pub fn explain(&self, recipient: Recipient<'_>) -> Result<Explanation, Error> {
         let (handle, id) = match recipient {
-            Recipient::Handle(h) => (Some(h), self.settings.user_id(h).unwrap_or("")),
+            Recipient::Handle(h) => {
+                self.settings.check_handle(h)?;
+                (Some(h), self.settings.user_id(h).unwrap_or(""))
+            }
             Recipient::Id(id) => (self.settings.user(id), id),
         };
+        Ok(self.explain_with(handle, id))
+    }
+
+    fn explain_with(&self, handle: Option<UserHandle>, id: &str) -> Explanation {
         let decision = self.decide_with(handle, self.record_of(handle), id);
         let period_at = handle.map(|h| self.settings.record(h).period).and_then(|p| {
             let (zone, named) = self.settings.zone_of(p.zone);

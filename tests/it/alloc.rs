@@ -97,11 +97,11 @@ fn deciding_a_fanout_of_100_000_allocates_nothing() {
     let mut out = Vec::with_capacity(N);
     let mut pushes = 0;
     let allocations = allocations_during(|| {
-        prepared.decide_into(&handles, &mut out);
+        prepared.decide_into(&handles, &mut out).unwrap();
         pushes += out.iter().filter(|d| d.push()).count();
         prepared.decide_ids_into(&ids, &mut out);
         pushes += out.iter().filter(|d| d.push()).count();
-        pushes += prepared.decisions(&handles).filter(|d| d.push()).count();
+        pushes += prepared.decisions(&handles).unwrap().filter(|d| d.push()).count();
         pushes += ids.iter().filter(|id| prepared.decide_id(id).push()).count();
     });
     assert_eq!(allocations, 0);

@@ -408,7 +408,10 @@ fn a_saved_state_is_readable_and_restores_exactly() {
     }
     let restored: Settings = serde_json::from_str(&json).unwrap();
     assert_eq!(serde_json::to_string_pretty(&restored).unwrap(), json);
-    assert_eq!(restored.user("bob"), s.user("bob"), "handles survive");
+    // The numbering survives; the handles are the restored settings' own.
+    let (bob, restored_bob) = (s.user("bob").unwrap(), restored.user("bob").unwrap());
+    assert_eq!(restored_bob.index(), bob.index(), "handles keep their numbers");
+    assert_eq!(restored.user_id(bob), None, "a handle from before the save is refused");
     // Invalid saved states are refused with a reason.
     for (bad, why) in [
         (json.replace("Asia/Shanghai", "Asia/Nowhere"), "time zone"),
@@ -469,7 +472,7 @@ proptest! {
         }
         let body = body.finish().replace("%25FF", "%FF");
         let mut s = crate::properties::build(&Config::new(UTC), &[]);
-        s.handle(TYPE, b"conversationType=1&requestId=z&unpushLevel=5");
+        prop_assert_eq!(s.handle(TYPE, b"conversationType=1&requestId=z&unpushLevel=5").code(), 200);
         let before = state(&s);
         let r = s.handle(path, body.as_bytes());
         // Some breakages are still valid values ("x" is a fine id, "3" a conversation type).

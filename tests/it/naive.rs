@@ -140,6 +140,7 @@ impl Naive {
             Conversation::Private | Conversation::System => (message.sender, None),
             Conversation::Group { group_id } => (group_id, None),
             Conversation::UltraGroup { group_id, bus_channel } => (group_id, bus_channel),
+            other => panic!("the oracle does not know {other:?}"),
         };
         let ultra = conversation_type == ConversationType::UltraGroup;
         let apply = |layer: &'static str, level: i64| -> NaiveDecision {
@@ -161,7 +162,7 @@ impl Naive {
 
         if let Some(user) = self.users.get(recipient) {
             if let Some((start, minutes, level, zone)) = user.period {
-                let wall = message.at.with_timezone(&zone.unwrap_or(self.time_zone));
+                let wall = message.at.as_datetime().with_timezone(&zone.unwrap_or(self.time_zone));
                 let now = wall.num_seconds_from_midnight();
                 let inside = minutes == 1439 || (now + 86_400 - start) % 86_400 < minutes * 60;
                 if inside {

@@ -1,10 +1,9 @@
 //! Properties stated from the rules, over random settings and messages.
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use dnd_engine::{
     BusChannel, Config, Conversation, ConversationKey, ConversationType, DndPeriod, DndWindow, Layer, Level, Mentions,
-    Message, PeriodLevel, Recipient, Request, Settings, TargetId, TimeOfDay, UserId,
+    Message, PeriodLevel, Recipient, Request, Settings, TargetId, TimeOfDay, Timestamp, UserId,
 };
 use proptest::prelude::*;
 
@@ -133,7 +132,7 @@ pub struct MessageParts {
     pub mention: u8,
     pub mentioned: Vec<&'static str>,
     pub disable_push: bool,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 impl MessageParts {
@@ -152,12 +151,11 @@ impl MessageParts {
             1 => Mentions::All,
             _ => Mentions::Users(&self.mentioned),
         };
-        Message {
-            conversation,
-            sender: self.sender,
-            mentions,
-            disable_push: self.disable_push,
-            at: self.at,
+        let message = Message::new(conversation, self.sender, self.at).with_mentions(mentions);
+        if self.disable_push {
+            message.with_push_disabled()
+        } else {
+            message
         }
     }
 }
@@ -183,7 +181,7 @@ pub fn message() -> impl Strategy<Value = MessageParts> {
                 mention,
                 mentioned,
                 disable_push,
-                at: DateTime::from_timestamp_millis(ms).unwrap(),
+                at: Timestamp::from_millis(ms).unwrap(),
             },
         )
 }
@@ -299,7 +297,7 @@ proptest! {
         let p = before.prepare(&msg);
         let mut after = before.clone();
         for c in &more {
-            after.apply(c);
+            prop_assert_eq!(after.apply(c).code(), 200);
         }
         let q = after.prepare(&msg);
         for r in RECIPIENTS {
@@ -357,14 +355,14 @@ proptest! {
         let p = settings.prepare(&msg);
         let single: Vec<_> = RECIPIENTS.iter().map(|r| p.decide_id(r)).collect();
         let mut out = Vec::with_capacity(RECIPIENTS.len());
-        p.decide_into(&handles, &mut out);
+        p.decide_into(&handles, &mut out).unwrap();
         prop_assert_eq!(&out, &single);
         p.decide_ids_into(&RECIPIENTS, &mut out);
         prop_assert_eq!(&out, &single);
-        prop_assert_eq!(p.decisions(&handles).collect::<Vec<_>>(), single.clone());
+        prop_assert_eq!(p.decisions(&handles).unwrap().collect::<Vec<_>>(), single.clone());
         for (i, r) in RECIPIENTS.iter().enumerate() {
-            prop_assert_eq!(p.explain(Recipient::Id(r)).decision(), single[i]);
-            prop_assert_eq!(p.explain(Recipient::Handle(handles[i])).decision(), single[i]);
+            prop_assert_eq!(p.explain(Recipient::Id(r)).unwrap().decision(), single[i]);
+            prop_assert_eq!(p.explain(Recipient::Handle(handles[i])).unwrap().decision(), single[i]);
         }
     }
 
@@ -405,7 +403,7 @@ proptest! {
             h => format!("Etc/GMT+{}", -h),
         };
         let zone: Tz = name.parse().unwrap();
-        let instant = DateTime::from_timestamp_millis(ms).unwrap();
+        let instant = Timestamp::from_millis(ms).unwrap();
         let wall = (ms.div_euclid(1000) + i64::from(offset_hours) * 3600).rem_euclid(86_400) as u32;
 
         let len = if minutes == 1439 { 86_400 } else { minutes as u32 * 60 };

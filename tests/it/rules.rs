@@ -389,14 +389,18 @@ fn s4_setting_a_level_to_zero_removes_it() {
     );
     let msg = Message::new(ultra("g", None), "s", at(NOON_UTC));
     assert_eq!(decide(&s, &msg, "r").by(), Layer::UserConversation);
-    s.handle(
+    let ok = s.handle(
         CONVERSATION,
         b"conversationType=10&requestId=r&targetId=g&unpushLevel=0",
     );
+    assert_eq!(ok.code(), 200);
     assert_eq!(decide(&s, &msg, "r").by(), Layer::UserConversationType);
-    s.handle(TYPE, b"conversationType=10&requestId=r&unpushLevel=0");
+    assert_eq!(
+        s.handle(TYPE, b"conversationType=10&requestId=r&unpushLevel=0").code(),
+        200
+    );
     assert_eq!(decide(&s, &msg, "r").by(), Layer::ChannelDefault);
-    s.handle(DEFAULT, b"groupId=g&unpushLevel=0");
+    assert_eq!(s.handle(DEFAULT, b"groupId=g&unpushLevel=0").code(), 200);
     assert_eq!(decide(&s, &msg, "r").by(), Layer::NothingSet);
 }
 
@@ -412,7 +416,7 @@ fn s4_explanations_name_the_layer_and_why_the_layers_above_were_skipped() {
     // 07:30 in Shanghai.
     let msg = Message::new(ultra("g", Some("c")), "s", at("2026-11-22T07:30:00+08:00")).with_mentions(Mentions::All);
     let p = s.prepare(&msg);
-    let e = p.explain(Recipient::Id("r"));
+    let e = p.explain(Recipient::Id("r")).unwrap();
     assert_eq!(e.decision(), p.decide_id("r"));
     let text = e.to_string();
     for needle in [
@@ -424,7 +428,7 @@ fn s4_explanations_name_the_layer_and_why_the_layers_above_were_skipped() {
     ] {
         assert!(text.contains(needle), "{needle:?} not in\n{text}");
     }
-    let e = p.explain(Recipient::Id("s"));
+    let e = p.explain(Recipient::Id("s")).unwrap();
     assert!(e.to_string().contains("the sender never gets a push"), "{e}");
 }
 
@@ -570,8 +574,9 @@ fn active_minutes(s: &dnd_engine::Settings, day: &str) -> Vec<(String, bool)> {
     let start = at(&format!("{day}T00:00:00Z"));
     (0..(36 * 60))
         .map(|m| {
-            let instant = start + chrono::Duration::minutes(m);
-            let inside = s.prepare(&Message::new(group("g"), "s", instant)).decide_id("r").by() == Layer::UserPeriod;
+            let instant = start.as_datetime() + chrono::Duration::minutes(m);
+            let message = Message::new(group("g"), "s", instant.try_into().unwrap());
+            let inside = s.prepare(&message).decide_id("r").by() == Layer::UserPeriod;
             (instant.with_timezone(&America::New_York).to_rfc3339(), inside)
         })
         .filter(|(local, _)| local.starts_with(day))
@@ -633,10 +638,17 @@ fn s5_one_period_per_user_a_new_one_replaces_the_old_and_period_zero_removes_it(
     let at_ten = Message::new(group("g"), "s", at("2026-11-22T10:30:00Z"));
     let at_noon = Message::new(group("g"), "s", at("2026-11-22T12:30:00Z"));
     assert_eq!(decide(&s, &at_ten, "r").by(), Layer::UserPeriod);
-    s.handle(PERIOD, b"userId=r&startTime=12:00:00&period=60&level=5");
+    assert_eq!(
+        s.handle(PERIOD, b"userId=r&startTime=12:00:00&period=60&level=5")
+            .code(),
+        200
+    );
     assert_eq!(decide(&s, &at_ten, "r").by(), Layer::NothingSet);
     assert_eq!(decide(&s, &at_noon, "r").by(), Layer::UserPeriod);
-    s.handle(PERIOD, b"userId=r&startTime=12:00:00&period=0&level=5");
+    assert_eq!(
+        s.handle(PERIOD, b"userId=r&startTime=12:00:00&period=0&level=5").code(),
+        200
+    );
     assert_eq!(decide(&s, &at_noon, "r").by(), Layer::NothingSet);
     assert_eq!(s.period("r"), None);
 }

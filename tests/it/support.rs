@@ -1,9 +1,8 @@
 //! Small helpers shared by the test modules.
 #![allow(dead_code)]
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use dnd_engine::{parse_instant, Config, Conversation, Decision, Message, Settings};
+use dnd_engine::{parse_instant, Config, Conversation, Decision, Message, Settings, Timestamp};
 
 /// Settings in `zone` after the requests `(path, body)`, each of which must succeed.
 pub fn settings_with(config: Config, requests: &[(&str, &str)]) -> Settings {
@@ -19,7 +18,7 @@ pub fn settings(zone: Tz, requests: &[(&str, &str)]) -> Settings {
     settings_with(Config::new(zone), requests)
 }
 
-pub fn at(s: &str) -> DateTime<Utc> {
+pub fn at(s: &str) -> Timestamp {
     parse_instant(s).unwrap()
 }
 

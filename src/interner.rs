@@ -362,4 +362,54 @@ mod tests {
             assert_eq!(full.capacity(), full.len());
         }
     }
+
+    /// When every handle is taken, a request that needs a new user answers
+    /// 500 and changes nothing, and everything else goes on: tested with a
+    /// limit of three users rather than 2³².
+    #[test]
+    fn a_full_settings_answers_500_and_changes_nothing() {
+        let mut s = Settings::with_user_limit(crate::Config::new(chrono_tz::UTC), 3);
+        let set = |s: &mut Settings, user: &str| {
+            let body = format!("conversationType=3&requestId={user}&unpushLevel=5");
+            s.handle("/conversation/type/notification/set.json", body.as_bytes())
+        };
+        for user in ["a", "b", "c"] {
+            assert_eq!(set(&mut s, user).code(), 200);
+        }
+        let before = serde_json::to_string(&s).unwrap();
+        let full = set(&mut s, "d");
+        assert_eq!(full.code(), 500);
+        assert_eq!(
+            full.to_json(),
+            r#"{"code":500,"errorMessage":"the settings number as many users as they can: no new user can be added"}"#
+        );
+        let period = "userId=d&startTime=22:00:00&period=60&level=5&timezone=Asia%2FTokyo";
+        assert_eq!(
+            s.handle("/user/blockPushPeriod/set.json", period.as_bytes()).code(),
+            500
+        );
+        assert_eq!(s.zones.len(), 1, "the refused period's zone was not added");
+        assert_eq!(s.intern_user(&UserId::new("d").unwrap()), Err(Error::TooManyUsers));
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            before,
+            "a refused request changed the settings"
+        );
+        assert_eq!(s.user("d"), None);
+        // Known users still change; an unknown user's "not set" needs no number.
+        assert_eq!(set(&mut s, "a").code(), 200);
+        let unset = "conversationType=3&requestId=d&unpushLevel=0";
+        assert_eq!(
+            s.handle("/conversation/type/notification/set.json", unset.as_bytes())
+                .code(),
+            200
+        );
+        // Shared settings answer the same, and also change nothing.
+        let shared = crate::SharedSettings::new(s);
+        assert_eq!(shared.intern_user(&UserId::new("d").unwrap()), Err(Error::TooManyUsers));
+        let body = "conversationType=3&requestId=e&unpushLevel=5";
+        let full = shared.handle("/conversation/type/notification/set.json", body.as_bytes());
+        assert_eq!(full.code(), 500);
+        assert_eq!(shared.read().user_count(), 3);
+    }
 }

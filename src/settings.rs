@@ -308,8 +308,10 @@ impl Settings {
     pub fn set_period(&mut self, user: &UserId, period: Option<DndPeriod>) -> Result<(), Error> {
         match period {
             Some(p) => {
+                // Numbered first: if that fails, the zone table is untouched.
+                let h = self.intern_user(user)?;
                 let zone = self.zone_index(p.zone);
-                self.record_mut(user)?.period = StoredPeriod::new(p.window, p.level, zone);
+                self.users[h.index()].period = StoredPeriod::new(p.window, p.level, zone);
             }
             None => {
                 if let Some(h) = self.user(user.as_str()) {

@@ -329,6 +329,7 @@ const CHUNK: usize = 64;
 /// It borrows the settings: while it lives they cannot change. Prepare a
 /// message, decide its fanout, drop it.
 #[derive(Debug)]
+#[must_use = "a prepared message only decides when asked"]
 pub struct PreparedMessage<'a> {
     settings: &'a Settings,
     message: Message<'a>,

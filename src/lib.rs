@@ -114,6 +114,73 @@ pub use model::{
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;
 
+/// The shape of the public API, which lets it grow without a breaking
+/// release, checked as doctests.
+///
+/// A `Message` is `Copy`, so a builder's result that is dropped would change
+/// nothing: it is an error under `deny(unused_must_use)`, and so is a
+/// dropped decision or response.
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// use dnd_engine::{Conversation, Mentions, Message, Timestamp};
+/// let message = Message::new(Conversation::System, "s", Timestamp::MIN);
+/// message.with_mentions(Mentions::All);
+/// ```
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// use dnd_engine::{chrono_tz, Config, Conversation, Message, Settings, Timestamp};
+/// let settings = Settings::new(Config::new(chrono_tz::UTC));
+/// let message = Message::new(Conversation::System, "s", Timestamp::MIN);
+/// settings.prepare(&message).decide_id("r");
+/// ```
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// use dnd_engine::{chrono_tz, Config, Settings};
+/// let mut settings = Settings::new(Config::new(chrono_tz::UTC));
+/// settings.handle("/user/blockPushPeriod/get.json", b"userId=u");
+/// ```
+///
+/// Used, the same lines compile:
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// use dnd_engine::{chrono_tz, Config, Conversation, Mentions, Message, Settings, Timestamp};
+/// let mut settings = Settings::new(Config::new(chrono_tz::UTC));
+/// let message = Message::new(Conversation::System, "s", Timestamp::MIN);
+/// let message = message.with_mentions(Mentions::All);
+/// let _decision = settings.prepare(&message).decide_id("r");
+/// let _response = settings.handle("/user/blockPushPeriod/get.json", b"userId=u");
+/// ```
+///
+/// Messages and configurations are made by their constructors, and
+/// mentions, layers, steps, requests, responses and errors are matched with
+/// a wildcard, so that later versions can add fields and variants:
+///
+/// ```compile_fail,E0639
+/// use dnd_engine::{Conversation, Mentions, Message, Timestamp};
+/// let message = Message { conversation: Conversation::System, sender: "s", mentions: Mentions::None, disable_push: false, at: Timestamp::MIN };
+/// ```
+///
+/// ```compile_fail,E0639
+/// use dnd_engine::{chrono_tz, AppDefaults, Config};
+/// let config = Config { time_zone: chrono_tz::UTC, app_defaults: AppDefaults::default() };
+/// ```
+///
+/// ```compile_fail,E0004
+/// fn count(m: dnd_engine::Mentions<'_>) -> usize {
+///     match m {
+///         dnd_engine::Mentions::None => 0,
+///         dnd_engine::Mentions::All => 1,
+///         dnd_engine::Mentions::Users(ids) => ids.len(),
+///     }
+/// }
+/// ```
+#[cfg(doctest)]
+struct ApiForGrowth;
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

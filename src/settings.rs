@@ -35,7 +35,11 @@ use crate::Error;
 
 /// How the engine is set up: the data center's zone and the application's
 /// default level per conversation type (RULES §4.7, §5).
+///
+/// Made by [`Config::new`] and [`Config::with_app_default`]; later versions
+/// may add fields, with defaults that keep today's answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// The data center's time zone: Asia/Shanghai for the China data center,
     /// UTC for the global one.
@@ -54,6 +58,7 @@ impl Config {
     }
 
     /// This configuration with the app default for `conversation_type` set to `level`.
+    #[must_use = "this returns the changed configuration"]
     pub fn with_app_default(mut self, conversation_type: ConversationType, level: Level) -> Config {
         self.app_defaults.set(conversation_type, Some(level));
         self

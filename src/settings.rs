@@ -2,13 +2,14 @@
 //! overrides and defaults, laid out for the fanout loop.
 //!
 //! Layout, and why:
-//! - A user is a dense [`UserHandle`] (a `u32`) into a `Vec` of 16-byte
-//!   records holding what every decision reads: the period and the four
-//!   conversation-type levels. A fanout over handles reads that `Vec` and
-//!   nothing else per user.
-//! - User ids live once, in one string arena, found through a table of
-//!   handles hashed by id: some 14 bytes per user (an 8-byte entry, its
-//!   control byte, where the id starts) instead of a `String` key.
+//! - A user is a dense number (a `u32`, in its [`UserHandle`]) into a `Vec`
+//!   of 16-byte records holding what every decision reads: the period and
+//!   the four conversation-type levels. A fanout over handles reads that
+//!   `Vec` and nothing else per user (and checks each handle with a compare).
+//! - User ids live once, in a chunked string arena, found through a table of
+//!   numbers hashed by id: some 14 bytes per user (an 8-byte entry, its
+//!   control byte, where the id starts) instead of a `String` key
+//!   (`interner.rs`).
 //! - A user's level on a conversation or subchannel lives with the
 //!   conversation, in a map from handle to level. A message looks its
 //!   conversation up once; each recipient then costs one bit of the map's

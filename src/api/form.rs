@@ -16,13 +16,16 @@ use crate::error::Excerpt;
 use crate::model::{BusChannel, ConversationKey, ConversationType, Level, TargetId, UserId};
 use crate::Error;
 
+/// A name or a value, decoded to bytes.
+type Bytes<'b> = Cow<'b, [u8]>;
+
 /// A decoded form body.
 pub(super) struct Form<'b> {
-    pairs: Vec<(Cow<'b, [u8]>, Cow<'b, [u8]>)>,
+    pairs: Vec<(Bytes<'b>, Bytes<'b>)>,
 }
 
 /// One name or value: `+` is a space, then percent escapes are decoded.
-fn decode(component: &[u8]) -> Cow<'_, [u8]> {
+fn decode(component: &[u8]) -> Bytes<'_> {
     if component.contains(&b'+') {
         let spaced: Vec<u8> = component.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
         Cow::Owned(Cow::from(percent_decode(&spaced)).into_owned())

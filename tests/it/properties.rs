@@ -304,7 +304,7 @@ proptest! {
             let d = p.decide_id(r);
             // Which layers did the extra changes touch, for this recipient and message?
             let touched = more.iter().filter_map(|c| layer_of(c, r, &m)).min();
-            if touched.map_or(true, |t| t > d.by()) {
+            if touched.is_none_or(|t| t > d.by()) {
                 prop_assert_eq!(q.decide_id(r), d, "recipient {}, extra changes at {:?}", r, touched);
             }
         }

@@ -122,7 +122,7 @@ fn shared_readers_see_only_prefixes() {
                 let ids: Vec<Vec<String>> = (0..WRITERS)
                     .map(|w| (0..WRITES).map(|j| format!("w{w}u{j}")).collect())
                     .collect();
-                let mut last_seen = vec![0; WRITERS];
+                let mut last_seen = [0; WRITERS];
                 let mut out = Vec::new();
                 while finished.load(Ordering::SeqCst) < WRITERS {
                     let version = shared.read();

@@ -88,6 +88,17 @@ pub enum Error {
     /// A push object (the replay protocol's message) that is not acceptable.
     #[error("{0}")]
     Push(String),
+    /// A JSON request body (the v4 API) that is not a JSON object.
+    #[error("{0}")]
+    Json(String),
+    /// A field of a JSON request body with the wrong JSON type.
+    #[error("parameter {name} must be {expected}")]
+    JsonType {
+        /// The field.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
     /// The settings hold as many users as a handle can number.
     #[error("the settings hold the most users a handle can number")]
     TooManyUsers,

@@ -78,6 +78,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod api_v4;
 mod decide;
 mod error;
 mod interner;

@@ -1,0 +1,349 @@
+//! The decide endpoint, streamed both ways in bounded memory.
+//!
+//! The body is the replay protocol's push object. It is read as a stream:
+//! the fields before `recipients` are gathered (they are small), and when
+//! `recipients` begins the message is built and checked with the core's
+//! [`Push`], then the recipients are decided in chunks as they arrive, each
+//! chunk against one consistent state of the settings, and the decisions are
+//! written out as they are made. So `recipients` must be the push's last
+//! field, as `dnd --help` writes it; a field after it is refused.
+//!
+//! The answer's head waits until [`FIRST_FLUSH`] bytes of decisions are ready
+//! or the push ends, so a push of up to a few thousand recipients is always
+//! refused with a proper status (1002, HTTP 400) when anything in it is
+//! wrong. A fault found later in a larger push (a malformed recipient, one
+//! past the limit) can no longer change the status: the answer is then cut
+//! off without its final chunk, which every HTTP client reports as an error,
+//! never as a complete answer.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io::{self, Read};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dnd_engine::push::Push;
+use dnd_engine::{Decision, Layer, Level, Message, Recipient, Response, Settings};
+use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
+use crate::{read, Shared};
+
+/// Recipients decided under one read lock.
+pub const CHUNK: usize = 1024;
+/// Bytes of decisions held back before the answer's head is sent.
+pub const FIRST_FLUSH: usize = 256 * 1024;
+
+/// What the decide endpoint was asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Whether each decision carries its explanation.
+    pub explain: bool,
+    /// The most recipients accepted.
+    pub max_recipients: usize,
+    /// How long a slow reader may keep the next piece of the answer waiting.
+    pub write_timeout: Duration,
+}
+
+/// A piece of the request body, or why the body stopped.
+pub type Piece = Result<Bytes, Response>;
+/// A piece of the answer, or an error that cuts it off.
+pub type OutPiece = Result<Bytes, io::Error>;
+
+/// Reads the body pieces the connection task forwards, blocking.
+pub struct BodyReader {
+    pieces: mpsc::Receiver<Piece>,
+    current: Bytes,
+    failure: Option<Response>,
+}
+
+impl BodyReader {
+    /// A reader over the pieces sent to `pieces`.
+    pub fn new(pieces: mpsc::Receiver<Piece>) -> BodyReader {
+        BodyReader {
+            pieces,
+            current: Bytes::new(),
+            failure: None,
+        }
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.pieces.blocking_recv() {
+                Some(Ok(bytes)) => self.current = bytes,
+                Some(Err(response)) => {
+                    self.failure = Some(response);
+                    return Err(io::Error::other("the request body stopped"));
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Where the decisions go: held back until [`FIRST_FLUSH`], then streamed.
+struct Sink {
+    buf: Vec<u8>,
+    head: Option<oneshot::Sender<Result<(), Response>>>,
+    out: mpsc::Sender<OutPiece>,
+    runtime: tokio::runtime::Handle,
+    write_timeout: Duration,
+    gone: bool,
+}
+
+impl Sink {
+    fn flush(&mut self, force: bool) {
+        if self.gone || (!force && self.buf.len() < if self.head.is_some() { FIRST_FLUSH } else { 64 * 1024 }) {
+            return;
+        }
+        if let Some(head) = self.head.take() {
+            if head.send(Ok(())).is_err() {
+                self.gone = true;
+                return;
+            }
+        }
+        let bytes = Bytes::from(std::mem::take(&mut self.buf));
+        let sent = self
+            .runtime
+            .block_on(tokio::time::timeout(self.write_timeout, self.out.send(Ok(bytes))));
+        if !matches!(sent, Ok(Ok(()))) {
+            // The client went away or stopped reading: stop deciding.
+            self.gone = true;
+        }
+    }
+
+    fn fail(mut self, response: Response) {
+        match self.head.take() {
+            Some(head) => drop(head.send(Err(response))),
+            None => {
+                let reason = io::Error::other(format!("decide failed after the answer began: {response:?}"));
+                let _ = self
+                    .runtime
+                    .block_on(tokio::time::timeout(self.write_timeout, self.out.send(Err(reason))));
+            }
+        }
+    }
+}
+
+/// Decides the push read from `body` and streams the answer: the head's
+/// outcome to `head`, the bytes to `out`. Blocks; run it on a blocking thread.
+pub fn run(
+    settings: &Shared,
+    metrics: &Metrics,
+    mut body: BodyReader,
+    options: Options,
+    head: oneshot::Sender<Result<(), Response>>,
+    out: mpsc::Sender<OutPiece>,
+) {
+    let sink = RefCell::new(Sink {
+        buf: Vec::with_capacity(64 * 1024),
+        head: Some(head),
+        out,
+        runtime: tokio::runtime::Handle::current(),
+        write_timeout: options.write_timeout,
+        gone: false,
+    });
+    let state = State {
+        settings,
+        metrics,
+        options,
+        sink: &sink,
+        failure: RefCell::new(None),
+        count: Cell::new(0),
+    };
+    let outcome = {
+        let mut de = serde_json::Deserializer::from_reader(&mut body);
+        PushSeed(&state).deserialize(&mut de).and_then(|()| de.end())
+    };
+    let failure = state.failure.into_inner().or(body.failure.take()).or_else(|| {
+        outcome
+            .err()
+            .map(|e| Response::from_error(&dnd_engine::Error::Push(format!("push: {e}"))))
+    });
+    let mut sink = sink.into_inner();
+    match failure {
+        Some(response) => sink.fail(response),
+        None => {
+            sink.flush(true);
+            if !sink.gone {
+                // The end marker: the answer is complete.
+                let end = sink.out.send(Ok(Bytes::new()));
+                let _ = sink.runtime.block_on(tokio::time::timeout(sink.write_timeout, end));
+            }
+        }
+    }
+}
+
+struct State<'s> {
+    settings: &'s Shared,
+    metrics: &'s Metrics,
+    options: Options,
+    sink: &'s RefCell<Sink>,
+    failure: RefCell<Option<Response>>,
+    count: Cell<usize>,
+}
+
+impl State<'_> {
+    fn refuse<E: serde::de::Error>(&self, message: String) -> E {
+        let e = E::custom(&message);
+        *self.failure.borrow_mut() = Some(Response::Error { code: 1002, message });
+        e
+    }
+
+    /// Decides one chunk of recipients and writes their decisions.
+    fn decide(&self, message: &Message<'_>, chunk: &mut Vec<String>) {
+        let mut by_layer = [0u64; Layer::ALL.len()];
+        let mut sink = self.sink.borrow_mut();
+        {
+            let settings: std::sync::RwLockReadGuard<'_, Settings> = read(self.settings);
+            let prepared = settings.prepare(message);
+            for id in chunk.iter() {
+                let (decision, explanation) = if self.options.explain {
+                    let e = prepared.explain(Recipient::Id(id));
+                    (e.decision(), Some(e.to_string()))
+                } else {
+                    (prepared.decide_id(id), None)
+                };
+                if let Some(i) = Layer::ALL.iter().position(|&l| l == decision.by()) {
+                    by_layer[i] += 1;
+                }
+                if self.count.get() > 0 {
+                    sink.buf.push(b',');
+                }
+                self.count.set(self.count.get() + 1);
+                let line = DecisionLine::new(id, decision, explanation.as_deref());
+                let _ = serde_json::to_writer(&mut sink.buf, &line);
+            }
+        }
+        for (layer, n) in Layer::ALL.iter().zip(by_layer) {
+            if n > 0 {
+                self.metrics.decisions(*layer, n);
+            }
+        }
+        sink.flush(false);
+        chunk.clear();
+    }
+}
+
+/// One recipient's decision, its keys in the replay protocol's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionLine<'a> {
+    user_id: &'a str,
+    push: bool,
+    by: &'static str,
+    level: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<&'a str>,
+}
+
+impl<'a> DecisionLine<'a> {
+    fn new(user_id: &'a str, d: Decision, explanation: Option<&'a str>) -> Self {
+        DecisionLine {
+            user_id,
+            push: d.push(),
+            by: d.by().as_str(),
+            level: d.level().map(Level::code),
+            explanation,
+        }
+    }
+}
+
+struct PushSeed<'a, 's>(&'a State<'s>);
+
+impl<'de> DeserializeSeed<'de> for PushSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PushSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a push object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let state = self.0;
+        let mut fields = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "recipients" {
+                let value: Value = map.next_value()?;
+                fields.insert(key, value);
+                continue;
+            }
+            fields.insert("recipients".into(), Value::Array(Vec::new()));
+            let push: Push = serde_json::from_value(Value::Object(std::mem::take(&mut fields)))
+                .map_err(|e| state.refuse(format!("push: {e}")))?;
+            let ids = push.mentioned_ids();
+            let message = push.message(&ids).map_err(|e| state.refuse(e.to_string()))?;
+            state.sink.borrow_mut().buf.extend_from_slice(b"{\"decisions\":[");
+            map.next_value_seed(RecipientsSeed {
+                state,
+                message: &message,
+            })?;
+            if let Some(key) = map.next_key::<String>()? {
+                return Err(state.refuse(format!(
+                    "push: field {key:?} follows recipients; recipients must be the last field of a push"
+                )));
+            }
+            state.sink.borrow_mut().buf.extend_from_slice(b"]}");
+            return Ok(());
+        }
+        Err(state.refuse("push: missing field `recipients`".into()))
+    }
+}
+
+struct RecipientsSeed<'a, 's, 'm> {
+    state: &'a State<'s>,
+    message: &'a Message<'m>,
+}
+
+impl<'de> DeserializeSeed<'de> for RecipientsSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecipientsSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of user ids")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let state = self.state;
+        let max = state.options.max_recipients;
+        let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
+        let mut seen = 0usize;
+        while let Some(id) = seq.next_element::<String>()? {
+            seen += 1;
+            if seen > max {
+                return Err(state.refuse(format!("parameter recipients: more than {max} recipients")));
+            }
+            chunk.push(id);
+            if chunk.len() == CHUNK {
+                state.decide(self.message, &mut chunk);
+                if state.sink.borrow().gone {
+                    return Err(A::Error::custom("the client went away"));
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            state.decide(self.message, &mut chunk);
+        }
+        Ok(())
+    }
+}

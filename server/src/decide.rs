@@ -158,6 +158,7 @@ pub fn run(
         sink: &sink,
         failure: RefCell::new(None),
         count: Cell::new(0),
+        streamed: Cell::new(false),
     };
     let outcome = {
         let mut de = serde_json::Deserializer::from_reader(&mut body);
@@ -189,9 +190,24 @@ struct State<'s> {
     sink: &'s RefCell<Sink>,
     failure: RefCell<Option<Response>>,
     count: Cell<usize>,
+    streamed: Cell<bool>,
 }
 
 impl State<'_> {
+    /// Whether the recipient numbered `n` (from 1, counting those decided)
+    /// is within the limit.
+    fn admit(&self, n: usize) -> Result<(), ()> {
+        let max = self.options.max_recipients;
+        if self.count.get() + n > max {
+            *self.failure.borrow_mut() = Some(Response::Error {
+                code: 1002,
+                message: format!("parameter recipients: more than {max} recipients"),
+            });
+            return Err(());
+        }
+        Ok(())
+    }
+
     fn refuse<E: serde::de::Error>(&self, message: String) -> E {
         let e = E::custom(&message);
         *self.failure.borrow_mut() = Some(Response::Error { code: 1002, message });
@@ -199,7 +215,7 @@ impl State<'_> {
     }
 
     /// Decides one chunk of recipients and writes their decisions.
-    fn decide(&self, message: &Message<'_>, chunk: &mut Vec<String>) {
+    fn decide(&self, message: &Message<'_>, chunk: &[String]) {
         let mut by_layer = [0u64; Layer::ALL.len()];
         let mut sink = self.sink.borrow_mut();
         {
@@ -229,7 +245,6 @@ impl State<'_> {
             }
         }
         sink.flush(false);
-        chunk.clear();
     }
 }
 
@@ -257,6 +272,69 @@ impl<'a> DecisionLine<'a> {
     }
 }
 
+/// Recipients held before the push's other fields must all be known: a push
+/// with up to this many recipients may list its fields in any order.
+pub const EAGER: usize = 8 * CHUNK;
+
+/// The push's fields other than `recipients`, checked by the core.
+fn push_of(state: &State<'_>, fields: &Map<String, Value>) -> Result<Push, String> {
+    let mut object = fields.clone();
+    object.insert("recipients".into(), Value::Array(Vec::new()));
+    serde_json::from_value(Value::Object(object)).map_err(|e| {
+        let message = if state.streamed.get() {
+            format!("push: {e} before recipients (a push of more than {EAGER} recipients lists recipients last)")
+        } else {
+            format!("push: {e}")
+        };
+        *state.failure.borrow_mut() = Some(Response::Error {
+            code: 1002,
+            message: message.clone(),
+        });
+        message
+    })
+}
+
+/// Decides `recipients` (the whole list, or the eager part of a stream)
+/// with the push built from `fields`, then the rest of `more`, if given.
+fn decide_all<'de, A: SeqAccess<'de>>(
+    state: &State<'_>,
+    fields: &Map<String, Value>,
+    recipients: &mut Vec<String>,
+    more: Option<&mut A>,
+) -> Result<(), String> {
+    let push = push_of(state, fields)?;
+    let ids = push.mentioned_ids();
+    let message = push.message(&ids).map_err(|e| {
+        let message = e.to_string();
+        *state.failure.borrow_mut() = Some(Response::from_error(&e));
+        message
+    })?;
+    state.sink.borrow_mut().buf.extend_from_slice(b"{\"decisions\":[");
+    for chunk in recipients.chunks(CHUNK) {
+        state.decide(&message, chunk);
+    }
+    recipients.clear();
+    if let Some(seq) = more {
+        while let Some(id) = seq.next_element::<String>().map_err(|e| e.to_string())? {
+            state
+                .admit(recipients.len() + 1)
+                .map_err(|()| String::from("too many recipients"))?;
+            recipients.push(id);
+            if recipients.len() == CHUNK {
+                state.decide(&message, recipients);
+                recipients.clear();
+                if state.sink.borrow().gone {
+                    return Err("the client went away".into());
+                }
+            }
+        }
+        state.decide(&message, recipients);
+        recipients.clear();
+    }
+    state.sink.borrow_mut().buf.extend_from_slice(b"]}");
+    Ok(())
+}
+
 struct PushSeed<'a, 's>(&'a State<'s>);
 
 impl<'de> DeserializeSeed<'de> for PushSeed<'_, '_> {
@@ -275,75 +353,72 @@ impl<'de> Visitor<'de> for PushSeed<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let state = self.0;
-        let mut fields = Map::new();
+        let fields = RefCell::new(Map::new());
+        let mut held: Option<Vec<String>> = None;
         while let Some(key) = map.next_key::<String>()? {
             if key != "recipients" {
+                if state.streamed.get() {
+                    return Err(state.refuse(format!(
+                        "push: field {key:?} follows more than {EAGER} recipients; recipients must then be the last field"
+                    )));
+                }
                 let value: Value = map.next_value()?;
-                fields.insert(key, value);
+                fields.borrow_mut().insert(key, value);
                 continue;
             }
-            fields.insert("recipients".into(), Value::Array(Vec::new()));
-            let push: Push = serde_json::from_value(Value::Object(std::mem::take(&mut fields)))
-                .map_err(|e| state.refuse(format!("push: {e}")))?;
-            let ids = push.mentioned_ids();
-            let message = push.message(&ids).map_err(|e| state.refuse(e.to_string()))?;
-            state.sink.borrow_mut().buf.extend_from_slice(b"{\"decisions\":[");
-            map.next_value_seed(RecipientsSeed {
-                state,
-                message: &message,
-            })?;
-            if let Some(key) = map.next_key::<String>()? {
-                return Err(state.refuse(format!(
-                    "push: field {key:?} follows recipients; recipients must be the last field of a push"
-                )));
+            if held.is_some() || state.streamed.get() {
+                return Err(state.refuse("push: duplicate field `recipients`".into()));
             }
-            state.sink.borrow_mut().buf.extend_from_slice(b"]}");
-            return Ok(());
+            held = map.next_value_seed(RecipientsSeed { state, fields: &fields })?;
         }
-        Err(state.refuse("push: missing field `recipients`".into()))
+        match held {
+            Some(mut recipients) => {
+                // Nothing more to read: any SeqAccess type will do for `None`.
+                type NoMore<E> = serde::de::value::SeqDeserializer<std::iter::Empty<String>, E>;
+                decide_all::<NoMore<A::Error>>(state, &fields.borrow(), &mut recipients, None).map_err(A::Error::custom)
+            }
+            None if state.streamed.get() => Ok(()),
+            None => Err(state.refuse("push: missing field `recipients`".into())),
+        }
     }
 }
 
-struct RecipientsSeed<'a, 's, 'm> {
+struct RecipientsSeed<'a, 's> {
     state: &'a State<'s>,
-    message: &'a Message<'m>,
+    fields: &'a RefCell<Map<String, Value>>,
 }
 
-impl<'de> DeserializeSeed<'de> for RecipientsSeed<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+impl<'de> DeserializeSeed<'de> for RecipientsSeed<'_, '_> {
+    /// The recipients, if the list was short enough to hold; `None` once
+    /// they were streamed.
+    type Value = Option<Vec<String>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for RecipientsSeed<'_, '_, '_> {
-    type Value = ();
+impl<'de> Visitor<'de> for RecipientsSeed<'_, '_> {
+    type Value = Option<Vec<String>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of user ids")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let state = self.state;
-        let max = state.options.max_recipients;
-        let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
-        let mut seen = 0usize;
+        let mut held: Vec<String> = Vec::new();
         while let Some(id) = seq.next_element::<String>()? {
-            seen += 1;
-            if seen > max {
-                return Err(state.refuse(format!("parameter recipients: more than {max} recipients")));
-            }
-            chunk.push(id);
-            if chunk.len() == CHUNK {
-                state.decide(self.message, &mut chunk);
-                if state.sink.borrow().gone {
-                    return Err(A::Error::custom("the client went away"));
-                }
+            state
+                .admit(held.len() + 1)
+                .map_err(|()| A::Error::custom("too many recipients"))?;
+            held.push(id);
+            if held.len() > EAGER {
+                // Too many to hold: every other field must be known by now.
+                state.streamed.set(true);
+                decide_all(state, &self.fields.borrow(), &mut held, Some(&mut seq)).map_err(A::Error::custom)?;
+                return Ok(None);
             }
         }
-        if !chunk.is_empty() {
-            state.decide(self.message, &mut chunk);
-        }
-        Ok(())
+        Ok(Some(held))
     }
 }

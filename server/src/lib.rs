@@ -160,10 +160,7 @@ async fn accept(listener: TcpListener, state: Arc<service::State>, mut stopped: 
             async move {
                 // A panic in a handler fails its own task only: that request
                 // answers 500 and the connection and the server go on.
-                let answer = tokio::spawn(service::handle(state, request))
-                    .await
-                    .unwrap_or_else(|_| service::internal_error());
-                Ok::<_, std::convert::Infallible>(answer)
+                Ok::<_, std::convert::Infallible>(service::guarded(service::handle(state, request)).await)
             }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

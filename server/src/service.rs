@@ -138,6 +138,15 @@ pub fn internal_error() -> Answer {
     a
 }
 
+/// Runs a handler in its own task, so that a panic in it fails that request
+/// only: it answers 500 (code 1000) and the server goes on.
+pub async fn guarded<F>(handler: F) -> Answer
+where
+    F: std::future::Future<Output = Answer> + Send + 'static,
+{
+    tokio::spawn(handler).await.unwrap_or_else(|_| internal_error())
+}
+
 /// A bounded label for the metrics: the known paths by name, others as one.
 fn label(path: &str) -> &'static str {
     dnd_engine::api::PATHS
@@ -353,5 +362,42 @@ async fn decide_request(state: &Arc<State>, mut body: Incoming, explain: bool) -
         }
         Ok(Err(response)) => platform(&response, false),
         Err(_) => (internal_error(), 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_a_handler_is_a_500_for_that_request_only() {
+        let panics = guarded(async { panic!("a bug") }).await;
+        assert_eq!(panics.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = match panics.into_body() {
+            OutBody::Full(Some(b)) => b,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(&body[..], br#"{"code":1000,"errorMessage":"internal error"}"#);
+        let fine = guarded(async { json(StatusCode::OK, "{}".into()) }).await;
+        assert_eq!(fine.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn the_platform_statuses() {
+        let pairs = [
+            (0, 200),
+            (200, 200),
+            (404, 404),
+            (1001, 401),
+            (1004, 401),
+            (1002, 400),
+            (1005, 400),
+            (1008, 429),
+            (1000, 500),
+            (500, 500),
+        ];
+        for (code, status) in pairs {
+            assert_eq!(status_for(code).as_u16(), status, "{code}");
+        }
     }
 }

@@ -144,9 +144,25 @@ impl Client {
     }
 
     pub fn send(&self, method: &str, path: &str, headers: &[(String, String)], body: &[u8]) -> Answer {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(TIMEOUT)).unwrap();
-        s.set_write_timeout(Some(TIMEOUT)).unwrap();
+        self.try_send(method, path, headers, body).expect("a complete answer")
+    }
+
+    /// A signed POST that may fail (the server was killed).
+    pub fn try_post(&self, path: &str, body: &str) -> Result<Answer, String> {
+        let headers = self.signed(path);
+        self.try_send("POST", path, &headers, body.as_bytes())
+    }
+
+    pub fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Answer, String> {
+        let mut s = TcpStream::connect(self.addr).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+        s.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
         let content_type = if path.starts_with("/v4/") || path.starts_with("/push/") {
             "application/json"
         } else {
@@ -161,10 +177,10 @@ impl Client {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
         // A server may answer (and close) before it reads the whole body.
         let _ = s.write_all(body);
-        read_answer(&mut BufReader::new(s)).expect("a complete answer")
+        read_answer(&mut BufReader::new(s))
     }
 }
 

@@ -6,13 +6,16 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use dnd_engine::push::Push;
-use dnd_engine::{parse_zone, Config, ConversationType, Decision, Level, Mentions, Recipient, Settings};
+use dnd_engine::{
+    api_v4, parse_zone, Config, ConversationType, Decision, Level, Mentions, Recipient, Response, Settings,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 const USAGE: &str = "\
 usage: dnd replay  [--time-zone ZONE] [--app-default TYPE=LEVEL]... < LINES.jsonl
        dnd explain [--time-zone ZONE] [--app-default TYPE=LEVEL]... < LINES.jsonl
+       dnd serve   --listen ADDR --data DIR [--config FILE]
        dnd --help";
 
 const HELP: &str = r#"dnd: replay DND settings requests and messages, and explain push decisions.
@@ -20,8 +23,18 @@ const HELP: &str = r#"dnd: replay DND settings requests and messages, and explai
 Commands
   replay    one JSON line out for each JSON line in, in order, flushed after each
   explain   the same input; for each message, each recipient's walk down the layers in words
+  serve     the settings service: the platform's signed HTTP API (form and v4 JSON
+            generations) and POST /push/decide.json, durable in DIR (a snapshot and
+            a synced log); see docs/service.md
 
-Options
+Options of serve
+  --listen ADDR             the address to listen on, e.g. 127.0.0.1:8080
+  --data DIR                the store's directory (created if needed)
+  --config FILE             a TOML file: [[apps]] key/secret, limits, time_zone
+  App keys and secrets come from the config file or from DND_APP_KEY and
+  DND_APP_SECRET, never from the command line. Stops on SIGTERM or SIGINT.
+
+Options of replay and explain
   --time-zone ZONE          the data center's IANA time zone (default UTC)
   --app-default TYPE=LEVEL  the application's default level for a conversation type,
                             for example 3=1; may repeat
@@ -32,6 +45,11 @@ Input lines (JSON Lines on standard input)
       A settings request: PATH is one of the platform's nine paths, FORM its
       application/x-www-form-urlencoded body.
       replay answers the platform's response object, e.g. {"code":200}.
+  {"request": "/v4/...", "body": OBJECT}
+      A request of the platform's v4 JSON API (/v4/channel/push/set and /get,
+      /v4/channel-type/push/set and /get), OBJECT its JSON body, e.g.
+      {"channelType": "3", "requestId": "u1", "noDisturbLevel": 5}.
+      replay answers the v4 response object, e.g. {"code":0}.
   {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
             "disablePush": BOOL, "recipients": [IDS]}}
@@ -102,6 +120,7 @@ fn parse_args(args: &[String]) -> Result<Option<(Mode, Config)>, String> {
 /// One input line, understood.
 enum Line {
     Request { path: String, body: String },
+    V4 { path: String, body: String },
     Push(Push),
 }
 
@@ -122,6 +141,16 @@ fn parse_line(text: &str) -> Result<Line, String> {
         (Some(Value::String(path)), Some(Value::String(body))) => match object.keys().next() {
             Some(key) => Err(format!("unknown key {key:?} beside \"request\"")),
             None => Ok(Line::Request { path, body }),
+        },
+        (Some(Value::String(path)), Some(body @ Value::Object(_))) => match object.keys().next() {
+            Some(key) => Err(format!("unknown key {key:?} beside \"request\"")),
+            None if api_v4::is_v4(&path) => Ok(Line::V4 {
+                path,
+                body: body.to_string(),
+            }),
+            None => Err(format!(
+                "{path}: a JSON object body is for /v4/ paths; a form body is a string"
+            )),
         },
         (Some(_), Some(_)) => Err("\"request\" and \"body\" must be strings".into()),
         (Some(_), None) => Err("a request line needs a \"body\" (the form, possibly empty)".into()),
@@ -160,6 +189,17 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
     match parse_line(text)? {
         Line::Request { path, body } => {
             let response = settings.handle(&path, body.as_bytes()).to_json();
+            Ok(match mode {
+                Mode::Replay => response,
+                Mode::Explain => format!("request {path} {body}\n  -> {response}\n"),
+            })
+        }
+        Line::V4 { path, body } => {
+            let response = match api_v4::parse(&path, body.as_bytes()) {
+                Ok(request) => settings.apply(&request),
+                Err(e) => Response::from_error(&e),
+            };
+            let response = api_v4::to_json(&response);
             Ok(match mode {
                 Mode::Replay => response,
                 Mode::Explain => format!("request {path} {body}\n  -> {response}\n"),
@@ -209,8 +249,57 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
     }
 }
 
+/// `dnd serve --listen ADDR --data DIR [--config FILE]`.
+fn serve(args: &[String]) -> ExitCode {
+    let (mut listen, mut data, mut config_file) = (None, None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let slot = match flag {
+            "--listen" => &mut listen,
+            "--data" => &mut data,
+            "--config" => &mut config_file,
+            "-h" | "--help" => {
+                println!("{HELP}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("dnd serve: unknown argument {other:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        };
+        *slot = inline.or_else(|| args.next().cloned());
+    }
+    let (Some(listen), Some(data)) = (listen, data) else {
+        eprintln!("dnd serve: --listen and --data are required\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let outcome = (|| {
+        let listen = listen.parse().map_err(|e| format!("--listen {listen:?}: {e}"))?;
+        let config = match config_file {
+            Some(path) => dnd_server::Config::from_file(path.as_ref())?,
+            None => dnd_server::Config::default(),
+        }
+        .with_env()?;
+        dnd_server::run(config, data.as_ref(), listen)
+    })();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dnd serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        return serve(&args[1..]);
+    }
     let (mode, config) = match parse_args(&args) {
         Ok(Some(parsed)) => parsed,
         Ok(None) => {

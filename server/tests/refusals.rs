@@ -273,3 +273,24 @@ fn the_rate_per_app_key_answers_1008() {
     );
     let _ = KEY;
 }
+
+#[test]
+fn a_head_over_the_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    let mut headers = client.signed(SET);
+    headers.push(("X-Padding".into(), "p".repeat(20_000)));
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut head = format!("POST {SET} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n", BODY.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let _ = s.write_all(format!("{head}\r\n{BODY}").as_bytes());
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    unchanged(&client);
+}

@@ -43,7 +43,8 @@ fn every_signature_failure_is_refused_and_changes_nothing() {
         }
         h
     };
-    let cases: Vec<(&str, &str, Vec<(String, String)>, u16, u64, &str)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<(String, String)>, u16, u64, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "unknown app key",
             SET,

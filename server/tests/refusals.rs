@@ -295,3 +295,25 @@ fn a_head_over_the_limit_is_refused() {
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     unchanged(&client);
 }
+
+#[test]
+fn connections_past_the_limit_wait_for_a_free_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.max_connections = 1;
+    c.header_timeout_ms = 600;
+    let server = TestServer::start(c, dir.path());
+    // One idle connection holds the only slot until the head timeout closes it.
+    let mut idle = TcpStream::connect(server.addr).unwrap();
+    idle.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    let a = server.client().post(GET, "conversationType=3&requestId=victim");
+    assert_eq!(a.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "served only once the slot was free"
+    );
+    let mut rest = Vec::new();
+    let _ = idle.read_to_end(&mut rest);
+}

@@ -9,6 +9,32 @@ use std::path::{Path, PathBuf};
 struct Input {
     /// For errors: the file's name, or "standard input".
     name: String,
+    source: Source,
+}
+
+/// Where an input's bytes come from.
+enum Source {
+    /// Standard input, locked only while it is read (it may be named twice).
+    Stdin,
+    File(File),
+}
+
+impl Input {
+    fn reader(self) -> Current {
+        let reader: Box<dyn BufRead> = match self.source {
+            Source::Stdin => Box::new(io::stdin().lock()),
+            Source::File(file) => Box::new(BufReader::with_capacity(64 << 10, file)),
+        };
+        Current {
+            name: self.name,
+            reader,
+        }
+    }
+}
+
+/// The input being read.
+struct Current {
+    name: String,
     reader: Box<dyn BufRead>,
 }
 
@@ -51,7 +77,7 @@ pub enum Line<'a> {
 /// The lines of the inputs in order, numbered from 1 across all of them.
 pub struct Lines {
     inputs: std::vec::IntoIter<Input>,
-    current: Option<Input>,
+    current: Option<Current>,
     /// Whether the next line is the first of the current input.
     first: bool,
     buf: Vec<u8>,
@@ -70,7 +96,7 @@ impl Lines {
         let inputs = files.iter().map(|f| open(f)).collect::<Result<Vec<_>, _>>()?;
         let mut inputs = inputs.into_iter();
         Ok(Lines {
-            current: inputs.next(),
+            current: inputs.next().map(Input::reader),
             inputs,
             first: true,
             buf: Vec::new(),
@@ -105,7 +131,9 @@ impl Lines {
                     return Ok(Some((self.number, line)));
                 }
                 Ok(None) => {
-                    self.current = self.inputs.next();
+                    // The last input is dropped (and standard input unlocked) first.
+                    self.current = None;
+                    self.current = self.inputs.next().map(Input::reader);
                     self.first = true;
                 }
                 Err(error) => {
@@ -123,7 +151,7 @@ fn open(path: &Path) -> Result<Input, OpenError> {
     if path.as_os_str() == "-" {
         return Ok(Input {
             name: "standard input".into(),
-            reader: Box::new(io::stdin().lock()),
+            source: Source::Stdin,
         });
     }
     let name = path.display().to_string();
@@ -137,7 +165,7 @@ fn open(path: &Path) -> Result<Input, OpenError> {
     match file {
         Ok(file) => Ok(Input {
             name,
-            reader: Box::new(BufReader::with_capacity(64 << 10, file)),
+            source: Source::File(file),
         }),
         Err(error) => Err(OpenError { name, error }),
     }

@@ -158,6 +158,9 @@ fn input_files_are_read_in_order_as_one_stream() {
     // Lines are numbered across the inputs: 2 in a, 1 on standard input, then b's 3rd.
     assert_eq!(got[4]["error"].as_str().unwrap().split(':').next(), Some("line 6"));
     assert_eq!(got[5]["data"]["period"], 540);
+    // Standard input named twice is read once: the second time it is at its end.
+    let out = dnd(&["replay", "-", &b, "-"], &stdin);
+    assert_eq!(lines(&out).len(), 4);
 
     // An input that cannot be opened stops everything before a line is read.
     for missing in [dir.0.join("nope.jsonl").to_str().unwrap(), dir.0.to_str().unwrap()] {

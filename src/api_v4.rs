@@ -52,8 +52,8 @@ pub fn parse(path: &str, body: &[u8]) -> Result<Request, Error> {
     }
     let object = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => object,
-        Ok(_) => return Err(Error::Json("the body must be a JSON object".into())),
-        Err(e) => return Err(Error::Json(format!("the body is not JSON: {e}"))),
+        Ok(_) => return Err(Error::field("body", Error::JsonType("a JSON object"))),
+        Err(e) => return Err(Error::field("body", Error::Json(e.to_string()))),
     };
     let fields = Fields(&object);
     let conversation_type = fields.conversation_type()?;
@@ -98,6 +98,12 @@ pub fn to_json(response: &Response) -> String {
     serde_json::to_string(&V4(response)).unwrap_or_else(|e| format!(r#"{{"code":1000,"errorMessage":"{e}"}}"#))
 }
 
+/// The error for a field of the wrong JSON kind: `parameter X: must be Y`.
+#[cold]
+fn kind(name: &'static str, expected: &'static str) -> Error {
+    Error::JsonType(expected).in_parameter(name)
+}
+
 /// A v4 request's JSON object.
 struct Fields<'a>(&'a Map<String, Value>);
 
@@ -107,10 +113,7 @@ impl Fields<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Err(Error::EmptyParameter(name)),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(Error::JsonType {
-                name,
-                expected: "a string",
-            }),
+            Some(_) => Err(kind(name, "a string")),
         }
     }
 
@@ -129,16 +132,8 @@ impl Fields<'_> {
                 name: NAME,
                 value: s.clone(),
             })?,
-            Some(Value::Number(n)) => n.as_i64().ok_or(Error::JsonType {
-                name: NAME,
-                expected: "a whole number as a string",
-            })?,
-            Some(_) => {
-                return Err(Error::JsonType {
-                    name: NAME,
-                    expected: "a whole number as a string",
-                })
-            }
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| kind(NAME, "a whole number as a string"))?,
+            Some(_) => return Err(kind(NAME, "a whole number as a string")),
         };
         ConversationType::from_code(code).map_err(|e| e.in_parameter(NAME))
     }
@@ -150,15 +145,9 @@ impl Fields<'_> {
             None | Some(Value::Null) => Err(Error::MissingParameter(NAME)),
             Some(Value::Number(n)) => match n.as_i64() {
                 Some(code) => Level::from_code(code).map_err(|e| e.in_parameter(NAME)),
-                None => Err(Error::JsonType {
-                    name: NAME,
-                    expected: "a whole number",
-                }),
+                None => Err(kind(NAME, "a whole number")),
             },
-            Some(_) => Err(Error::JsonType {
-                name: NAME,
-                expected: "a whole number",
-            }),
+            Some(_) => Err(kind(NAME, "a whole number")),
         }
     }
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dnd_engine::push::Push;
-use dnd_engine::{Decision, Layer, Level, Message, Recipient, Response, Settings};
+use dnd_engine::{Decision, Layer, Level, Message, Recipient, Response, Settings, UserId};
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -165,9 +165,12 @@ pub fn run(
         PushSeed(&state).deserialize(&mut de).and_then(|()| de.end())
     };
     let failure = state.failure.into_inner().or(body.failure.take()).or_else(|| {
-        outcome
-            .err()
-            .map(|e| Response::from_error(&dnd_engine::Error::Push(format!("push: {e}"))))
+        outcome.err().map(|e| {
+            Response::from_error(&dnd_engine::Error::Field {
+                path: "push".into(),
+                source: Box::new(dnd_engine::Error::Json(e.to_string())),
+            })
+        })
     });
     let mut sink = sink.into_inner();
     match failure {
@@ -276,21 +279,43 @@ impl<'a> DecisionLine<'a> {
 /// with up to this many recipients may list its fields in any order.
 pub const EAGER: usize = 8 * CHUNK;
 
+/// Why a field may be missing when a long push is streamed.
+fn streamed_hint() -> String {
+    format!(" (a push of more than {EAGER} recipients lists recipients last)")
+}
+
 /// The push's fields other than `recipients`, checked by the core.
 fn push_of(state: &State<'_>, fields: &Map<String, Value>) -> Result<Push, String> {
     let mut object = fields.clone();
     object.insert("recipients".into(), Value::Array(Vec::new()));
-    serde_json::from_value(Value::Object(object)).map_err(|e| {
-        let message = if state.streamed.get() {
-            format!("push: {e} before recipients (a push of more than {EAGER} recipients lists recipients last)")
-        } else {
-            format!("push: {e}")
-        };
+    Push::from_json(&Value::Object(object).to_string()).map_err(|e| {
+        let mut message = e.to_string();
+        if state.streamed.get() {
+            message.push_str(&streamed_hint());
+        }
         *state.failure.borrow_mut() = Some(Response::Error {
             code: 1002,
             message: message.clone(),
         });
         message
+    })
+}
+
+/// A recipient read from the stream: a string that is a user id, as
+/// [`Push::message`] checks them; the error names `push.recipients[i]`.
+fn recipient(state: &State<'_>, index: usize, value: Value) -> Result<String, String> {
+    let path = format!("push.recipients[{index}]");
+    let checked = match value {
+        Value::String(id) => UserId::new(&id).map(|_| id),
+        _ => Err(dnd_engine::Error::JsonType("a string (a user id)")),
+    };
+    checked.map_err(|e| {
+        let e = dnd_engine::Error::Field {
+            path,
+            source: Box::new(e),
+        };
+        *state.failure.borrow_mut() = Some(Response::from_error(&e));
+        e.to_string()
     })
 }
 
@@ -305,8 +330,14 @@ fn decide_all<'de, A: SeqAccess<'de>>(
     let push = push_of(state, fields)?;
     let ids = push.mentioned_ids();
     let message = push.message(&ids).map_err(|e| {
-        let message = e.to_string();
-        *state.failure.borrow_mut() = Some(Response::from_error(&e));
+        let mut message = e.to_string();
+        if state.streamed.get() {
+            message.push_str(&streamed_hint());
+        }
+        *state.failure.borrow_mut() = Some(Response::Error {
+            code: Response::from_error(&e).code(),
+            message: message.clone(),
+        });
         message
     })?;
     state.sink.borrow_mut().buf.extend_from_slice(b"{\"decisions\":[");
@@ -315,11 +346,11 @@ fn decide_all<'de, A: SeqAccess<'de>>(
     }
     recipients.clear();
     if let Some(seq) = more {
-        while let Some(id) = seq.next_element::<String>().map_err(|e| e.to_string())? {
+        while let Some(value) = seq.next_element::<Value>().map_err(|e| e.to_string())? {
             state
                 .admit(recipients.len() + 1)
                 .map_err(|()| String::from("too many recipients"))?;
-            recipients.push(id);
+            recipients.push(recipient(state, state.count.get() + recipients.len(), value)?);
             if recipients.len() == CHUNK {
                 state.decide(&message, recipients);
                 recipients.clear();
@@ -359,7 +390,12 @@ impl<'de> Visitor<'de> for PushSeed<'_, '_> {
             if key != "recipients" {
                 if state.streamed.get() {
                     return Err(state.refuse(format!(
-                        "push: field {key:?} follows more than {EAGER} recipients; recipients must then be the last field"
+                        "push.{key}: follows more than {EAGER} recipients; recipients must then be the last field"
+                    )));
+                }
+                if fields.borrow().contains_key(&key) {
+                    return Err(state.refuse(format!(
+                        "push.{key}: is given twice (a key may appear once in an object)"
                     )));
                 }
                 let value: Value = map.next_value()?;
@@ -367,7 +403,7 @@ impl<'de> Visitor<'de> for PushSeed<'_, '_> {
                 continue;
             }
             if held.is_some() || state.streamed.get() {
-                return Err(state.refuse("push: duplicate field `recipients`".into()));
+                return Err(state.refuse("push.recipients: is given twice (a key may appear once in an object)".into()));
             }
             held = map.next_value_seed(RecipientsSeed { state, fields: &fields })?;
         }
@@ -378,7 +414,7 @@ impl<'de> Visitor<'de> for PushSeed<'_, '_> {
                 decide_all::<NoMore<A::Error>>(state, &fields.borrow(), &mut recipients, None).map_err(A::Error::custom)
             }
             None if state.streamed.get() => Ok(()),
-            None => Err(state.refuse("push: missing field `recipients`".into())),
+            None => Err(state.refuse("push.recipients: is missing; it must be an array of user ids".into())),
         }
     }
 }
@@ -407,11 +443,11 @@ impl<'de> Visitor<'de> for RecipientsSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let state = self.state;
         let mut held: Vec<String> = Vec::new();
-        while let Some(id) = seq.next_element::<String>()? {
+        while let Some(value) = seq.next_element::<Value>()? {
             state
                 .admit(held.len() + 1)
                 .map_err(|()| A::Error::custom("too many recipients"))?;
-            held.push(id);
+            held.push(recipient(state, held.len(), value).map_err(A::Error::custom)?);
             if held.len() > EAGER {
                 // Too many to hold: every other field must be known by now.
                 state.streamed.set(true);

@@ -125,7 +125,7 @@ fn a_large_push_streams_and_the_limit_refuses() {
     let server = TestServer::start(c, dir.path());
     let client = server.client();
     let mut settings = Settings::new(Config::new(chrono_tz::UTC));
-    for i in (0..40_000).step_by(7) {
+    for i in (0..40_000).step_by(37) {
         let body = format!("conversationType=3&requestId=u{i}&unpushLevel=5");
         settings.handle("/conversation/type/notification/set.json", body.as_bytes());
         client.post("/conversation/type/notification/set.json", &body);

@@ -4,5 +4,6 @@ mod alloc;
 mod api;
 mod naive;
 mod properties;
+mod push;
 mod rules;
 mod support;

@@ -88,6 +88,10 @@ pub enum Error {
     /// A push object (the replay protocol's message) that is not acceptable.
     #[error("{0}")]
     Push(String),
+    /// A value of an extension request (a schedule, a snooze, an `until`)
+    /// that is not acceptable; the text says where and why.
+    #[error("{0}")]
+    Invalid(String),
     /// The settings hold as many users as a handle can number.
     #[error("the settings hold the most users a handle can number")]
     TooManyUsers,

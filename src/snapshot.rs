@@ -122,13 +122,13 @@ impl Settings {
                 conversations.push(ConversationSnapshot {
                     conversation_type: t,
                     target_id: target.to_string(),
-                    default: entry.default,
+                    default: entry.default.permanent,
                     users: self.user_levels(&entry.users),
                     subchannels: subchannels
                         .into_iter()
                         .map(|(bus, sub)| SubchannelSnapshot {
                             bus_channel: bus.to_string(),
-                            default: sub.default,
+                            default: sub.default.permanent,
                             users: self.user_levels(&sub.users),
                         })
                         .collect(),

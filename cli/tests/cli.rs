@@ -210,7 +210,8 @@ fn explain_walks_the_layers_in_words() {
     for needle in [
         "message at 2026-11-23T07:30:00+08:00 from s in ultra group conversation club, mentioning bob",
         "alice: PUSH -- nothing set, level -1",
-        "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) was not active at 07:30:00",
+        "nothing is set at any layer: push",
+        "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) is off at 2026-11-23T07:30:00+08:00 Asia/Shanghai",
         "user subchannel level:         skipped: the message has no subchannel",
         "bob: PUSH -- user conversation-type level, level 2",
         "the message mentions the recipient -> push",

@@ -83,10 +83,13 @@ impl Expiring {
 }
 
 /// A snooze: for messages before `until`, the recipient's quiet-time layer
-/// decides with `level`, whatever the period or schedule says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// decides with `level`, whatever the period or schedule says. In JSON:
+/// `{"until":MS,"level":L}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Snooze {
     /// The first instant at which the snooze is over.
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub until: DateTime<Utc>,
     /// What may still be pushed while it lasts.
     pub level: QuietLevel,

@@ -214,8 +214,10 @@ impl fmt::Display for ScheduleWindow {
 }
 
 /// A user's weekly quiet-time schedule: its windows and the zone whose wall
-/// clock they are read on (the data center's when `None`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// clock they are read on (the data center's when `None`). In JSON:
+/// `{"windows":[...],"timezone":"Europe/Paris"}` (`timezone` optional).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ScheduleRepr", into = "ScheduleRepr")]
 pub struct WeeklySchedule {
     windows: Vec<ScheduleWindow>,
     zone: Option<Tz>,
@@ -230,6 +232,31 @@ pub struct WindowHit {
     pub window: ScheduleWindow,
     /// The ISO weekday on which the window started.
     pub day: u8,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleRepr {
+    windows: Vec<ScheduleWindow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timezone: Option<String>,
+}
+
+impl TryFrom<ScheduleRepr> for WeeklySchedule {
+    type Error = Error;
+    fn try_from(r: ScheduleRepr) -> Result<Self, Error> {
+        let zone = r.timezone.as_deref().map(crate::model::parse_zone).transpose()?;
+        WeeklySchedule::new(r.windows, zone)
+    }
+}
+
+impl From<WeeklySchedule> for ScheduleRepr {
+    fn from(s: WeeklySchedule) -> ScheduleRepr {
+        ScheduleRepr {
+            windows: s.windows,
+            timezone: s.zone.map(|z| z.name().to_owned()),
+        }
+    }
 }
 
 impl WeeklySchedule {

@@ -208,6 +208,13 @@ pub(super) fn query(settings: &Settings, request: &Request) -> Option<Response> 
     }
 }
 
+/// The snooze get's `data`, its fields in the documented order.
+#[derive(serde::Serialize)]
+struct SnoozeData {
+    until: i64,
+    level: i64,
+}
+
 /// The answers only the extension requests give.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -263,17 +270,15 @@ impl Answer {
             Answer::Snooze(snooze) => map.serialize_entry(
                 "data",
                 &match snooze {
-                    Some(s) => json!({ "until": s.until.timestamp_millis(), "level": s.level.level().code() }),
-                    None => json!({ "until": 0, "level": 0 }),
+                    Some(s) => SnoozeData {
+                        until: s.until.timestamp_millis(),
+                        level: s.level.level().code(),
+                    },
+                    None => SnoozeData { until: 0, level: 0 },
                 },
             ),
-            Answer::Schedule(schedule) => map.serialize_entry(
-                "data",
-                &match schedule {
-                    Some(s) => serde_json::to_value(s).unwrap_or_default(),
-                    None => json!({ "windows": [] }),
-                },
-            ),
+            Answer::Schedule(Some(schedule)) => map.serialize_entry("data", schedule),
+            Answer::Schedule(None) => map.serialize_entry("data", &json!({ "windows": [] })),
         }
     }
 }

@@ -6,3 +6,4 @@ mod naive;
 mod properties;
 mod rules;
 mod support;
+mod time;

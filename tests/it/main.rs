@@ -7,3 +7,4 @@ mod properties;
 mod rules;
 mod support;
 mod time;
+mod time_props;

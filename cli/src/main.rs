@@ -6,13 +6,15 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use dnd_engine::push::Push;
-use dnd_engine::{parse_zone, Config, ConversationType, Decision, Level, Mentions, Recipient, Settings};
+use dnd_engine::{
+    parse_zone, Config, ConversationType, Decision, Deferral, Escaped, Level, Mentions, Recipient, Settings,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 const USAGE: &str = "\
 usage: dnd replay  [--time-zone ZONE] [--app-default TYPE=LEVEL]... < LINES.jsonl
-       dnd explain [--time-zone ZONE] [--app-default TYPE=LEVEL]... < LINES.jsonl
+       dnd explain [--json] [--time-zone ZONE] [--app-default TYPE=LEVEL]... < LINES.jsonl
        dnd --help";
 
 const HELP: &str = r#"dnd: replay DND settings requests and messages, and explain push decisions.
@@ -20,6 +22,7 @@ const HELP: &str = r#"dnd: replay DND settings requests and messages, and explai
 Commands
   replay    one JSON line out for each JSON line in, in order, flushed after each
   explain   the same input; for each message, each recipient's walk down the layers in words
+            (with --json: one JSON object per recipient, the walk as structured data)
 
 Options
   --time-zone ZONE          the data center's IANA time zone (default UTC)
@@ -29,9 +32,28 @@ Options
 
 Input lines (JSON Lines on standard input)
   {"request": PATH, "body": FORM}
-      A settings request: PATH is one of the platform's nine paths, FORM its
-      application/x-www-form-urlencoded body.
+      A settings request: PATH is one of the platform's nine paths or an
+      extension path below, FORM its application/x-www-form-urlencoded body.
       replay answers the platform's response object, e.g. {"code":200}.
+
+Extension requests (times: ms since the Unix epoch or RFC 3339 with an offset,
+whose '+' must be sent as %2B in a form body)
+  the three set paths (/conversation/notification/set.json,
+  /conversation/type/notification/set.json, /ultragroup/notdisturb/set.json)
+      take an optional until=TIME: the level (0 included) applies to messages
+      before TIME, the permanent level from TIME on. Their gets then add
+      "until" and "thenIsMuted" (or "thenUnpushLevel").
+  /user/snooze/set.json         userId, until, optional level (1, 2, 4, 5; default 5):
+                                the quiet-time layer decides with level before until
+  /user/snooze/get.json         userId -> {"code":200,"data":{"until":MS,"level":L}}
+  /user/snooze/delete.json      userId
+  /user/blockPushSchedule/set.json
+      userId, windows, optional timezone. windows is a JSON array of 1 to 32
+      {"days":[1..7],"startTime":"HH:MM:SS","period":1-1440,"level":1|2|4|5}
+      (ISO weekdays; a window belongs to the day it starts; no overlaps). A
+      schedule replaces the period and a period replaces the schedule.
+  /user/blockPushSchedule/get.json     userId -> {"code":200,"data":{"windows":[...]}}
+  /user/blockPushSchedule/delete.json  userId
   {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
             "disablePush": BOOL, "recipients": [IDS]}}
@@ -45,7 +67,9 @@ Input lines (JSON Lines on standard input)
       disable_push, user_period, user_subchannel, user_conversation,
       user_conversation_type, subchannel_default, channel_default, app_default
       or none; level is the level applied (-1 when nothing was set, null for
-      sender and disable_push).
+      sender and disable_push). A decision not to push adds "deferUntil": MS
+      when the same message would push to that recipient within the 7 days
+      (604800000 ms) after its time: the earliest such instant.
   Anything else answers {"error": "..."} and the replay goes on.
 
 Exit status
@@ -55,12 +79,13 @@ Exit status
 enum Mode {
     Replay,
     Explain,
+    ExplainJson,
 }
 
 /// The command line, parsed: a mode and the engine's configuration.
 fn parse_args(args: &[String]) -> Result<Option<(Mode, Config)>, String> {
     let mut args = args.iter();
-    let mode = match args.next().map(String::as_str) {
+    let mut mode = match args.next().map(String::as_str) {
         Some("replay") => Mode::Replay,
         Some("explain") => Mode::Explain,
         Some("-h" | "--help" | "help") => return Ok(None),
@@ -84,6 +109,8 @@ fn parse_args(args: &[String]) -> Result<Option<(Mode, Config)>, String> {
             "-h" | "--help" => return Ok(None),
             "--time-zone" => config.time_zone = parse_zone(&value()?).map_err(|e| format!("--time-zone: {e}"))?,
             "--app-default" => app_defaults.push(value()?),
+            "--json" if mode == Mode::Explain && inline.is_none() => mode = Mode::ExplainJson,
+            "--json" if mode == Mode::ExplainJson => return Err("--json is given twice".into()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -142,15 +169,18 @@ struct DecisionLine<'a> {
     push: bool,
     by: &'static str,
     level: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    defer_until: Option<i64>,
 }
 
 impl<'a> DecisionLine<'a> {
-    fn new(user_id: &'a str, d: Decision) -> Self {
+    fn new(user_id: &'a str, (d, defer): (Decision, Option<Deferral>)) -> Self {
         DecisionLine {
             user_id,
             push: d.push(),
             by: d.by().as_str(),
             level: d.level().map(Level::code),
+            defer_until: defer.map(|d| d.until.timestamp_millis()),
         }
     }
 }
@@ -161,7 +191,7 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
         Line::Request { path, body } => {
             let response = settings.handle(&path, body.as_bytes()).to_json();
             Ok(match mode {
-                Mode::Replay => response,
+                Mode::Replay | Mode::ExplainJson => response,
                 Mode::Explain => format!("request {path} {body}\n  -> {response}\n"),
             })
         }
@@ -174,7 +204,7 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
                     let decisions: Vec<DecisionLine<'_>> = push
                         .recipients
                         .iter()
-                        .map(|r| DecisionLine::new(r, prepared.decide_id(r)))
+                        .map(|r| DecisionLine::new(r, prepared.decide_deferred(Recipient::Id(r))))
                         .collect();
                     #[derive(Serialize)]
                     struct Decisions<'a> {
@@ -182,13 +212,23 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
                     }
                     serde_json::to_string(&Decisions { decisions }).map_err(|e| e.to_string())?
                 }
+                Mode::ExplainJson => {
+                    let mut text = String::new();
+                    for r in &push.recipients {
+                        text.push_str(
+                            &serde_json::to_string(&prepared.explain(Recipient::Id(r))).map_err(|e| e.to_string())?,
+                        );
+                        text.push('\n');
+                    }
+                    text
+                }
                 Mode::Explain => {
                     let mut text = format!(
                         "\nmessage at {} from {} in {} conversation {}{}{}\n",
                         message.at.with_timezone(&settings.config().time_zone).to_rfc3339(),
-                        push.from_user_id,
+                        Escaped(&push.from_user_id),
                         message.conversation.conversation_type().name(),
-                        push.target_id,
+                        Escaped(&push.target_id),
                         push.bus_channel
                             .as_deref()
                             .map(|b| format!(", subchannel {b}"))
@@ -196,7 +236,13 @@ fn handle(settings: &mut Settings, mode: Mode, text: &str) -> Result<String, Str
                         match message.mentions {
                             Mentions::None => String::new(),
                             Mentions::All => ", mentioning @all".into(),
-                            Mentions::Users(ids) => format!(", mentioning {}", ids.join(", ")),
+                            Mentions::Users(ids) => format!(
+                                ", mentioning {}",
+                                ids.iter()
+                                    .map(|id| Escaped(id).to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                         },
                     );
                     for r in &push.recipients {
@@ -249,7 +295,7 @@ fn main() -> ExitCode {
                 failed = true;
                 let e = format!("line {n}: {e}");
                 match mode {
-                    Mode::Replay => writeln!(out, "{}", json!({ "error": e })),
+                    Mode::Replay | Mode::ExplainJson => writeln!(out, "{}", json!({ "error": e })),
                     Mode::Explain => writeln!(out, "error: {e}"),
                 }
             }

@@ -65,7 +65,8 @@ fn replay_decides_each_recipient_in_order() {
     assert_eq!(
         got[2],
         serde_json::json!({"decisions": [
-            {"userId": "alice", "push": false, "by": "user_period", "level": 5},
+            // The period ends at 07:00 in Shanghai; then the subchannel default, 4, pushes the @all.
+            {"userId": "alice", "push": false, "by": "user_period", "level": 5, "deferUntil": 1_795_388_400_000_i64},
             {"userId": "carol", "push": false, "by": "sender", "level": null},
             {"userId": "dave", "push": true, "by": "subchannel_default", "level": 4},
         ]})
@@ -271,4 +272,35 @@ fn help_documents_the_protocol() {
             assert!(text.contains(needle), "{needle} not in help");
         }
     }
+}
+
+#[test]
+fn replay_reports_defer_until_and_explain_json_gives_one_object_per_recipient() {
+    let input = [
+        PERIOD,
+        r#"{"push": {"at": "2026-11-22T23:30:00+08:00", "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["alice", "bob"]}}"#,
+    ]
+    .join("\n");
+    let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(r#"{"userId":"alice","push":false,"by":"user_period","level":5,"deferUntil":1795388400000}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"{"userId":"bob","push":true,"by":"none","level":-1}"#),
+        "{text}"
+    );
+    let out = dnd(&["explain", "--json", "--time-zone", "Asia/Shanghai"], &input);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let objects: Vec<serde_json::Value> = text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objects.len(), 2, "{text}");
+    assert_eq!(objects[0]["userId"], "alice");
+    assert_eq!(objects[0]["deferUntil"], 1_795_388_400_000_i64);
+    assert_eq!(objects[0]["steps"][2]["seen"]["quiet"], "period");
+    assert_eq!(
+        objects[0]["deferral"]["until"]["local"],
+        "2026-11-23T07:00:00+08:00 Asia/Shanghai"
+    );
 }

@@ -28,7 +28,10 @@ pub enum Layer {
     Sender,
     /// The message was sent with `disablePush`.
     DisablePush,
-    /// The recipient's quiet time: snooze, weekly schedule or daily period.
+    /// The recipient's snooze, while it is on: the quiet-time layer, ahead
+    /// of the period or schedule.
+    UserSnooze,
+    /// The recipient's quiet time: a weekly schedule or a daily period.
     UserPeriod,
     /// The recipient's level for the ultra group's subchannel.
     UserSubchannel,
@@ -47,9 +50,10 @@ pub enum Layer {
 }
 
 /// The layers in the order they are consulted: the one place that order is written.
-pub const WALK: [Layer; 10] = [
+pub const WALK: [Layer; 11] = [
     Layer::Sender,
     Layer::DisablePush,
+    Layer::UserSnooze,
     Layer::UserPeriod,
     Layer::UserSubchannel,
     Layer::UserConversation,
@@ -61,9 +65,9 @@ pub const WALK: [Layer; 10] = [
 ];
 
 /// The position in [`WALK`] of the first layer that depends on the recipient's levels.
-pub(crate) const FIRST_LEVEL_LAYER: usize = 2;
+pub(crate) const FIRST_LEVEL_LAYER: usize = 3;
 /// The position in [`WALK`] of the first default layer.
-pub(crate) const FIRST_DEFAULT_LAYER: usize = 6;
+pub(crate) const FIRST_DEFAULT_LAYER: usize = 7;
 
 /// What kind of layer a layer is, which says what it can see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,14 +87,14 @@ pub enum LayerKind {
 
 impl Layer {
     /// Every layer, highest priority first: [`WALK`].
-    pub const ALL: [Layer; 10] = WALK;
+    pub const ALL: [Layer; 11] = WALK;
 
     /// Its kind.
     #[must_use]
     pub const fn kind(self) -> LayerKind {
         match self {
             Layer::Sender | Layer::DisablePush => LayerKind::Outright,
-            Layer::UserPeriod => LayerKind::Quiet,
+            Layer::UserSnooze | Layer::UserPeriod => LayerKind::Quiet,
             Layer::UserSubchannel | Layer::UserConversation | Layer::UserConversationType => LayerKind::User,
             Layer::SubchannelDefault | Layer::ChannelDefault | Layer::AppDefault => LayerKind::Default,
             Layer::NothingSet => LayerKind::Terminal,
@@ -104,6 +108,7 @@ impl Layer {
         match self {
             Layer::Sender => "sender",
             Layer::DisablePush => "disable_push",
+            Layer::UserSnooze => "user_snooze",
             Layer::UserPeriod => "user_period",
             Layer::UserSubchannel => "user_subchannel",
             Layer::UserConversation => "user_conversation",
@@ -121,6 +126,7 @@ impl Layer {
         match self {
             Layer::Sender => "sender",
             Layer::DisablePush => "disablePush",
+            Layer::UserSnooze => "user snooze",
             Layer::UserPeriod => "user quiet time",
             Layer::UserSubchannel => "user subchannel level",
             Layer::UserConversation => "user conversation level",
@@ -143,10 +149,8 @@ impl fmt::Display for Layer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Quiet {
-    /// No snooze, schedule or period.
+    /// No schedule or period.
     None,
-    /// A snooze (on or over at the walk's instant: see [`Snooze::is_on`]).
-    Snooze(Snooze),
     /// A daily period, read in `zone`.
     Period {
         /// The period.
@@ -176,8 +180,10 @@ pub enum Seen {
     Outright(bool),
     /// The layer does not apply to this message; the text says why.
     Skipped(&'static str),
-    /// The recipient's quiet time. A snooze that is on decides even when a
-    /// period or schedule would not.
+    /// The recipient's snooze, if one is stored (on or over at the walk's
+    /// instant: see [`Snooze::is_on`]).
+    Snooze(Option<Snooze>),
+    /// The recipient's quiet time.
     Quiet(Quiet),
     /// A stored level, permanent and temporary.
     Level(Expiring),
@@ -194,8 +200,8 @@ impl Seen {
         match self {
             Seen::Outright(true) => Some(None),
             Seen::Outright(false) | Seen::Skipped(_) => None,
+            Seen::Snooze(s) => s.filter(|s| s.is_on(at)).map(|s| Some(s.level.level())),
             Seen::Quiet(q) => match q {
-                Quiet::Snooze(s) if s.is_on(at) => Some(Some(s.level.level())),
                 Quiet::Period {
                     period, active: true, ..
                 } => Some(Some(period.level.level())),

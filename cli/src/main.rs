@@ -64,7 +64,7 @@ whose '+' must be sent as %2B in a form body)
       used there.
       replay answers {"decisions": [{"userId": ID, "push": BOOL, "by": LAYER,
       "level": N or null}, ...]}, one per recipient in order. LAYER is sender,
-      disable_push, user_period, user_subchannel, user_conversation,
+      disable_push, user_snooze, user_period, user_subchannel, user_conversation,
       user_conversation_type, subchannel_default, channel_default, app_default
       or none; level is the level applied (-1 when nothing was set, null for
       sender and disable_push). A decision not to push adds "deferUntil": MS

@@ -298,9 +298,42 @@ fn replay_reports_defer_until_and_explain_json_gives_one_object_per_recipient() 
     assert_eq!(objects.len(), 2, "{text}");
     assert_eq!(objects[0]["userId"], "alice");
     assert_eq!(objects[0]["deferUntil"], 1_795_388_400_000_i64);
-    assert_eq!(objects[0]["steps"][2]["seen"]["quiet"], "period");
+    assert_eq!(objects[0]["steps"][3]["seen"]["quiet"], "period");
     assert_eq!(
         objects[0]["deferral"]["until"]["local"],
         "2026-11-23T07:00:00+08:00 Asia/Shanghai"
     );
+}
+
+#[test]
+fn the_example_week_replays_with_every_extension() {
+    let input = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/week.jsonl")).unwrap();
+    let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
+    let got = lines(&out);
+    assert_eq!(got.len(), input.lines().count());
+    // The one deliberate mistake: a '+' sent unencoded arrives as a space.
+    assert_eq!(got[10]["code"], 1002);
+    assert!(
+        got[10]["errorMessage"].as_str().unwrap().contains("arrived as a space"),
+        "{}",
+        got[10]
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let deferred: Vec<&serde_json::Value> = got
+        .iter()
+        .filter_map(|l| l["decisions"].as_array())
+        .flatten()
+        .filter(|d| d.get("deferUntil").is_some())
+        .collect();
+    assert!(!deferred.is_empty(), "the week defers some pushes");
+    let out = dnd(&["explain", "--time-zone", "Asia/Shanghai"], &input);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "the schedule window",
+        "the snooze until",
+        "a temporary level 5 until",
+        "deferUntil",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
 }

@@ -160,13 +160,7 @@ impl Explanation {
     /// What a quiet time is, in words.
     fn quiet_text(&self, q: Quiet) -> String {
         match q {
-            Quiet::None => "no snooze, schedule or period is set".into(),
-            Quiet::Snooze(s) => format!(
-                "the snooze until {}, level {}, is {}",
-                local(s.until, self.zone),
-                s.level.level().code(),
-                if s.is_on(self.at) { "on" } else { "over" }
-            ),
+            Quiet::None => "no schedule or period is set".into(),
             Quiet::Period { period, zone, active } => format!(
                 "the period {}, level {}, in {}{} is {} at {}",
                 period.window,
@@ -279,7 +273,6 @@ impl fmt::Display for Explanation {
                         self.quiet_text(q)
                     )?;
                     match (decided, q) {
-                        (true, Quiet::Snooze(s)) => verdict(f, s.level.level())?,
                         (true, Quiet::Period { period, .. }) => verdict(f, period.level.level())?,
                         (true, Quiet::Schedule { hit: Some(h), .. }) => verdict(f, h.window.level().level())?,
                         _ => writeln!(f)?,
@@ -306,6 +299,22 @@ impl fmt::Display for Explanation {
                         }
                         (_, _, Some(t)) => writeln!(f, "skipped: {t}: nothing applies")?,
                         _ => writeln!(f, "skipped: nothing is set here")?,
+                    }
+                }
+                (Seen::Snooze(None), _) => writeln!(f, "skipped: no snooze is set")?,
+                (Seen::Snooze(Some(s)), decided) => {
+                    write!(
+                        f,
+                        "{}: the snooze until {}, level {}, is {}",
+                        if decided { "decides" } else { "skipped" },
+                        local(s.until, self.zone),
+                        s.level.level().code(),
+                        if s.is_on(self.at) { "on" } else { "over" }
+                    )?;
+                    if decided {
+                        verdict(f, s.level.level())?;
+                    } else {
+                        writeln!(f)?;
                     }
                 }
                 (Seen::Terminal, _) => writeln!(f, "decides: nothing is set at any layer: push")?,
@@ -364,12 +373,12 @@ impl Explanation {
                 }
                 Value::Object(m)
             }
+            Seen::Snooze(None) => json!({ "snooze": null }),
+            Seen::Snooze(Some(s)) => json!({
+                "snooze": { "level": s.level.level().code(), "until": instant(s.until, self.zone), "on": s.is_on(self.at) },
+            }),
             Seen::Quiet(q) => match q {
                 Quiet::None => json!({ "quiet": "none" }),
-                Quiet::Snooze(s) => json!({
-                    "quiet": "snooze", "level": s.level.level().code(),
-                    "until": instant(s.until, self.zone), "on": s.is_on(self.at),
-                }),
                 Quiet::Period { period, zone, active } => json!({
                     "quiet": "period", "startTime": period.window.start().to_string(),
                     "period": period.window.minutes(), "level": period.level.level().code(),

@@ -66,13 +66,12 @@ impl PreparedMessage<'_> {
             *slot = match layer {
                 Layer::Sender => Seen::Outright(is_sender),
                 Layer::DisablePush => Seen::Outright(self.message.disable_push),
+                Layer::UserSnooze => Seen::Snooze(extras.and_then(|e| e.snooze)),
                 Layer::UserPeriod => {
-                    let snooze = extras.and_then(|e| e.snooze);
                     let schedule = extras.and_then(|e| e.schedule.as_ref());
                     let period = record.period;
-                    Seen::Quiet(match (snooze, schedule) {
-                        (Some(s), _) if s.is_on(at) => Quiet::Snooze(s),
-                        (_, Some((schedule, z))) => {
+                    Seen::Quiet(match schedule {
+                        Some((schedule, z)) => {
                             let (zone, _) = self.settings.zone_of(*z);
                             Quiet::Schedule {
                                 hit: schedule.hit(wall(*z)),
@@ -86,7 +85,7 @@ impl PreparedMessage<'_> {
                                 zone,
                                 active: period.contains(wall(period.zone).seconds),
                             },
-                            None => snooze.map_or(Quiet::None, Quiet::Snooze),
+                            None => Quiet::None,
                         },
                     })
                 }

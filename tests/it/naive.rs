@@ -14,7 +14,10 @@ use chrono::{Datelike, Timelike};
 use chrono_tz::Tz;
 use dnd_engine::{Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request};
 
-#[derive(Default)]
+/// A schedule window: (ISO days, start second, minutes, level code).
+type NaiveWindow = (Vec<u8>, u32, u32, i64);
+
+#[derive(Clone, Default)]
 pub struct NaiveUser {
     /// (start second of day, minutes, level, zone)
     period: Option<(u32, u32, i64, Option<Tz>)>,
@@ -31,9 +34,10 @@ pub struct NaiveUser {
     /// (until ms, level code)
     snooze: Option<(i64, i64)>,
     /// windows as (ISO days, start second, minutes, level code), and the zone
-    schedule: Option<(Vec<(Vec<u8>, u32, u32, i64)>, Option<Tz>)>,
+    schedule: Option<(Vec<NaiveWindow>, Option<Tz>)>,
 }
 
+#[derive(Clone)]
 pub struct Naive {
     time_zone: Tz,
     app_defaults: HashMap<i64, i64>,
@@ -280,7 +284,7 @@ impl Naive {
             };
             if let Some((until, level)) = user.snooze {
                 if at < until {
-                    return apply("user_period", level);
+                    return apply("user_snooze", level);
                 }
             }
             if let Some((windows, zone)) = &user.schedule {

@@ -2,7 +2,7 @@
 //! schedules (DST nights included), defer, dropping what expired, and the
 //! snapshot formats.
 
-use chrono_tz::{America, Asia};
+use chrono_tz::Asia;
 use dnd_engine::{Config, Layer, Mentions, Message, Recipient, Settings};
 
 use crate::support::*;
@@ -81,7 +81,7 @@ fn until_on_the_three_set_paths_applies_before_until_and_the_permanent_level_aft
     ok(
         &mut s,
         DEFAULT,
-        &format!("groupId=club&busChannel=news&unpushLevel=5&until=2026-11-22T14:00:00%2B08:00"),
+        "groupId=club&busChannel=news&unpushLevel=5&until=2026-11-22T14:00:00%2B08:00",
     );
     assert_eq!(
         get(
@@ -155,7 +155,7 @@ fn a_snooze_decides_the_quiet_layer_until_it_ends_and_stands_apart_from_the_quie
     let d = decide(&s, &m, "r");
     assert_eq!(
         (d.push(), d.by(), d.level().map(|l| l.code())),
-        (false, Layer::UserPeriod, Some(5))
+        (false, Layer::UserSnooze, Some(5))
     );
     // Deleting the period leaves the snooze; the snooze ends at until.
     ok(&mut s, "/user/blockPushPeriod/delete.json", "userId=r");

@@ -186,14 +186,14 @@ impl Explanation {
                         let start = window_start(self.at, zone, hit.day, w.start().seconds());
                         let end = start + chrono::Duration::minutes(i64::from(w.minutes()));
                         format!(
-                            "the schedule window {} {} + {} min, level {}, {in_zone}, is on at {} (from {} to {} on the wall clock)",
+                            "the schedule window {} {} + {} min, level {}, {in_zone}, is on at {} (it runs from {} to {})",
                             weekday_name(hit.day),
                             w.start(),
                             w.minutes(),
                             w.level().level().code(),
                             local(self.at, zone),
-                            start.format("%Y-%m-%dT%H:%M:%S"),
-                            end.format("%Y-%m-%dT%H:%M:%S"),
+                            wall_text(start, zone),
+                            wall_text(end, zone),
                         )
                     }
                     None => format!("no window of the schedule {in_zone} holds {}", local(self.at, zone)),
@@ -217,6 +217,17 @@ fn window_start(at: DateTime<Utc>, zone: Tz, day: u8, start: u32) -> chrono::Nai
         date -= chrono::Duration::days(7);
     }
     begin(date)
+}
+
+/// A wall-clock reading of `zone` as a full local date-time with its
+/// offset (the earlier one when the reading repeats); a reading that the
+/// zone skips is written as the wall time with "(skipped)".
+fn wall_text(wall: chrono::NaiveDateTime, zone: Tz) -> String {
+    use chrono::TimeZone;
+    match zone.from_local_datetime(&wall).earliest() {
+        Some(t) => format!("{} {}", t.to_rfc3339_opts(SecondsFormat::AutoSi, false), zone.name()),
+        None => format!("{} (skipped) {}", wall.format("%Y-%m-%dT%H:%M:%S"), zone.name()),
+    }
 }
 
 fn boundary_text(b: Boundary) -> String {

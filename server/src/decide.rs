@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dnd_engine::push::Push;
-use dnd_engine::{Decision, Layer, Level, Message, Recipient, Response, Settings, UserId};
+use dnd_engine::{Explanation, Layer, Level, Message, Recipient, Response, Settings, UserId};
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -225,11 +225,12 @@ impl State<'_> {
             let settings: std::sync::RwLockReadGuard<'_, Settings> = read(self.settings);
             let prepared = settings.prepare(message);
             for id in chunk.iter() {
-                let (decision, explanation) = if self.options.explain {
+                let (decision, deferral, explanation) = if self.options.explain {
                     let e = prepared.explain(Recipient::Id(id));
-                    (e.decision(), Some(e.to_string()))
+                    (e.decision(), e.deferral(), Some(e))
                 } else {
-                    (prepared.decide_id(id), None)
+                    let (decision, deferral) = prepared.decide_deferred(Recipient::Id(id));
+                    (decision, deferral, None)
                 };
                 if let Some(i) = Layer::ALL.iter().position(|&l| l == decision.by()) {
                     by_layer[i] += 1;
@@ -238,7 +239,14 @@ impl State<'_> {
                     sink.buf.push(b',');
                 }
                 self.count.set(self.count.get() + 1);
-                let line = DecisionLine::new(id, decision, explanation.as_deref());
+                let line = DecisionLine {
+                    user_id: id,
+                    push: decision.push(),
+                    by: decision.by().as_str(),
+                    level: decision.level().map(Level::code),
+                    defer_until: deferral.map(|d| d.until.timestamp_millis()),
+                    explanation: explanation.as_ref(),
+                };
                 let _ = serde_json::to_writer(&mut sink.buf, &line);
             }
         }
@@ -251,7 +259,9 @@ impl State<'_> {
     }
 }
 
-/// One recipient's decision, its keys in the replay protocol's order.
+/// One recipient's decision, its keys in the replay protocol's order
+/// (`deferUntil` when the core defers the push), then, on request, the
+/// explanation as `dnd explain --json` writes it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DecisionLine<'a> {
@@ -260,19 +270,9 @@ struct DecisionLine<'a> {
     by: &'static str,
     level: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    explanation: Option<&'a str>,
-}
-
-impl<'a> DecisionLine<'a> {
-    fn new(user_id: &'a str, d: Decision, explanation: Option<&'a str>) -> Self {
-        DecisionLine {
-            user_id,
-            push: d.push(),
-            by: d.by().as_str(),
-            level: d.level().map(Level::code),
-            explanation,
-        }
-    }
+    defer_until: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<&'a Explanation>,
 }
 
 /// Recipients held before the push's other fields must all be known: a push

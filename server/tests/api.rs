@@ -133,6 +133,15 @@ const REQUESTS: &[(&str, &str)] = &[
         "conversationType=6&requestId=u3",
     ),
     ("/v4/channel-type/push/get", "not json"),
+    // Extension paths added to the core after the server: no server change.
+    (
+        "/user/snooze/set.json",
+        "userId=u4&until=2030-01-01T00:00:00%2B08:00&level=5",
+    ),
+    ("/user/snooze/get.json", "userId=u4"),
+    ("/user/snooze/set.json", "userId=u4&until=tomorrow"),
+    ("/user/snooze/delete.json", "userId=u4"),
+    ("/user/snooze/get.json", "userId=u4"),
     // Unknown paths: the core's 404, in each generation's shape.
     ("/no/such/path.json", "a=b"),
     ("/v4/no/such", "{}"),
@@ -158,6 +167,12 @@ fn every_path_of_both_generations_answers_as_the_core_does() {
     let mut codes = std::collections::BTreeSet::new();
     for (path, body) in REQUESTS {
         let expected = reference(&mut settings, path, body);
+        if path.starts_with("/user/snooze/") && !body.contains("tomorrow") {
+            assert!(
+                expected.starts_with(r#"{"code":200"#),
+                "the extension is served: {expected}"
+            );
+        }
         let answer = client.post(path, body);
         assert_eq!(answer.body, expected, "{path} {body}");
         let code: serde_json::Value = serde_json::from_str(&expected).unwrap();

@@ -42,7 +42,7 @@ fn expected(settings: &Settings, push: &str, explain: bool) -> String {
         .recipients
         .iter()
         .map(|r| {
-            let d = prepared.decide_id(r);
+            let (d, deferral) = prepared.decide_deferred(Recipient::Id(r));
             let level = d.level().map_or("null".to_owned(), |l| Level::code(l).to_string());
             let mut line = format!(
                 r#"{{"userId":{},"push":{},"by":"{}","level":{level}"#,
@@ -50,11 +50,12 @@ fn expected(settings: &Settings, push: &str, explain: bool) -> String {
                 d.push(),
                 d.by().as_str()
             );
+            if let Some(deferral) = deferral {
+                line.push_str(&format!(r#","deferUntil":{}"#, deferral.until.timestamp_millis()));
+            }
             if explain {
-                line.push_str(&format!(
-                    r#","explanation":{}"#,
-                    json!(prepared.explain(Recipient::Id(r)).to_string())
-                ));
+                let e = serde_json::to_string(&prepared.explain(Recipient::Id(r))).unwrap();
+                line.push_str(&format!(r#","explanation":{e}"#));
             }
             line + "}"
         })
@@ -110,6 +111,7 @@ fn a_push_is_decided_as_the_core_decides_it() {
     let explained = client.post(&format!("{DECIDE}?explain=true"), &push);
     assert_eq!(explained.body, expected(&settings, &push, true));
     assert!(explained.body.contains("explanation"));
+    assert!(a.body.contains("\"deferUntil\":"), "alice's period ends: {}", a.body);
     let metrics = client.get("/metrics").body;
     assert!(
         metrics.contains("dnd_decisions_total{layer=\"user_period\"} 2"),

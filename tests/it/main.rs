@@ -7,3 +7,5 @@ mod properties;
 mod push;
 mod rules;
 mod support;
+mod time;
+mod time_props;

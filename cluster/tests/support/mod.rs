@@ -3,7 +3,6 @@
 //! its writes, as an SDK retrying with the same id does.
 #![allow(dead_code)]
 
-use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
 

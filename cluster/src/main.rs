@@ -1,8 +1,8 @@
 //! `dnd-cluster`: the settings service sharded over NATS JetStream.
 //!
 //! ```text
-//! dnd-cluster shard --nats URL --shards N --index I [--time-zone TZ] [--snapshot-every K]
-//! dnd-cluster api   --nats URL --shards N [--replicas R]
+//! dnd-cluster shard --nats URL[,URL...] --shards N --index I [--time-zone TZ] [--snapshot-every K]
+//! dnd-cluster api   --nats URL[,URL...] --shards N [--replicas R]
 //! dnd-cluster local [--shards N] [--dir DIR]
 //! ```
 //!
@@ -21,8 +21,8 @@ use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::{parse_zone, Config};
 
 const USAGE: &str = "usage:
-  dnd-cluster shard --nats URL --shards N --index I [--time-zone TZ] [--snapshot-every K]
-  dnd-cluster api   --nats URL --shards N [--replicas R]
+  dnd-cluster shard --nats URL[,URL...] --shards N --index I [--time-zone TZ] [--snapshot-every K]
+  dnd-cluster api   --nats URL[,URL...] --shards N [--replicas R]
   dnd-cluster local [--shards N] [--dir DIR]";
 
 /// The value of `--name`, if given.
@@ -44,11 +44,21 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Connects to the servers of `--nats URL[,URL...]`.
 async fn connect(args: &[String]) -> Result<async_nats::Client, String> {
-    let url = flag(args, "--nats").ok_or("--nats is required")?;
-    async_nats::connect(url)
+    let urls = flag(args, "--nats").ok_or("--nats is required")?;
+    let addrs = urls
+        .split(',')
+        .map(|u| {
+            u.parse::<async_nats::ServerAddr>()
+                .map_err(|e| format!("--nats {u:?}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(addrs)
         .await
-        .map_err(|e| format!("connect to {url}: {e}"))
+        .map_err(|e| format!("connect to {urls}: {e}"))
 }
 
 async fn run(args: Vec<String>) -> Result<(), String> {

@@ -145,7 +145,16 @@ async fn a_world_through_three_shards_decides_as_one_settings_through_a_shard_ki
     let distinct: HashSet<u64> = seqs.iter().copied().collect();
     assert_eq!(distinct.len(), COUNT, "every write has a sequence of its own");
     let last = *seqs.iter().max().unwrap();
+    let single_apply = Instant::now();
     let reference = reference(&requests, &seqs);
+    let single_apply = single_apply.elapsed();
+    let single_decide = Instant::now();
+    let recipients: Vec<String> = (0..USERS).map(user).collect();
+    let single_decided: usize = pushes()
+        .iter()
+        .map(|m| expected(&reference, m, &recipients).len())
+        .sum();
+    let single_decide = single_decide.elapsed();
 
     let decide_start = Instant::now();
     let decided = assert_same_decisions(&client, &api, &reference, USERS, last).await;
@@ -168,6 +177,13 @@ async fn a_world_through_three_shards_decides_as_one_settings_through_a_shard_ki
         decide_time,
         decided as f64 / decide_time.as_secs_f64(),
         started.elapsed()
+    );
+    eprintln!(
+        "single-node figures, same run: {COUNT} requests applied in {:.2?} ({:.0}/s); {single_decided} decisions in {:.2?} ({:.0}/s)",
+        single_apply,
+        COUNT as f64 / single_apply.as_secs_f64(),
+        single_decide,
+        single_decided as f64 / single_decide.as_secs_f64(),
     );
 }
 

@@ -6,6 +6,7 @@ mod naive;
 mod properties;
 mod push;
 mod rules;
+mod shards;
 mod support;
 mod time;
 mod time_props;

@@ -23,11 +23,13 @@ use serde::{Serialize, Serializer};
 use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, TargetId, UserId};
 use crate::{Error, Settings};
 
+pub mod extensions;
 mod form;
 mod json;
 mod params;
 mod response;
 
+use chrono::{DateTime, Utc};
 use form::Form;
 pub use response::Response;
 
@@ -39,8 +41,9 @@ pub use response::Response;
 /// set" (which removes the setting); a field is never `null`; an absent
 /// `busChannel` means none. Every field is checked as the form's parameter
 /// is, with the same message naming the JSON field; a missing field, an
-/// unknown one (also inside `conversation` and `period`), one given twice or
-/// of the wrong JSON type is an error.
+/// unknown one (also inside `conversation`, `period` and `snooze`), one given
+/// twice or of the wrong JSON type is an error. An `until` is milliseconds
+/// since the epoch, or RFC 3339 text, as in the form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "request", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
@@ -115,6 +118,80 @@ pub enum Request {
         #[serde(skip_serializing_if = "Option::is_none")]
         bus_channel: Option<BusChannel>,
     },
+    /// `/conversation/notification/set.json` with `until`: a temporary level.
+    SetConversationLevelUntil {
+        /// The user (`requestId`).
+        user_id: UserId,
+        /// The conversation, or an ultra group's subchannel.
+        conversation: ConversationKey,
+        /// The level until `until`; `None` (0) is "not set".
+        #[serde(serialize_with = "level_code")]
+        level: Option<Level>,
+        /// When the permanent level applies again (ms since the epoch in JSON).
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        until: DateTime<Utc>,
+    },
+    /// `/conversation/type/notification/set.json` with `until`.
+    SetTypeLevelUntil {
+        /// The user (`requestId`).
+        user_id: UserId,
+        /// The conversation type.
+        conversation_type: ConversationType,
+        /// The level until `until`; `None` (0) is "not set".
+        #[serde(serialize_with = "level_code")]
+        level: Option<Level>,
+        /// When the permanent level applies again.
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        until: DateTime<Utc>,
+    },
+    /// `/ultragroup/notdisturb/set.json` with `until`.
+    SetUltraGroupDefaultUntil {
+        /// The ultra group.
+        group_id: TargetId,
+        /// The subchannel, for a subchannel default.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bus_channel: Option<BusChannel>,
+        /// The level until `until`; `None` (0) is "not set".
+        #[serde(serialize_with = "level_code")]
+        level: Option<Level>,
+        /// When the permanent level applies again.
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        until: DateTime<Utc>,
+    },
+    /// `/user/snooze/set.json`.
+    SetSnooze {
+        /// The user.
+        user_id: UserId,
+        /// The snooze, replacing any other.
+        snooze: crate::Snooze,
+    },
+    /// `/user/snooze/get.json`.
+    GetSnooze {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/snooze/delete.json`.
+    DeleteSnooze {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/blockPushSchedule/set.json`.
+    SetSchedule {
+        /// The user.
+        user_id: UserId,
+        /// The schedule, replacing any other and the period.
+        schedule: crate::WeeklySchedule,
+    },
+    /// `/user/blockPushSchedule/get.json`.
+    GetSchedule {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/blockPushSchedule/delete.json`.
+    DeleteSchedule {
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -143,6 +220,14 @@ impl Request {
     /// says. An unknown path is [`Error::UnknownPath`].
     pub fn parse(path: &str, body: &[u8]) -> Result<Request, Error> {
         let form = Form::decode(body);
+        match extensions::parse(path, &form)? {
+            Some(request) => Ok(request),
+            None => Request::parse_form(path, &form),
+        }
+    }
+
+    /// The platform's nine requests, from a decoded form.
+    fn parse_form(path: &str, form: &Form<'_>) -> Result<Request, Error> {
         match path {
             "/user/blockPushPeriod/set.json" => {
                 let user_id = form.user_id("userId")?;
@@ -227,6 +312,8 @@ impl Request {
                 | Request::GetConversationLevel { .. }
                 | Request::GetTypeLevel { .. }
                 | Request::GetUltraGroupDefault { .. }
+                | Request::GetSnooze { .. }
+                | Request::GetSchedule { .. }
         )
     }
 }
@@ -245,6 +332,9 @@ impl Settings {
     pub fn apply(&mut self, request: &Request) -> Response {
         if let Some(answer) = self.query(request) {
             return answer;
+        }
+        if let Some(result) = extensions::apply(self, request) {
+            return result.map_or_else(|e| Response::from_error(&e), |()| Response::Ok);
         }
         let result = match request {
             Request::SetPeriod { user_id, period } => self.set_period(user_id, Some(*period)),
@@ -267,10 +357,7 @@ impl Settings {
                 self.set_ultra_group_default(group_id, bus_channel.as_ref(), *level);
                 Ok(())
             }
-            Request::GetPeriod { .. }
-            | Request::GetConversationLevel { .. }
-            | Request::GetTypeLevel { .. }
-            | Request::GetUltraGroupDefault { .. } => Ok(()),
+            _ => Ok(()),
         };
         match result {
             Ok(()) => Response::Ok,
@@ -280,6 +367,9 @@ impl Settings {
 
     /// Answers `request` if it is a get; `None` if it is a change.
     pub fn query(&self, request: &Request) -> Option<Response> {
+        if let Some(answer) = extensions::query(self, request) {
+            return Some(answer);
+        }
         Some(match request {
             Request::GetPeriod { user_id } => Response::Period(self.period(user_id.as_str())),
             Request::GetConversationLevel { user_id, conversation } => {

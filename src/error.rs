@@ -36,6 +36,9 @@ pub enum Error {
     /// A period level other than 1 or 5.
     #[error("{0} is not a period level (1 or 5)")]
     PeriodLevel(i64),
+    /// A level of a snooze or a schedule window other than 1, 2, 4 or 5.
+    #[error("{0} is not a quiet-time level (1, 2, 4 or 5)")]
+    QuietLevel(i64),
     /// A value of the deprecated `isMuted` other than 0 or 1.
     #[error("{0} is not an isMuted value (0 or 1)")]
     IsMuted(i64),
@@ -89,7 +92,7 @@ pub enum Error {
     DuplicateField(&'static str),
     /// A field that a JSON request of this kind does not have.
     #[error("{request} has no parameter {field}")]
-    UnknownField {
+    UnknownRequestField {
         /// The kind of request, or the object, it was found in.
         request: &'static str,
         /// The field's name.
@@ -98,7 +101,9 @@ pub enum Error {
     /// A JSON request whose `request` names no kind of request.
     #[error(
         "{0} is not a kind of request (setPeriod, deletePeriod, getPeriod, setConversationLevel, \
-         getConversationLevel, setTypeLevel, getTypeLevel, setUltraGroupDefault, getUltraGroupDefault)"
+         getConversationLevel, setTypeLevel, getTypeLevel, setUltraGroupDefault, getUltraGroupDefault, \
+         setConversationLevelUntil, setTypeLevelUntil, setUltraGroupDefaultUntil, setSnooze, getSnooze, \
+         deleteSnooze, setSchedule, getSchedule, deleteSchedule)"
     )]
     UnknownRequest(Excerpt),
     /// A field of a JSON request whose value has the wrong JSON type.
@@ -137,9 +142,39 @@ pub enum Error {
     /// A saved state that does not describe a valid state.
     #[error("saved state: {0}")]
     Snapshot(String),
-    /// A push object (the replay protocol's message) that is not acceptable.
+    /// A field of a JSON input (the replay protocol's push object) that is not
+    /// acceptable: where it is, and why.
+    #[error("{path}: {source}")]
+    Field {
+        /// Where the field is: `push.recipients[3]`, `push.mentionedInfo.type`.
+        path: String,
+        /// Why it was rejected: an error about its value, or one of
+        /// [`Error::JsonType`], [`Error::MissingField`], [`Error::UnknownField`],
+        /// [`Error::DuplicateKey`], [`Error::Json`].
+        source: Box<Error>,
+    },
+    /// A JSON value of the wrong kind (inside [`Error::Field`]): says what it must be.
+    #[error("must be {0}")]
+    JsonType(&'static str),
+    /// A required JSON field that is absent (inside [`Error::Field`]).
+    #[error("is missing; it must be {0}")]
+    MissingField(&'static str),
+    /// A JSON key that the object does not have (inside [`Error::Field`]).
+    #[error("is not a field here; expected one of {0}")]
+    UnknownField(&'static str),
+    /// A JSON key given twice in one object (inside [`Error::Field`]).
+    #[error("is given twice (a key may appear once in an object)")]
+    DuplicateKey,
+    /// Text that is not JSON (inside [`Error::Field`]), in the parser's words.
+    #[error("not JSON: {0}")]
+    Json(String),
+    /// A `mentionedInfo.type` other than 1 or 2.
+    #[error("{0} is not a mention type (1 @all, 2 a list of users)")]
+    MentionType(i64),
+    /// A value of an extension request (a schedule, a snooze, an `until`)
+    /// that is not acceptable; the text says where and why.
     #[error("{0}")]
-    Push(String),
+    Invalid(String),
     /// The settings number as many users as they can: a handle is a `u32`,
     /// so at most 2³² users. Nothing was changed.
     #[error("the settings number as many users as they can: no new user can be added")]
@@ -159,6 +194,9 @@ pub enum Error {
         /// How many users this version numbers.
         users: usize,
     },
+    /// A shard count outside 1 to the number of partitions.
+    #[error("{0} shards: a layout has 1 to 256 shards (one partition each at most)")]
+    Shards(u16),
 }
 
 impl Error {
@@ -179,7 +217,9 @@ impl Error {
             Error::SetLevel(_) => Some(&[-1, 1, 2, 4, 5]),
             Error::PeriodLevel(_) => Some(&[1, 5]),
             Error::IsMuted(_) => Some(&[0, 1]),
-            Error::Parameter { source, .. } => source.accepted(),
+            Error::QuietLevel(_) => Some(&[1, 2, 4, 5]),
+            Error::MentionType(_) => Some(&[1, 2]),
+            Error::Parameter { source, .. } | Error::Field { source, .. } => source.accepted(),
             _ => None,
         }
     }
@@ -215,6 +255,15 @@ impl Error {
             kind,
             value: Excerpt::new(value),
             max,
+        }
+    }
+
+    /// An error about the JSON field at `path`.
+    #[cold]
+    pub(crate) fn field(path: impl fmt::Display, source: Error) -> Error {
+        Error::Field {
+            path: path.to_string(),
+            source: Box::new(source),
         }
     }
 

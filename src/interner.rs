@@ -39,6 +39,14 @@ impl UserHandle {
         self.index as usize
     }
 
+    /// The handle's number, as maps keyed by user store it: without the
+    /// lineage, which is the settings' own once a handle is checked (and
+    /// which a clone changes while the numbers stay).
+    #[inline(always)]
+    pub(crate) const fn number(self) -> u32 {
+        self.index
+    }
+
     /// The handle numbered `index` in a line of settings of no account, for
     /// tests of what is keyed by handle.
     #[cfg(test)]

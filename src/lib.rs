@@ -65,6 +65,9 @@
 //!   [`SharedSettings`] shares it between threads, as immutable versions that
 //!   readers hold without blocking writers. `Settings` is serde data: save
 //!   and restore it whole.
+//! - [`shard`]: routing users and requests to shards, applying a log
+//!   exactly once, and a snapshot with its log position, for deployments
+//!   past one machine.
 //! - [`Settings::prepare`] turns a [`Message`] into a [`PreparedMessage`],
 //!   which [decides](PreparedMessage::decide) for each recipient, by
 //!   [`UserHandle`] or by id, one at a time or a whole fanout into a buffer,
@@ -91,28 +94,40 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod api_v4;
 mod decide;
+mod defer;
 mod error;
+mod expiring;
 mod interner;
 mod level_map;
 mod model;
 pub mod push;
+mod schedule;
 mod settings;
+pub mod shard;
 mod shared;
 mod snapshot;
+mod walk;
+mod zone;
 
 pub use api::{Request, Response};
-pub use chrono;
-pub use chrono_tz;
-pub use decide::{Conversation, Decision, Explanation, Layer, Message, PeriodAt, PreparedMessage, Recipient, Step};
+pub use decide::{Conversation, Decision, Escaped, Explanation, Message, PreparedMessage, Recipient, Step};
+pub use defer::{Boundary, Deferral};
 pub use error::{Error, Excerpt};
+pub use expiring::{Expiring, Snooze, Temporary};
 pub use model::{
     instant_from_millis, parse_instant, parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod,
     DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, Timestamp, UserId, MAX_BUS_CHANNEL_LEN,
     MAX_ID_BYTES,
 };
+pub use schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;
+pub use walk::{Layer, LayerKind, Quiet, Seen, WALK};
+pub use zone::WEEK_MS;
+/// The time crates this one's API speaks, re-exported so that callers use the same versions.
+pub use {chrono, chrono_tz};
 
 /// The shape of the public API, which lets it grow without a breaking
 /// release, checked as doctests.

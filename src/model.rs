@@ -592,6 +592,15 @@ impl TryFrom<DateTime<Utc>> for Timestamp {
     }
 }
 
+/// A `Timestamp` reads as the chrono instant it holds (`t.timestamp_millis()`,
+/// `t.with_timezone(&zone)`); only making one checks the range.
+impl std::ops::Deref for Timestamp {
+    type Target = DateTime<Utc>;
+    fn deref(&self) -> &DateTime<Utc> {
+        &self.0
+    }
+}
+
 impl From<Timestamp> for DateTime<Utc> {
     fn from(t: Timestamp) -> DateTime<Utc> {
         t.0

@@ -76,6 +76,15 @@ impl<'b> Form<'b> {
         self.optional(name)?.ok_or(Error::MissingParameter(name))
     }
 
+    /// The value of `name`, required, read by `parse`; its error is about `name`.
+    pub(super) fn parse<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        parse(self.required(name)?).map_err(|e| e.in_parameter(name))
+    }
+
     pub(super) fn optional_number(&self, name: &'static str) -> Result<Option<i64>, Error> {
         self.optional(name)?
             .map(|v| {

@@ -15,9 +15,13 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use chrono::{DateTime, Utc};
+
 use super::{params, Request};
 use crate::error::Excerpt;
+use crate::expiring::Snooze;
 use crate::model::BusChannel;
+use crate::schedule::{QuietLevel, WeeklySchedule};
 use crate::Error;
 
 impl<'de> Deserialize<'de> for Request {
@@ -262,6 +266,9 @@ struct RequestFields {
     group_id: Option<Raw>,
     bus_channel: Option<Raw>,
     period: Option<PeriodFields>,
+    until: Option<Raw>,
+    snooze: Option<SnoozeFields>,
+    schedule: Option<WeeklySchedule>,
     unknown: Option<Excerpt>,
 }
 
@@ -275,6 +282,9 @@ impl Object for RequestFields {
         "groupId",
         "busChannel",
         "period",
+        "until",
+        "snooze",
+        "schedule",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -285,9 +295,19 @@ impl Object for RequestFields {
             "level" => raw(&mut self.level, name, map),
             "groupId" => raw(&mut self.group_id, name, map),
             "busChannel" => raw(&mut self.bus_channel, name, map),
+            "until" => raw(&mut self.until, name, map),
             "conversation" => {
                 let value = map.next_value_seed(ObjectVisitor::new("conversation"))?;
                 once(&mut self.conversation, name, value)
+            }
+            "snooze" => {
+                let value = map.next_value_seed(ObjectVisitor::new("snooze"))?;
+                once(&mut self.snooze, name, value)
+            }
+            // A schedule is checked by its own type, as the form's `windows` is.
+            "schedule" => {
+                let value = map.next_value::<WeeklySchedule>()?;
+                once(&mut self.schedule, name, value)
             }
             _ => {
                 let value = map.next_value_seed(ObjectVisitor::new("period"))?;
@@ -358,6 +378,60 @@ impl Object for PeriodFields {
     }
 }
 
+#[derive(Default)]
+struct SnoozeFields {
+    until: Option<Raw>,
+    level: Option<Raw>,
+    unknown: Option<Excerpt>,
+}
+
+impl Object for SnoozeFields {
+    const FIELDS: &'static [&'static str] = &["until", "level"];
+
+    fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
+        let (slot, name) = match name {
+            "until" => (&mut self.until, "snooze.until"),
+            _ => (&mut self.level, "snooze.level"),
+        };
+        raw(slot, name, map)
+    }
+
+    fn unknown_slot(&mut self) -> &mut Option<Excerpt> {
+        &mut self.unknown
+    }
+}
+
+impl SnoozeFields {
+    /// As the form: `until` required, `level` 1, 2, 4 or 5 and 5 if absent.
+    fn into_snooze(self) -> Result<Snooze, Error> {
+        if let Some(field) = self.unknown {
+            return Err(Error::UnknownRequestField {
+                request: "snooze",
+                field,
+            });
+        }
+        let until = until(required(self.until, "snooze.until")?, "snooze.until")?;
+        let level = match self.level {
+            Some(raw) => {
+                QuietLevel::from_code(raw.integer("snooze.level")?).map_err(|e| e.in_parameter("snooze.level"))?
+            }
+            None => QuietLevel::Nothing,
+        };
+        Ok(Snooze { until, level })
+    }
+}
+
+/// An `until`: milliseconds since the epoch, or text as the form takes it
+/// (milliseconds or RFC 3339), in the range of a [`Timestamp`](crate::Timestamp).
+fn until(raw: Raw, name: &'static str) -> Result<DateTime<Utc>, Error> {
+    match raw {
+        Raw::Integer(ms) => crate::Timestamp::from_millis(ms).map(crate::Timestamp::as_datetime),
+        Raw::Text(text) => super::extensions::parse_until(&text),
+        other => return Err(other.wrong(name, "milliseconds since the epoch or RFC 3339 text")),
+    }
+    .map_err(|e| e.in_parameter(name))
+}
+
 /// A field that must be there.
 fn required<T>(slot: Option<T>, name: &'static str) -> Result<T, Error> {
     slot.ok_or(Error::MissingParameter(name))
@@ -365,7 +439,7 @@ fn required<T>(slot: Option<T>, name: &'static str) -> Result<T, Error> {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 9] = [
+const KINDS: [(&str, &[&str]); 18] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -375,6 +449,21 @@ const KINDS: [(&str, &[&str]); 9] = [
     ("getTypeLevel", &["userId", "conversationType"]),
     ("setUltraGroupDefault", &["groupId", "busChannel", "level"]),
     ("getUltraGroupDefault", &["groupId", "busChannel"]),
+    (
+        "setConversationLevelUntil",
+        &["userId", "conversation", "level", "until"],
+    ),
+    ("setTypeLevelUntil", &["userId", "conversationType", "level", "until"]),
+    (
+        "setUltraGroupDefaultUntil",
+        &["groupId", "busChannel", "level", "until"],
+    ),
+    ("setSnooze", &["userId", "snooze"]),
+    ("getSnooze", &["userId"]),
+    ("deleteSnooze", &["userId"]),
+    ("setSchedule", &["userId", "schedule"]),
+    ("getSchedule", &["userId"]),
+    ("deleteSchedule", &["userId"]),
 ];
 
 impl RequestFields {
@@ -388,6 +477,9 @@ impl RequestFields {
             ("groupId", self.group_id.is_some()),
             ("busChannel", self.bus_channel.is_some()),
             ("period", self.period.is_some()),
+            ("until", self.until.is_some()),
+            ("snooze", self.snooze.is_some()),
+            ("schedule", self.schedule.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -399,10 +491,10 @@ impl RequestFields {
             return Err(Error::UnknownRequest(Excerpt::new(&kind)));
         };
         if let Some(field) = self.unknown.clone() {
-            return Err(Error::UnknownField { request: kind, field });
+            return Err(Error::UnknownRequestField { request: kind, field });
         }
         if let Some(field) = self.given().find(|f| !fields.contains(f)) {
-            return Err(Error::UnknownField {
+            return Err(Error::UnknownRequestField {
                 request: kind,
                 field: Excerpt::new(field),
             });
@@ -415,6 +507,9 @@ impl RequestFields {
             group_id,
             bus_channel,
             period,
+            until: until_field,
+            snooze,
+            schedule,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -440,10 +535,10 @@ impl RequestFields {
             "getPeriod" => Request::GetPeriod {
                 user_id: user_id("userId")?,
             },
-            "setConversationLevel" | "getConversationLevel" => {
+            "setConversationLevel" | "getConversationLevel" | "setConversationLevelUntil" => {
                 let c = required(conversation, "conversation")?;
                 if let Some(field) = c.unknown {
-                    return Err(Error::UnknownField {
+                    return Err(Error::UnknownRequestField {
                         request: "conversation",
                         field,
                     });
@@ -456,20 +551,31 @@ impl RequestFields {
                 let b = "conversation.busChannel";
                 let bus_channel = optional_bus_channel(c.bus_channel, b)?;
                 let conversation = params::conversation_key(conversation_type, target_id, bus_channel, b)?;
-                if kind == "setConversationLevel" {
-                    Request::SetConversationLevel {
+                match kind {
+                    "setConversationLevel" => Request::SetConversationLevel {
                         user_id,
                         conversation,
                         level: level("level")?,
-                    }
-                } else {
-                    Request::GetConversationLevel { user_id, conversation }
+                    },
+                    "setConversationLevelUntil" => Request::SetConversationLevelUntil {
+                        user_id,
+                        conversation,
+                        level: level("level")?,
+                        until: until(required(until_field, "until")?, "until")?,
+                    },
+                    _ => Request::GetConversationLevel { user_id, conversation },
                 }
             }
             "setTypeLevel" => Request::SetTypeLevel {
                 conversation_type: conversation_type("conversationType")?,
                 user_id: user_id("userId")?,
                 level: level("level")?,
+            },
+            "setTypeLevelUntil" => Request::SetTypeLevelUntil {
+                conversation_type: conversation_type("conversationType")?,
+                user_id: user_id("userId")?,
+                level: level("level")?,
+                until: until(required(until_field, "until")?, "until")?,
             },
             "getTypeLevel" => Request::GetTypeLevel {
                 conversation_type: conversation_type("conversationType")?,
@@ -483,10 +589,45 @@ impl RequestFields {
                     level: level("level")?,
                 }
             }
-            _ => {
+            "setUltraGroupDefaultUntil" => {
+                let (group_id, bus_channel) = group(bus_channel)?;
+                Request::SetUltraGroupDefaultUntil {
+                    group_id,
+                    bus_channel,
+                    level: level("level")?,
+                    until: until(required(until_field, "until")?, "until")?,
+                }
+            }
+            "getUltraGroupDefault" => {
                 let (group_id, bus_channel) = group(bus_channel)?;
                 Request::GetUltraGroupDefault { group_id, bus_channel }
             }
+            "setSnooze" => {
+                let user_id = user_id("userId")?;
+                Request::SetSnooze {
+                    user_id,
+                    snooze: required(snooze, "snooze")?.into_snooze()?,
+                }
+            }
+            "getSnooze" => Request::GetSnooze {
+                user_id: user_id("userId")?,
+            },
+            "deleteSnooze" => Request::DeleteSnooze {
+                user_id: user_id("userId")?,
+            },
+            "setSchedule" => {
+                let user_id = user_id("userId")?;
+                Request::SetSchedule {
+                    user_id,
+                    schedule: required(schedule, "schedule")?,
+                }
+            }
+            "getSchedule" => Request::GetSchedule {
+                user_id: user_id("userId")?,
+            },
+            _ => Request::DeleteSchedule {
+                user_id: user_id("userId")?,
+            },
         })
     }
 }
@@ -498,7 +639,7 @@ fn optional_bus_channel(raw: Option<Raw>, name: &'static str) -> Result<Option<B
 impl PeriodFields {
     fn into_period(self) -> Result<crate::model::DndPeriod, Error> {
         if let Some(field) = self.unknown {
-            return Err(Error::UnknownField {
+            return Err(Error::UnknownRequestField {
                 request: "period",
                 field,
             });

@@ -28,6 +28,9 @@ pub enum Response {
         /// Its default.
         level: Option<Level>,
     },
+    /// An answer that only the extension requests give (a stored temporary
+    /// level, a snooze, a schedule).
+    Extension(super::extensions::Answer),
     /// A failure: 1002 for a bad request, 404 for an unknown path, 500 when the
     /// settings number as many users as they can ([`Error::TooManyUsers`]);
     /// nothing was changed.
@@ -106,6 +109,7 @@ impl Serialize for Response {
                 map.serialize_entry("busChannel", bus_channel.as_ref().map_or("", BusChannel::as_str))?;
                 map.serialize_entry("unpushLevel", &Level::code_of(*level))?;
             }
+            Response::Extension(answer) => answer.write(&mut map)?,
             Response::Error { message, .. } => map.serialize_entry("errorMessage", message)?,
         }
         map.end()

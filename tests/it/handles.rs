@@ -74,6 +74,17 @@ fn foreign_handle_is_an_error() {
     assert_eq!(x.index(), y.index());
     refused_everywhere(&a, y, a_loud, &Error::ForeignHandle(y.index() as u32));
 
+    // The clone decides as the original, by its own handles, also for a user
+    // whose settings carry time (a snooze, kept apart from the record).
+    let snoozed = "userId=loud&until=4000000000000";
+    assert_eq!(a.handle("/user/snooze/set.json", snoozed.as_bytes()).code(), 200);
+    let clone = a.clone();
+    let message = dnd_engine::Message::new(group("g"), "s", at(NOON_UTC));
+    let (p, q) = (a.prepare(&message), clone.prepare(&message));
+    assert_eq!(p.decide_id("loud").by(), dnd_engine::Layer::UserSnooze);
+    assert_eq!(q.decide(clone.user("loud").unwrap()).unwrap(), p.decide(a_loud).unwrap());
+    assert_eq!(q.decide_id("loud"), p.decide_id("loud"));
+
     // Across a save and restore the numbers are kept, the handles are not.
     let restored: Settings = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
     let restored_loud = restored.user("loud").unwrap();

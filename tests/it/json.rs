@@ -88,6 +88,70 @@ fn json_request_accepts_exactly_the_form() {
         assert_eq!(serde_json::from_str::<Request>(&written).unwrap(), form, "{written}");
     }
 
+    // The extension requests, the same way.
+    let schedule = r#"[{"days":[1,2,3,4,5],"startTime":"22:00:00","period":540,"level":5}]"#;
+    let schedule_form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("userId", "u")
+        .append_pair("windows", schedule)
+        .append_pair("timezone", "Europe/Paris")
+        .finish();
+    let schedule_json = format!(
+        r#"{{"request":"setSchedule","userId":"u","schedule":{{"windows":{schedule},"timezone":"Europe/Paris"}}}}"#
+    );
+    let extensions: [(&str, &str, &str); 9] = [
+        (
+            CONVERSATION,
+            "conversationType=3&requestId=u&targetId=g&unpushLevel=5&until=1800000000000",
+            r#"{"request":"setConversationLevelUntil","userId":"u","conversation":{"conversationType":3,"targetId":"g"},"level":5,"until":1800000000000}"#,
+        ),
+        (
+            TYPE,
+            "conversationType=3&requestId=u&unpushLevel=0&until=2027-01-15T08:00:00%2B08:00",
+            r#"{"request":"setTypeLevelUntil","userId":"u","conversationType":3,"level":0,"until":"2027-01-15T08:00:00+08:00"}"#,
+        ),
+        (
+            DEFAULT,
+            "groupId=g&busChannel=c&unpushLevel=4&until=1800000000000",
+            r#"{"request":"setUltraGroupDefaultUntil","groupId":"g","busChannel":"c","level":4,"until":"1800000000000"}"#,
+        ),
+        (
+            "/user/snooze/set.json",
+            "userId=u&until=1800000000000",
+            r#"{"request":"setSnooze","userId":"u","snooze":{"until":1800000000000}}"#,
+        ),
+        (
+            "/user/snooze/set.json",
+            "userId=u&until=1800000000000&level=2",
+            r#"{"request":"setSnooze","userId":"u","snooze":{"until":1800000000000,"level":2}}"#,
+        ),
+        ("/user/snooze/get.json", "userId=u", r#"{"request":"getSnooze","userId":"u"}"#),
+        ("/user/snooze/delete.json", "userId=u", r#"{"request":"deleteSnooze","userId":"u"}"#),
+        ("/user/blockPushSchedule/get.json", "userId=u", r#"{"request":"getSchedule","userId":"u"}"#),
+        ("/user/blockPushSchedule/delete.json", "userId=u", r#"{"request":"deleteSchedule","userId":"u"}"#),
+    ];
+    for (path, body, json) in extensions
+        .iter()
+        .copied()
+        .chain([("/user/blockPushSchedule/set.json", schedule_form.as_str(), schedule_json.as_str())])
+    {
+        let form = Request::parse(path, body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));
+        let typed: Request = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        assert_eq!(typed, form, "{json}");
+        let written = serde_json::to_string(&form).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&written).unwrap(), form, "{written}");
+    }
+    for (path, body, parameter, json, field) in [
+        (TYPE, "conversationType=3&requestId=u&unpushLevel=5&until=4102444800000", "until", r#"{"request":"setTypeLevelUntil","userId":"u","conversationType":3,"level":5,"until":4102444800000}"#, "until"),
+        (TYPE, "conversationType=3&requestId=u&unpushLevel=5&until=soon", "until", r#"{"request":"setTypeLevelUntil","userId":"u","conversationType":3,"level":5,"until":"soon"}"#, "until"),
+        ("/user/snooze/set.json", "userId=u&until=1800000000000&level=3", "level", r#"{"request":"setSnooze","userId":"u","snooze":{"until":1800000000000,"level":3}}"#, "snooze.level"),
+        ("/user/snooze/set.json", "userId=u", "until", r#"{"request":"setSnooze","userId":"u","snooze":{}}"#, "snooze.until"),
+    ] {
+        let form = Request::parse(path, body.as_bytes()).unwrap_err().to_string();
+        assert!(form.contains(parameter), "{form}");
+        let expected = form.replacen(&format!("parameter {parameter}"), &format!("parameter {field}"), 1);
+        assert_eq!(json_error(json), expected, "{json}");
+    }
+
     // The same mistake as a form and as JSON: the same message, naming the
     // form's parameter and the JSON field.
     let refused: [(&str, &str, &str, &str, &str); 14] = [
@@ -196,7 +260,7 @@ fn json_request_accepts_exactly_the_form() {
     for (path, body, parameter, json, field) in refused {
         let form = Request::parse(path, body.as_bytes()).unwrap_err().to_string();
         assert!(form.contains(parameter), "{form}");
-        let expected = form.replace(parameter, field);
+        let expected = form.replacen(&format!("parameter {parameter}"), &format!("parameter {field}"), 1);
         assert_eq!(json_error(json), expected, "{json}");
     }
 

@@ -26,17 +26,24 @@ use crate::{Error, Settings};
 /// A clone, or a restore of a saved state, numbers the same users the same way
 /// ([`index`](Self::index) is kept) but is other settings: ask it for its own
 /// handles by id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserHandle {
-    index: u32,
-    lineage: u32,
-}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserHandle(
+    /// The lineage in the high 32 bits, the number in the low 32: so that a
+    /// batch checks a handle with one subtraction and one compare.
+    u64,
+);
 
 impl UserHandle {
+    #[inline(always)]
+    const fn new(index: u32, lineage: u32) -> UserHandle {
+        UserHandle((lineage as u64) << 32 | index as u64)
+    }
+
     /// The handle's number: handles are numbered from 0 in the order users
     /// were first seen, and a save and restore keeps the numbers.
+    #[inline(always)]
     pub const fn index(self) -> usize {
-        self.index as usize
+        self.number() as usize
     }
 
     /// The handle's number, as maps keyed by user store it: without the
@@ -44,14 +51,28 @@ impl UserHandle {
     /// which a clone changes while the numbers stay).
     #[inline(always)]
     pub(crate) const fn number(self) -> u32 {
-        self.index
+        self.0 as u32
+    }
+
+    #[inline(always)]
+    const fn lineage(self) -> u32 {
+        (self.0 >> 32) as u32
     }
 
     /// The handle numbered `index` in a line of settings of no account, for
     /// tests of what is keyed by handle.
     #[cfg(test)]
     pub(crate) const fn numbered(index: u32) -> UserHandle {
-        UserHandle { index, lineage: 0 }
+        UserHandle::new(index, 0)
+    }
+}
+
+impl std::fmt::Debug for UserHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserHandle")
+            .field("index", &self.number())
+            .field("lineage", &self.lineage())
+            .finish()
     }
 }
 
@@ -138,10 +159,7 @@ impl Interner {
 
     #[inline]
     fn handle(&self, index: u32) -> UserHandle {
-        UserHandle {
-            index,
-            lineage: self.lineage.0,
-        }
+        UserHandle::new(index, self.lineage.0)
     }
 
     /// The handle numbered `index`, which must be below [`len`](Self::len).
@@ -153,7 +171,7 @@ impl Interner {
     /// Whether `h` is a handle these settings issued and this version numbers.
     #[inline(always)]
     pub(crate) fn owns(&self, h: UserHandle) -> bool {
-        h.lineage == self.lineage.0 && h.index() < self.starts.len()
+        h.lineage() == self.lineage.0 && h.index() < self.starts.len()
     }
 
     /// `h`'s number, if these settings issued it and this version numbers it.
@@ -169,11 +187,11 @@ impl Interner {
     /// Why `h` is refused.
     #[cold]
     pub(crate) fn refusal(&self, h: UserHandle) -> Error {
-        if h.lineage != self.lineage.0 {
-            Error::ForeignHandle(h.index)
+        if h.lineage() != self.lineage.0 {
+            Error::ForeignHandle(h.number())
         } else {
             Error::HandleNotYetNumbered {
-                index: h.index,
+                index: h.number(),
                 users: self.len(),
             }
         }
@@ -205,7 +223,7 @@ impl Interner {
         }
         for ((id, slot), &start) in ids.iter().zip(out.iter_mut()).zip(&starts) {
             if let Some(h) = *slot {
-                if entry(&self.chunks, h.index, start) != id.as_ref() {
+                if entry(&self.chunks, h.number(), start) != id.as_ref() {
                     *slot = self.get(id.as_ref());
                 }
             }
@@ -281,6 +299,20 @@ impl Settings {
     #[inline(always)]
     pub(crate) fn owns(&self, h: UserHandle) -> bool {
         self.interner.owns(h)
+    }
+
+    /// Whether every one of `handles` is a handle of these settings that this
+    /// version numbers: compares without branches, for a batch.
+    #[inline(always)]
+    pub(crate) fn owns_all(&self, handles: &[UserHandle]) -> bool {
+        // A handle of another lineage is 2³² or more away from this one's
+        // first handle (or wraps round far past it), and the user count is
+        // at most 2³²: one subtraction and one compare.
+        let first = UserHandle::new(0, self.interner.lineage.0).0;
+        let len = self.interner.len() as u64;
+        handles
+            .iter()
+            .fold(true, |all, h| all & (h.0.wrapping_sub(first) < len))
     }
 
     /// `Ok` if `h` is a handle of these settings that this version numbers;

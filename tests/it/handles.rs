@@ -82,7 +82,10 @@ fn foreign_handle_is_an_error() {
     let message = dnd_engine::Message::new(group("g"), "s", at(NOON_UTC));
     let (p, q) = (a.prepare(&message), clone.prepare(&message));
     assert_eq!(p.decide_id("loud").by(), dnd_engine::Layer::UserSnooze);
-    assert_eq!(q.decide(clone.user("loud").unwrap()).unwrap(), p.decide(a_loud).unwrap());
+    assert_eq!(
+        q.decide(clone.user("loud").unwrap()).unwrap(),
+        p.decide(a_loud).unwrap()
+    );
     assert_eq!(q.decide_id("loud"), p.decide_id("loud"));
 
     // Across a save and restore the numbers are kept, the handles are not.

@@ -124,16 +124,32 @@ fn json_request_accepts_exactly_the_form() {
             "userId=u&until=1800000000000&level=2",
             r#"{"request":"setSnooze","userId":"u","snooze":{"until":1800000000000,"level":2}}"#,
         ),
-        ("/user/snooze/get.json", "userId=u", r#"{"request":"getSnooze","userId":"u"}"#),
-        ("/user/snooze/delete.json", "userId=u", r#"{"request":"deleteSnooze","userId":"u"}"#),
-        ("/user/blockPushSchedule/get.json", "userId=u", r#"{"request":"getSchedule","userId":"u"}"#),
-        ("/user/blockPushSchedule/delete.json", "userId=u", r#"{"request":"deleteSchedule","userId":"u"}"#),
+        (
+            "/user/snooze/get.json",
+            "userId=u",
+            r#"{"request":"getSnooze","userId":"u"}"#,
+        ),
+        (
+            "/user/snooze/delete.json",
+            "userId=u",
+            r#"{"request":"deleteSnooze","userId":"u"}"#,
+        ),
+        (
+            "/user/blockPushSchedule/get.json",
+            "userId=u",
+            r#"{"request":"getSchedule","userId":"u"}"#,
+        ),
+        (
+            "/user/blockPushSchedule/delete.json",
+            "userId=u",
+            r#"{"request":"deleteSchedule","userId":"u"}"#,
+        ),
     ];
-    for (path, body, json) in extensions
-        .iter()
-        .copied()
-        .chain([("/user/blockPushSchedule/set.json", schedule_form.as_str(), schedule_json.as_str())])
-    {
+    for (path, body, json) in extensions.iter().copied().chain([(
+        "/user/blockPushSchedule/set.json",
+        schedule_form.as_str(),
+        schedule_json.as_str(),
+    )]) {
         let form = Request::parse(path, body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));
         let typed: Request = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
         assert_eq!(typed, form, "{json}");
@@ -141,10 +157,34 @@ fn json_request_accepts_exactly_the_form() {
         assert_eq!(serde_json::from_str::<Request>(&written).unwrap(), form, "{written}");
     }
     for (path, body, parameter, json, field) in [
-        (TYPE, "conversationType=3&requestId=u&unpushLevel=5&until=4102444800000", "until", r#"{"request":"setTypeLevelUntil","userId":"u","conversationType":3,"level":5,"until":4102444800000}"#, "until"),
-        (TYPE, "conversationType=3&requestId=u&unpushLevel=5&until=soon", "until", r#"{"request":"setTypeLevelUntil","userId":"u","conversationType":3,"level":5,"until":"soon"}"#, "until"),
-        ("/user/snooze/set.json", "userId=u&until=1800000000000&level=3", "level", r#"{"request":"setSnooze","userId":"u","snooze":{"until":1800000000000,"level":3}}"#, "snooze.level"),
-        ("/user/snooze/set.json", "userId=u", "until", r#"{"request":"setSnooze","userId":"u","snooze":{}}"#, "snooze.until"),
+        (
+            TYPE,
+            "conversationType=3&requestId=u&unpushLevel=5&until=4102444800000",
+            "until",
+            r#"{"request":"setTypeLevelUntil","userId":"u","conversationType":3,"level":5,"until":4102444800000}"#,
+            "until",
+        ),
+        (
+            TYPE,
+            "conversationType=3&requestId=u&unpushLevel=5&until=soon",
+            "until",
+            r#"{"request":"setTypeLevelUntil","userId":"u","conversationType":3,"level":5,"until":"soon"}"#,
+            "until",
+        ),
+        (
+            "/user/snooze/set.json",
+            "userId=u&until=1800000000000&level=3",
+            "level",
+            r#"{"request":"setSnooze","userId":"u","snooze":{"until":1800000000000,"level":3}}"#,
+            "snooze.level",
+        ),
+        (
+            "/user/snooze/set.json",
+            "userId=u",
+            "until",
+            r#"{"request":"setSnooze","userId":"u","snooze":{}}"#,
+            "snooze.until",
+        ),
     ] {
         let form = Request::parse(path, body.as_bytes()).unwrap_err().to_string();
         assert!(form.contains(parameter), "{form}");

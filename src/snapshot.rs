@@ -220,7 +220,7 @@ impl Settings {
             period: self.period(id).map(Obj),
             schedule: extras.and_then(|e| e.schedule.as_ref()).map(|(s, _)| Obj(s.clone())),
             snooze: extras.and_then(|e| e.snooze).map(Obj),
-            conversation_types: type_levels(|t| self.record(h).type_levels[t.index()]),
+            conversation_types: type_levels(|t| self.record(h).type_level(t.index())),
             temporary_conversation_types: ConversationType::ALL
                 .into_iter()
                 .filter_map(|t| {

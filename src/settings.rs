@@ -481,6 +481,12 @@ impl Settings {
         }
     }
 
+    /// How many time zones the settings read periods and schedules in (the
+    /// data center's and every zone one names), for measuring.
+    pub fn zone_count(&self) -> usize {
+        self.zones.len()
+    }
+
     /// Bytes of heap the settings hold, ids included: for measuring.
     pub fn heap_bytes(&self) -> usize {
         let maps: usize = self

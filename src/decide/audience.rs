@@ -106,8 +106,14 @@ impl MentionFilter {
         self.0[word] |= bit;
     }
 
+    /// The filter's words, for a loop that tests [`position`](Self::position)s itself.
+    pub(crate) fn words(&self) -> &[u64; 16] {
+        &self.0
+    }
+
+    /// The word and bit of handle `h`.
     #[inline(always)]
-    fn position(h: UserHandle) -> (usize, u64) {
+    pub(crate) fn position(h: UserHandle) -> (usize, u64) {
         let b = (h.index() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
         ((b >> 6) as usize, 1 << (b & 63))
     }

@@ -15,6 +15,7 @@
 //! the same slice of `WALK` as the general path, with the override layers
 //! unset; the tests compare both with the naive oracle on large worlds.
 
+use super::audience::MentionFilter;
 use super::{Decision, OverrideLayer, PreparedMessage};
 use crate::interner::UserHandle;
 use crate::model::{Level, PeriodLevel};
@@ -73,20 +74,24 @@ impl Table {
 }
 
 /// What the fast path reads, for one batch call.
+#[derive(Clone, Copy)]
 struct Fast<'p> {
     prepared: &'p PreparedMessage<'p>,
-    table: &'p Table,
+    decisions: &'p [Decision; 32],
+    /// Where the message's conversation type's level sits in the record.
+    type_shift: u32,
     /// The presence bitmaps of the subchannel and conversation layers.
     subchannel: &'p [u64],
     conversation: &'p [u64],
     /// The sender's handle index, or `u64::MAX`.
     sender: u64,
-    filter: &'p super::audience::MentionFilter,
+    filter: &'p [u64; 16],
 }
 
+/// Bit `i` of `bits` (0 past its end), as 0 or 1.
 #[inline(always)]
-fn bit(bits: &[u64], i: usize) -> bool {
-    bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 != 0)
+fn bit(bits: &[u64], i: usize) -> u64 {
+    bits.get(i / 64).map_or(0, |w| w >> (i % 64) & 1)
 }
 
 impl<'p> Fast<'p> {
@@ -105,12 +110,22 @@ impl<'p> Fast<'p> {
         let audience = prepared.audience();
         Some(Fast {
             prepared,
-            table: &prepared.table,
+            decisions: &prepared.table.decisions,
+            type_shift: prepared.table.type_shift,
             subchannel: bitmap(prepared.subchannel)?,
             conversation: bitmap(prepared.conversation)?,
             sender: audience.sender.map_or(u64::MAX, |h| h.index() as u64),
-            filter: &audience.filter,
+            filter: audience.filter.words(),
         })
+    }
+
+    /// Decides `handles`, whose records are `words`, onto `out`.
+    #[inline(always)]
+    fn decide_chunk(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) {
+        // A copy on the stack, so that the stores to `out` cannot be taken
+        // to change what it points to: its fields stay in registers.
+        let fast = *self;
+        out.extend(handles.iter().zip(words).map(|(&h, &w)| fast.decide(h, w)));
     }
 
     /// The decision for handle `h`, whose record is `w`.
@@ -121,16 +136,18 @@ impl<'p> Fast<'p> {
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
         let key = usize::from(active) << 4
             | ((w >> PERIOD_LEVEL_SHIFT & 1) << 3) as usize
-            | (w >> self.table.type_shift & TYPE_MASK) as usize;
-        let special = (w >> EXTENDED_SHIFT & 1 != 0)
+            | (w >> self.type_shift & TYPE_MASK) as usize;
+        let (word, mask) = MentionFilter::position(h);
+        // One branch for every reason to leave the table, rarely taken.
+        let special = (w >> EXTENDED_SHIFT & 1)
             | bit(self.subchannel, i)
             | bit(self.conversation, i)
-            | self.filter.may_contain(h)
-            | (i as u64 == self.sender);
-        if special {
+            | u64::from(self.filter[word] & mask != 0)
+            | u64::from(i as u64 == self.sender);
+        if special != 0 {
             self.prepared.decide_special(h, w)
         } else {
-            self.table.decisions[key]
+            self.decisions[key]
         }
     }
 }
@@ -148,10 +165,14 @@ impl<'a> PreparedMessage<'a> {
             for (w, &h) in words.iter_mut().zip(chunk) {
                 *w = records.get(h.index()).map_or(0, |r| r.0);
             }
-            let pairs = chunk.iter().zip(&words);
             match &fast {
-                Some(fast) => out.extend(pairs.map(|(&h, &w)| fast.decide(h, w))),
-                None => out.extend(pairs.map(|(&h, &w)| self.decide_with(Some(h), &UserRecord(w), ""))),
+                Some(fast) => fast.decide_chunk(chunk, &words, out),
+                None => out.extend(
+                    chunk
+                        .iter()
+                        .zip(&words)
+                        .map(|(&h, &w)| self.decide_with(Some(h), &UserRecord(w), "")),
+                ),
             }
         }
     }

@@ -2,6 +2,7 @@
 
 mod alloc;
 mod api;
+mod fanout;
 mod naive;
 mod properties;
 mod push;

@@ -306,6 +306,14 @@ fn fanout_of(c: &mut Criterion, users: usize) {
             })
         });
     }
+    #[cfg(feature = "parallel")]
+    {
+        let two = std::num::NonZeroUsize::new(2).unwrap();
+        g.sample_size(20);
+        g.bench_function("by handle, in order, 2 threads", |b| {
+            b.iter(|| prepared.decide_into_parallel(black_box(&world.handles), &mut out, two))
+        });
+    }
     if users == 1_000_000 {
         // The same world with 10% of users extended (schedules and temporary
         // overrides): those users take the full walk.

@@ -71,7 +71,7 @@ fn world(seed: u64, users: usize) -> World {
                 );
             }
         }
-        let mut conversation = |w: &mut World, rng: &mut SmallRng, p: f64, target: &str| {
+        let conversation = |w: &mut World, rng: &mut SmallRng, p: f64, target: &str| {
             if rng.gen_bool(p) {
                 let level = LEVELS[rng.gen_range(0..6)];
                 apply(w, CONVERSATION, &format!("{target}&requestId={id}&unpushLevel={level}"));
@@ -178,5 +178,31 @@ proptest! {
         }
         let message = Message::new(Conversation::Group { group_id: "team" }, sender, instant).with_push_disabled();
         check(&w, &message, &mut rng);
+    }
+}
+
+/// The parallel fanout decides as the single-threaded one, for any number
+/// of threads and recipients (fewer than one chunk, several, not a multiple).
+#[cfg(feature = "parallel")]
+#[test]
+fn the_parallel_fanout_decides_as_the_single_one() {
+    let w = world(7, 5_000);
+    let message = Message::new(
+        Conversation::UltraGroup {
+            group_id: "club",
+            bus_channel: Some("talk"),
+        },
+        "u3",
+        at("2026-11-22T23:30:00+08:00"),
+    );
+    let prepared = w.settings.prepare(&message);
+    let (mut one, mut many) = (Vec::new(), Vec::new());
+    for n in [0, 1, 63, 64, 65, 1000, 4_999, 5_000] {
+        prepared.decide_into(&w.handles[..n], &mut one);
+        for threads in [1, 2, 3, 8] {
+            let threads = std::num::NonZeroUsize::new(threads).unwrap();
+            prepared.decide_into_parallel(&w.handles[..n], &mut many, threads);
+            assert_eq!(one, many, "{n} recipients on {threads} threads");
+        }
     }
 }

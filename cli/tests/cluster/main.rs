@@ -44,9 +44,14 @@ fn writes<'a>(requests: &'a [(&'static str, String)], range: std::ops::Range<usi
         .collect()
 }
 
-/// Sends `requests[range]` pipelined over 4 connections, retrying what
+/// Sends `requests[range]` pipelined over 32 connections, retrying what
 /// was not answered under the same key; records each write's sequence.
-fn send_all(addr: std::net::SocketAddr, requests: &[(&'static str, String)], range: std::ops::Range<usize>, seqs: &mut [u64]) {
+fn send_all(
+    addr: std::net::SocketAddr,
+    requests: &[(&'static str, String)],
+    range: std::ops::Range<usize>,
+    seqs: &mut [u64],
+) {
     let mut todo: Vec<usize> = range.collect();
     for _ in 0..5 {
         let items: Vec<Item<'_>> = todo
@@ -58,7 +63,7 @@ fn send_all(addr: std::net::SocketAddr, requests: &[(&'static str, String)], ran
                 after: 0,
             })
             .collect();
-        let got = pipeline(addr, &items, 4, &AtomicUsize::new(0));
+        let got = pipeline(addr, &items, 32, &AtomicUsize::new(0));
         let mut again = Vec::new();
         for (&i, g) in todo.iter().zip(got) {
             match g {
@@ -79,7 +84,12 @@ fn send_all(addr: std::net::SocketAddr, requests: &[(&'static str, String)], ran
 
 /// Every push decided through the HTTP API node equals `dnd replay`'s line
 /// for it, byte for byte, and so does every get. Returns the decisions made.
-fn assert_same_as_replay(addr: std::net::SocketAddr, requests: &[(&'static str, String)], seqs: &[u64], users: u32) -> usize {
+fn assert_same_as_replay(
+    addr: std::net::SocketAddr,
+    requests: &[(&'static str, String)],
+    seqs: &[u64],
+    users: u32,
+) -> usize {
     let last = *seqs.iter().max().unwrap();
     let recipients: Vec<String> = (0..users)
         .rev()
@@ -201,7 +211,10 @@ fn the_world_is_accepted_by_dnd_replay() {
 
 /// The stream's (messages, last sequence), read with a JetStream client.
 fn stream_state(url: &str) -> (u64, u64) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let client = async_nats::connect(url).await.unwrap();
         let js = async_nats::jetstream::new(client);
@@ -224,7 +237,9 @@ fn a_retry_after_the_api_node_dies_is_applied_once() {
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let config = config_file(dir.path());
     let (mut api_node, addr) = api(server.url(), &config);
-    let _shards: Vec<Proc> = (0..SHARDS).map(|s| shard(server.url(), &config, s, 1_000_000)).collect();
+    let _shards: Vec<Proc> = (0..SHARDS)
+        .map(|s| shard(server.url(), &config, s, 1_000_000))
+        .collect();
 
     const USERS: u32 = 2_000;
     const COUNT: usize = 6_000;
@@ -271,7 +286,10 @@ fn a_retry_after_the_api_node_dies_is_applied_once() {
         let g = g.as_ref().expect("a retry answered");
         assert_eq!((g.status, g.body.as_str()), (200, r#"{"code":200}"#));
         if i < UNREAD {
-            assert!(g.duplicate, "write {i} was in the stream before the kill: its retry is a duplicate");
+            assert!(
+                g.duplicate,
+                "write {i} was in the stream before the kill: its retry is a duplicate"
+            );
         }
         duplicates += usize::from(g.duplicate);
         seqs[i] = g.seq.unwrap();

@@ -46,7 +46,12 @@ fn dnd() -> Command {
 pub fn shard(url: &str, config: &std::path::Path, index: u16, snapshot_every: u64) -> Proc {
     let mut c = dnd();
     c.args(["cluster", "shard", "--nats", url, "--shards", &SHARDS.to_string()])
-        .args(["--index", &index.to_string(), "--snapshot-every", &snapshot_every.to_string()])
+        .args([
+            "--index",
+            &index.to_string(),
+            "--snapshot-every",
+            &snapshot_every.to_string(),
+        ])
         .arg("--config")
         .arg(config);
     Proc(c.spawn().expect("a shard"))
@@ -55,10 +60,18 @@ pub fn shard(url: &str, config: &std::path::Path, index: u16, snapshot_every: u6
 /// An HTTP API node on a free loopback port, once it listens.
 pub fn api(url: &str, config: &std::path::Path) -> (Proc, SocketAddr) {
     let mut c = dnd();
-    c.args(["serve", "--listen", "127.0.0.1:0", "--cluster", url, "--shards", &SHARDS.to_string()])
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::piped());
+    c.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cluster",
+        url,
+        "--shards",
+        &SHARDS.to_string(),
+    ])
+    .arg("--config")
+    .arg(config)
+    .stdout(Stdio::piped());
     let mut child = c.spawn().expect("an API node");
     let stdout = child.stdout.take().unwrap();
     let proc = Proc(child);
@@ -91,7 +104,11 @@ pub fn replay(input: &str) -> Vec<String> {
     let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().unwrap();
     feeder.join().unwrap().unwrap();
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// One request to pipeline: the path, the body, the write's key (sent as

@@ -60,7 +60,11 @@ pub fn world(seed: u64, count: usize, users: u32) -> Vec<(&'static str, String)>
                 }
                 20..=22 => ("/user/blockPushPeriod/delete.json", format!("userId={u}")),
                 23..=27 => {
-                    let body = format!("userId={u}&until={}&level={}", until(&mut rng), [1, 2, 4, 5][rng.gen_range(0..4)]);
+                    let body = format!(
+                        "userId={u}&until={}&level={}",
+                        until(&mut rng),
+                        [1, 2, 4, 5][rng.gen_range(0..4)]
+                    );
                     ("/user/snooze/set.json", body)
                 }
                 28 => ("/user/snooze/delete.json", format!("userId={u}")),

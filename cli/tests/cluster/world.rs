@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 
 /// A user id: mostly plain, every 13th with characters no subject may hold.
 pub fn user(i: u32) -> String {
-    if i % 13 == 0 {
+    if i.is_multiple_of(13) {
         format!("u.{i} *>")
     } else {
         format!("u{i}")

@@ -2,10 +2,10 @@
 //! overrides and defaults, laid out for the fanout loop.
 //!
 //! Layout, and why:
-//! - A user is a dense [`UserHandle`] (a `u32`) into a `Vec` of 16-byte
-//!   records holding what every decision reads: the period and the four
-//!   conversation-type levels. A fanout over handles reads that `Vec` and
-//!   nothing else per user.
+//! - A user is a dense [`UserHandle`] (a `u32`) into a `Vec` of 8-byte
+//!   packed records holding what every decision reads: the period and the
+//!   four conversation-type levels (`record.rs`). A fanout over handles reads
+//!   that `Vec` and nothing else per user.
 //! - User ids live once, in one string arena, found through a table of
 //!   handles hashed by id: some 14 bytes per user (an 8-byte entry, its
 //!   control byte, where the id starts) instead of a `String` key.

@@ -22,6 +22,9 @@ pub(crate) struct Audience {
 }
 
 /// The handles of the mentioned users, sorted, without duplicates.
+// Inline on purpose: the common message mentions a few users, and boxing
+// them would allocate once per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Mentioned {
     Inline([Option<UserHandle>; INLINE], usize),

@@ -5,4 +5,5 @@ mod api;
 mod naive;
 mod properties;
 mod rules;
+mod sparse;
 mod support;

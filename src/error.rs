@@ -85,9 +85,35 @@ pub enum Error {
     /// A saved state that does not describe a valid state.
     #[error("saved state: {0}")]
     Snapshot(String),
-    /// A push object (the replay protocol's message) that is not acceptable.
-    #[error("{0}")]
-    Push(String),
+    /// A field of a JSON input (the replay protocol's push object) that is not
+    /// acceptable: where it is, and why.
+    #[error("{path}: {source}")]
+    Field {
+        /// Where the field is: `push.recipients[3]`, `push.mentionedInfo.type`.
+        path: String,
+        /// Why it was rejected: an error about its value, or one of
+        /// [`Error::JsonType`], [`Error::MissingField`], [`Error::UnknownField`],
+        /// [`Error::DuplicateKey`], [`Error::Json`].
+        source: Box<Error>,
+    },
+    /// A JSON value of the wrong kind (inside [`Error::Field`]): says what it must be.
+    #[error("must be {0}")]
+    JsonType(&'static str),
+    /// A required JSON field that is absent (inside [`Error::Field`]).
+    #[error("is missing; it must be {0}")]
+    MissingField(&'static str),
+    /// A JSON key that the object does not have (inside [`Error::Field`]).
+    #[error("is not a field here; expected one of {0}")]
+    UnknownField(&'static str),
+    /// A JSON key given twice in one object (inside [`Error::Field`]).
+    #[error("is given twice (a key may appear once in an object)")]
+    DuplicateKey,
+    /// Text that is not JSON (inside [`Error::Field`]), in the parser's words.
+    #[error("not JSON: {0}")]
+    Json(String),
+    /// A `mentionedInfo.type` other than 1 or 2.
+    #[error("{0} is not a mention type (1 @all, 2 a list of users)")]
+    MentionType(i64),
     /// The settings hold as many users as a handle can number.
     #[error("the settings hold the most users a handle can number")]
     TooManyUsers,
@@ -109,6 +135,15 @@ impl Error {
             kind,
             value: value.to_owned(),
             max,
+        }
+    }
+
+    /// An error about the JSON field at `path`.
+    #[cold]
+    pub(crate) fn field(path: impl fmt::Display, source: Error) -> Error {
+        Error::Field {
+            path: path.to_string(),
+            source: Box::new(source),
         }
     }
 

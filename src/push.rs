@@ -3,49 +3,66 @@
 //!
 //! ```
 //! use dnd_engine::push::Push;
-//! let push: Push = serde_json::from_str(r#"{"at": 0, "conversationType": 3, "targetId": "g",
-//!     "fromUserId": "s", "recipients": ["r"]}"#).unwrap();
+//! let push = Push::from_json(r#"{"at": 0, "conversationType": 3, "targetId": "g",
+//!     "fromUserId": "s", "recipients": ["r"]}"#)?;
 //! let ids = push.mentioned_ids();
-//! let message = push.message(&ids).unwrap();
+//! let message = push.message(&ids)?;
 //! assert_eq!(message.sender, "s");
+//!
+//! // Errors name the field, and say what it must be.
+//! let e = Push::from_json(r#"{"at": 0, "conversationType": "3", "fromUserId": "s", "recipients": []}"#);
+//! assert_eq!(e.unwrap_err().to_string(), "push.conversationType: must be an integer (1, 3, 6 or 10)");
+//! let push = Push::from_json(r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["r", ""]}"#)?;
+//! let e = push.message(&[]).unwrap_err().to_string();
+//! assert!(e.starts_with("push.recipients[1]: user id"), "{e}");
+//! # Ok::<(), dnd_engine::Error>(())
 //! ```
+//!
+//! Reading ([`Push::from_json`], or serde) checks the JSON's shape: every
+//! field of the right kind, the required ones present, no unknown or repeated
+//! key. [`Push::message`] checks the values by the rules of the settings
+//! requests: the time, the conversation type, the ids, the subchannel. Both
+//! answer [`Error::Field`], naming the field (`push.recipients[3]`).
+
+mod de;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::de::DeserializeSeed;
+use serde::{Deserialize, Deserializer};
 
 use crate::decide::{Conversation, Message};
-use crate::model::{instant_from_millis, parse_instant, ConversationType, Mentions};
+use crate::model::{instant_from_millis, parse_instant, BusChannel, ConversationType, Mentions, TargetId, UserId};
 use crate::Error;
 
 /// A message line's `push` object.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+///
+/// Deserializing one (with serde, or [`Push::from_json`] for a typed error)
+/// checks its shape; [`Push::message`] checks its values.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Push {
     /// When it was sent.
     pub at: At,
     /// The conversation type's code.
     pub conversation_type: i64,
-    /// The group or ultra group; not used for private and system messages.
+    /// The group or ultra group; not used for private and system messages,
+    /// where it may be absent (empty).
     pub target_id: String,
     /// The subchannel (type 10 only).
-    #[serde(default)]
     pub bus_channel: Option<String>,
     /// The sender.
     pub from_user_id: String,
     /// Whom it mentions.
-    #[serde(default)]
     pub mentioned_info: Option<MentionedInfo>,
     /// Whether it was sent with `disablePush`.
-    #[serde(default)]
     pub disable_push: bool,
     /// The recipients, in order.
     pub recipients: Vec<String>,
 }
 
 /// A push's time: milliseconds since the epoch, or RFC 3339 text.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum At {
     /// Milliseconds since the Unix epoch.
     Millis(i64),
@@ -54,19 +71,39 @@ pub enum At {
 }
 
 /// A push's `mentionedInfo`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MentionedInfo {
     /// 1 for @all, 2 for a list of users.
-    #[serde(rename = "type")]
     pub kind: i64,
     /// The users, for type 2.
-    #[serde(default)]
     pub user_id_list: Vec<String>,
 }
 
+impl<'de> Deserialize<'de> for Push {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Push, D::Error> {
+        let slot = de::Slot::default();
+        de::Expect::new(de::PushObject, &slot, de::Path::Root).deserialize(deserializer)
+    }
+}
+
 impl Push {
+    /// Reads a push object from JSON text, checking its shape: each field of
+    /// the right kind, the required ones present (`at`, `conversationType`,
+    /// `fromUserId`, `recipients`), no unknown or repeated key. The error is an
+    /// [`Error::Field`] that names the field.
+    pub fn from_json(text: &str) -> Result<Push, Error> {
+        let slot = de::Slot::default();
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let read = de::Expect::new(de::PushObject, &slot, de::Path::Root)
+            .deserialize(&mut deserializer)
+            .and_then(|push| deserializer.end().map(|()| push));
+        read.map_err(|e| {
+            slot.take()
+                .unwrap_or_else(|| Error::field("push", Error::Json(e.to_string())))
+        })
+    }
+
     /// The mentioned ids, borrowed, for [`Push::message`].
     pub fn mentioned_ids(&self) -> Vec<&str> {
         self.mentioned_info
@@ -76,24 +113,55 @@ impl Push {
             .collect()
     }
 
-    /// The message, checked; `mentioned` is [`Push::mentioned_ids`].
+    /// The message, checked by the rules the settings requests follow: `at`
+    /// a message time; `conversationType` 1, 3, 6 or 10; `targetId` a target
+    /// id for types 3 and 10 (not read for 1 and 6); `busChannel` a subchannel
+    /// id, with type 10 only; `fromUserId`, each mentioned id and each
+    /// recipient a user id; `mentionedInfo.type` 1 or 2. The error names the
+    /// first field that fails, in that order.
+    ///
+    /// `mentioned` is [`Push::mentioned_ids`].
     pub fn message<'a>(&'a self, mentioned: &'a [&'a str]) -> Result<Message<'a>, Error> {
-        let bad = |field: &str, why: String| Error::Push(format!("push.{field}: {why}"));
         let at: DateTime<Utc> = match &self.at {
             At::Millis(ms) => instant_from_millis(*ms),
             At::Text(s) => parse_instant(s),
         }
-        .map_err(|e| bad("at", e.to_string()))?;
-        let conversation_type =
-            ConversationType::from_code(self.conversation_type).map_err(|e| bad("conversationType", e.to_string()))?;
-        if self.bus_channel.is_some() && conversation_type != ConversationType::UltraGroup {
-            return Err(bad(
-                "busChannel",
-                format!(
-                    "a subchannel is given only with conversation type 10, not {}",
-                    self.conversation_type
-                ),
-            ));
+        .map_err(|e| Error::field("push.at", e))?;
+        let conversation_type = ConversationType::from_code(self.conversation_type)
+            .map_err(|e| Error::field("push.conversationType", e))?;
+        let grouped = matches!(
+            conversation_type,
+            ConversationType::Group | ConversationType::UltraGroup
+        );
+        if grouped {
+            TargetId::new(&self.target_id).map_err(|e| Error::field("push.targetId", e))?;
+        }
+        if let Some(bus_channel) = &self.bus_channel {
+            if conversation_type != ConversationType::UltraGroup {
+                return Err(Error::field(
+                    "push.busChannel",
+                    Error::BusChannelType(self.conversation_type),
+                ));
+            }
+            BusChannel::new(bus_channel).map_err(|e| Error::field("push.busChannel", e))?;
+        }
+        UserId::new(&self.from_user_id).map_err(|e| Error::field("push.fromUserId", e))?;
+        let mentions = match &self.mentioned_info {
+            None => Mentions::None,
+            Some(m) => {
+                let mentions = match m.kind {
+                    1 => Mentions::All,
+                    2 => Mentions::Users(mentioned),
+                    other => return Err(Error::field("push.mentionedInfo.type", Error::MentionType(other))),
+                };
+                for (i, id) in m.user_id_list.iter().enumerate() {
+                    check_user_id(id, || format!("push.mentionedInfo.userIdList[{i}]"))?;
+                }
+                mentions
+            }
+        };
+        for (i, id) in self.recipients.iter().enumerate() {
+            check_user_id(id, || format!("push.recipients[{i}]"))?;
         }
         let conversation = match conversation_type {
             ConversationType::Private => Conversation::Private,
@@ -106,17 +174,6 @@ impl Push {
                 bus_channel: self.bus_channel.as_deref(),
             },
         };
-        let mentions = match &self.mentioned_info {
-            None => Mentions::None,
-            Some(m) if m.kind == 1 => Mentions::All,
-            Some(m) if m.kind == 2 => Mentions::Users(mentioned),
-            Some(m) => {
-                return Err(bad(
-                    "mentionedInfo.type",
-                    format!("{} is not 1 (@all) or 2 (a list of users)", m.kind),
-                ))
-            }
-        };
         Ok(Message {
             conversation,
             sender: &self.from_user_id,
@@ -124,5 +181,13 @@ impl Push {
             disable_push: self.disable_push,
             at,
         })
+    }
+}
+
+/// Checks `id` as a user id; `path` names it in the error.
+fn check_user_id(id: &str, path: impl FnOnce() -> String) -> Result<(), Error> {
+    match UserId::new(id) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::field(path(), e)),
     }
 }

@@ -4,6 +4,7 @@ mod alloc;
 mod api;
 mod naive;
 mod properties;
+mod push;
 mod rules;
 mod sparse;
 mod support;

@@ -1,31 +1,10 @@
-//! The `dnd` binary, driven as a user would: every line kind, every error,
-//! the exit status, and the arguments.
+//! The protocol: every line kind, its answer in replay and in explain, and
+//! the exit status.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-fn dnd(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn lines(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
-const PERIOD: &str =
-    r#"{"request": "/user/blockPushPeriod/set.json", "body": "userId=alice&startTime=22:00:00&period=540&level=5"}"#;
+use super::{bin, dnd, dnd_bytes, lines, stdout, PERIOD};
 
 #[test]
 fn replay_answers_requests_as_the_api_does() {
@@ -105,12 +84,11 @@ fn app_defaults_come_from_the_command_line() {
 fn every_bad_line_answers_an_error_and_the_replay_goes_on() {
     let bad = [
         ("not json", "not JSON"),
-        ("", "not JSON"),
         ("[1, 2]", "JSON object"),
         ("{}", "empty object"),
         (r#"{"hello": 1}"#, "unknown key \"hello\""),
         (r#"{"request": "/user/blockPushPeriod/get.json"}"#, "body"),
-        (r#"{"request": 7, "body": ""}"#, "strings"),
+        (r#"{"request": 7, "body": ""}"#, "request: must be a string"),
         (r#"{"request": "/x", "body": "", "extra": 1}"#, "extra"),
         (
             r#"{"push": {"at": "yesterday", "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": []}}"#,
@@ -157,14 +135,7 @@ fn every_bad_line_answers_an_error_and_the_replay_goes_on() {
         assert_eq!(got[2]["code"], 200, "the replay goes on after {line}");
     }
     // Bytes that are not UTF-8 are an error line too.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
-        .arg("replay")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"\xff\xfe\n{}\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = dnd_bytes(&["replay"], b"\xff\xfe\n{}\n");
     let got = lines(&out);
     assert_eq!(got.len(), 2);
     assert!(got[0]["error"].as_str().unwrap().contains("UTF-8"));
@@ -172,7 +143,7 @@ fn every_bad_line_answers_an_error_and_the_replay_goes_on() {
 
 #[test]
 fn replay_answers_each_line_before_reading_the_next() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
+    let mut child = bin()
         .arg("replay")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -206,7 +177,7 @@ fn explain_walks_the_layers_in_words() {
     .join("\n");
     let out = dnd(&["explain", "--time-zone", "Asia/Shanghai"], &input);
     assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout(&out);
     for needle in [
         "message at 2026-11-23T07:30:00+08:00 from s in ultra group conversation club, mentioning bob",
         "alice: PUSH -- nothing set, level -1",
@@ -228,46 +199,4 @@ fn the_example_night_replays_cleanly() {
     assert_eq!(lines(&out).len(), input.lines().count());
     let out = dnd(&["explain", "--time-zone", "Asia/Shanghai"], &input);
     assert_eq!(out.status.code(), Some(0));
-}
-
-#[test]
-fn bad_arguments_print_usage_and_exit_2() {
-    for (args, needle) in [
-        (&["replay", "--frobnicate"][..], "unknown argument \"--frobnicate\""),
-        (&["replay", "--time-zone", "Mars/Olympus"], "--time-zone"),
-        (&["replay", "--time-zone"], "--time-zone needs a value"),
-        (&["replay", "--app-default", "3"], "--app-default \"3\""),
-        (&["replay", "--app-default", "2=1"], "conversation type"),
-        (&["replay", "--app-default", "3=3"], "DND level"),
-        (&["replay", "--app-default", "x=1"], "not a number"),
-        (&["dance"], "unknown command"),
-        (&[], "a command is required"),
-    ] {
-        let out = dnd(args, "");
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = String::from_utf8(out.stderr).unwrap();
-        assert!(
-            err.contains(needle) && err.contains("usage: dnd replay"),
-            "{args:?}: {err}"
-        );
-        assert!(out.stdout.is_empty());
-    }
-}
-
-#[test]
-fn help_documents_the_protocol() {
-    for args in [&["--help"][..], &["-h"], &["replay", "--help"]] {
-        let out = dnd(args, "");
-        assert_eq!(out.status.code(), Some(0));
-        let text = String::from_utf8(out.stdout).unwrap();
-        for needle in [
-            "\"request\": PATH",
-            "\"push\"",
-            "user_conversation_type",
-            "--app-default TYPE=LEVEL",
-            "Exit status",
-        ] {
-            assert!(text.contains(needle), "{needle} not in help");
-        }
-    }
 }

@@ -1,0 +1,177 @@
+//! The command line: subcommands and their options, parsed by clap; the
+//! protocol's documentation, shown by `dnd --help`.
+
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand};
+use dnd_engine::{parse_zone, Config, ConversationType, Level};
+
+use crate::text::Excerpt;
+
+/// The longest input line read by default: 64 MiB, room for a message to
+/// several million recipients.
+pub const DEFAULT_MAX_LINE_BYTES: u64 = 64 << 20;
+
+/// The protocol, shown after the options by `--help`.
+const PROTOCOL: &str = r#"Input
+  JSON Lines: one JSON object a line, read from the FILEs in order as one
+  stream ("-" or no FILE: standard input). Lines are numbered across the
+  inputs as if they were one file; an input that does not end with a newline
+  ends its last line there. Blank lines (empty, or only whitespace) are skipped
+  and answer nothing; a UTF-8 byte-order mark at the start of an input
+  is skipped. A line longer than --max-line-bytes (default 64 MiB, counted
+  before the newline) answers an error without being read into memory. A key
+  may appear only once in an object.
+
+  {"request": PATH, "body": FORM}
+      A settings request: PATH is one of the platform's nine paths, FORM its
+      application/x-www-form-urlencoded body.
+      replay answers the platform's response object, e.g. {"code":200}.
+  {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
+            "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
+            "disablePush": BOOL, "recipients": [IDS]}}
+      A message. AT is milliseconds since the Unix epoch or RFC 3339 with an
+      offset. Every id is checked as the settings requests check it:
+      fromUserId, each recipient and each mentioned id 1 to 64 bytes; targetId
+      1 to 64 bytes, for group (3) and ultra group (10) messages; busChannel 1
+      to 20 ASCII letters and digits, for type 10 only. busChannel,
+      mentionedInfo (type 1 @all, 2 a list) and disablePush are optional; for
+      private (1) and system (6) messages the recipient's conversation is the
+      one with the sender, so targetId is not used and may be left out.
+      replay answers {"decisions": [{"userId": ID, "push": BOOL, "by": LAYER,
+      "level": N or null}, ...]}, one per recipient in order. LAYER is sender,
+      disable_push, user_period, user_subchannel, user_conversation,
+      user_conversation_type, subchannel_default, channel_default, app_default
+      or none; level is the level applied (-1 when nothing was set, null for
+      sender and disable_push).
+  Anything else answers an error naming the line and the field, and the
+  replay goes on: {"error": "line N: ..."} in replay, "error: line N: ..." in
+  explain.
+
+Output
+  replay writes one JSON line for each input line that is not blank, in
+  order, flushed after each. explain writes each request and its response,
+  and for each message each recipient's walk down the layers in words, one
+  recipient at a time. A closed output (dnd ... | head) ends the command
+  quietly.
+
+Exit status
+  0 every line was understood; 1 some line answered an error, or reading the
+  input or writing the output failed (said on standard error); 2 bad
+  arguments, or an input that cannot be opened."#;
+
+/// The `dnd` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dnd",
+    version,
+    about = "Replay DND settings requests and messages, and explain push decisions.",
+    after_help = PROTOCOL,
+    subcommand_required = true,
+    arg_required_else_help = false
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One JSON line out for each JSON line in: the response to a request, the
+    /// decisions for a message.
+    #[command(after_help = PROTOCOL)]
+    Replay(ReplayArgs),
+    /// The same input; for each message, each recipient's walk down the
+    /// layers in words.
+    #[command(after_help = PROTOCOL)]
+    Explain(ExplainArgs),
+}
+
+/// `dnd replay`'s arguments.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The engine and the input.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `dnd explain`'s arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The engine and the input.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// What every subcommand that reads lines takes: the engine's configuration,
+/// the longest line, the inputs.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The data center's IANA time zone.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = time_zone)]
+    pub time_zone: Tz,
+
+    /// The application's default level for a conversation type, for example
+    /// 3=1 (may repeat; a later one for the same type wins).
+    #[arg(long = "app-default", value_name = "TYPE=LEVEL", value_parser = app_default)]
+    pub app_defaults: Vec<AppDefault>,
+
+    /// The longest input line, in bytes; a longer line answers an error.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_BYTES, value_parser = line_bytes)]
+    pub max_line_bytes: u64,
+
+    /// The inputs, read in order as one stream; "-" is standard input, and
+    /// so is no FILE at all.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+impl Common {
+    /// The engine's configuration.
+    pub fn config(&self) -> Config {
+        let mut config = Config::new(self.time_zone);
+        for d in &self.app_defaults {
+            config.app_defaults.set(d.conversation_type, d.level);
+        }
+        config
+    }
+}
+
+/// One `--app-default TYPE=LEVEL`.
+#[derive(Clone, Copy, Debug)]
+pub struct AppDefault {
+    conversation_type: ConversationType,
+    level: Option<Level>,
+}
+
+fn time_zone(s: &str) -> Result<Tz, String> {
+    parse_zone(s).map_err(|_| format!("{} is not an IANA time zone name", Excerpt(s)))
+}
+
+fn line_bytes(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{} is not a number of bytes (a whole number, 1 or more)",
+            Excerpt(s)
+        )),
+    }
+}
+
+fn app_default(spec: &str) -> Result<AppDefault, String> {
+    let bad = |why: String| format!("{}: {why}; expected TYPE=LEVEL, for example 3=1", Excerpt(spec));
+    let (t, l) = spec.split_once('=').ok_or_else(|| bad("no '='".into()))?;
+    let number = |s: &str| {
+        s.parse::<i64>()
+            .map_err(|_| bad(format!("{} is not a number", Excerpt(s))))
+    };
+    let conversation_type = ConversationType::from_code(number(t)?).map_err(|e| bad(e.to_string()))?;
+    let level = Level::from_code(number(l)?).map_err(|e| bad(e.to_string()))?;
+    Ok(AppDefault {
+        conversation_type,
+        level,
+    })
+}

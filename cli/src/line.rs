@@ -1,0 +1,187 @@
+//! One input line, understood: a settings request or a push, with an error
+//! that says what is wrong in the line's own terms.
+//!
+//! A line is read once as an object whose keys are checked as they come (no
+//! unknown key, none twice); the push object is kept as raw text and read by
+//! [`Push::from_json`], which checks its fields the same way.
+
+use std::cell::Cell;
+use std::fmt;
+
+use dnd_engine::push::Push;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::text::Excerpt;
+
+/// One input line, understood.
+pub enum Line {
+    /// `{"request": PATH, "body": FORM}`.
+    Request {
+        /// The settings path.
+        path: String,
+        /// The form body.
+        body: String,
+    },
+    /// `{"push": {...}}`, its shape checked (its values are checked by
+    /// [`Push::message`]).
+    Push(Push),
+}
+
+const SHAPES: &str = "a line has \"request\" and \"body\", or \"push\"";
+
+/// Reads one line's text.
+pub fn parse(text: &str) -> Result<Line, String> {
+    let slot = Cell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let keys = Envelope { slot: &slot }
+        .deserialize(&mut deserializer)
+        .and_then(|keys| deserializer.end().map(|()| keys))
+        .map_err(|e| slot.take().unwrap_or_else(|| format!("not JSON: {e}")))?;
+    let string = |raw: &RawValue, field: &str, must_be: &str| -> Result<String, String> {
+        serde_json::from_str::<String>(raw.get()).map_err(|_| format!("{field}: must be {must_be}"))
+    };
+    match keys {
+        Keys {
+            push: Some(push),
+            request: None,
+            body: None,
+        } => Push::from_json(push.get()).map(Line::Push).map_err(|e| e.to_string()),
+        Keys { push: Some(_), .. } => Err(format!("\"request\" and \"body\" beside \"push\": {SHAPES}, not both")),
+        Keys {
+            request: Some(path),
+            body: Some(body),
+            ..
+        } => Ok(Line::Request {
+            path: string(
+                path,
+                "request",
+                "a string (a settings path, such as \"/user/blockPushPeriod/set.json\")",
+            )?,
+            body: string(body, "body", "a string (the request's form body, possibly empty)")?,
+        }),
+        Keys { request: Some(_), .. } => {
+            Err("body: is missing; a request line has a \"body\" (the form, possibly empty)".into())
+        }
+        Keys { body: Some(_), .. } => Err(format!("request: is missing; {SHAPES}")),
+        Keys { .. } => Err(format!("an empty object: {SHAPES}")),
+    }
+}
+
+/// The line's keys and their values, unread.
+#[derive(Default)]
+struct Keys<'a> {
+    request: Option<&'a RawValue>,
+    body: Option<&'a RawValue>,
+    push: Option<&'a RawValue>,
+}
+
+/// Reads a line's object, keeping the first error's text in `slot` (serde
+/// would add a position to it).
+struct Envelope<'s> {
+    slot: &'s Cell<Option<String>>,
+}
+
+impl Envelope<'_> {
+    #[cold]
+    fn fail<E: de::Error>(&self, why: String) -> E {
+        let e = E::custom(&why);
+        self.slot.set(Some(why));
+        e
+    }
+
+    fn not_an_object<E: de::Error>(&self) -> E {
+        self.fail("a line must be a JSON object with \"request\" and \"body\", or \"push\"".into())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Envelope<'_> {
+    type Value = Keys<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Keys<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Envelope<'_> {
+    type Value = Keys<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys<'de>, A::Error> {
+        let mut keys = Keys::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let place = match &*key {
+                "request" => &mut keys.request,
+                "body" => &mut keys.body,
+                "push" => &mut keys.push,
+                other => return Err(self.fail(format!("unknown key {}: {SHAPES}", Excerpt(other)))),
+            };
+            if place.is_some() {
+                return Err(self.fail(format!("{key}: is given twice (a key may appear once in an object)")));
+            }
+            *place = Some(map.next_value()?);
+        }
+        Ok(keys)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Keys<'de>, E> {
+        Err(self.not_an_object())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Keys<'de>, E> {
+        Err(self.not_an_object())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Keys<'de>, E> {
+        Err(self.not_an_object())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Keys<'de>, E> {
+        Err(self.not_an_object())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Keys<'de>, E> {
+        Err(self.not_an_object())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Keys<'de>, E> {
+        Err(self.not_an_object())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Keys<'de>, A::Error> {
+        Err(self.not_an_object())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_names_what_is_wrong() {
+        let err = |text: &str| parse(text).err().unwrap();
+        assert!(err("nope").starts_with("not JSON: expected"));
+        assert!(err("{} x").starts_with("not JSON: trailing characters"));
+        assert!(err("[1]").starts_with("a line must be a JSON object"));
+        assert!(err("7").starts_with("a line must be a JSON object"));
+        assert_eq!(
+            err(r#"{"body": "", "body": ""}"#),
+            "body: is given twice (a key may appear once in an object)"
+        );
+        assert!(err(r#"{"request": 1, "body": ""}"#).starts_with("request: must be a string"));
+        assert!(err(r#"{"request": "/x", "body": null}"#).starts_with("body: must be a string"));
+        assert!(err(r#"{"request": "/x"}"#).starts_with("body: is missing"));
+        assert!(err(r#"{"body": ""}"#).starts_with("request: is missing"));
+        assert!(err(r#"{"push": {}, "body": ""}"#).contains("beside \"push\""));
+        assert!(err(r#"{"push": 1}"#).starts_with("push: must be an object"));
+        let long = format!(r#"{{"{}": 1}}"#, "k".repeat(100_000));
+        assert!(err(&long).len() < 200);
+        match parse(r#"{"body": "a=\n", "request": "/p"}"#) {
+            Ok(Line::Request { path, body }) => assert_eq!((path.as_str(), body.as_str()), ("/p", "a=\n")),
+            _ => panic!(),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Answering each line: a request's response, a message's decisions or
+//! explanations, or an error, written straight to the output as they are
+//! made, never collected first.
+
+use std::io::{self, Write};
+
+use dnd_engine::push::Push;
+use dnd_engine::{Decision, Level, Mentions, Message, Recipient, Settings};
+use serde::Serialize;
+
+use crate::input;
+use crate::line::{self, Line};
+use crate::text::{self, Escaped};
+
+/// What the answers are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One JSON line for each line.
+    Replay,
+    /// Words for people.
+    Explain,
+}
+
+/// The settings as the lines so far have left them, and where answers go.
+pub struct Session<W: Write> {
+    settings: Settings,
+    mode: Mode,
+    max_line_bytes: u64,
+    out: W,
+}
+
+/// At most this many characters of a request's path and body are echoed by explain.
+const ECHO_CHARS: usize = 200;
+
+impl<W: Write> Session<W> {
+    /// A session that answers in `mode` to `out`.
+    pub fn new(settings: Settings, mode: Mode, max_line_bytes: u64, out: W) -> Self {
+        Session {
+            settings,
+            mode,
+            max_line_bytes,
+            out,
+        }
+    }
+
+    /// Answers line `number` and flushes. `Ok(false)` when the line answered
+    /// an error; `Err` when writing failed.
+    pub fn answer(&mut self, number: u64, line: input::Line<'_>) -> io::Result<bool> {
+        let understood = match line {
+            input::Line::Blank => return Ok(true),
+            input::Line::TooLong(bytes) => Err(format!(
+                "{bytes} bytes, more than the most a line may have, {} (--max-line-bytes)",
+                self.max_line_bytes
+            )),
+            input::Line::Text(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => line::parse(text),
+                Err(e) => Err(format!("not UTF-8: {e}")),
+            },
+        };
+        let answered = match understood {
+            Ok(Line::Request { path, body }) => {
+                self.request(&path, &body)?;
+                true
+            }
+            Ok(Line::Push(push)) => {
+                let ids = push.mentioned_ids();
+                match push.message(&ids) {
+                    Ok(message) => {
+                        self.push(&push, &message)?;
+                        true
+                    }
+                    Err(e) => {
+                        self.error(number, &e.to_string())?;
+                        false
+                    }
+                }
+            }
+            Err(e) => {
+                self.error(number, &e)?;
+                false
+            }
+        };
+        self.out.flush()?;
+        Ok(answered)
+    }
+
+    /// Flushes the output (every answer is flushed already; this is for the end).
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn request(&mut self, path: &str, body: &str) -> io::Result<()> {
+        let response = self.settings.handle(path, body.as_bytes()).to_json();
+        match self.mode {
+            Mode::Replay => writeln!(self.out, "{response}"),
+            Mode::Explain => writeln!(
+                self.out,
+                "request {} {}\n  -> {response}",
+                Escaped(path, ECHO_CHARS),
+                Escaped(body, ECHO_CHARS)
+            ),
+        }
+    }
+
+    fn push(&mut self, push: &Push, message: &Message<'_>) -> io::Result<()> {
+        let prepared = self.settings.prepare(message);
+        let out = &mut self.out;
+        match self.mode {
+            Mode::Replay => {
+                out.write_all(b"{\"decisions\":[")?;
+                for (i, r) in push.recipients.iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut *out, &DecisionLine::new(r, prepared.decide_id(r)))?;
+                }
+                out.write_all(b"]}\n")
+            }
+            Mode::Explain => {
+                header(out, &self.settings, message)?;
+                for r in &push.recipients {
+                    write!(out, "{}", prepared.explain(Recipient::Id(r)))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn error(&mut self, number: u64, why: &str) -> io::Result<()> {
+        let why = format!("line {number}: {why}");
+        match self.mode {
+            Mode::Replay => {
+                serde_json::to_writer(&mut self.out, &serde_json::json!({ "error": why }))?;
+                self.out.write_all(b"\n")
+            }
+            Mode::Explain => writeln!(self.out, "error: {}", Escaped(&why, usize::MAX)),
+        }
+    }
+}
+
+/// The line above a message's explanations: when, from whom, where, whom it mentions.
+fn header(out: &mut impl Write, settings: &Settings, message: &Message<'_>) -> io::Result<()> {
+    let conversation = message.conversation;
+    write!(
+        out,
+        "\nmessage at {} from {} in {} conversation",
+        message.at.with_timezone(&settings.config().time_zone).to_rfc3339(),
+        text::id(message.sender),
+        conversation.conversation_type().name(),
+    )?;
+    match conversation {
+        dnd_engine::Conversation::Group { group_id } => write!(out, " {}", text::id(group_id))?,
+        dnd_engine::Conversation::UltraGroup { group_id, bus_channel } => {
+            write!(out, " {}", text::id(group_id))?;
+            if let Some(b) = bus_channel {
+                write!(out, ", subchannel {}", text::id(b))?;
+            }
+        }
+        _ => write!(out, " with the sender")?,
+    }
+    match message.mentions {
+        Mentions::None => {}
+        Mentions::All => write!(out, ", mentioning @all")?,
+        Mentions::Users(ids) => {
+            write!(out, ", mentioning ")?;
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    write!(out, ", ")?;
+                }
+                write!(out, "{}", text::id(id))?;
+            }
+        }
+    }
+    writeln!(out)
+}
+
+/// One recipient's entry in a `decisions` line, its keys in the protocol's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionLine<'a> {
+    user_id: &'a str,
+    push: bool,
+    by: &'static str,
+    level: Option<i64>,
+}
+
+impl<'a> DecisionLine<'a> {
+    fn new(user_id: &'a str, d: Decision) -> Self {
+        DecisionLine {
+            user_id,
+            push: d.push(),
+            by: d.by().as_str(),
+            level: d.level().map(Level::code),
+        }
+    }
+}

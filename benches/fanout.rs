@@ -156,6 +156,39 @@ impl World {
         }
     }
 
+    /// This world with 10% of its users extended: each of them gets a
+    /// weekly schedule (two windows) and a temporary level on the
+    /// benchmark's ultra group that is still in force at the message's time.
+    fn extended(&self) -> (Settings, naive::Naive) {
+        let mut rng = SmallRng::seed_from_u64(0x0e0e);
+        let mut settings = self.settings.clone();
+        let mut naive = self.naive.clone();
+        let windows = r#"[{"days":[1,2,3,4,7],"startTime":"22:00:00","period":540,"level":5},{"days":[5,6],"startTime":"23:30:00","period":480,"level":1}]"#;
+        let until = (self.at + chrono::Duration::hours(2)).timestamp_millis();
+        for id in &self.ids {
+            if !rng.gen_bool(0.10) {
+                continue;
+            }
+            let schedule = form_urlencoded::Serializer::new(String::new())
+                .append_pair("userId", id)
+                .append_pair("windows", windows)
+                .finish();
+            let temporary = format!(
+                "conversationType=10&requestId={id}&targetId=club&unpushLevel={}&until={until}",
+                level(&mut rng).code()
+            );
+            for (path, body) in [
+                ("/user/blockPushSchedule/set.json", schedule),
+                ("/conversation/notification/set.json", temporary),
+            ] {
+                let r = Request::parse(path, body.as_bytes()).unwrap();
+                assert_eq!(settings.apply(&r).code(), 200);
+                naive.apply(&r);
+            }
+        }
+        (settings, naive)
+    }
+
     fn message<'a>(&'a self, mentioned: &'a [&'a str]) -> Message<'a> {
         Message::new(
             Conversation::UltraGroup {
@@ -224,6 +257,22 @@ fn fanout(c: &mut Criterion) {
             })
         });
     }
+    // The same world with 10% of users extended (schedules and temporary
+    // overrides): those users take the full walk.
+    let (extended, extended_naive) = world.extended();
+    let prepared = extended.prepare(&message);
+    prepared.decide_into(&world.handles, &mut out);
+    for (id, d) in world.ids.iter().zip(&out) {
+        assert_eq!(
+            naive::as_naive(*d),
+            extended_naive.decide(&message, id),
+            "recipient {id}"
+        );
+    }
+    g.sample_size(20);
+    g.bench_function("by handle, in order, 10% extended", |b| {
+        b.iter(|| prepared.decide_into(black_box(&world.handles), &mut out))
+    });
     g.finish();
 }
 

@@ -28,6 +28,9 @@ use crate::model::{
 };
 use crate::{Error, Settings};
 
+pub mod extensions;
+use chrono::{DateTime, Utc};
+
 /// One request of the settings API, decoded and validated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -103,6 +106,76 @@ pub enum Request {
         /// The subchannel, for a subchannel default.
         bus_channel: Option<BusChannel>,
     },
+    /// `/conversation/notification/set.json` with `until`: a temporary level.
+    SetConversationLevelUntil {
+        /// The user (`requestId`).
+        user_id: UserId,
+        /// The conversation, or an ultra group's subchannel.
+        conversation: ConversationKey,
+        /// The level until `until`; `None` (0) is "not set".
+        level: Option<Level>,
+        /// When the permanent level applies again (ms since the epoch in JSON).
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        until: DateTime<Utc>,
+    },
+    /// `/conversation/type/notification/set.json` with `until`.
+    SetTypeLevelUntil {
+        /// The user (`requestId`).
+        user_id: UserId,
+        /// The conversation type.
+        conversation_type: ConversationType,
+        /// The level until `until`; `None` (0) is "not set".
+        level: Option<Level>,
+        /// When the permanent level applies again.
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        until: DateTime<Utc>,
+    },
+    /// `/ultragroup/notdisturb/set.json` with `until`.
+    SetUltraGroupDefaultUntil {
+        /// The ultra group.
+        group_id: TargetId,
+        /// The subchannel, for a subchannel default.
+        bus_channel: Option<BusChannel>,
+        /// The level until `until`; `None` (0) is "not set".
+        level: Option<Level>,
+        /// When the permanent level applies again.
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        until: DateTime<Utc>,
+    },
+    /// `/user/snooze/set.json`.
+    SetSnooze {
+        /// The user.
+        user_id: UserId,
+        /// The snooze, replacing any other.
+        snooze: crate::Snooze,
+    },
+    /// `/user/snooze/get.json`.
+    GetSnooze {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/snooze/delete.json`.
+    DeleteSnooze {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/blockPushSchedule/set.json`.
+    SetSchedule {
+        /// The user.
+        user_id: UserId,
+        /// The schedule, replacing any other and the period.
+        schedule: crate::WeeklySchedule,
+    },
+    /// `/user/blockPushSchedule/get.json`.
+    GetSchedule {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/blockPushSchedule/delete.json`.
+    DeleteSchedule {
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -126,6 +199,14 @@ impl Request {
     /// says. An unknown path is [`Error::UnknownPath`].
     pub fn parse(path: &str, body: &[u8]) -> Result<Request, Error> {
         let form = Form::decode(body);
+        match extensions::parse(path, &form)? {
+            Some(request) => Ok(request),
+            None => Request::parse_form(path, &form),
+        }
+    }
+
+    /// The platform's nine requests, from a decoded form.
+    fn parse_form(path: &str, form: &Form<'_>) -> Result<Request, Error> {
         match path {
             "/user/blockPushPeriod/set.json" => {
                 let user_id = form.user_id("userId")?;
@@ -211,6 +292,8 @@ impl Request {
                 | Request::GetConversationLevel { .. }
                 | Request::GetTypeLevel { .. }
                 | Request::GetUltraGroupDefault { .. }
+                | Request::GetSnooze { .. }
+                | Request::GetSchedule { .. }
         )
     }
 }
@@ -336,6 +419,9 @@ pub enum Response {
         /// Its default.
         level: Option<Level>,
     },
+    /// An answer that only the extension requests give (a stored temporary
+    /// level, a snooze, a schedule).
+    Extension(extensions::Answer),
     /// A failure: 1002 for a bad request, 404 for an unknown path, 500 when the
     /// settings are full.
     Error {
@@ -413,6 +499,7 @@ impl Serialize for Response {
                 map.serialize_entry("busChannel", bus_channel.as_ref().map_or("", BusChannel::as_str))?;
                 map.serialize_entry("unpushLevel", &Level::code_of(*level))?;
             }
+            Response::Extension(answer) => answer.write(&mut map)?,
             Response::Error { message, .. } => map.serialize_entry("errorMessage", message)?,
         }
         map.end()
@@ -433,6 +520,9 @@ impl Settings {
     pub fn apply(&mut self, request: &Request) -> Response {
         if let Some(answer) = self.query(request) {
             return answer;
+        }
+        if let Some(result) = extensions::apply(self, request) {
+            return result.map_or_else(|e| Response::from_error(&e), |()| Response::Ok);
         }
         let result = match request {
             Request::SetPeriod { user_id, period } => self.set_period(user_id, Some(*period)),
@@ -455,10 +545,7 @@ impl Settings {
                 self.set_ultra_group_default(group_id, bus_channel.as_ref(), *level);
                 Ok(())
             }
-            Request::GetPeriod { .. }
-            | Request::GetConversationLevel { .. }
-            | Request::GetTypeLevel { .. }
-            | Request::GetUltraGroupDefault { .. } => Ok(()),
+            _ => Ok(()),
         };
         match result {
             Ok(()) => Response::Ok,
@@ -468,6 +555,9 @@ impl Settings {
 
     /// Answers `request` if it is a get; `None` if it is a change.
     pub fn query(&self, request: &Request) -> Option<Response> {
+        if let Some(answer) = extensions::query(self, request) {
+            return Some(answer);
+        }
         Some(match request {
             Request::GetPeriod { user_id } => Response::Period(self.period(user_id.as_str())),
             Request::GetConversationLevel { user_id, conversation } => {

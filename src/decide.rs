@@ -8,16 +8,17 @@
 //! left per recipient is the walk of the user layers, in the order of the
 //! code below, which is the order of the rules.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
-use crate::model::{ConversationType, DndPeriod, Level, Mentioned, Mentions, TimeOfDay};
+use crate::expiring::Expiring;
+use crate::model::{ConversationType, Level, Mentioned, Mentions};
 use crate::settings::{LevelMap, Settings, UserHandle, UserRecord};
+use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER};
+use crate::zone::WallTime;
 
 mod explain;
-pub use explain::Explanation;
+mod observe;
+pub use explain::{Escaped, Explanation, Step};
 
 /// The conversation a message was sent in, as its recipients see it.
 ///
@@ -97,87 +98,6 @@ impl<'a> Message<'a> {
     }
 }
 
-/// The layers of RULES §4, in the order they are consulted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Layer {
-    /// The recipient sent the message.
-    Sender,
-    /// The message was sent with `disablePush`.
-    DisablePush,
-    /// The recipient's global DND period.
-    UserPeriod,
-    /// The recipient's level for the ultra group's subchannel.
-    UserSubchannel,
-    /// The recipient's level for the conversation.
-    UserConversation,
-    /// The recipient's level for the conversation type.
-    UserConversationType,
-    /// The admin's default for the subchannel.
-    SubchannelDefault,
-    /// The admin's default for the ultra group.
-    ChannelDefault,
-    /// The application's default for the conversation type.
-    AppDefault,
-    /// Nothing was set anywhere: push.
-    NothingSet,
-}
-
-impl Layer {
-    /// Every layer, highest priority first.
-    pub const ALL: [Layer; 10] = [
-        Layer::Sender,
-        Layer::DisablePush,
-        Layer::UserPeriod,
-        Layer::UserSubchannel,
-        Layer::UserConversation,
-        Layer::UserConversationType,
-        Layer::SubchannelDefault,
-        Layer::ChannelDefault,
-        Layer::AppDefault,
-        Layer::NothingSet,
-    ];
-
-    /// The layer's name in the replay protocol: `sender`, `disable_push`,
-    /// `user_period`, ..., `none`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Layer::Sender => "sender",
-            Layer::DisablePush => "disable_push",
-            Layer::UserPeriod => "user_period",
-            Layer::UserSubchannel => "user_subchannel",
-            Layer::UserConversation => "user_conversation",
-            Layer::UserConversationType => "user_conversation_type",
-            Layer::SubchannelDefault => "subchannel_default",
-            Layer::ChannelDefault => "channel_default",
-            Layer::AppDefault => "app_default",
-            Layer::NothingSet => "none",
-        }
-    }
-
-    /// The layer's name in words.
-    pub const fn describe(self) -> &'static str {
-        match self {
-            Layer::Sender => "sender",
-            Layer::DisablePush => "disablePush",
-            Layer::UserPeriod => "user period",
-            Layer::UserSubchannel => "user subchannel level",
-            Layer::UserConversation => "user conversation level",
-            Layer::UserConversationType => "user conversation-type level",
-            Layer::SubchannelDefault => "subchannel default",
-            Layer::ChannelDefault => "channel default",
-            Layer::AppDefault => "app default",
-            Layer::NothingSet => "nothing set",
-        }
-    }
-}
-
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The answer for one recipient: push or not, which layer decided, and the
 /// level it applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -229,50 +149,6 @@ pub enum Recipient<'r> {
     Id(&'r str),
 }
 
-/// A period as a decision saw it: where it was read, and what time it was there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeriodAt {
-    /// The period.
-    pub period: DndPeriod,
-    /// The zone it was read in (the data center's unless the period names one).
-    pub zone: Tz,
-    /// The message's wall-clock time in that zone.
-    pub wall: TimeOfDay,
-}
-
-/// What one layer did for one recipient.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Step {
-    /// The sender or `disablePush` decided outright: no push.
-    Outright,
-    /// The layer does not apply to this message or recipient; the text says why.
-    Skipped(&'static str),
-    /// The layer applies, and nothing is set there.
-    NotSet,
-    /// The recipient has a period, and the message is outside its window.
-    PeriodInactive(PeriodAt),
-    /// The layer held a level, and it decided.
-    Applied {
-        /// The level applied.
-        level: Level,
-        /// How the message mentions the recipient, as far as the level looked.
-        mentioned: Mentioned,
-        /// Whether it pushes.
-        push: bool,
-        /// The period, when the period decided.
-        period: Option<PeriodAt>,
-    },
-}
-
-/// A default layer as one message sees it.
-#[derive(Clone, Copy, Debug)]
-enum DefaultLayer {
-    Skipped(&'static str),
-    Set(Level),
-    NotSet,
-}
-
 /// A user layer that lives with the conversation, as one message sees it.
 #[derive(Clone, Copy, Debug)]
 enum OverrideLayer<'a> {
@@ -296,13 +172,6 @@ impl<'a> OverrideLayer<'a> {
         match self {
             OverrideLayer::Levels(m) => m.get(h),
             _ => None,
-        }
-    }
-
-    fn skipped(self) -> Step {
-        match self {
-            OverrideLayer::Skipped(why) => Step::Skipped(why),
-            _ => Step::NotSet,
         }
     }
 }
@@ -335,12 +204,16 @@ pub struct PreparedMessage<'a> {
     /// message's mentions: RULES §2 as a table, read without branching.
     pushes: [[bool; 5]; 2],
     /// The message's wall-clock time in each zone of the settings' zone table.
-    wall: Vec<TimeOfDay>,
+    wall: Vec<WallTime>,
+    /// The conversation's target (the sender for private and system messages) and subchannel.
+    target: &'a str,
+    bus_channel: Option<&'a str>,
     subchannel: OverrideLayer<'a>,
     conversation: OverrideLayer<'a>,
-    /// Layers 5 to 7, in order.
-    defaults: [(Layer, DefaultLayer); 3],
-    /// The first default layer that is set, or "nothing set" with -1.
+    /// What the default layers hold, in the order of the walk.
+    defaults: [Seen; 3],
+    /// The first default layer that is set at the message's time, or
+    /// "nothing set" with -1.
     fallback: (Layer, Level),
 }
 
@@ -370,35 +243,27 @@ impl Settings {
         } else {
             OverrideLayer::of(sub_entry.map(|s| &s.users))
         };
-        let default_of = |level: Option<Level>| level.map_or(DefaultLayer::NotSet, DefaultLayer::Set);
         let defaults = [
-            (
-                Layer::SubchannelDefault,
-                match subchannel {
-                    OverrideLayer::Skipped(why) => DefaultLayer::Skipped(why),
-                    _ => default_of(sub_entry.and_then(|s| s.default)),
-                },
-            ),
-            (
-                Layer::ChannelDefault,
-                if is_ultra {
-                    default_of(entry.and_then(|e| e.default))
-                } else {
-                    DefaultLayer::Skipped(not_ultra)
-                },
-            ),
-            (
-                Layer::AppDefault,
-                default_of(self.config.app_defaults.get(conversation_type)),
-            ),
+            match subchannel {
+                OverrideLayer::Skipped(why) => Seen::Skipped(why),
+                _ => Seen::Level(sub_entry.map_or(Expiring::NONE, |s| s.default)),
+            },
+            if is_ultra {
+                Seen::Level(entry.map_or(Expiring::NONE, |e| e.default))
+            } else {
+                Seen::Skipped(not_ultra)
+            },
+            Seen::Level(Expiring::permanent(self.config.app_defaults.get(conversation_type))),
         ];
-        let fallback = defaults
-            .iter()
-            .find_map(|&(layer, d)| match d {
-                DefaultLayer::Set(level) => Some((layer, level)),
-                _ => None,
-            })
-            .unwrap_or((Layer::NothingSet, Level::All));
+        let level_at = |seen: Seen| match seen {
+            Seen::Level(e) => e.at(message.at),
+            _ => None,
+        };
+        let fallback = first_set(
+            FIRST_DEFAULT_LAYER,
+            defaults.map(level_at),
+            (Layer::NothingSet, Level::All),
+        );
 
         let mentions_count = conversation_type.mentions_count();
         let mut mentioned = Vec::new();
@@ -431,11 +296,9 @@ impl Settings {
                 ]
             },
             mentioned,
-            wall: self
-                .zones
-                .iter()
-                .map(|&z| TimeOfDay::of_instant(message.at, z))
-                .collect(),
+            wall: self.zones.iter().map(|&z| WallTime::of(message.at, z)).collect(),
+            target,
+            bus_channel,
             subchannel,
             conversation: OverrideLayer::of(entry.map(|e| &e.users)),
             defaults,
@@ -512,6 +375,27 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
+    /// The settings the message was prepared against.
+    pub(crate) fn settings(&self) -> &'a Settings {
+        self.settings
+    }
+
+    /// The message's wall time in zone `z` of the settings.
+    pub(crate) fn wall_at(&self, z: crate::settings::ZoneIndex) -> WallTime {
+        self.wall[z.index()]
+    }
+
+    /// A recipient as a handle (if the settings know the user) and an id.
+    pub(crate) fn resolve<'r>(&self, recipient: Recipient<'r>) -> (Option<UserHandle>, &'r str)
+    where
+        'a: 'r,
+    {
+        match recipient {
+            Recipient::Handle(h) => (Some(h), self.settings.user_id(h).unwrap_or("")),
+            Recipient::Id(id) => (self.settings.user(id), id),
+        }
+    }
+
     fn record_of(&self, handle: Option<UserHandle>) -> &'a UserRecord {
         match handle {
             Some(h) => self.settings.record(h),
@@ -538,6 +422,9 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
+        if record.period.extended {
+            return self.decide_extended(handle, id);
+        }
         let (layer, level) = self.choose(self.user_layers(handle, record));
         Decision {
             push: self.pushes[usize::from(self.mentions_me(handle, id))][level.index()],
@@ -555,8 +442,12 @@ impl<'a> PreparedMessage<'a> {
         UserLayers {
             period: {
                 let p = record.period;
-                let wall = self.wall.get(p.zone.index()).copied().unwrap_or(TimeOfDay::MIDNIGHT);
-                p.contains(wall).then_some(p.level.level())
+                let wall = self
+                    .wall
+                    .get(p.zone.index())
+                    .copied()
+                    .unwrap_or(WallTime::MONDAY_MIDNIGHT);
+                p.contains(wall.seconds).then_some(p.level.level())
             },
             subchannel: self.subchannel.get(h),
             conversation: self.conversation.get(h),
@@ -564,24 +455,15 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
-    /// The first layer that holds a level decides (RULES §4). Written from the
-    /// lowest layer up, each set layer replacing what is below it, so that it
-    /// compiles to selects rather than to branches that the data would
-    /// mispredict.
+    /// The first layer that holds a level decides (RULES §4): the user
+    /// layers of the walk, then the defaults' answer.
     #[inline(always)]
     fn choose(&self, u: UserLayers) -> (Layer, Level) {
-        let mut chosen = self.fallback;
-        for (layer, level) in [
-            (Layer::UserConversationType, u.conversation_type),
-            (Layer::UserConversation, u.conversation),
-            (Layer::UserSubchannel, u.subchannel),
-            (Layer::UserPeriod, u.period),
-        ] {
-            if let Some(level) = level {
-                chosen = (layer, level);
-            }
-        }
-        chosen
+        first_set(
+            FIRST_LEVEL_LAYER,
+            [u.period, u.subchannel, u.conversation, u.conversation_type],
+            self.fallback,
+        )
     }
 
     /// Whether the message mentions the recipient by id, in a conversation

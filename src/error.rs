@@ -114,6 +114,10 @@ pub enum Error {
     /// A `mentionedInfo.type` other than 1 or 2.
     #[error("{0} is not a mention type (1 @all, 2 a list of users)")]
     MentionType(i64),
+    /// A value of an extension request (a schedule, a snooze, an `until`)
+    /// that is not acceptable; the text says where and why.
+    #[error("{0}")]
+    Invalid(String),
     /// The settings hold as many users as a handle can number.
     #[error("the settings hold the most users a handle can number")]
     TooManyUsers,

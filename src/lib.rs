@@ -79,24 +79,36 @@
 
 pub mod api;
 mod decide;
+mod defer;
 mod error;
+mod expiring;
 mod interner;
 mod level_map;
 mod model;
 pub mod push;
+mod schedule;
 mod settings;
 mod shared;
 mod snapshot;
+mod walk;
+mod zone;
 
 pub use api::{Request, Response};
-pub use decide::{Conversation, Decision, Explanation, Layer, Message, PeriodAt, PreparedMessage, Recipient, Step};
+pub use decide::{Conversation, Decision, Escaped, Explanation, Message, PreparedMessage, Recipient, Step};
+pub use defer::{Boundary, Deferral};
 pub use error::Error;
+pub use expiring::{Expiring, Snooze, Temporary};
 pub use model::{
     instant_from_millis, parse_instant, parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod,
     DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, UserId, MAX_BUS_CHANNEL_LEN, MAX_ID_BYTES,
 };
+pub use schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;
+pub use walk::{Layer, LayerKind, Quiet, Seen, WALK};
+pub use zone::WEEK_MS;
+/// The time crates this one's API speaks, re-exported so that callers use the same versions.
+pub use {chrono, chrono_tz};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -23,15 +23,20 @@
 use chrono_tz::Tz;
 use hashbrown::HashMap;
 
+use crate::expiring::{Expiring, Snooze, Temporary};
 use crate::interner::Interner;
 pub use crate::interner::UserHandle;
+use crate::level_map::HandleHasher;
 pub(crate) use crate::level_map::LevelMap;
+use crate::schedule::WeeklySchedule;
 
 use crate::model::{
     BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, TimeOfDay,
     UserId,
 };
 use crate::Error;
+
+mod timed;
 
 /// How the engine is set up: the data center's zone and the application's
 /// default level per conversation type (RULES §4.7, §5).
@@ -91,12 +96,18 @@ impl ZoneIndex {
 /// A period as stored, 12 bytes, shaped for a test without branches: the
 /// window as its start and length in seconds, where a length of 0 means the
 /// user has no period (nothing is inside an empty window).
+///
+/// Its spare byte carries `extended`: whether the user has anything in
+/// [`Settings::extras`] (a schedule, a snooze, a temporary level). The
+/// fanout reads it with the period, and sends only those users to the full
+/// walk, so that a world without extensions pays one predictable branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StoredPeriod {
     start: u32,
     len: u32,
     pub(crate) zone: ZoneIndex,
     pub(crate) level: PeriodLevel,
+    pub(crate) extended: bool,
 }
 
 impl StoredPeriod {
@@ -105,14 +116,24 @@ impl StoredPeriod {
         len: 0,
         zone: ZoneIndex::DATA_CENTER,
         level: PeriodLevel::Nothing,
+        extended: false,
     };
 
-    fn new(window: DndWindow, level: PeriodLevel, zone: ZoneIndex) -> StoredPeriod {
+    fn new(window: DndWindow, level: PeriodLevel, zone: ZoneIndex, extended: bool) -> StoredPeriod {
         StoredPeriod {
             start: window.start().seconds(),
             len: window.len_seconds(),
             zone,
             level,
+            extended,
+        }
+    }
+
+    /// No period, keeping `extended`.
+    fn cleared(self) -> StoredPeriod {
+        StoredPeriod {
+            extended: self.extended,
+            ..StoredPeriod::NONE
         }
     }
 
@@ -131,8 +152,7 @@ impl StoredPeriod {
     /// Whether wall-clock time `t` is inside the window: the same answer as
     /// [`DndWindow::contains`], in selects rather than branches.
     #[inline(always)]
-    pub(crate) fn contains(self, t: TimeOfDay) -> bool {
-        let t = t.seconds();
+    pub(crate) fn contains(self, t: u32) -> bool {
         let since_start = t.wrapping_sub(self.start);
         let since_start = if t < self.start {
             since_start.wrapping_add(86_400)
@@ -158,11 +178,47 @@ impl UserRecord {
     };
 }
 
+const _RECORD_IS_16_BYTES: () = assert!(std::mem::size_of::<UserRecord>() == 16);
+
+/// What only some users have: their schedule, snooze and temporary levels.
+/// A user with anything here has `extended` set in their record.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UserExtras {
+    pub(crate) snooze: Option<Snooze>,
+    /// The schedule and the index of the zone it is read in.
+    pub(crate) schedule: Option<(WeeklySchedule, ZoneIndex)>,
+    /// Temporary levels per conversation type.
+    pub(crate) type_temps: [Option<Temporary>; 4],
+    /// Temporary levels on conversations and subchannels.
+    pub(crate) conversation_temps: Vec<(ConversationKey, Temporary)>,
+}
+
+impl UserExtras {
+    fn is_empty(&self) -> bool {
+        self.snooze.is_none()
+            && self.schedule.is_none()
+            && self.type_temps.iter().all(Option::is_none)
+            && self.conversation_temps.is_empty()
+    }
+
+    /// The temporary level on the conversation `(t, target, bus)`.
+    pub(crate) fn conversation_temp(&self, t: ConversationType, target: &str, bus: Option<&str>) -> Option<Temporary> {
+        self.conversation_temps
+            .iter()
+            .find(|(k, _)| {
+                k.conversation_type() == t
+                    && k.target_id().as_str() == target
+                    && k.bus_channel().map(BusChannel::as_str) == bus
+            })
+            .map(|&(_, temp)| temp)
+    }
+}
+
 /// What is stored for one subchannel of an ultra group.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SubchannelEntry {
     pub(crate) users: LevelMap,
-    pub(crate) default: Option<Level>,
+    pub(crate) default: Expiring,
 }
 
 /// What is stored for one conversation (type + target).
@@ -171,20 +227,20 @@ pub(crate) struct ConversationEntry {
     /// Users' levels on the whole conversation.
     pub(crate) users: LevelMap,
     /// The admin's channel default (ultra groups only).
-    pub(crate) default: Option<Level>,
+    pub(crate) default: Expiring,
     /// The subchannels (ultra groups only).
     pub(crate) subchannels: HashMap<Box<str>, SubchannelEntry>,
 }
 
 impl SubchannelEntry {
     fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.default.is_none()
+        self.users.is_empty() && self.default.is_empty()
     }
 }
 
 impl ConversationEntry {
     fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.default.is_none() && self.subchannels.is_empty()
+        self.users.is_empty() && self.default.is_empty() && self.subchannels.is_empty()
     }
 }
 
@@ -203,6 +259,8 @@ pub struct Settings {
     pub(crate) users: Vec<UserRecord>,
     /// Conversations by type index, then by target id.
     pub(crate) conversations: [HashMap<Box<str>, ConversationEntry>; 4],
+    /// What only some users have; see [`UserExtras`].
+    pub(crate) extras: HashMap<UserHandle, UserExtras, std::hash::BuildHasherDefault<HandleHasher>>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -227,6 +285,7 @@ impl Settings {
             interner: Interner::default(),
             users: Vec::new(),
             conversations: Default::default(),
+            extras: HashMap::default(),
         }
     }
 
@@ -274,13 +333,8 @@ impl Settings {
         self.users.get(h.index()).unwrap_or(&UserRecord::EMPTY)
     }
 
-    fn record_mut(&mut self, user: &UserId) -> Result<&mut UserRecord, Error> {
-        let h = self.intern_user(user)?;
-        Ok(&mut self.users[h.index()])
-    }
-
     /// The index of `zone` in the zone table, adding it if it is new.
-    fn zone_index(&mut self, zone: Option<Tz>) -> ZoneIndex {
+    pub(crate) fn zone_index(&mut self, zone: Option<Tz>) -> ZoneIndex {
         let Some(zone) = zone else {
             return ZoneIndex::DATA_CENTER;
         };
@@ -299,20 +353,68 @@ impl Settings {
         (self.zones[index.index()], index != ZoneIndex::DATA_CENTER)
     }
 
-    /// Sets user `user`'s period, replacing any other; `None` removes it.
+    /// Sets user `user`'s period, replacing any other and any weekly
+    /// schedule (a user has one quiet time); `None` removes the period only.
     pub fn set_period(&mut self, user: &UserId, period: Option<DndPeriod>) -> Result<(), Error> {
         match period {
             Some(p) => {
                 let zone = self.zone_index(p.zone);
-                self.record_mut(user)?.period = StoredPeriod::new(p.window, p.level, zone);
+                let h = self.intern_user(user)?;
+                self.edit_extras(h, |e| e.schedule = None);
+                let record = &mut self.users[h.index()];
+                record.period = StoredPeriod::new(p.window, p.level, zone, record.period.extended);
             }
             None => {
                 if let Some(h) = self.user(user.as_str()) {
-                    self.users[h.index()].period = StoredPeriod::NONE;
+                    let record = &mut self.users[h.index()];
+                    record.period = record.period.cleared();
                 }
             }
         }
         Ok(())
+    }
+
+    /// Runs `edit` on the extras of handle `h` (which must be numbered),
+    /// then keeps the record's `extended` bit and the map in step with them.
+    pub(crate) fn edit_extras<T>(&mut self, h: UserHandle, edit: impl FnOnce(&mut UserExtras) -> T) -> T {
+        let extras = self.extras.entry(h).or_default();
+        let answer = edit(extras);
+        let extended = !extras.is_empty();
+        if !extended {
+            self.extras.remove(&h);
+        }
+        if let Some(record) = self.users.get_mut(h.index()) {
+            record.period.extended = extended;
+        }
+        answer
+    }
+
+    /// Clears the period of handle `h`, keeping its `extended` bit.
+    pub(crate) fn clear_period(&mut self, h: UserHandle) {
+        if let Some(record) = self.users.get_mut(h.index()) {
+            record.period = record.period.cleared();
+        }
+    }
+
+    /// The period of handle `h`, with the zone it is read in.
+    pub(crate) fn period_of(&self, h: UserHandle) -> Option<(DndPeriod, Tz)> {
+        let stored = self.record(h).period;
+        let (zone, named) = self.zone_of(stored.zone);
+        Some((
+            DndPeriod {
+                window: stored.window()?,
+                level: stored.level,
+                zone: named.then_some(zone),
+            },
+            zone,
+        ))
+    }
+
+    /// The daily window of handle `h`'s period as (start, length) in
+    /// seconds, with its zone's index, if it has one.
+    pub(crate) fn period_span(&self, h: UserHandle) -> Option<(u32, u32, ZoneIndex)> {
+        let p = self.record(h).period;
+        (p.len > 0).then_some((p.start, p.len, p.zone))
     }
 
     /// User `user`'s period.
@@ -333,14 +435,17 @@ impl Settings {
         conversation_type: ConversationType,
         level: Option<Level>,
     ) -> Result<(), Error> {
-        let record = match level {
-            Some(_) => self.record_mut(user)?,
+        let h = match level {
+            Some(_) => self.intern_user(user)?,
             None => match self.user(user.as_str()) {
-                Some(h) => &mut self.users[h.index()],
+                Some(h) => h,
                 None => return Ok(()),
             },
         };
-        record.type_levels[conversation_type.index()] = level;
+        self.users[h.index()].type_levels[conversation_type.index()] = level;
+        if self.extras.contains_key(&h) {
+            self.edit_extras(h, |e| e.type_temps[conversation_type.index()] = None);
+        }
         Ok(())
     }
 
@@ -375,6 +480,9 @@ impl Settings {
                 };
             },
         );
+        if self.extras.contains_key(&handle) {
+            self.edit_extras(handle, |e| e.conversation_temps.retain(|(k, _)| k != key));
+        }
         Ok(())
     }
 
@@ -398,13 +506,15 @@ impl Settings {
         level: Option<Level>,
     ) {
         self.edit_entry(ConversationType::UltraGroup, group, bus_channel, |_, default| {
-            *default = level
+            *default = Expiring::permanent(level)
         });
     }
 
     /// The admin's default for ultra group `group`, or for one of its subchannels.
     pub fn ultra_group_default(&self, group: &str, bus_channel: Option<&str>) -> Option<Level> {
-        self.entry(ConversationType::UltraGroup, group, bus_channel)?.1
+        self.entry(ConversationType::UltraGroup, group, bus_channel)?
+            .1
+            .permanent
     }
 
     /// The users' levels and the default stored for a conversation or subchannel.
@@ -413,7 +523,7 @@ impl Settings {
         conversation_type: ConversationType,
         target: &str,
         bus_channel: Option<&str>,
-    ) -> Option<(&LevelMap, Option<Level>)> {
+    ) -> Option<(&LevelMap, Expiring)> {
         let conversation = self.conversations[conversation_type.index()].get(target)?;
         match bus_channel {
             None => Some((&conversation.users, conversation.default)),
@@ -426,12 +536,12 @@ impl Settings {
 
     /// Runs `edit` on the users' levels and the default of a conversation or
     /// subchannel, creating the entry if needed and dropping it if it ends empty.
-    fn edit_entry(
+    pub(crate) fn edit_entry(
         &mut self,
         conversation_type: ConversationType,
         target: &TargetId,
         bus_channel: Option<&BusChannel>,
-        edit: impl FnOnce(&mut LevelMap, &mut Option<Level>),
+        edit: impl FnOnce(&mut LevelMap, &mut Expiring),
     ) {
         let map = &mut self.conversations[conversation_type.index()];
         let conversation = map.entry_ref(target.as_str()).or_default();

@@ -1,19 +1,54 @@
 //! Saving and restoring the whole settings state with serde.
 //!
 //! The saved form is meant to be read by people as JSON: users in handle
-//! order (so handles survive a restore), each with their period and type
-//! levels; then conversations sorted by type and target, each with its
-//! default, its users' levels and its subchannels. It is lossless: a restored
-//! state answers every request and every decision as the saved one did, and
-//! saving it again gives the same bytes.
+//! order (so handles survive a restore), each with their period or schedule,
+//! snooze, type levels and temporary levels; then conversations sorted by
+//! type and target, each with its default (and temporary default), its
+//! users' levels and its subchannels. It is lossless: a restored state
+//! answers every request and every decision as the saved one did, and saving
+//! it again gives the same bytes.
+//!
+//! Format 2 is written; format 1 (no schedules, snoozes or temporary levels)
+//! still restores. A restore refuses anything undocumented (unknown fields,
+//! an array where an object belongs, a duplicate field, a duplicate entry)
+//! with an error naming where it is: `users[3].conversationTypes[1]: ...`.
 
+use std::collections::HashSet;
+use std::marker::PhantomData;
+
+use chrono::{DateTime, Utc};
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::expiring::{Snooze, Temporary};
 use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod, Level, TargetId, UserId};
+use crate::schedule::WeeklySchedule;
 use crate::settings::{AppDefaults, Config, LevelMap, Settings, UserHandle};
 use crate::Error;
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+
+/// A value that must be a JSON object (never the array form serde would
+/// otherwise accept for a struct).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(PhantomData)).map(Obj)
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,11 +56,11 @@ struct Snapshot {
     format: u32,
     time_zone: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    app_defaults: Vec<TypeLevel>,
+    app_defaults: Vec<Obj<TypeLevel>>,
     #[serde(default)]
-    users: Vec<UserSnapshot>,
+    users: Vec<Obj<UserSnapshot>>,
     #[serde(default)]
-    conversations: Vec<ConversationSnapshot>,
+    conversations: Vec<Obj<ConversationSnapshot>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -35,14 +70,65 @@ struct TypeLevel {
     unpush_level: Level,
 }
 
+/// A temporary level: `unpushLevel` 0 is "not set".
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TemporarySnapshot {
+    unpush_level: i64,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    until: DateTime<Utc>,
+}
+
+impl TemporarySnapshot {
+    fn of(t: Temporary) -> Obj<TemporarySnapshot> {
+        Obj(TemporarySnapshot {
+            unpush_level: Level::code_of(t.level),
+            until: t.until,
+        })
+    }
+
+    fn temporary(&self) -> Result<Temporary, Error> {
+        Ok(Temporary {
+            level: Level::from_code(self.unpush_level)
+                .map_err(|e| Error::snapshot(format_args!("unpushLevel: {e}")))?,
+            until: self.until,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TemporaryTypeLevel {
+    conversation_type: ConversationType,
+    temporary: Obj<TemporarySnapshot>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TemporaryConversationLevel {
+    conversation_type: ConversationType,
+    target_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bus_channel: Option<String>,
+    temporary: Obj<TemporarySnapshot>,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UserSnapshot {
     user_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    period: Option<DndPeriod>,
+    period: Option<Obj<DndPeriod>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schedule: Option<Obj<WeeklySchedule>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    snooze: Option<Obj<Snooze>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    conversation_types: Vec<TypeLevel>,
+    conversation_types: Vec<Obj<TypeLevel>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    temporary_conversation_types: Vec<Obj<TemporaryTypeLevel>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    temporary_conversations: Vec<Obj<TemporaryConversationLevel>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,10 +145,12 @@ struct ConversationSnapshot {
     target_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     default: Option<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_temporary: Option<Obj<TemporarySnapshot>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    users: Vec<UserLevel>,
+    users: Vec<Obj<UserLevel>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    subchannels: Vec<SubchannelSnapshot>,
+    subchannels: Vec<Obj<SubchannelSnapshot>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -71,46 +159,106 @@ struct SubchannelSnapshot {
     bus_channel: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     default: Option<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_temporary: Option<Obj<TemporarySnapshot>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    users: Vec<UserLevel>,
+    users: Vec<Obj<UserLevel>>,
 }
 
-fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<TypeLevel> {
+fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<Obj<TypeLevel>> {
     ConversationType::ALL
         .into_iter()
         .filter_map(|t| {
-            get(t).map(|unpush_level| TypeLevel {
-                conversation_type: t,
-                unpush_level,
+            get(t).map(|unpush_level| {
+                Obj(TypeLevel {
+                    conversation_type: t,
+                    unpush_level,
+                })
             })
         })
         .collect()
 }
 
+/// Refuses a second `key` at `place`.
+fn once<K: std::hash::Hash + Eq + std::fmt::Debug>(seen: &mut HashSet<K>, key: K, place: &str) -> Result<(), Error> {
+    let text = format!("{key:?}");
+    if seen.insert(key) {
+        Ok(())
+    } else {
+        Err(Error::snapshot(format_args!("{place}: {text} is listed twice")))
+    }
+}
+
+/// Prefixes an error with the place it was found.
+fn at(place: &str) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
+        Error::Snapshot(what) => Error::snapshot(format_args!("{place}.{what}")),
+        other => Error::snapshot(format_args!("{place}: {other}")),
+    }
+}
+
 impl Settings {
-    fn user_levels(&self, map: &LevelMap) -> Vec<UserLevel> {
+    fn user_levels(&self, map: &LevelMap) -> Vec<Obj<UserLevel>> {
         let mut levels: Vec<_> = map.iter().collect();
         levels.sort_unstable_by_key(|&(h, _)| h);
         levels
             .into_iter()
-            .map(|(h, unpush_level)| UserLevel {
-                user_id: self.user_id(h).unwrap_or_default().to_owned(),
-                unpush_level,
+            .map(|(h, unpush_level)| {
+                Obj(UserLevel {
+                    user_id: self.user_id(h).unwrap_or_default().to_owned(),
+                    unpush_level,
+                })
             })
             .collect()
     }
 
+    fn user_snapshot(&self, h: UserHandle) -> UserSnapshot {
+        let id = self.user_id(h).unwrap_or_default();
+        let extras = self.extras.get(&h);
+        UserSnapshot {
+            user_id: id.to_owned(),
+            period: self.period(id).map(Obj),
+            schedule: extras.and_then(|e| e.schedule.as_ref()).map(|(s, _)| Obj(s.clone())),
+            snooze: extras.and_then(|e| e.snooze).map(Obj),
+            conversation_types: type_levels(|t| self.record(h).type_levels[t.index()]),
+            temporary_conversation_types: ConversationType::ALL
+                .into_iter()
+                .filter_map(|t| {
+                    let temp = extras?.type_temps[t.index()]?;
+                    Some(Obj(TemporaryTypeLevel {
+                        conversation_type: t,
+                        temporary: TemporarySnapshot::of(temp),
+                    }))
+                })
+                .collect(),
+            temporary_conversations: extras.map_or_else(Vec::new, |e| {
+                let mut temps: Vec<_> = e
+                    .conversation_temps
+                    .iter()
+                    .map(|(k, t)| {
+                        Obj(TemporaryConversationLevel {
+                            conversation_type: k.conversation_type(),
+                            target_id: k.target_id().to_string(),
+                            bus_channel: k.bus_channel().map(ToString::to_string),
+                            temporary: TemporarySnapshot::of(*t),
+                        })
+                    })
+                    .collect();
+                temps.sort_unstable_by(|a, b| {
+                    (a.0.conversation_type, &a.0.target_id, &a.0.bus_channel).cmp(&(
+                        b.0.conversation_type,
+                        &b.0.target_id,
+                        &b.0.bus_channel,
+                    ))
+                });
+                temps
+            }),
+        }
+    }
+
     fn snapshot(&self) -> Snapshot {
         let users = (0..self.user_count())
-            .map(|i| {
-                let h = UserHandle::from_index(i);
-                let id = self.user_id(h).unwrap_or_default();
-                UserSnapshot {
-                    user_id: id.to_owned(),
-                    period: self.period(id),
-                    conversation_types: type_levels(|t| self.record(h).type_levels[t.index()]),
-                }
-            })
+            .map(|i| Obj(self.user_snapshot(UserHandle::from_index(i))))
             .collect();
         let mut conversations = Vec::new();
         for t in ConversationType::ALL {
@@ -119,20 +267,24 @@ impl Settings {
             for (target, entry) in targets {
                 let mut subchannels: Vec<_> = entry.subchannels.iter().collect();
                 subchannels.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                conversations.push(ConversationSnapshot {
+                conversations.push(Obj(ConversationSnapshot {
                     conversation_type: t,
                     target_id: target.to_string(),
-                    default: entry.default,
+                    default: entry.default.permanent,
+                    default_temporary: entry.default.temporary.map(TemporarySnapshot::of),
                     users: self.user_levels(&entry.users),
                     subchannels: subchannels
                         .into_iter()
-                        .map(|(bus, sub)| SubchannelSnapshot {
-                            bus_channel: bus.to_string(),
-                            default: sub.default,
-                            users: self.user_levels(&sub.users),
+                        .map(|(bus, sub)| {
+                            Obj(SubchannelSnapshot {
+                                bus_channel: bus.to_string(),
+                                default: sub.default.permanent,
+                                default_temporary: sub.default.temporary.map(TemporarySnapshot::of),
+                                users: self.user_levels(&sub.users),
+                            })
                         })
                         .collect(),
-                });
+                }));
             }
         }
         Snapshot {
@@ -145,67 +297,150 @@ impl Settings {
     }
 
     fn restore(s: Snapshot) -> Result<Settings, Error> {
-        if s.format != FORMAT {
-            return Err(Error::snapshot(format_args!("format {} is not {FORMAT}", s.format)));
+        if s.format != 1 && s.format != 2 {
+            return Err(Error::snapshot(format_args!("format: {} is not 1 or 2", s.format)));
         }
         let mut app_defaults = AppDefaults::default();
-        for d in &s.app_defaults {
+        let mut seen = HashSet::new();
+        for (i, Obj(d)) in s.app_defaults.iter().enumerate() {
+            once(
+                &mut seen,
+                d.conversation_type,
+                &format!("appDefaults[{i}].conversationType"),
+            )?;
             app_defaults.set(d.conversation_type, Some(d.unpush_level));
         }
         let mut settings = Settings::new(Config {
-            time_zone: parse_zone(&s.time_zone)?,
+            time_zone: parse_zone(&s.time_zone).map_err(at("timeZone"))?,
             app_defaults,
         });
-        for u in &s.users {
-            let user_id = UserId::new(&u.user_id)?;
-            if settings.user(&u.user_id).is_some() {
-                return Err(Error::snapshot(format_args!("user {:?} is listed twice", u.user_id)));
-            }
-            settings.intern_user(&user_id)?;
-            settings.set_period(&user_id, u.period)?;
-            for t in &u.conversation_types {
-                settings.set_type_level(&user_id, t.conversation_type, Some(t.unpush_level))?;
-            }
+        for (i, Obj(u)) in s.users.iter().enumerate() {
+            settings.restore_user(u, s.format).map_err(at(&format!("users[{i}]")))?;
         }
-        let known = |settings: &Settings, id: &str| -> Result<UserId, Error> {
-            match settings.user(id) {
-                Some(_) => UserId::new(id),
-                None => Err(Error::snapshot(format_args!(
-                    "user {id:?} has a conversation level but is not in users"
-                ))),
-            }
-        };
-        for c in s.conversations {
-            let t = c.conversation_type;
-            let target = TargetId::new(&c.target_id)?;
-            let is_ultra = t == ConversationType::UltraGroup;
-            if !is_ultra && (c.default.is_some() || !c.subchannels.is_empty()) {
-                return Err(Error::snapshot(format_args!(
-                    "conversation {target} of type {t} has a default or subchannels, which only ultra groups have"
-                )));
-            }
-            if settings.entry(t, target.as_str(), None).is_some() {
-                return Err(Error::snapshot(format_args!(
-                    "conversation {target} of type {t} is listed twice"
-                )));
-            }
-            let key = ConversationKey::new(t, target.clone(), None)?;
-            for u in &c.users {
-                settings.set_conversation_level(&known(&settings, &u.user_id)?, &key, Some(u.unpush_level))?;
-            }
-            if is_ultra {
-                settings.set_ultra_group_default(&target, None, c.default);
-            }
-            for sub in c.subchannels {
-                let bus = BusChannel::new(&sub.bus_channel)?;
-                let key = ConversationKey::new(t, target.clone(), Some(bus.clone()))?;
-                for u in &sub.users {
-                    settings.set_conversation_level(&known(&settings, &u.user_id)?, &key, Some(u.unpush_level))?;
-                }
-                settings.set_ultra_group_default(&target, Some(&bus), sub.default);
-            }
+        for (i, Obj(c)) in s.conversations.into_iter().enumerate() {
+            settings
+                .restore_conversation(c, s.format)
+                .map_err(at(&format!("conversations[{i}]")))?;
         }
         Ok(settings)
+    }
+
+    fn restore_user(&mut self, u: &UserSnapshot, format: u32) -> Result<(), Error> {
+        let user_id = UserId::new(&u.user_id).map_err(at("userId"))?;
+        if self.user(&u.user_id).is_some() {
+            return Err(Error::snapshot(format_args!("userId: {:?} is listed twice", u.user_id)));
+        }
+        let extended = u.schedule.is_some()
+            || u.snooze.is_some()
+            || !u.temporary_conversation_types.is_empty()
+            || !u.temporary_conversations.is_empty();
+        if format == 1 && extended {
+            return Err(Error::snapshot(
+                "a schedule, snooze or temporary level is not in format 1",
+            ));
+        }
+        if u.period.is_some() && u.schedule.is_some() {
+            return Err(Error::snapshot("period and schedule: a user has one quiet time"));
+        }
+        self.intern_user(&user_id)?;
+        self.set_period(&user_id, u.period.as_ref().map(|p| p.0))?;
+        self.set_schedule(&user_id, u.schedule.as_ref().map(|s| s.0.clone()))?;
+        self.set_snooze(&user_id, u.snooze.as_ref().map(|s| s.0))?;
+        let mut seen = HashSet::new();
+        for (i, Obj(t)) in u.conversation_types.iter().enumerate() {
+            once(
+                &mut seen,
+                t.conversation_type,
+                &format!("conversationTypes[{i}].conversationType"),
+            )?;
+            self.set_type_level(&user_id, t.conversation_type, Some(t.unpush_level))?;
+        }
+        let mut seen = HashSet::new();
+        for (i, Obj(t)) in u.temporary_conversation_types.iter().enumerate() {
+            let place = format!("temporaryConversationTypes[{i}]");
+            once(&mut seen, t.conversation_type, &format!("{place}.conversationType"))?;
+            let temp = t.temporary.0.temporary().map_err(at(&place))?;
+            self.set_type_level_until(&user_id, t.conversation_type, temp.level, temp.until)?;
+        }
+        let mut seen = HashSet::new();
+        for (i, Obj(t)) in u.temporary_conversations.iter().enumerate() {
+            let place = format!("temporaryConversations[{i}]");
+            let key = ConversationKey::new(
+                t.conversation_type,
+                TargetId::new(&t.target_id).map_err(at(&place))?,
+                t.bus_channel
+                    .as_deref()
+                    .map(BusChannel::new)
+                    .transpose()
+                    .map_err(at(&place))?,
+            )
+            .map_err(at(&place))?;
+            once(&mut seen, key.clone(), &place)?;
+            let temp = t.temporary.0.temporary().map_err(at(&place))?;
+            self.set_conversation_level_until(&user_id, &key, temp.level, temp.until)?;
+        }
+        Ok(())
+    }
+
+    fn known(&self, id: &str) -> Result<UserId, Error> {
+        match self.user(id) {
+            Some(_) => UserId::new(id),
+            None => Err(Error::snapshot(format_args!("{id:?} has a level but is not in users"))),
+        }
+    }
+
+    fn restore_levels(&mut self, users: &[Obj<UserLevel>], key: &ConversationKey) -> Result<(), Error> {
+        let mut seen = HashSet::new();
+        for (i, Obj(u)) in users.iter().enumerate() {
+            let place = format!("users[{i}].userId");
+            once(&mut seen, u.user_id.as_str(), &place)?;
+            let id = self.known(&u.user_id).map_err(at(&place))?;
+            self.set_conversation_level(&id, key, Some(u.unpush_level))?;
+        }
+        Ok(())
+    }
+
+    fn restore_conversation(&mut self, c: ConversationSnapshot, format: u32) -> Result<(), Error> {
+        let t = c.conversation_type;
+        let target = TargetId::new(&c.target_id).map_err(at("targetId"))?;
+        let is_ultra = t == ConversationType::UltraGroup;
+        let timed = c.default_temporary.is_some() || c.subchannels.iter().any(|s| s.0.default_temporary.is_some());
+        if format == 1 && timed {
+            return Err(Error::snapshot("defaultTemporary is not in format 1"));
+        }
+        if !is_ultra && (c.default.is_some() || timed || !c.subchannels.is_empty()) {
+            return Err(Error::snapshot(format_args!(
+                "conversation {target} of type {t} has a default or subchannels, which only ultra groups have"
+            )));
+        }
+        if self.entry(t, target.as_str(), None).is_some() {
+            return Err(Error::snapshot(format_args!(
+                "targetId: conversation {target} of type {t} is listed twice"
+            )));
+        }
+        let key = ConversationKey::new(t, target.clone(), None)?;
+        self.restore_levels(&c.users, &key)?;
+        if is_ultra {
+            self.set_ultra_group_default(&target, None, c.default);
+            if let Some(Obj(temp)) = &c.default_temporary {
+                let temp = temp.temporary().map_err(at("defaultTemporary"))?;
+                self.set_ultra_group_default_until(&target, None, temp.level, temp.until);
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, Obj(sub)) in c.subchannels.into_iter().enumerate() {
+            let place = format!("subchannels[{i}]");
+            let bus = BusChannel::new(&sub.bus_channel).map_err(at(&place))?;
+            once(&mut seen, bus.clone(), &format!("{place}.busChannel"))?;
+            let key = ConversationKey::new(t, target.clone(), Some(bus.clone()))?;
+            self.restore_levels(&sub.users, &key).map_err(at(&place))?;
+            self.set_ultra_group_default(&target, Some(&bus), sub.default);
+            if let Some(Obj(temp)) = &sub.default_temporary {
+                let temp = temp.temporary().map_err(at(&place))?;
+                self.set_ultra_group_default_until(&target, Some(&bus), temp.level, temp.until);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -217,6 +452,10 @@ impl Serialize for Settings {
 
 impl<'de> Deserialize<'de> for Settings {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Settings, D::Error> {
-        Settings::restore(Snapshot::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+        let Obj(snapshot): Obj<Snapshot> = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            serde::de::Error::custom(format_args!("saved state: {path}: {}", e.into_inner()))
+        })?;
+        Settings::restore(snapshot).map_err(serde::de::Error::custom)
     }
 }

@@ -25,8 +25,8 @@ const PROTOCOL: &str = r#"Input
   may appear only once in an object.
 
   {"request": PATH, "body": FORM}
-      A settings request: PATH is one of the platform's nine paths, FORM its
-      application/x-www-form-urlencoded body.
+      A settings request: PATH is one of the platform's nine paths or an
+      extension path below, FORM its application/x-www-form-urlencoded body.
       replay answers the platform's response object, e.g. {"code":200}.
   {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
@@ -41,19 +41,44 @@ const PROTOCOL: &str = r#"Input
       one with the sender, so targetId is not used and may be left out.
       replay answers {"decisions": [{"userId": ID, "push": BOOL, "by": LAYER,
       "level": N or null}, ...]}, one per recipient in order. LAYER is sender,
-      disable_push, user_period, user_subchannel, user_conversation,
-      user_conversation_type, subchannel_default, channel_default, app_default
-      or none; level is the level applied (-1 when nothing was set, null for
-      sender and disable_push).
+      disable_push, user_snooze, user_period, user_subchannel,
+      user_conversation, user_conversation_type, subchannel_default,
+      channel_default, app_default or none; level is the level applied (-1
+      when nothing was set, null for sender and disable_push). A decision not
+      to push adds "deferUntil": MS when the same message would push to that
+      recipient within the 7 days (604800000 ms) after its time: the earliest
+      such instant.
   Anything else answers an error naming the line and the field, and the
   replay goes on: {"error": "line N: ..."} in replay, "error: line N: ..." in
   explain.
+
+Extension requests (a TIME is ms since the Unix epoch or RFC 3339 with an
+offset, whose '+' must be sent as %2B in a form body)
+  /conversation/notification/set.json, /conversation/type/notification/set.json,
+  /ultragroup/notdisturb/set.json take an optional until=TIME: the level (0
+      included) applies to messages before TIME, the permanent level from
+      TIME on. Their gets then add "until" and "thenIsMuted" (or
+      "thenUnpushLevel").
+  /user/snooze/set.json      userId, until, optional level (1, 2, 4, 5; default
+      5): before until, layer user_snooze decides with level.
+  /user/snooze/get.json      userId -> {"code":200,"data":{"until":MS,"level":L}}
+  /user/snooze/delete.json   userId
+  /user/blockPushSchedule/set.json  userId, windows, optional timezone:
+      windows is a JSON array of 1 to 32
+      {"days":[1..7],"startTime":"HH:MM:SS","period":1-1440,"level":1|2|4|5}
+      (ISO weekdays; a window belongs to the day it starts on; no overlaps).
+      A schedule replaces the period and a period replaces the schedule.
+  /user/blockPushSchedule/get.json     userId -> {"code":200,"data":{"windows":[...]}}
+  /user/blockPushSchedule/delete.json  userId
 
 Output
   replay writes one JSON line for each input line that is not blank, in
   order, flushed after each. explain writes each request and its response,
   and for each message each recipient's walk down the layers in words, one
-  recipient at a time. A closed output (dnd ... | head) ends the command
+  recipient at a time; explain --json writes the response to a request as
+  replay does and, for a message, one JSON object per recipient: userId, at,
+  push, by, level, steps (what each layer saw) and, when deferred,
+  deferUntil and deferral. A closed output (dnd ... | head) ends the command
   quietly.
 
 Exit status
@@ -85,7 +110,7 @@ pub enum Command {
     #[command(after_help = PROTOCOL)]
     Replay(ReplayArgs),
     /// The same input; for each message, each recipient's walk down the
-    /// layers in words.
+    /// layers in words (with --json, one JSON object per recipient).
     #[command(after_help = PROTOCOL)]
     Explain(ExplainArgs),
 }
@@ -101,6 +126,9 @@ pub struct ReplayArgs {
 /// `dnd explain`'s arguments.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
+    /// One JSON object per recipient (the walk as structured data) instead of words.
+    #[arg(long)]
+    pub json: bool,
     /// The engine and the input.
     #[command(flatten)]
     pub common: Common,

@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Replay(a) => run(Mode::Replay, &a.common),
-        Command::Explain(a) => run(Mode::Explain, &a.common),
+        Command::Explain(a) => run(if a.json { Mode::ExplainJson } else { Mode::Explain }, &a.common),
     })
 }
 

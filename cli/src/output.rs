@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use dnd_engine::push::Push;
-use dnd_engine::{Decision, Level, Mentions, Message, Recipient, Settings};
+use dnd_engine::{Decision, Deferral, Level, Mentions, Message, Recipient, Settings};
 use serde::Serialize;
 
 use crate::input;
@@ -19,6 +19,8 @@ pub enum Mode {
     Replay,
     /// Words for people.
     Explain,
+    /// The walk as JSON, one object per recipient.
+    ExplainJson,
 }
 
 /// The settings as the lines so far have left them, and where answers go.
@@ -92,7 +94,7 @@ impl<W: Write> Session<W> {
     fn request(&mut self, path: &str, body: &str) -> io::Result<()> {
         let response = self.settings.handle(path, body.as_bytes()).to_json();
         match self.mode {
-            Mode::Replay => writeln!(self.out, "{response}"),
+            Mode::Replay | Mode::ExplainJson => writeln!(self.out, "{response}"),
             Mode::Explain => writeln!(
                 self.out,
                 "request {} {}\n  -> {response}",
@@ -112,9 +114,17 @@ impl<W: Write> Session<W> {
                     if i > 0 {
                         out.write_all(b",")?;
                     }
-                    serde_json::to_writer(&mut *out, &DecisionLine::new(r, prepared.decide_id(r)))?;
+                    let (decision, deferral) = prepared.decide_deferred(Recipient::Id(r));
+                    serde_json::to_writer(&mut *out, &DecisionLine::new(r, decision, deferral))?;
                 }
                 out.write_all(b"]}\n")
+            }
+            Mode::ExplainJson => {
+                for r in &push.recipients {
+                    serde_json::to_writer(&mut *out, &prepared.explain(Recipient::Id(r)))?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(())
             }
             Mode::Explain => {
                 header(out, &self.settings, message)?;
@@ -129,7 +139,7 @@ impl<W: Write> Session<W> {
     fn error(&mut self, number: u64, why: &str) -> io::Result<()> {
         let why = format!("line {number}: {why}");
         match self.mode {
-            Mode::Replay => {
+            Mode::Replay | Mode::ExplainJson => {
                 serde_json::to_writer(&mut self.out, &serde_json::json!({ "error": why }))?;
                 self.out.write_all(b"\n")
             }
@@ -182,15 +192,18 @@ struct DecisionLine<'a> {
     push: bool,
     by: &'static str,
     level: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    defer_until: Option<i64>,
 }
 
 impl<'a> DecisionLine<'a> {
-    fn new(user_id: &'a str, d: Decision) -> Self {
+    fn new(user_id: &'a str, d: Decision, deferral: Option<Deferral>) -> Self {
         DecisionLine {
             user_id,
             push: d.push(),
             by: d.by().as_str(),
             level: d.level().map(Level::code),
+            defer_until: deferral.map(|d| d.until.timestamp_millis()),
         }
     }
 }

@@ -8,3 +8,5 @@ mod push;
 mod rules;
 mod sparse;
 mod support;
+mod time;
+mod time_props;

@@ -10,11 +10,14 @@
 
 use std::collections::HashMap;
 
-use chrono::Timelike;
+use chrono::{Datelike, Timelike};
 use chrono_tz::Tz;
 use dnd_engine::{Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request};
 
-#[derive(Default)]
+/// A schedule window: (ISO days, start second, minutes, level code).
+type NaiveWindow = (Vec<u8>, u32, u32, i64);
+
+#[derive(Clone, Default)]
 pub struct NaiveUser {
     /// (start second of day, minutes, level, zone)
     period: Option<(u32, u32, i64, Option<Tz>)>,
@@ -24,8 +27,17 @@ pub struct NaiveUser {
     conversations: HashMap<i64, HashMap<String, i64>>,
     /// ultra group → subchannel → level code
     subchannels: HashMap<String, HashMap<String, i64>>,
+    /// conversation type code → (temporary level code, 0 for "not set"; until ms)
+    type_temps: HashMap<i64, (i64, i64)>,
+    /// (type code, target, subchannel) → (temporary level code, until ms)
+    conversation_temps: HashMap<(i64, String, Option<String>), (i64, i64)>,
+    /// (until ms, level code)
+    snooze: Option<(i64, i64)>,
+    /// windows as (ISO days, start second, minutes, level code), and the zone
+    schedule: Option<(Vec<NaiveWindow>, Option<Tz>)>,
 }
 
+#[derive(Clone)]
 pub struct Naive {
     time_zone: Tz,
     app_defaults: HashMap<i64, i64>,
@@ -34,6 +46,16 @@ pub struct Naive {
     channel_defaults: HashMap<String, i64>,
     /// ultra group → subchannel → default
     subchannel_defaults: HashMap<String, HashMap<String, i64>>,
+    /// (ultra group, subchannel) → (temporary default code, until ms)
+    default_temps: HashMap<(String, Option<String>), (i64, i64)>,
+}
+
+/// The level a layer holds at `at`: the temporary one while it is in force, else the permanent one.
+fn effective(permanent: Option<i64>, temporary: Option<&(i64, i64)>, at: i64) -> Option<i64> {
+    match temporary {
+        Some(&(level, until)) if at < until => (level != 0).then_some(level),
+        _ => permanent,
+    }
 }
 
 /// What the naive walk answers: push, layer name, level code.
@@ -51,6 +73,7 @@ impl Naive {
             users: HashMap::new(),
             channel_defaults: HashMap::new(),
             subchannel_defaults: HashMap::new(),
+            default_temps: HashMap::new(),
         }
     }
 
@@ -66,6 +89,7 @@ impl Naive {
         match request {
             Request::SetPeriod { user_id, period } => {
                 let user = self.users.entry(user_id.to_string()).or_default();
+                user.schedule = None;
                 user.period = Some((
                     period.window.start().seconds(),
                     u32::from(period.window.minutes()),
@@ -84,6 +108,7 @@ impl Naive {
                 level,
             } => {
                 let user = self.users.entry(user_id.to_string()).or_default();
+                user.type_temps.remove(&conversation_type.code());
                 match level {
                     Some(l) => user.types.insert(conversation_type.code(), l.code()),
                     None => user.types.remove(&conversation_type.code()),
@@ -96,6 +121,11 @@ impl Naive {
             } => {
                 let user = self.users.entry(user_id.to_string()).or_default();
                 let target = conversation.target_id().as_str();
+                user.conversation_temps.remove(&(
+                    conversation.conversation_type().code(),
+                    target.to_string(),
+                    conversation.bus_channel().map(|b| b.to_string()),
+                ));
                 match conversation.bus_channel() {
                     Some(bus) => set(
                         user.subchannels.entry(target.to_string()).or_default(),
@@ -115,14 +145,90 @@ impl Naive {
                 group_id,
                 bus_channel,
                 level,
-            } => match bus_channel {
-                Some(bus) => set(
-                    self.subchannel_defaults.entry(group_id.to_string()).or_default(),
-                    bus.as_str(),
-                    *level,
-                ),
-                None => set(&mut self.channel_defaults, group_id.as_str(), *level),
-            },
+            } => {
+                self.default_temps
+                    .remove(&(group_id.to_string(), bus_channel.as_ref().map(|b| b.to_string())));
+                match bus_channel {
+                    Some(bus) => set(
+                        self.subchannel_defaults.entry(group_id.to_string()).or_default(),
+                        bus.as_str(),
+                        *level,
+                    ),
+                    None => set(&mut self.channel_defaults, group_id.as_str(), *level),
+                }
+            }
+            Request::SetTypeLevelUntil {
+                user_id,
+                conversation_type,
+                level,
+                until,
+            } => {
+                let user = self.users.entry(user_id.to_string()).or_default();
+                user.type_temps.insert(
+                    conversation_type.code(),
+                    (Level::code_of(*level), until.timestamp_millis()),
+                );
+            }
+            Request::SetConversationLevelUntil {
+                user_id,
+                conversation,
+                level,
+                until,
+            } => {
+                let user = self.users.entry(user_id.to_string()).or_default();
+                user.conversation_temps.insert(
+                    (
+                        conversation.conversation_type().code(),
+                        conversation.target_id().to_string(),
+                        conversation.bus_channel().map(|b| b.to_string()),
+                    ),
+                    (Level::code_of(*level), until.timestamp_millis()),
+                );
+            }
+            Request::SetUltraGroupDefaultUntil {
+                group_id,
+                bus_channel,
+                level,
+                until,
+            } => {
+                self.default_temps.insert(
+                    (group_id.to_string(), bus_channel.as_ref().map(|b| b.to_string())),
+                    (Level::code_of(*level), until.timestamp_millis()),
+                );
+            }
+            Request::SetSnooze { user_id, snooze } => {
+                let user = self.users.entry(user_id.to_string()).or_default();
+                user.snooze = Some((snooze.until.timestamp_millis(), snooze.level.level().code()));
+            }
+            Request::DeleteSnooze { user_id } => {
+                if let Some(u) = self.users.get_mut(user_id.as_str()) {
+                    u.snooze = None;
+                }
+            }
+            Request::SetSchedule { user_id, schedule } => {
+                let user = self.users.entry(user_id.to_string()).or_default();
+                user.period = None;
+                user.schedule = Some((
+                    schedule
+                        .windows()
+                        .iter()
+                        .map(|w| {
+                            (
+                                w.days().collect(),
+                                w.start().seconds(),
+                                u32::from(w.minutes()),
+                                w.level().level().code(),
+                            )
+                        })
+                        .collect(),
+                    schedule.zone(),
+                ));
+            }
+            Request::DeleteSchedule { user_id } => {
+                if let Some(u) = self.users.get_mut(user_id.as_str()) {
+                    u.schedule = None;
+                }
+            }
             _ => {}
         }
     }
@@ -159,7 +265,40 @@ impl Naive {
             (push, layer, Some(level))
         };
 
+        let at = message.at.timestamp_millis();
+        let group_default = |bus: Option<&str>| -> Option<i64> {
+            let permanent = match bus {
+                Some(bus) => self.subchannel_defaults.get(target).and_then(|s| s.get(bus)).copied(),
+                None => self.channel_defaults.get(target).copied(),
+            };
+            effective(
+                permanent,
+                self.default_temps.get(&(target.to_string(), bus.map(str::to_string))),
+                at,
+            )
+        };
         if let Some(user) = self.users.get(recipient) {
+            let conversation_temp = |bus: Option<&str>| {
+                user.conversation_temps
+                    .get(&(conversation_type.code(), target.to_string(), bus.map(str::to_string)))
+            };
+            if let Some((until, level)) = user.snooze {
+                if at < until {
+                    return apply("user_snooze", level);
+                }
+            }
+            if let Some((windows, zone)) = &user.schedule {
+                let wall = message.at.with_timezone(&zone.unwrap_or(self.time_zone));
+                let week = wall.weekday().num_days_from_monday() * 86_400 + wall.num_seconds_from_midnight();
+                for (days, start, minutes, level) in windows {
+                    for &d in days {
+                        let from = u32::from(d - 1) * 86_400 + start;
+                        if (week + 7 * 86_400 - from) % (7 * 86_400) < minutes * 60 {
+                            return apply("user_period", *level);
+                        }
+                    }
+                }
+            }
             if let Some((start, minutes, level, zone)) = user.period {
                 let wall = message.at.with_timezone(&zone.unwrap_or(self.time_zone));
                 let now = wall.num_seconds_from_midnight();
@@ -169,28 +308,31 @@ impl Naive {
                 }
             }
             if let (true, Some(bus)) = (ultra, bus) {
-                if let Some(&level) = user.subchannels.get(target).and_then(|s| s.get(bus)) {
+                let permanent = user.subchannels.get(target).and_then(|s| s.get(bus)).copied();
+                if let Some(level) = effective(permanent, conversation_temp(Some(bus)), at) {
                     return apply("user_subchannel", level);
                 }
             }
-            if let Some(&level) = user
+            let permanent = user
                 .conversations
                 .get(&conversation_type.code())
                 .and_then(|c| c.get(target))
-            {
+                .copied();
+            if let Some(level) = effective(permanent, conversation_temp(None), at) {
                 return apply("user_conversation", level);
             }
-            if let Some(&level) = user.types.get(&conversation_type.code()) {
+            let permanent = user.types.get(&conversation_type.code()).copied();
+            if let Some(level) = effective(permanent, user.type_temps.get(&conversation_type.code()), at) {
                 return apply("user_conversation_type", level);
             }
         }
         if ultra {
             if let Some(bus) = bus {
-                if let Some(&level) = self.subchannel_defaults.get(target).and_then(|s| s.get(bus)) {
+                if let Some(level) = group_default(Some(bus)) {
                     return apply("subchannel_default", level);
                 }
             }
-            if let Some(&level) = self.channel_defaults.get(target) {
+            if let Some(level) = group_default(None) {
                 return apply("channel_default", level);
             }
         }

@@ -417,8 +417,9 @@ fn s4_explanations_name_the_layer_and_why_the_layers_above_were_skipped() {
     let text = e.to_string();
     for needle in [
         "r: PUSH -- user conversation-type level, level 1",
-        "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) was not active at 07:30:00",
-        "user subchannel level:         skipped: not set",
+        "skipped: the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) is off at 2026-11-22T07:30:00+08:00 Asia/Shanghai",
+        "user subchannel level:         skipped: nothing is set here",
+        "is set here; the message mentions @all -> push",
         "the message mentions @all -> push",
         "not consulted: subchannel default, channel default, app default",
     ] {

@@ -44,7 +44,8 @@ fn replay_decides_each_recipient_in_order() {
     assert_eq!(
         got[2],
         serde_json::json!({"decisions": [
-            {"userId": "alice", "push": false, "by": "user_period", "level": 5},
+            // The period ends at 07:00 in Shanghai; then the subchannel default, 4, pushes the @all.
+            {"userId": "alice", "push": false, "by": "user_period", "level": 5, "deferUntil": 1_795_388_400_000_i64},
             {"userId": "carol", "push": false, "by": "sender", "level": null},
             {"userId": "dave", "push": true, "by": "subchannel_default", "level": 4},
         ]})
@@ -181,7 +182,8 @@ fn explain_walks_the_layers_in_words() {
     for needle in [
         "message at 2026-11-23T07:30:00+08:00 from s in ultra group conversation club, mentioning bob",
         "alice: PUSH -- nothing set, level -1",
-        "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) was not active at 07:30:00",
+        "nothing is set at any layer: push",
+        "the period 22:00:00 + 540 min, level 5, in Asia/Shanghai (the data center's zone) is off at 2026-11-23T07:30:00+08:00 Asia/Shanghai",
         "user subchannel level:         skipped: the message has no subchannel",
         "bob: PUSH -- user conversation-type level, level 2",
         "the message mentions the recipient -> push",
@@ -199,4 +201,80 @@ fn the_example_night_replays_cleanly() {
     assert_eq!(lines(&out).len(), input.lines().count());
     let out = dnd(&["explain", "--time-zone", "Asia/Shanghai"], &input);
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn replay_reports_defer_until_and_explain_json_gives_one_object_per_recipient() {
+    let input = [
+        PERIOD,
+        r#"{"push": {"at": "2026-11-22T23:30:00+08:00", "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["alice", "bob"]}}"#,
+    ]
+    .join("\n");
+    let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(r#"{"userId":"alice","push":false,"by":"user_period","level":5,"deferUntil":1795388400000}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"{"userId":"bob","push":true,"by":"none","level":-1}"#),
+        "{text}"
+    );
+    let out = dnd(&["explain", "--json", "--time-zone", "Asia/Shanghai"], &input);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let objects: Vec<serde_json::Value> = text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objects.len(), 2, "{text}");
+    assert_eq!(objects[0]["userId"], "alice");
+    assert_eq!(objects[0]["deferUntil"], 1_795_388_400_000_i64);
+    assert_eq!(objects[0]["steps"][3]["seen"]["quiet"], "period");
+    assert_eq!(
+        objects[0]["deferral"]["until"]["local"],
+        "2026-11-23T07:00:00+08:00 Asia/Shanghai"
+    );
+}
+
+#[test]
+fn the_example_week_replays_with_every_extension() {
+    let input = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/week.jsonl")).unwrap();
+    let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
+    let got = lines(&out);
+    assert_eq!(got.len(), input.lines().count());
+    // The one deliberate mistake: a '+' sent unencoded arrives as a space.
+    assert_eq!(got[10]["code"], 1002);
+    assert!(
+        got[10]["errorMessage"].as_str().unwrap().contains("arrived as a space"),
+        "{}",
+        got[10]
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let deferred: Vec<&serde_json::Value> = got
+        .iter()
+        .filter_map(|l| l["decisions"].as_array())
+        .flatten()
+        .filter(|d| d.get("deferUntil").is_some())
+        .collect();
+    assert!(!deferred.is_empty(), "the week defers some pushes");
+    let help = String::from_utf8(dnd(&["--help"], "").stdout).unwrap();
+    for needle in [
+        "/user/snooze/set.json",
+        "/user/blockPushSchedule/set.json",
+        "until=TIME",
+        "deferUntil",
+        "user_snooze",
+    ] {
+        assert!(help.contains(needle), "{needle:?} not in --help");
+    }
+    let help = String::from_utf8(dnd(&["explain", "--help"], "").stdout).unwrap();
+    assert!(help.contains("--json"), "{help}");
+    let out = dnd(&["explain", "--time-zone", "Asia/Shanghai"], &input);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "the schedule window",
+        "the snooze until",
+        "a temporary level 5 until",
+        "deferUntil",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
 }

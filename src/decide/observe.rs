@@ -1,0 +1,106 @@
+//! The full walk for one recipient: what each layer of [`WALK`] holds at a
+//! given instant. The fanout takes it for users with a schedule, a snooze or
+//! a temporary level (their record says so); the explanation and the defer
+//! computation take it for everyone. It allocates nothing.
+
+use chrono::{DateTime, Utc};
+
+use super::{Decision, OverrideLayer, PreparedMessage};
+use crate::expiring::Expiring;
+use crate::settings::{UserHandle, ZoneIndex};
+use crate::walk::{Layer, Quiet, Seen, Walk, FIRST_DEFAULT_LAYER, WALK};
+use crate::zone::WallTime;
+
+impl PreparedMessage<'_> {
+    /// The decision for a user whose record is extended: the full walk at
+    /// the message's time.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn decide_extended(&self, handle: Option<UserHandle>, id: &str) -> Decision {
+        let walk = self.walk(handle, id, self.message.at, &|z| self.wall[z.index()]);
+        self.decision_of(&walk, handle, id)
+    }
+
+    /// The decision a walk comes to.
+    pub(crate) fn decision_of(&self, walk: &Walk, handle: Option<UserHandle>, id: &str) -> Decision {
+        match walk.first() {
+            (layer, None) => Decision {
+                push: false,
+                by: layer,
+                level: None,
+            },
+            (layer, Some(level)) => Decision {
+                push: self.pushes[usize::from(self.mentions_me(handle, id))][level.index()],
+                by: layer,
+                level: Some(level),
+            },
+        }
+    }
+
+    /// What each layer holds for the recipient with `handle` (or the user
+    /// `id` whom the settings do not know) at instant `at`, whose wall time
+    /// in each zone of the settings is `wall`.
+    pub(crate) fn walk(
+        &self,
+        handle: Option<UserHandle>,
+        id: &str,
+        at: DateTime<Utc>,
+        wall: &dyn Fn(ZoneIndex) -> WallTime,
+    ) -> Walk {
+        let record = self.record_of(handle);
+        let extras = handle.and_then(|h| self.settings.extras.get(&h));
+        let conversation_type = self.message.conversation.conversation_type();
+        let is_sender = match handle {
+            Some(h) => self.sender == Some(h),
+            None => id == self.message.sender,
+        };
+        let user_level = |layer: OverrideLayer<'_>, bus: Option<&str>| match layer {
+            OverrideLayer::Skipped(why) => Seen::Skipped(why),
+            _ => Seen::Level(Expiring {
+                permanent: handle.and_then(|h| layer.get(h)),
+                temporary: extras.and_then(|e| e.conversation_temp(conversation_type, self.target, bus)),
+            }),
+        };
+        let mut seen = [Seen::Terminal; WALK.len()];
+        for (slot, (i, &layer)) in seen.iter_mut().zip(WALK.iter().enumerate()) {
+            *slot = match layer {
+                Layer::Sender => Seen::Outright(is_sender),
+                Layer::DisablePush => Seen::Outright(self.message.disable_push),
+                Layer::UserSnooze => Seen::Snooze(extras.and_then(|e| e.snooze)),
+                Layer::UserPeriod => {
+                    let schedule = extras.and_then(|e| e.schedule.as_ref());
+                    let period = record.period;
+                    Seen::Quiet(match schedule {
+                        Some((schedule, z)) => {
+                            let (zone, _) = self.settings.zone_of(*z);
+                            Quiet::Schedule {
+                                hit: schedule.hit(wall(*z)),
+                                zone,
+                                named: schedule.zone().is_some(),
+                            }
+                        }
+                        _ => match handle.and_then(|h| self.settings.period_of(h)) {
+                            Some((p, zone)) => Quiet::Period {
+                                period: p,
+                                zone,
+                                active: period.contains(wall(period.zone).seconds),
+                            },
+                            None => Quiet::None,
+                        },
+                    })
+                }
+                Layer::UserSubchannel => user_level(self.subchannel, self.bus_channel),
+                Layer::UserConversation => user_level(self.conversation, None),
+                Layer::UserConversationType => Seen::Level(Expiring {
+                    permanent: record.type_levels[self.type_index],
+                    temporary: extras.and_then(|e| e.type_temps[self.type_index]),
+                }),
+                Layer::SubchannelDefault | Layer::ChannelDefault | Layer::AppDefault => {
+                    self.defaults[i - FIRST_DEFAULT_LAYER]
+                }
+                _ => Seen::Terminal,
+            };
+        }
+        Walk { at, seen }
+    }
+}

@@ -330,6 +330,95 @@ pub fn encode(rng: &mut SmallRng, pairs: &[(&str, String)]) -> Vec<u8> {
     out
 }
 
+/// Every path the API serves: the platform's and the extensions', from the
+/// crate.
+pub fn paths() -> Vec<&'static str> {
+    dnd_engine::api::PATHS
+        .iter()
+        .chain(&dnd_engine::api::extensions::PATHS)
+        .copied()
+        .collect()
+}
+
+/// A time for `until`: RFC 3339 with an offset or epoch milliseconds, from
+/// 2020 to 2030 (so that messages fall on both sides of it).
+fn until(rng: &mut SmallRng) -> String {
+    let ms = rng.gen_range(1_577_836_800_000i64..1_893_456_000_000);
+    let at = DateTime::from_timestamp_millis(ms).unwrap();
+    match rng.gen_range(0..3) {
+        0 => ms.to_string(),
+        1 => at.to_rfc3339(),
+        _ => at.with_timezone(ZONES.choose(rng).unwrap()).to_rfc3339(),
+    }
+}
+
+/// A valid body for one of the extension requests (an `until` on a set
+/// path, a snooze, a weekly schedule, or their gets and deletes).
+pub fn extension_form(rng: &mut SmallRng, w: &World) -> (&'static str, Vec<(&'static str, String)>) {
+    let user = w.someone(rng);
+    match rng.gen_range(0..6) {
+        0 | 1 => {
+            let request = loop {
+                let r = request(rng, w);
+                if matches!(
+                    r,
+                    Request::SetConversationLevel { .. }
+                        | Request::SetTypeLevel { .. }
+                        | Request::SetUltraGroupDefault { .. }
+                ) {
+                    break r;
+                }
+            };
+            let (path, mut pairs) = form_of(rng, &request).unwrap();
+            pairs.push(("until", until(rng)));
+            (path, pairs)
+        }
+        2 => {
+            let mut pairs = vec![("userId", user), ("until", until(rng))];
+            if rng.gen() {
+                pairs.push(("level", ["1", "2", "4", "5"].choose(rng).unwrap().to_string()));
+            }
+            ("/user/snooze/set.json", pairs)
+        }
+        3 => {
+            // Windows on disjoint days, none past midnight: they never overlap.
+            let mut days: Vec<u8> = (1..=7).collect();
+            days.shuffle(rng);
+            let n = rng.gen_range(1..=3);
+            let windows: Vec<Value> = days
+                .chunks(7usize.div_ceil(n))
+                .map(|days| {
+                    let start = rng.gen_range(0..86_340);
+                    let level = *[1, 2, 4, 5].choose(rng).unwrap();
+                    json!({
+                        "days": days,
+                        "startTime": TimeOfDay::from_seconds(start).unwrap().to_string(),
+                        "period": rng.gen_range(1..=(86_400 - start) / 60),
+                        "level": level,
+                    })
+                })
+                .collect();
+            let mut pairs = vec![("userId", user), ("windows", Value::Array(windows).to_string())];
+            if rng.gen() {
+                pairs.push(("timezone", ZONES.choose(rng).unwrap().name().to_owned()));
+            }
+            ("/user/blockPushSchedule/set.json", pairs)
+        }
+        4 => (
+            *["/user/snooze/get.json", "/user/blockPushSchedule/get.json"]
+                .choose(rng)
+                .unwrap(),
+            vec![("userId", user)],
+        ),
+        _ => (
+            *["/user/snooze/delete.json", "/user/blockPushSchedule/delete.json"]
+                .choose(rng)
+                .unwrap(),
+            vec![("userId", user)],
+        ),
+    }
+}
+
 /// A message, owned, in the parts a push object carries.
 #[derive(Clone, Debug)]
 pub struct OwnedMessage {

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use dnd_engine::push::Push;
-use dnd_engine::{api, ConversationType, Request, Settings};
+use dnd_engine::{ConversationType, Request, Settings};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -182,23 +182,33 @@ const UNKNOWN_PATHS: [&str; 6] = [
 /// A form body, valid (then it must be accepted as the request it encodes)
 /// or mutated, on a path of the API or an unknown one.
 fn form(rng: &mut SmallRng, st: &mut State) -> (Input, Result<bool, String>) {
-    let request = gen::request(rng, &st.world);
-    let (path, pairs) = gen::form_of(rng, &request).expect("the driver sends every request it generates");
+    // A request of the nine, or (then `None`) of the extensions.
+    let (request, (path, pairs)) = if rng.gen_ratio(1, 4) {
+        (None, gen::extension_form(rng, &st.world))
+    } else {
+        let request = gen::request(rng, &st.world);
+        let form = gen::form_of(rng, &request).expect("the driver sends every request it generates");
+        (Some(request), form)
+    };
     let mut body = gen::encode(rng, &pairs);
     let valid = rng.gen_ratio(1, 3);
     let mut path = path.to_owned();
     if !valid {
         match rng.gen_range(0..8) {
             0 => path = UNKNOWN_PATHS.choose(rng).unwrap().to_string(),
-            1 | 2 => path = api::PATHS.choose(rng).unwrap().to_string(),
+            1 | 2 => path = gen::paths().choose(rng).unwrap().to_string(),
             _ => {}
         }
         mutate::form(rng, &mut body);
     }
     let result = (|| {
         let parsed = no_panic("Request::parse", || Request::parse(&path, &body))?;
-        if valid && parsed.as_ref() != Ok(&request) {
-            return Err(format!("the valid request {request:?} was parsed as {parsed:?}"));
+        match (&request, &parsed) {
+            (Some(request), parsed) if valid && parsed.as_ref() != Ok(request) => {
+                return Err(format!("the valid request {request:?} was parsed as {parsed:?}"))
+            }
+            (None, Err(e)) if valid => return Err(format!("a valid extension request was refused: {e}")),
+            _ => {}
         }
         let answer = no_panic("Settings::handle", || st.settings.handle(&path, &body))?;
         let json: Value =
@@ -345,8 +355,12 @@ fn whole_snapshot(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String
     let result = (|| {
         let restored = no_panic("restoring", || serde_json::from_slice::<Settings>(&st.saved))?
             .map_err(|e| format!("a saved state does not restore: {e}"))?;
-        if save(&restored)? != st.saved {
-            return Err("a restored state saves to other bytes".into());
+        let again = save(&restored)?;
+        if again != st.saved {
+            return Err(format!(
+                "a restored state saves to other bytes: {}",
+                first_difference(&st.saved, &again)
+            ));
         }
         st.decide(rng, &restored, &st.oracle)?;
         Ok(true)
@@ -373,8 +387,12 @@ fn snapshot(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
         let bytes = save(&restored)?;
         let again = no_panic("restoring", || serde_json::from_slice::<Settings>(&bytes))?
             .map_err(|e| format!("the save of a restored snapshot does not restore: {e}"))?;
-        if save(&again)? != bytes {
-            return Err("restore(save(s)) saves to other bytes than save(s)".into());
+        let third = save(&again)?;
+        if third != bytes {
+            return Err(format!(
+                "restore(save(s)) saves to other bytes than save(s): {}",
+                first_difference(&bytes, &third)
+            ));
         }
         if let Some(oracle) = read_snapshot(&text)? {
             st.decide(rng, &restored, &oracle)?;
@@ -383,4 +401,12 @@ fn snapshot(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
         Ok(true)
     })();
     (Input::Snapshot(text), result)
+}
+
+/// Where two saves part: a little of each from the first byte that differs.
+fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let at = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let from = at.saturating_sub(60);
+    let excerpt = |s: &[u8]| escape(&s[from..(at + 60).min(s.len())]);
+    format!("at byte {at}, saved ...{}... then ...{}...", excerpt(a), excerpt(b))
 }

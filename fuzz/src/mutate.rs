@@ -7,7 +7,8 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 
 /// The parameter names of the nine requests, and a few that none has.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 16] = [
+    "windows",
     "userId",
     "requestId",
     "startTime",
@@ -26,7 +27,12 @@ pub const KEYS: [&str; 15] = [
 ];
 
 /// Values at and across the boundaries of every parameter, encoded.
-const VALUES: [&str; 40] = [
+const VALUES: [&str; 45] = [
+    "1764000000000",
+    "2026-11-24T09:00:00%2B08:00",
+    "2026-11-24T09:00:00",
+    "%5B%7B%22days%22%3A%5B1%2C7%5D%2C%22startTime%22%3A%2222%3A00%3A00%22%2C%22period%22%3A540%2C%22level%22%3A5%7D%5D",
+    "%5B%5D",
     "",
     "0",
     "-1",

@@ -62,16 +62,63 @@ pub fn read_snapshot(text: &[u8]) -> Result<Option<Naive>, String> {
     }
 }
 
+/// The keys of each kind of object in the snapshot format this reader
+/// knows, by the key that holds it.
+const SHAPES: [(&str, &[&str]); 5] = [
+    ("", &["format", "timeZone", "appDefaults", "users", "conversations"]),
+    ("users", &["userId", "period", "conversationTypes", "unpushLevel"]),
+    (
+        "conversations",
+        &["conversationType", "targetId", "default", "users", "subchannels"],
+    ),
+    ("subchannels", &["busChannel", "default", "users"]),
+    ("appDefaults", &["conversationType", "unpushLevel"]),
+];
+
+/// Whether every object in `v` (held under `key`) has only keys this
+/// reader knows; a `null` is read as an absent key, as serde reads it.
+fn known_shape(key: &str, v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.iter().all(|i| known_shape(key, i)),
+        Value::Object(map) => {
+            let keys: &[&str] = match key {
+                "conversationTypes" | "appDefaults" => &["conversationType", "unpushLevel"],
+                "period" => return true,
+                _ => match SHAPES.iter().find(|(k, _)| *k == key) {
+                    Some((_, keys)) => keys,
+                    None => return false,
+                },
+            };
+            map.iter().all(|(k, v)| keys.contains(&k.as_str()) && known_shape(k, v))
+        }
+        _ => true,
+    }
+}
+
+/// `v` without the keys whose value is `null`, at every depth.
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
 fn read(text: &[u8]) -> Result<Option<Naive>, String> {
     let Ok(top) = serde_json::from_slice::<Value>(text) else {
         return Err("the engine restored a snapshot that is not JSON".into());
     };
-    let Some(keys) = top.as_object().map(|o| o.keys()) else {
-        return Err("the engine restored a snapshot that is not a JSON object".into());
-    };
-    let known = ["format", "timeZone", "appDefaults", "users", "conversations"];
-    if keys.into_iter().any(|k| !known.contains(&k.as_str())) {
+    if !known_shape("", &top) {
         return Ok(None);
+    }
+    let top = without_nulls(top);
+    if !top.is_object() {
+        return Err("the engine restored a snapshot that is not a JSON object".into());
     }
     let Some(zone) = top.get("timeZone").and_then(Value::as_str).and_then(|z| z.parse().ok()) else {
         return Err("the engine restored a snapshot without a valid timeZone".into());

@@ -5,13 +5,12 @@ use std::process::Command;
 
 use dnd_fuzz::{run, Avoid, Options};
 
-/// Issue 9's items 1 (ids with U+FFFD refused) and 16 (duplicate snapshot
-/// entries restored) are still open as this is written: the driver finds
-/// them in its first few hundred inputs. Until they land, the smoke test
-/// steps around them; then this is `Avoid::default()`.
+/// Issue 9's item 1 (ids with U+FFFD refused as not UTF-8) is still open as
+/// this is written: the driver finds it in its first few inputs. Until it
+/// lands, the smoke test steps around it; then this is `Avoid::default()`.
 const OPEN: Avoid = Avoid {
     fffd: true,
-    duplicates: true,
+    duplicates: false,
 };
 
 fn options(seed: u64, count: u64) -> Options {
@@ -52,13 +51,13 @@ fn fuzz(args: &[&str]) -> std::process::Output {
 /// same inputs every time; a bad flag is an error.
 #[test]
 fn fuzz_command_runs_and_replays_an_episode() {
-    let ok = fuzz(&["--seed", "5", "--count", "640", "--quiet", "--avoid", "fffd,duplicates"]);
+    let ok = fuzz(&["--seed", "5", "--count", "640", "--quiet", "--avoid", "fffd"]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let out = String::from_utf8(ok.stdout).unwrap();
     assert!(out.contains("ok: 640 inputs") && out.contains("seed 5"), "{out}");
 
-    let first = fuzz(&["--seed", "5", "--episode", "3", "--avoid", "fffd,duplicates"]);
-    let second = fuzz(&["--seed", "5", "--episode", "3", "--avoid", "fffd,duplicates"]);
+    let first = fuzz(&["--seed", "5", "--episode", "3", "--avoid", "fffd"]);
+    let second = fuzz(&["--seed", "5", "--episode", "3", "--avoid", "fffd"]);
     assert!(first.status.success());
     let text = String::from_utf8(first.stdout.clone()).unwrap();
     assert!(text.contains("#0: ") && text.contains("#63: "), "{text}");

@@ -2,6 +2,7 @@
 
 mod alloc;
 mod api;
+mod fuzz_found;
 mod naive;
 mod properties;
 mod push;

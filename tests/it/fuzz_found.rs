@@ -1,0 +1,40 @@
+//! Defects the fuzz driver (`fuzz/`, `docs/fuzzing.md`) found, each kept as
+//! a named test.
+
+use dnd_engine::{parse_instant, Conversation, Layer, Level, Message, Settings};
+
+use crate::support::{settings, CONVERSATION};
+
+/// A temporary level beside a permanent one on the same conversation
+/// survived a save but not a restore: the restore set the permanent levels
+/// after the temporary ones, and setting one clears the other. The restored
+/// settings decided otherwise, silently (found by `dnd-fuzz --seed 1`).
+#[test]
+fn a_temporary_level_beside_a_permanent_one_survives_restore() {
+    let s = settings(
+        chrono_tz::UTC,
+        &[
+            (
+                CONVERSATION,
+                "conversationType=3&requestId=u0&targetId=g&unpushLevel=-1",
+            ),
+            (
+                CONVERSATION,
+                "conversationType=3&requestId=u0&targetId=g&unpushLevel=5&until=2027-01-01T00:00:00Z",
+            ),
+        ],
+    );
+    let saved = serde_json::to_string(&s).unwrap();
+    let restored: Settings = serde_json::from_str(&saved).unwrap();
+    assert_eq!(serde_json::to_string(&restored).unwrap(), saved);
+    for (at, level) in [
+        ("2026-06-01T00:00:00Z", Level::Nothing),
+        ("2027-06-01T00:00:00Z", Level::All),
+    ] {
+        let m = Message::new(Conversation::Group { group_id: "g" }, "x", parse_instant(at).unwrap());
+        for settings in [&s, &restored] {
+            let d = settings.prepare(&m).decide_id("u0");
+            assert_eq!((d.by(), d.level()), (Layer::UserConversation, Some(level)), "{at}");
+        }
+    }
+}

@@ -10,8 +10,8 @@
 
 use chrono::DateTime;
 use dnd_engine::{
-    BusChannel, Config, Conversation, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, Mentions,
-    Message, PeriodLevel, Request, Settings, TargetId, TimeOfDay, UserHandle, UserId,
+    BusChannel, Config, Conversation, ConversationKey, ConversationType, Decision, DndPeriod, DndWindow, Level,
+    Mentions, Message, PeriodLevel, Request, Settings, TargetId, TimeOfDay, UserHandle, UserId,
 };
 use proptest::prelude::*;
 use rand::rngs::SmallRng;
@@ -231,7 +231,7 @@ impl World {
         }
         let mut out = Vec::new();
         p.decide_ids_into(&recipients, &mut out);
-        assert_eq!(out, single, "decide_ids_into, message {message:?}");
+        same(&out, &single, &recipients, "decide_ids_into", &message);
         let (handles, known): (Vec<UserHandle>, Vec<_>) = recipients
             .iter()
             .zip(&single)
@@ -294,6 +294,18 @@ impl World {
     }
 }
 
+/// `got` (from `how`) equals `want`, decision by decision; a failure names
+/// the first recipient that differs rather than printing the whole fanout.
+fn same(got: &[Decision], want: &[Decision], recipients: &[String], how: &str, message: &Message<'_>) {
+    assert_eq!(got.len(), want.len(), "{how}: how many decisions");
+    if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
+        panic!(
+            "{how}: recipient #{i} {:?} got {:?}, decide_id says {:?}; message {message:?}",
+            recipients[i], got[i], want[i]
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(3), ..ProptestConfig::default() })]
 
@@ -315,19 +327,18 @@ proptest! {
             world.set(h, &key, Some(level));
         }
         world.check(Conversation::Group { group_id: "crossing" });
-        // Dense: enough users that entries * 128 >= the span.
-        let mut added = 0;
-        while (members.len() + added) * DENSITY < USERS + DENSITY {
+        // Dense: enough users that entries * 128 >= the span (30,000).
+        let mut distinct: std::collections::HashSet<usize> = members.iter().copied().collect();
+        while distinct.len() * DENSITY < USERS {
             let h = world.rng.gen_range(0..USERS);
             let level = *LEVELS.choose(&mut world.rng).unwrap();
             world.set(h, &key, Some(level));
-            members.push(h);
-            added += 1;
+            distinct.insert(h);
         }
         world.check_all();
         // Sparse again: below half the density, removed by level 0.
+        let mut members: Vec<usize> = distinct.into_iter().collect();
         members.sort_unstable();
-        members.dedup();
         members.shuffle(&mut world.rng);
         let keep = USERS / DENSITY / 4;
         for &h in &members[keep..] {

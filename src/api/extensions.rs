@@ -11,7 +11,7 @@
 //! | `/user/blockPushSchedule/set.json` | `userId`, `windows` (a JSON array), optional `timezone` |
 //! | `/user/blockPushSchedule/get.json`, `delete.json` | `userId` |
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::ser::SerializeMap;
 use serde_json::json;
 
@@ -34,7 +34,9 @@ pub const PATHS: [&str; 6] = [
 /// Parses an `until`: ms since the epoch or RFC 3339 with an offset. A `+`
 /// that arrived as a space (not percent-encoded in the form) is named.
 pub fn parse_until(value: &str) -> Result<DateTime<Utc>, Error> {
-    parse_instant(value).map_err(|e| {
+    // To the millisecond, as it is saved and sent as JSON: a finer `until`
+    // would come back from a snapshot or a JSON request as another instant.
+    parse_instant(value).map(|t| t.trunc_subsecs(3)).map_err(|e| {
         if value.contains(' ') && parse_instant(&value.replace(' ', "+")).is_ok() {
             Error::Invalid(format!(
                 "{value:?}: the '+' of the offset arrived as a space; percent-encode it as %2B in a form body"

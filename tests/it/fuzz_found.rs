@@ -1,7 +1,7 @@
 //! Defects the fuzz driver (`fuzz/`, `docs/fuzzing.md`) found, each kept as
 //! a named test.
 
-use dnd_engine::{parse_instant, Conversation, Layer, Level, Message, Settings};
+use dnd_engine::{parse_instant, Conversation, Layer, Level, Message, Request, Settings};
 
 use crate::support::{settings, CONVERSATION};
 
@@ -35,6 +35,32 @@ fn a_temporary_level_beside_a_permanent_one_survives_restore() {
         for settings in [&s, &restored] {
             let d = settings.prepare(&m).decide_id("u0");
             assert_eq!((d.by(), d.level()), (Layer::UserConversation, Some(level)), "{at}");
+        }
+    }
+}
+
+/// An `until` with microseconds was kept to the microsecond, but a request's
+/// JSON and a snapshot carry milliseconds: the request read back from its
+/// JSON was another request, and a restored state another instant (found by
+/// `dnd-fuzz --seed 9002`).
+#[test]
+fn an_until_finer_than_a_millisecond_travels_as_json_exactly() {
+    let body = b"conversationType=3&requestId=u0&targetId=g&unpushLevel=5&until=2028-01-21T00:55:23.212999%2B00:00";
+    let request = Request::parse(CONVERSATION, body).unwrap();
+    let json = serde_json::to_string(&request).unwrap();
+    assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request, "{json}");
+
+    let mut s = settings(chrono_tz::UTC, &[]);
+    assert_eq!(s.apply(&request).code(), 200);
+    let restored: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    // The last millisecond before the end, and the end itself.
+    for (at, layer) in [
+        ("2028-01-21T00:55:23.211999Z", Layer::UserConversation),
+        ("2028-01-21T00:55:23.212Z", Layer::NothingSet),
+    ] {
+        let m = Message::new(Conversation::Group { group_id: "g" }, "x", parse_instant(at).unwrap());
+        for settings in [&s, &restored] {
+            assert_eq!(settings.prepare(&m).decide_id("u0").by(), layer, "{at}");
         }
     }
 }

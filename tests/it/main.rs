@@ -7,6 +7,7 @@ mod naive;
 mod properties;
 mod push;
 mod rules;
+mod shards;
 mod sparse;
 mod support;
 mod time;

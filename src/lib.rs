@@ -81,6 +81,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod api_v4;
 mod decide;
 mod defer;
 mod error;

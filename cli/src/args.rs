@@ -28,6 +28,11 @@ const PROTOCOL: &str = r#"Input
       A settings request: PATH is one of the platform's nine paths or an
       extension path below, FORM its application/x-www-form-urlencoded body.
       replay answers the platform's response object, e.g. {"code":200}.
+  {"request": "/v4/...", "body": OBJECT}
+      A request of the platform's v4 JSON API (/v4/channel/push/set and /get,
+      /v4/channel-type/push/set and /get), OBJECT its JSON body, e.g.
+      {"channelType": "3", "requestId": "u1", "noDisturbLevel": 5}.
+      replay answers the v4 response object, e.g. {"code":0}.
   {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
             "disablePush": BOOL, "recipients": [IDS]}}
@@ -113,6 +118,26 @@ pub enum Command {
     /// layers in words (with --json, one JSON object per recipient).
     #[command(after_help = PROTOCOL)]
     Explain(ExplainArgs),
+    /// The settings service: the platform's signed HTTP API (the form and the
+    /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
+    /// snapshot and a synced log). App keys and secrets come from the config
+    /// file ([[apps]]) or DND_APP_KEY and DND_APP_SECRET, never from the
+    /// command line. Stops on SIGTERM or SIGINT. See docs/service.md.
+    Serve(ServeArgs),
+}
+
+/// `dnd serve`'s arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// The store's directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// A TOML file: [[apps]] key and secret, limits, time_zone, app_defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `dnd replay`'s arguments.

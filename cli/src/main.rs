@@ -57,7 +57,25 @@ fn main() -> ExitCode {
     ExitCode::from(match cli.command {
         Command::Replay(a) => run(Mode::Replay, &a.common),
         Command::Explain(a) => run(if a.json { Mode::ExplainJson } else { Mode::Explain }, &a.common),
+        Command::Serve(a) => serve(&a),
     })
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+fn serve(args: &args::ServeArgs) -> u8 {
+    let outcome = match &args.config {
+        Some(path) => dnd_server::Config::from_file(path),
+        None => Ok(dnd_server::Config::default()),
+    }
+    .and_then(dnd_server::Config::with_env)
+    .and_then(|config| dnd_server::run(config, &args.data, args.listen));
+    match outcome {
+        Ok(()) => OK,
+        Err(e) => {
+            say(format_args!("dnd serve: {e}\n"));
+            FAILED
+        }
+    }
 }
 
 /// Answers every line of the inputs; the exit status.

@@ -317,10 +317,17 @@ impl Settings {
         for (i, Obj(u)) in s.users.iter().enumerate() {
             settings.restore_user(u, s.format).map_err(at(&format!("users[{i}]")))?;
         }
+        // By key, not by what was stored: an empty first entry stores nothing.
+        let mut seen = HashSet::new();
         for (i, Obj(c)) in s.conversations.into_iter().enumerate() {
-            settings
-                .restore_conversation(c, s.format)
-                .map_err(at(&format!("conversations[{i}]")))?;
+            let place = format!("conversations[{i}]");
+            if !seen.insert((c.conversation_type, c.target_id.clone())) {
+                return Err(Error::snapshot(format_args!(
+                    "{place}.targetId: conversation {} of type {} is listed twice",
+                    c.target_id, c.conversation_type
+                )));
+            }
+            settings.restore_conversation(c, s.format).map_err(at(&place))?;
         }
         // After the permanent levels: setting one clears a temporary level
         // on the same conversation.

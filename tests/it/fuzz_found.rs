@@ -64,3 +64,18 @@ fn an_until_finer_than_a_millisecond_travels_as_json_exactly() {
         }
     }
 }
+
+/// A conversation listed twice was refused only when its first entry stored
+/// something: after an empty first entry (no users, no default) the second
+/// was restored (found by `dnd-fuzz --seed 9003`).
+#[test]
+fn a_conversation_listed_twice_is_refused_even_after_an_empty_entry() {
+    let snapshot = r#"{"format":2,"timeZone":"UTC","users":[{"userId":"u"}],"conversations":[
+        {"conversationType":1,"targetId":"s"},
+        {"conversationType":1,"targetId":"s","users":[{"userId":"u","unpushLevel":5}]}]}"#;
+    let error = serde_json::from_str::<Settings>(snapshot).unwrap_err().to_string();
+    assert!(
+        error.contains("conversations[1]") && error.contains("listed twice"),
+        "{error}"
+    );
+}

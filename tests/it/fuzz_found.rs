@@ -79,3 +79,15 @@ fn a_conversation_listed_twice_is_refused_even_after_an_empty_entry() {
         "{error}"
     );
 }
+
+/// A leap second (`:60`) in an `until` was kept as chrono's leap-second
+/// instant, which reads back from epoch milliseconds as the next second's:
+/// the request's JSON was another request (found by `dnd-fuzz --seed 9003`).
+#[test]
+fn an_until_in_a_leap_second_travels_as_json_exactly() {
+    let body = b"userId=u0&until=2024-02-05T09:55:60.278-05:00&level=1";
+    let request = Request::parse("/user/snooze/set.json", body).unwrap();
+    let json = serde_json::to_string(&request).unwrap();
+    assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request, "{json}");
+    assert!(json.contains("1707144960278"), "the second after 14:55:59 UTC: {json}");
+}

@@ -3,11 +3,13 @@
 mod alloc;
 mod api;
 mod fanout;
+mod fuzz_found;
 mod naive;
 mod properties;
 mod push;
 mod rules;
 mod shards;
+mod sparse;
 mod support;
 mod time;
 mod time_props;

@@ -15,8 +15,13 @@ use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER
 use crate::zone::WallTime;
 use crate::Error;
 
+mod audience;
+mod clock;
 mod explain;
+mod fanout;
 mod observe;
+use audience::Audience;
+use clock::Walls;
 pub use explain::{Escaped, Explanation, Step};
 
 /// The conversation a message was sent in, as its recipients see it.
@@ -114,8 +119,12 @@ impl<'a> Message<'a> {
 
 /// The answer for one recipient: push or not, which layer decided, and the
 /// level it applied.
+///
+/// Four bytes (aligned to four), so that the fanout copies one from its
+/// per-message table in one load and one store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[must_use]
+#[repr(align(4))]
 pub struct Decision {
     push: bool,
     by: Layer,
@@ -191,13 +200,6 @@ impl<'a> OverrideLayer<'a> {
     }
 }
 
-/// How many recipients a batch gathers before deciding them. The gathering
-/// loops do nothing but independent loads (hash lookups, user records), so
-/// the processor keeps many cache misses in flight at once; interleaved with
-/// the decisions' branches it would keep few. 64 records are 1 KiB of
-/// stack; 64 measured better than 32 for shuffled members.
-const CHUNK: usize = 64;
-
 /// A message prepared against the settings: decides for any number of
 /// recipients, each in a few loads and compares, allocating nothing.
 ///
@@ -211,16 +213,18 @@ pub struct PreparedMessage<'a> {
     type_index: usize,
     mentions_count: bool,
     mention_all: bool,
-    sender: Option<UserHandle>,
-    /// Handles of the mentioned users, sorted.
-    mentioned: Vec<UserHandle>,
-    /// A filter over them.
-    mention_filter: MentionFilter,
+    /// The sender and the mentioned users as handles, resolved when the
+    /// first recipient is decided.
+    audience: std::sync::OnceLock<Audience>,
     /// Whether a level pushes (`[mentions me][level index]`), for this
     /// message's mentions: RULES §2 as a table, read without branching.
     pushes: [[bool; 5]; 2],
-    /// The message's wall-clock time in each zone of the settings' zone table.
-    wall: Vec<WallTime>,
+    /// The message's wall-clock time in each zone of the settings' zone
+    /// table, converted as first read.
+    walls: Walls<'a>,
+    /// The decision for a recipient whose only layers are the period and the
+    /// type level, who is not mentioned: see `fanout.rs`.
+    table: fanout::Table,
     /// The conversation's target (the sender for private and system messages) and subchannel.
     target: &'a str,
     bus_channel: Option<&'a str>,
@@ -282,19 +286,14 @@ impl Settings {
         );
 
         let mentions_count = conversation_type.mentions_count();
-        let mut mentioned = Vec::new();
-        let mut mention_all = false;
-        if mentions_count {
-            match message.mentions {
-                Mentions::None => {}
-                Mentions::All => mention_all = true,
-                Mentions::Users(ids) => {
-                    mentioned.extend(ids.iter().filter_map(|id| self.user(id)));
-                    mentioned.sort_unstable();
-                    mentioned.dedup();
-                }
-            }
-        }
+        let mention_all = mentions_count && matches!(message.mentions, Mentions::All);
+        let pushes = {
+            let others = if mention_all { Mentioned::All } else { Mentioned::No };
+            [
+                Level::ALL.map(|l| l.pushes(others)),
+                Level::ALL.map(|l| l.pushes(Mentioned::Me)),
+            ]
+        };
 
         PreparedMessage {
             settings: self,
@@ -302,21 +301,10 @@ impl Settings {
             type_index: conversation_type.index(),
             mentions_count,
             mention_all,
-            sender: self.user(message.sender),
-            mention_filter: MentionFilter::of(&mentioned),
-            pushes: {
-                let others = if mention_all { Mentioned::All } else { Mentioned::No };
-                [
-                    Level::ALL.map(|l| l.pushes(others)),
-                    Level::ALL.map(|l| l.pushes(Mentioned::Me)),
-                ]
-            },
-            mentioned,
-            wall: self
-                .zones
-                .iter()
-                .map(|&z| WallTime::of(message.at.as_datetime(), z))
-                .collect(),
+            audience: std::sync::OnceLock::new(),
+            pushes,
+            walls: Walls::new(message.at.as_datetime(), &self.zones),
+            table: fanout::Table::new(conversation_type.index(), fallback, &pushes[0]),
             target,
             bus_channel,
             subchannel,
@@ -360,57 +348,6 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
-    /// Replaces the contents of `out` with the decision for each of
-    /// `recipients`, in order. Allocates nothing when `out` has the capacity.
-    ///
-    /// If one of the handles is not these settings' ([`Error::ForeignHandle`]),
-    /// `out` is left empty and the error names it.
-    pub fn decide_into(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) -> Result<(), Error> {
-        out.clear();
-        let mut records = [UserRecord::EMPTY; CHUNK];
-        for chunk in recipients.chunks(CHUNK) {
-            // The chunk's handles are checked first, in a pass of compares
-            // without branches over 512 bytes already in cache.
-            if !self.settings.owns_all(chunk) {
-                if let Some(e) = self.settings.first_refused(chunk) {
-                    out.clear();
-                    return Err(e);
-                }
-            }
-            // Gather, then decide: see `CHUNK`.
-            for (record, &h) in records.iter_mut().zip(chunk) {
-                *record = *self.settings.record(h);
-            }
-            out.extend(
-                chunk
-                    .iter()
-                    .zip(&records)
-                    .map(|(&h, record)| self.decide_with(Some(h), record, "")),
-            );
-        }
-        Ok(())
-    }
-
-    /// As [`decide_into`](Self::decide_into), for recipients given by id.
-    pub fn decide_ids_into<S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
-        out.clear();
-        let mut handles = [None; CHUNK];
-        let mut records = [UserRecord::EMPTY; CHUNK];
-        for chunk in recipients.chunks(CHUNK) {
-            // Look up, then gather, then decide: see `CHUNK`.
-            self.settings.users_batch(chunk, &mut handles);
-            for (record, &h) in records.iter_mut().zip(&handles) {
-                *record = *self.record_of(h);
-            }
-            out.extend(
-                chunk
-                    .iter()
-                    .zip(handles.iter().zip(&records))
-                    .map(|(id, (&h, record))| self.decide_with(h, record, id.as_ref())),
-            );
-        }
-    }
-
     /// The settings the message was prepared against.
     pub(crate) fn settings(&self) -> &'a Settings {
         self.settings
@@ -418,7 +355,20 @@ impl<'a> PreparedMessage<'a> {
 
     /// The message's wall time in zone `z` of the settings.
     pub(crate) fn wall_at(&self, z: crate::settings::ZoneIndex) -> WallTime {
-        self.wall[z.index()]
+        self.walls.at(z)
+    }
+
+    /// The sender and the mentioned users as handles.
+    #[inline]
+    pub(crate) fn audience(&self) -> &Audience {
+        self.audience.get_or_init(|| {
+            Audience::of(
+                self.settings,
+                self.message.sender,
+                self.message.mentions,
+                self.mentions_count,
+            )
+        })
     }
 
     /// A recipient as a handle (if the settings know the user) and an id; an
@@ -436,7 +386,7 @@ impl<'a> PreparedMessage<'a> {
         })
     }
 
-    fn record_of(&self, handle: Option<UserHandle>) -> &'a UserRecord {
+    pub(super) fn record_of(&self, handle: Option<UserHandle>) -> &'a UserRecord {
         match handle {
             Some(h) => self.settings.record(h),
             None => &UserRecord::EMPTY,
@@ -461,9 +411,9 @@ impl<'a> PreparedMessage<'a> {
     /// The decision for the recipient with `handle` (or, without one, for the
     /// user `id` whom the settings do not know): RULES §4.
     #[inline(always)]
-    fn decide_with(&self, handle: Option<UserHandle>, record: &UserRecord, id: &str) -> Decision {
+    pub(super) fn decide_with(&self, handle: Option<UserHandle>, record: &UserRecord, id: &str) -> Decision {
         let is_sender = match handle {
-            Some(h) => self.sender == Some(h),
+            Some(h) => self.audience().sender == Some(h),
             None => id == self.message.sender,
         };
         if is_sender {
@@ -472,7 +422,7 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
-        if record.period.extended {
+        if record.extended() {
             return self.decide_extended(handle, id);
         }
         let (layer, level) = self.choose(self.user_layers(handle, record));
@@ -491,17 +441,13 @@ impl<'a> PreparedMessage<'a> {
         };
         UserLayers {
             period: {
-                let p = record.period;
-                let wall = self
-                    .wall
-                    .get(p.zone.index())
-                    .copied()
-                    .unwrap_or(WallTime::MONDAY_MIDNIGHT);
-                p.contains(wall.seconds).then_some(p.level.level())
+                let p = record.period();
+                p.contains(self.walls.seconds(p.zone.index()))
+                    .then_some(p.level.level())
             },
             subchannel: self.subchannel.get(h),
             conversation: self.conversation.get(h),
-            conversation_type: record.type_levels[self.type_index],
+            conversation_type: record.type_level(self.type_index),
         }
     }
 
@@ -522,40 +468,10 @@ impl<'a> PreparedMessage<'a> {
     fn mentions_me(&self, handle: Option<UserHandle>, id: &str) -> bool {
         match handle {
             // The filter is empty unless the message mentions users the settings know.
-            Some(h) => self.mention_filter.may_contain(h) && self.mentioned.binary_search(&h).is_ok(),
+            Some(h) => self.audience().mentions(h),
             // A user the settings do not know: compare ids.
             None => self.mentions_count && matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
         }
-    }
-}
-
-/// A 1024-bit filter over the handles of the mentioned users. A mentioned
-/// recipient always has its bit set; with ten mentions, about one other
-/// recipient in a hundred does. So nearly every recipient is ruled out
-/// without searching the list.
-#[derive(Clone, Copy, Debug, Default)]
-struct MentionFilter([u64; 16]);
-
-impl MentionFilter {
-    fn of(handles: &[UserHandle]) -> MentionFilter {
-        let mut filter = MentionFilter::default();
-        for &h in handles {
-            let (word, bit) = Self::position(h);
-            filter.0[word] |= bit;
-        }
-        filter
-    }
-
-    #[inline(always)]
-    fn position(h: UserHandle) -> (usize, u64) {
-        let b = (h.index() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
-        ((b >> 6) as usize, 1 << (b & 63))
-    }
-
-    #[inline(always)]
-    fn may_contain(&self, h: UserHandle) -> bool {
-        let (word, bit) = Self::position(h);
-        self.0[word] & bit != 0
     }
 }
 

@@ -9,11 +9,14 @@
 //!   gets and decisions for its users after the writes they must see, and
 //!   snapshots with the sequence covered, trimming the stream below the
 //!   oldest snapshot still needed.
-//! - [`api`]: the API node: validates, appends, answers; routes gets; splits
-//!   a push by shard, decides chunk by chunk and merges in recipient order.
+//! - [`api`]: the API node, a [`dnd_server::Backend`] behind the settings
+//!   service's HTTP front: appends changes, routes gets; splits a push by
+//!   shard, decides chunk by chunk and merges in recipient order.
+//! - [`run`]: the processes, as `dnd serve --cluster` and `dnd cluster
+//!   shard|local` start them.
 //! - [`wire`]: what travels between them.
 //! - [`nats_server`]: starts a `nats-server` on a free loopback port, found or
-//!   installed by `scripts/nats-server.sh` (tests, and `dnd-cluster local`).
+//!   installed by `scripts/nats-server.sh` (tests, and `dnd cluster local`).
 //!
 //! The core crate knows nothing of NATS: routing, the exactly-once guard and
 //! the sequenced snapshot are in [`dnd_engine::shard`].
@@ -24,6 +27,7 @@
 pub mod api;
 pub mod log;
 pub mod nats_server;
+pub mod run;
 pub mod wire;
 pub mod worker;
 

@@ -1,19 +1,19 @@
 //! What travels between the API node and the shards, over NATS
 //! request/reply.
 //!
-//! - A get: `{"after": SEQ, "request": REQUEST}` to
-//!   `dnd.shard.<shards>.<shard>.get`; the answer is the platform's response
-//!   JSON.
+//! - A get: `{"after": SEQ, "request": REQUEST, "generation": "Form"|"V4"}`
+//!   to `dnd.shard.<shards>.<shard>.get`; the answer is the platform's
+//!   response JSON in that generation's shape.
 //! - A decide: `{"after": SEQ, "push": PUSH}` to `...decide`, where `PUSH` is
 //!   the replay protocol's push object holding only that shard's recipients;
-//!   the answer is three bytes per recipient, in the order given
-//!   ([`Verdict::encode`]).
+//!   the answer is one [`Record`] per recipient, in the order given.
 //!
 //! Every answer starts with one status byte: `0` and the payload, or `1`
 //! and a UTF-8 message saying what was refused.
 
 use dnd_engine::shard::{Layout, ShardId};
-use dnd_engine::{Decision, Layer, Level, Request};
+use dnd_engine::{Layer, Request};
+use dnd_server::backend::Generation;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -41,6 +41,8 @@ pub struct GetRequest {
     pub after: u64,
     /// The get.
     pub request: Request,
+    /// The API generation whose shape the answer takes.
+    pub generation: Generation,
 }
 
 /// A decide for a shard; the push is kept as JSON so that its validation is
@@ -50,6 +52,9 @@ pub struct GetRequest {
 pub struct DecideRequest {
     /// The sequence the decisions must reflect.
     pub after: u64,
+    /// Whether each decision line carries its explanation.
+    #[serde(default)]
+    pub explain: bool,
     /// The message and this shard's recipients.
     pub push: dnd_engine::push::Push,
 }
@@ -68,52 +73,25 @@ pub struct Progress {
     pub snapshot: u64,
 }
 
-/// One recipient's decision as it crosses the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    /// Whether a push goes out.
-    pub push: bool,
+/// One recipient's decision as it crosses the wire: the layer that decided
+/// (for the metrics) and the decision line, the JSON object `dnd replay`
+/// prints (with `deferUntil`, and the explanation on request).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
     /// The layer that decided.
-    pub by: Layer,
-    /// The level applied.
-    pub level: Option<Level>,
+    pub layer: Layer,
+    /// The decision line.
+    pub json: String,
 }
 
-impl From<Decision> for Verdict {
-    fn from(d: Decision) -> Verdict {
-        Verdict {
-            push: d.push(),
-            by: d.by(),
-            level: d.level(),
-        }
-    }
-}
-
-impl Verdict {
-    /// Bytes per verdict.
-    pub const SIZE: usize = 3;
-
-    /// Appends the three bytes: push (0 or 1), the layer's index in
-    /// [`Layer::ALL`], the level's code as a signed byte (0: none).
-    pub fn encode(self, out: &mut Vec<u8>) {
-        let layer = Layer::ALL.iter().position(|&l| l == self.by).unwrap_or(usize::MAX);
-        out.push(u8::from(self.push));
-        out.push(u8::try_from(layer).unwrap_or(u8::MAX));
-        out.push(Level::code_of(self.level) as i8 as u8);
-    }
-
-    /// Reads three bytes written by [`Verdict::encode`].
-    pub fn decode(bytes: [u8; 3]) -> Result<Verdict, Error> {
-        let push = match bytes[0] {
-            0 => false,
-            1 => true,
-            b => return Err(Error::frame("decision", format_args!("push byte {b}"))),
-        };
-        let by = *Layer::ALL
-            .get(usize::from(bytes[1]))
-            .ok_or_else(|| Error::frame("decision", format_args!("layer {}", bytes[1])))?;
-        let level = Level::from_code(i64::from(bytes[2] as i8)).map_err(|e| Error::frame("decision", e))?;
-        Ok(Verdict { push, by, level })
+impl Record {
+    /// Appends `[layer u8][len u32 LE][json]`, the layer as its index in
+    /// [`Layer::ALL`].
+    pub fn encode(layer: Layer, json: &[u8], out: &mut Vec<u8>) {
+        let index = Layer::ALL.iter().position(|&l| l == layer).unwrap_or(usize::MAX);
+        out.push(u8::try_from(index).unwrap_or(u8::MAX));
+        out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(json);
     }
 }
 
@@ -142,52 +120,52 @@ pub fn payload(answer: &[u8]) -> Result<&[u8], Error> {
     }
 }
 
-/// The verdicts of a decide answer's payload, which must hold `count`.
-pub fn verdicts(payload: &[u8], count: usize) -> Result<Vec<Verdict>, Error> {
-    if payload.len() != count * Verdict::SIZE {
-        return Err(Error::frame(
-            "decide answer",
-            format_args!("{} bytes for {count} recipients", payload.len()),
-        ));
+/// The records of a decide answer's payload, which must hold `count`.
+pub fn records(mut payload: &[u8], count: usize) -> Result<Vec<Record>, Error> {
+    let bad = |why: String| Error::frame("decide answer", why);
+    let mut out = Vec::with_capacity(count);
+    while !payload.is_empty() {
+        let [index, a, b, c, d, rest @ ..] = payload else {
+            return Err(bad(format!("a record cut short after {} records", out.len())));
+        };
+        let layer = *Layer::ALL
+            .get(usize::from(*index))
+            .ok_or_else(|| bad(format!("layer {index}")))?;
+        let len = u32::from_le_bytes([*a, *b, *c, *d]) as usize;
+        let json = rest
+            .get(..len)
+            .ok_or_else(|| bad(format!("a record of {len} bytes cut short")))?;
+        let json = std::str::from_utf8(json).map_err(|e| bad(e.to_string()))?.to_owned();
+        out.push(Record { layer, json });
+        payload = &rest[len..];
     }
-    payload
-        .chunks_exact(Verdict::SIZE)
-        .map(|c| Verdict::decode([c[0], c[1], c[2]]))
-        .collect()
+    if out.len() != count {
+        return Err(bad(format!("{} decisions for {count} recipients", out.len())));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every layer and level survives the wire, and bad bytes are refused.
+    /// Every layer survives the wire, and cut or bad records are refused.
     #[test]
-    fn verdicts_round_trip() {
-        let levels = [
-            None,
-            Some(Level::All),
-            Some(Level::Mentions),
-            Some(Level::MentionsOfMe),
-            Some(Level::MentionsOfAll),
-            Some(Level::Nothing),
-        ];
+    fn records_round_trip() {
         let mut out = Vec::new();
         let mut all = Vec::new();
-        for by in Layer::ALL {
-            for level in levels {
-                for push in [false, true] {
-                    let v = Verdict { push, by, level };
-                    v.encode(&mut out);
-                    all.push(v);
-                }
-            }
+        for (i, layer) in Layer::ALL.iter().enumerate() {
+            let json = format!("{{\"userId\":\"u{i}\"}}");
+            Record::encode(*layer, json.as_bytes(), &mut out);
+            all.push(Record { layer: *layer, json });
         }
-        assert_eq!(verdicts(&out, all.len()).unwrap(), all);
-        assert!(verdicts(&out, all.len() + 1).is_err());
-        assert!(Verdict::decode([2, 0, 0]).is_err());
-        // One past the last layer (the walk grew a layer, UserSnooze, after this test was written).
-        assert!(Verdict::decode([0, Layer::ALL.len() as u8, 0]).is_err());
-        assert!(Verdict::decode([0, 0, 3]).is_err());
+        assert_eq!(records(&out, all.len()).unwrap(), all);
+        assert!(records(&out, all.len() + 1).is_err());
+        assert!(records(&out[..out.len() - 1], all.len()).is_err());
+        let mut bad = Vec::new();
+        bad.push(Layer::ALL.len() as u8); // one past the last layer
+        bad.extend_from_slice(&0u32.to_le_bytes());
+        assert!(records(&bad, 1).is_err());
         assert_eq!(payload(&refused("no")).unwrap_err().to_string(), "shard: no");
         assert_eq!(payload(&ok(b"x")).unwrap(), b"x");
         assert!(payload(&[]).is_err());

@@ -34,8 +34,10 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 use crate::log::{mark_subject, retry, shard_subjects, SNAPSHOTS, STREAM};
-use crate::wire::{self, DecideRequest, GetRequest, Progress, Verdict};
+use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
+use dnd_server::backend::Generation;
+use dnd_server::decide::decision_line;
 
 /// How long a read may wait for its shard to catch up before it is refused.
 pub const READ_DEADLINE: Duration = Duration::from_secs(10);
@@ -107,7 +109,7 @@ struct Waiting {
 }
 
 enum Read {
-    Get(Request),
+    Get(Request, Generation),
     Decide(DecideRequest),
 }
 
@@ -182,7 +184,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
                     entries = w.consume(&stream).await?;
                 }
             },
-            Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request)))).await,
+            Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request, g.generation)))).await,
             Some(m) = decides.next() => w.read(m, |payload| serde_json::from_slice::<DecideRequest>(payload).map(|d| (d.after, Read::Decide(d)))).await,
             Some(m) = progress_requests.next() => {
                 if let (Some(reply), Ok(body)) = (m.reply, serde_json::to_vec(&w.progress)) {
@@ -344,8 +346,8 @@ impl Worker {
 
     fn answer(&self, kind: &Read) -> Vec<u8> {
         match kind {
-            Read::Get(request) => match self.replica.settings().query(request) {
-                Some(response) => wire::ok(response.to_json().as_bytes()),
+            Read::Get(request, generation) => match self.replica.settings().query(request) {
+                Some(response) => wire::ok(generation.render(&response).json.as_bytes()),
                 None => wire::refused("a change sent as a get"),
             },
             Read::Decide(d) => {
@@ -353,12 +355,13 @@ impl Worker {
                 match d.push.message(&mentioned) {
                     Ok(message) => {
                         let prepared = self.replica.settings().prepare(&message);
-                        let mut decisions = Vec::with_capacity(d.push.recipients.len());
-                        prepared.decide_ids_into(&d.push.recipients, &mut decisions);
-                        let mut out = Vec::with_capacity(1 + decisions.len() * Verdict::SIZE);
+                        let mut out = Vec::with_capacity(1 + d.push.recipients.len() * 80);
                         out.push(0);
-                        for decision in decisions {
-                            Verdict::from(decision).encode(&mut out);
+                        let mut line = Vec::with_capacity(256);
+                        for id in &d.push.recipients {
+                            line.clear();
+                            let layer = decision_line(&prepared, id, d.explain, &mut line);
+                            Record::encode(layer, &line, &mut out);
                         }
                         out
                     }

@@ -124,6 +124,12 @@ impl Config {
         if self.max_header_bytes < 8192 {
             return Err("max_header_bytes must be at least 8192".into());
         }
+        self.engine()
+    }
+
+    /// The engine's configuration (`time_zone`, `app_defaults`) alone: what
+    /// a cluster's shard needs, which serves no app.
+    pub fn engine(&self) -> Result<dnd_engine::Config, String> {
         let zone = parse_zone(&self.time_zone).map_err(|e| format!("time_zone: {e}"))?;
         let mut config = dnd_engine::Config::new(zone);
         for &(t, l) in &self.app_defaults {

@@ -23,14 +23,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dnd_engine::push::Push;
-use dnd_engine::{Explanation, Layer, Level, Message, Response, Settings, UserId};
+use dnd_engine::{Explanation, Layer, Level, Message, PreparedMessage, Response, UserId};
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::backend::{Chunk, Decider, Lines};
 use crate::metrics::Metrics;
-use crate::{read, Shared};
 
 /// Recipients decided under one read lock.
 pub const CHUNK: usize = 1024;
@@ -46,6 +46,9 @@ pub struct Options {
     pub max_recipients: usize,
     /// How long a slow reader may keep the next piece of the answer waiting.
     pub write_timeout: Duration,
+    /// The log position the decisions must reflect (a cluster's read your
+    /// writes; 0 for none).
+    pub after: u64,
 }
 
 /// A piece of the request body, or why the body stopped.
@@ -136,7 +139,7 @@ impl Sink {
 /// Decides the push read from `body` and streams the answer: the head's
 /// outcome to `head`, the bytes to `out`. Blocks; run it on a blocking thread.
 pub fn run(
-    settings: &Shared,
+    decider: &dyn Decider,
     metrics: &Metrics,
     mut body: BodyReader,
     options: Options,
@@ -152,7 +155,7 @@ pub fn run(
         gone: false,
     });
     let state = State {
-        settings,
+        decider,
         metrics,
         options,
         sink: &sink,
@@ -187,7 +190,7 @@ pub fn run(
 }
 
 struct State<'s> {
-    settings: &'s Shared,
+    decider: &'s dyn Decider,
     metrics: &'s Metrics,
     options: Options,
     sink: &'s RefCell<Sink>,
@@ -217,46 +220,60 @@ impl State<'_> {
         e
     }
 
-    /// Decides one chunk of recipients and writes their decisions.
-    fn decide(&self, message: &Message<'_>, chunk: &[String]) {
-        let mut by_layer = [0u64; Layer::ALL.len()];
+    /// Decides one chunk of recipients and writes their decisions; `false`
+    /// if the backend refused it (the failure is recorded).
+    fn decide(&self, fields: &Map<String, Value>, message: &Message<'_>, recipients: &[String]) -> bool {
         let mut sink = self.sink.borrow_mut();
-        {
-            let settings: std::sync::RwLockReadGuard<'_, Settings> = read(self.settings);
-            let prepared = settings.prepare(message);
-            for id in chunk.iter() {
-                let (decision, deferral, explanation) = if self.options.explain {
-                    let e = prepared.explain_id(id);
-                    (e.decision(), e.deferral(), Some(e))
-                } else {
-                    let (decision, deferral) = prepared.decide_deferred_id(id);
-                    (decision, deferral, None)
-                };
-                if let Some(i) = Layer::ALL.iter().position(|&l| l == decision.by()) {
-                    by_layer[i] += 1;
+        let chunk = Chunk {
+            fields,
+            message,
+            recipients,
+            explain: self.options.explain,
+            after: self.options.after,
+        };
+        let mut count = self.count.get();
+        let outcome = {
+            let mut lines = Lines::new(&mut sink.buf, &mut count);
+            let outcome = self.decider.decide(&chunk, &mut lines);
+            for (layer, n) in Layer::ALL.iter().zip(lines.by_layer()) {
+                if *n > 0 {
+                    self.metrics.decisions(*layer, *n);
                 }
-                if self.count.get() > 0 {
-                    sink.buf.push(b',');
-                }
-                self.count.set(self.count.get() + 1);
-                let line = DecisionLine {
-                    user_id: id,
-                    push: decision.push(),
-                    by: decision.by().as_str(),
-                    level: decision.level().map(Level::code),
-                    defer_until: deferral.map(|d| d.until.timestamp_millis()),
-                    explanation: explanation.as_ref(),
-                };
-                let _ = serde_json::to_writer(&mut sink.buf, &line);
             }
-        }
-        for (layer, n) in Layer::ALL.iter().zip(by_layer) {
-            if n > 0 {
-                self.metrics.decisions(*layer, n);
-            }
+            outcome
+        };
+        self.count.set(count);
+        if let Err(response) = outcome {
+            *self.failure.borrow_mut() = Some(response);
+            return false;
         }
         sink.flush(false);
+        true
     }
+}
+
+/// Writes the decision line of recipient `id` (its JSON object, as `dnd
+/// replay` prints it, with the explanation on request) to `out`, and returns
+/// the layer that decided.
+pub fn decision_line(prepared: &PreparedMessage<'_>, id: &str, explain: bool, out: &mut Vec<u8>) -> Layer {
+    let (decision, deferral, explanation) = if explain {
+        let e = prepared.explain_id(id);
+        (e.decision(), e.deferral(), Some(e))
+    } else {
+        let (decision, deferral) = prepared.decide_deferred_id(id);
+        (decision, deferral, None)
+    };
+    let line = DecisionLine {
+        user_id: id,
+        push: decision.push(),
+        by: decision.by().as_str(),
+        level: decision.level().map(Level::code),
+        defer_until: deferral.map(|d| d.until.timestamp_millis()),
+        explanation: explanation.as_ref(),
+    };
+    // Writing to a Vec fails only for a value serde cannot write: none here.
+    let _ = serde_json::to_writer(out, &line);
+    decision.by()
 }
 
 /// One recipient's decision, its keys in the replay protocol's order
@@ -341,8 +358,10 @@ fn decide_all<'de, A: SeqAccess<'de>>(
         message
     })?;
     state.sink.borrow_mut().buf.extend_from_slice(b"{\"decisions\":[");
-    for chunk in recipients.chunks(CHUNK) {
-        state.decide(&message, chunk);
+    for chunk in recipients.chunks(state.decider.chunk_size().max(1)) {
+        if !state.decide(fields, &message, chunk) {
+            return Err("the decide backend failed".into());
+        }
     }
     recipients.clear();
     if let Some(seq) = more {
@@ -351,15 +370,19 @@ fn decide_all<'de, A: SeqAccess<'de>>(
                 .admit(recipients.len() + 1)
                 .map_err(|()| String::from("too many recipients"))?;
             recipients.push(recipient(state, state.count.get() + recipients.len(), value)?);
-            if recipients.len() == CHUNK {
-                state.decide(&message, recipients);
+            if recipients.len() >= state.decider.chunk_size().max(1) {
+                if !state.decide(fields, &message, recipients) {
+                    return Err("the decide backend failed".into());
+                }
                 recipients.clear();
                 if state.sink.borrow().gone {
                     return Err("the client went away".into());
                 }
             }
         }
-        state.decide(&message, recipients);
+        if !state.decide(fields, &message, recipients) {
+            return Err("the decide backend failed".into());
+        }
         recipients.clear();
     }
     state.sink.borrow_mut().buf.extend_from_slice(b"]}");

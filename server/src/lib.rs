@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod backend;
 pub mod config;
 pub mod decide;
 pub mod metrics;
@@ -42,6 +43,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use backend::{Backend, Local};
 pub use config::{App, Config};
 pub use store::{ChangeLog, FileLog, Recovery};
 
@@ -107,11 +109,17 @@ pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Resul
     );
     let settings = Arc::new(RwLock::new(settings));
     let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
+    serve(Local::new(settings, writer, thread), config, listen).await
+}
+
+/// Serves the HTTP API on `listen` over `backend` (this process's store, or
+/// a cluster's); stopping the server stops the backend after the requests
+/// in flight.
+pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -> io::Result<Server> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let state = Arc::new(service::State {
-        settings,
-        writer,
+        backend,
         auth: auth::Auth::new(&config),
         metrics: metrics::Metrics::default(),
         config,
@@ -119,18 +127,14 @@ pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Resul
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         accept(listener, state.clone(), stopped).await;
-        state.writer.stop().await;
-        drop(state);
-        tokio::task::spawn_blocking(move || thread.join())
-            .await
-            .map_err(io::Error::other)?;
+        state.backend.stop().await;
         tracing::info!("stopped");
         Ok(())
     });
     Ok(Server { addr, stop, task })
 }
 
-async fn accept(listener: TcpListener, state: Arc<service::State>, mut stopped: watch::Receiver<bool>) {
+async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>, mut stopped: watch::Receiver<bool>) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(state.config.header_timeout_ms))
@@ -187,13 +191,24 @@ pub fn init_logging() {
 /// Runs the service until SIGTERM or SIGINT: the `dnd serve` command.
 /// Prints `listening on ADDR` on standard output once it accepts.
 pub fn run(config: Config, data: &Path, listen: SocketAddr) -> Result<(), String> {
+    let data = data.to_owned();
+    run_with(move || async move { start(config, &data, listen).await })
+}
+
+/// Runs the server `start` makes until SIGTERM or SIGINT, on a runtime of
+/// its own, with the JSON logger: the body of `dnd serve` in every mode.
+pub fn run_with<F, Fut>(start: F) -> Result<(), String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = io::Result<Server>>,
+{
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let server = start(config, data, listen).await.map_err(|e| e.to_string())?;
+        let server = start().await.map_err(|e| e.to_string())?;
         println!("listening on {}", server.local_addr());
         tracing::info!(addr = %server.local_addr(), "listening");
         let mut term =

@@ -15,22 +15,19 @@ use hyper::{Method, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::{Auth, Headers, TimeUnit};
+use crate::backend::{Answered, Backend, Generation};
 use crate::config::Config;
 use crate::decide::{self, OutPiece};
 use crate::metrics::Metrics;
-use crate::writer::Writer;
-use crate::{read, Shared};
 
 /// The decide endpoint's path.
 pub const DECIDE_PATH: &str = "/push/decide.json";
 
 /// What every request shares.
 #[derive(Debug)]
-pub struct State {
-    /// The settings.
-    pub settings: Arc<Shared>,
-    /// The one writer.
-    pub writer: Writer,
+pub struct State<B> {
+    /// The settings: this process's, or a cluster's.
+    pub backend: B,
     /// The signature checker.
     pub auth: Auth,
     /// The counters.
@@ -159,7 +156,7 @@ fn label(path: &str) -> &'static str {
 }
 
 /// Handles one request.
-pub async fn handle(state: Arc<State>, request: hyper::Request<Incoming>) -> Answer {
+pub async fn handle<B: Backend>(state: Arc<State<B>>, request: hyper::Request<Incoming>) -> Answer {
     let started = Instant::now();
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
@@ -178,12 +175,12 @@ pub async fn handle(state: Arc<State>, request: hyper::Request<Incoming>) -> Ans
     answer
 }
 
-async fn route(state: &Arc<State>, request: hyper::Request<Incoming>) -> (Answer, u16, Option<String>) {
+async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incoming>) -> (Answer, u16, Option<String>) {
     let path = request.uri().path();
     match (request.method(), path) {
         (&Method::GET, "/health") => return (json(StatusCode::OK, r#"{"status":"ok"}"#.into()), 200, None),
         (&Method::GET, "/ready") => {
-            return if state.writer.healthy() {
+            return if state.backend.ready() {
                 (json(StatusCode::OK, r#"{"status":"ready"}"#.into()), 200, None)
             } else {
                 let body = r#"{"status":"the store cannot take changes"}"#.into();
@@ -222,9 +219,34 @@ async fn route(state: &Arc<State>, request: hyper::Request<Incoming>) -> (Answer
             q.split('&')
                 .any(|p| p == "explain" || p == "explain=true" || p == "explain=1")
         });
-        let (a, code) = decide_request(state, request.into_body(), explain).await;
+        let after = match after(request.headers()) {
+            Ok(after) => after,
+            Err(refusal) => {
+                let (a, code) = platform(&refusal, false);
+                return (a, code, Some(app));
+            }
+        };
+        let (a, code) = decide_request(state, request.into_body(), explain, after).await;
         return (a, code, Some(app));
     }
+    let after = match after(request.headers()) {
+        Ok(after) => after,
+        Err(refusal) => {
+            let (a, code) = platform(&refusal, v4);
+            return (a, code, Some(app));
+        }
+    };
+    let source = match request.headers().get(IDEMPOTENCY_KEY).map(|v| v.as_bytes().to_owned()) {
+        Some(key) => (IDEMPOTENCY_KEY, key),
+        None => (
+            "nonce",
+            request
+                .headers()
+                .get("Nonce")
+                .map(|v| v.as_bytes().to_owned())
+                .unwrap_or_default(),
+        ),
+    };
     let body = match read_body(state, request).await {
         Ok(body) => body,
         Err((response, status)) => {
@@ -240,16 +262,67 @@ async fn route(state: &Arc<State>, request: hyper::Request<Incoming>) -> (Answer
     } else {
         Request::parse(&path, &body)
     };
-    let response = match parsed {
-        Err(e) => Response::from_error(&e),
-        Ok(request) if request.is_change() => state.writer.change(request).await,
-        Ok(request) => {
-            let settings = read(&state.settings);
-            settings.query(&request).unwrap_or_else(|| error(1000, "not a query"))
+    let generation = Generation::of(&path);
+    let answered = match parsed {
+        Err(e) => generation.render(&Response::from_error(&e)),
+        Ok(request) if request.is_change() => {
+            let write = write_id(&app, source, &path, &body);
+            state.backend.change(request, generation, write).await
         }
+        Ok(request) => state.backend.query(request, generation, after).await,
     };
-    let (a, code) = platform(&response, v4);
-    (a, code, Some(app))
+    let code = answered.code;
+    (answered_http(answered), code, Some(app))
+}
+
+/// The header a client names a write with, so that a retry of it (with a
+/// fresh `Nonce`) is applied once by a backend that deduplicates.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// The header a read names the log position it must reflect with: the
+/// `Dnd-Seq` of the client's last write (a cluster's read your writes).
+pub const AFTER: &str = "Dnd-After";
+
+/// The `Dnd-After` header: 0 without one.
+fn after(headers: &HeaderMap) -> Result<u64, Response> {
+    match headers.get(AFTER) {
+        None => Ok(0),
+        Some(v) => v.to_str().ok().and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
+            error(
+                1002,
+                format!("header {AFTER}: not a log position (a whole number, the Dnd-Seq of a write)"),
+            )
+        }),
+    }
+}
+
+/// A write's id for deduplication: the hex SHA-1 of the app key, where the
+/// client's key for the write comes from (`Idempotency-Key`, else the
+/// request's `Nonce`), that key, the path and the body. The same request
+/// retried under the same key has the same id; a different request under a
+/// reused key does not.
+pub fn write_id(app: &str, source: (&str, Vec<u8>), path: &str, body: &[u8]) -> String {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    for part in [app.as_bytes(), source.0.as_bytes(), &source.1, path.as_bytes(), body] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The HTTP answer for a settings answer: its status by code, and, for a
+/// change appended to a replicated log, `Dnd-Seq` and `Dnd-Duplicate`.
+fn answered_http(a: Answered) -> Answer {
+    let mut r = json(status_for(a.code), a.json);
+    if let Some(seq) = a.seq {
+        let h = r.headers_mut();
+        h.insert("Dnd-Seq", HeaderValue::from(seq));
+        h.insert(
+            "Dnd-Duplicate",
+            HeaderValue::from_static(if a.duplicate { "true" } else { "false" }),
+        );
+    }
+    r
 }
 
 fn check(auth: &Auth, headers: &HeaderMap, unit: TimeUnit) -> Result<String, Response> {
@@ -266,8 +339,8 @@ fn check(auth: &Auth, headers: &HeaderMap, unit: TimeUnit) -> Result<String, Res
 }
 
 /// The whole body of a settings request, within its size and time limits.
-async fn read_body(
-    state: &State,
+async fn read_body<B>(
+    state: &State<B>,
     request: hyper::Request<Incoming>,
 ) -> Result<Vec<u8>, (Response, Option<StatusCode>)> {
     let max = state.config.max_body_bytes;
@@ -308,7 +381,12 @@ async fn read_body(
 
 /// Streams a decide request: the body to the decide thread, its decisions
 /// back out.
-async fn decide_request(state: &Arc<State>, mut body: Incoming, explain: bool) -> (Answer, u16) {
+async fn decide_request<B: Backend>(
+    state: &Arc<State<B>>,
+    mut body: Incoming,
+    explain: bool,
+    after: u64,
+) -> (Answer, u16) {
     let (pieces_tx, pieces_rx) = mpsc::channel::<decide::Piece>(8);
     let (head_tx, head_rx) = oneshot::channel();
     let (out_tx, out_rx) = mpsc::channel::<OutPiece>(4);
@@ -347,11 +425,12 @@ async fn decide_request(state: &Arc<State>, mut body: Incoming, explain: bool) -
         explain,
         max_recipients: state.config.max_recipients,
         write_timeout: idle,
+        after,
     };
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let body = decide::BodyReader::new(pieces_rx);
-        decide::run(&state.settings, &state.metrics, body, options, head_tx, out_tx);
+        decide::run(&state.backend, &state.metrics, body, options, head_tx, out_tx);
     });
     match head_rx.await {
         Ok(Ok(())) => {

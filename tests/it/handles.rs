@@ -37,6 +37,16 @@ fn refused_everywhere(s: &Settings, h: UserHandle, good: UserHandle, expected: &
         let mut out = vec![p.decide(good).unwrap()];
         assert_eq!(p.decide_into(&batch, &mut out).as_ref(), Err(expected));
         assert!(out.is_empty());
+        let mut bits = vec![1];
+        assert_eq!(p.push_bits_into(&batch, &mut bits).as_ref(), Err(expected));
+        assert!(bits.is_empty());
+        #[cfg(feature = "parallel")]
+        {
+            let two = std::num::NonZeroUsize::new(2).unwrap();
+            let mut out = vec![p.decide(good).unwrap()];
+            assert_eq!(p.decide_into_parallel(&batch, &mut out, two).as_ref(), Err(expected));
+            assert!(out.is_empty());
+        }
     }
     assert_eq!(s.user_id(h), None);
 }

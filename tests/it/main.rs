@@ -2,6 +2,8 @@
 
 mod alloc;
 mod api;
+mod fanout;
+mod fuzz_found;
 mod handles;
 mod inputs;
 mod json;
@@ -11,6 +13,7 @@ mod push;
 mod rules;
 mod shards;
 mod shared;
+mod sparse;
 mod support;
 mod time;
 mod time_props;

@@ -156,7 +156,8 @@ fn conversation_key() -> impl Strategy<Value = ConversationKey> {
         })
 }
 
-/// Any change, over the wide user set; gets mixed in, which change nothing.
+/// Any change of every kind, over the wide user set; gets mixed in, which
+/// change nothing.
 fn request() -> impl Strategy<Value = Request> {
     let period = (
         0u32..86_400,
@@ -193,7 +194,67 @@ fn request() -> impl Strategy<Value = Request> {
                 bus_channel: bus.map(|b| BusChannel::new(b).unwrap()),
                 level,
             }),
+        5 => extension(),
     ]
+}
+
+/// The time extensions (until variants of the three level requests, snooze,
+/// schedule, their gets and deletes), built as a client sends them and
+/// parsed by the core; untils fall across the messages' years, so about
+/// half have expired when a message is decided.
+fn extension() -> impl Strategy<Value = Request> {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let until = 1_577_836_800_000i64..1_893_456_000_000; // 2020 to 2030
+    let code = prop::sample::select(vec![-1i64, 1, 2, 4, 5]);
+    let kind = prop::sample::select(vec![(1, "u0"), (3, "g0"), (3, "g1"), (6, "g2"), (10, "g0"), (10, "g1")]);
+    let bus = prop::option::of(prop::sample::select(vec!["c0", "c1", "c2"]));
+    (
+        prop::sample::select(user_ids()),
+        0u8..9,
+        until,
+        code,
+        kind,
+        bus,
+        (1u8..=6, 0u32..24, 1u32..=1440),
+    )
+        .prop_map(move |(user, which, until, level, (t, target), bus, (day, hour, period))| {
+            let u = enc(&user);
+            let bus = bus.filter(|_| t == 10).map(|b| format!("&busChannel={b}")).unwrap_or_default();
+            let (path, body) = match which {
+                0 => (
+                    "/conversation/notification/set.json",
+                    format!("conversationType={t}&requestId={u}&targetId={target}{bus}&unpushLevel={level}&until={until}"),
+                ),
+                1 => (
+                    "/conversation/type/notification/set.json",
+                    format!("conversationType={t}&requestId={u}&unpushLevel={level}&until={until}"),
+                ),
+                2 => (
+                    "/ultragroup/notdisturb/set.json",
+                    format!("groupId={target}{bus}&unpushLevel={level}&until={until}"),
+                ),
+                3 => (
+                    "/user/snooze/set.json",
+                    format!("userId={u}&until={until}&level={}", level.max(1)),
+                ),
+                4 => ("/user/snooze/delete.json", format!("userId={u}")),
+                5 => ("/user/snooze/get.json", format!("userId={u}")),
+                6 => {
+                    let windows = format!(
+                        r#"[{{"days":[{day},{}],"startTime":"{hour:02}:30:00","period":{period},"level":{}}}]"#,
+                        day + 1,
+                        if level == 5 { 5 } else { 2 }
+                    );
+                    (
+                        "/user/blockPushSchedule/set.json",
+                        format!("userId={u}&windows={}&timezone=America%2FNew_York", enc(&windows)),
+                    )
+                }
+                7 => ("/user/blockPushSchedule/delete.json", format!("userId={u}")),
+                _ => ("/user/blockPushSchedule/get.json", format!("userId={u}")),
+            };
+            Request::parse(path, body.as_bytes()).unwrap_or_else(|e| panic!("{path} {body}: {e}"))
+        })
 }
 
 /// Decides `m` for every recipient on the recipient's own shard, in chunks

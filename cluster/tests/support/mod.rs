@@ -1,14 +1,7 @@
 //! Shared by the cluster tests: a generated world of requests and pushes,
-//! the processes of a cluster, and a client that signs nothing but names
-//! its writes, as an SDK retrying with the same id does.
+//! the reference's decision lines, and shards in this process.
 #![allow(dead_code)]
 
-use std::process::{Child, Command};
-use std::time::Duration;
-
-use async_nats::{Client, HeaderMap};
-use dnd_cluster::api::API_SUBJECT;
-use dnd_cluster::wire::{self, Progress, Verdict};
 use dnd_engine::push::Push;
 use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::{Config, Settings};
@@ -129,8 +122,8 @@ pub fn reference(requests: &[(&str, String)], seqs: &[u64]) -> Settings {
     settings
 }
 
-/// What the reference decides for `message` and each recipient.
-pub fn expected(settings: &Settings, message: &Map<String, Value>, recipients: &[String]) -> Vec<Verdict> {
+/// The decision lines the reference writes for `message` and each recipient.
+pub fn expected(settings: &Settings, message: &Map<String, Value>, recipients: &[String]) -> Vec<String> {
     let mut push = message.clone();
     push.insert("recipients".into(), Value::Array(Vec::new()));
     let push: Push = serde_json::from_value(Value::Object(push)).unwrap();
@@ -139,105 +132,26 @@ pub fn expected(settings: &Settings, message: &Map<String, Value>, recipients: &
     let prepared = settings.prepare(&message);
     recipients
         .iter()
-        .map(|r| Verdict::from(prepared.decide_id(r)))
+        .map(|r| {
+            let mut line = Vec::new();
+            dnd_server::decide::decision_line(&prepared, r, false, &mut line);
+            String::from_utf8(line).unwrap()
+        })
         .collect()
 }
 
-/// A process of the cluster, killed (SIGKILL) when dropped.
-pub struct Node(pub Child);
-
-impl Node {
-    pub fn shard(url: &str, layout: Layout, shard: u16, snapshot_every: u64) -> Node {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dnd-cluster"));
-        c.args([
-            "shard",
-            "--nats",
-            url,
-            "--shards",
-            &layout.shards().to_string(),
-            "--index",
-            &shard.to_string(),
-        ]);
-        c.args(["--time-zone", ZONE, "--snapshot-every", &snapshot_every.to_string()]);
-        Node(c.spawn().expect("start a shard"))
-    }
-
-    pub fn api(url: &str, layout: Layout) -> Node {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dnd-cluster"));
-        c.args(["api", "--nats", url, "--shards", &layout.shards().to_string()]);
-        Node(c.spawn().expect("start an API node"))
-    }
-
-    /// kill -9, and reap.
-    pub fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A client's answer: the response JSON, the write's sequence, whether it
-/// was a duplicate.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub response: String,
-    pub seq: Option<u64>,
-    pub duplicate: bool,
-}
-
-/// Sends one request to the API node, with a deadline.
-pub async fn send(
-    client: &Client,
-    path: &str,
-    body: &str,
-    id: Option<&str>,
-    after: u64,
-    deadline: Duration,
-) -> Result<Answer, String> {
-    let mut headers = HeaderMap::new();
-    headers.insert("Dnd-Path", path);
-    headers.insert("Dnd-After", after.to_string().as_str());
-    if let Some(id) = id {
-        headers.insert("Dnd-Id", id);
-    }
-    let request = client.request_with_headers(API_SUBJECT, headers, body.to_owned().into());
-    let m = match tokio::time::timeout(deadline, request).await {
-        Ok(Ok(m)) => m,
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err("timed out".into()),
+/// Shard `index` of `layout` in this process, until the handle is aborted.
+pub fn shard(client: &async_nats::Client, layout: Layout, index: u16) -> tokio::task::JoinHandle<()> {
+    let cfg = dnd_cluster::worker::ShardConfig {
+        layout,
+        shard: ShardId(index),
+        config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
+        snapshot_every: 1_000_000,
     };
-    let header = |name: &str| {
-        m.headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().to_owned())
-    };
-    Ok(Answer {
-        response: String::from_utf8_lossy(&m.payload).into_owned(),
-        seq: header("Dnd-Seq").map(|s| s.parse().unwrap()),
-        duplicate: header("Dnd-Duplicate").as_deref() == Some("true"),
+    let client = client.clone();
+    tokio::spawn(async move {
+        let _ = dnd_cluster::worker::run(client, cfg, std::future::pending()).await;
     })
-}
-
-/// Waits until a shard answers its progress, for up to `deadline`.
-pub async fn progress(client: &Client, layout: Layout, shard: u16, deadline: Duration) -> Progress {
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        let ask = client.request(wire::progress_subject(layout, ShardId(shard)), "".into());
-        if let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(1), ask).await {
-            return serde_json::from_slice(&m.payload).unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "shard {shard} did not answer within {deadline:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A fresh directory for a server's store.

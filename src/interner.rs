@@ -54,6 +54,12 @@ impl UserHandle {
         self.0 as u32
     }
 
+    /// The handle as one word: the lineage above the number.
+    #[inline(always)]
+    pub(crate) const fn raw(self) -> u64 {
+        self.0
+    }
+
     #[inline(always)]
     const fn lineage(self) -> u32 {
         (self.0 >> 32) as u32
@@ -301,18 +307,12 @@ impl Settings {
         self.interner.owns(h)
     }
 
-    /// Whether every one of `handles` is a handle of these settings that this
-    /// version numbers: compares without branches, for a batch.
+    /// This line's handle numbered 0, as a word ([`UserHandle::raw`]): a
+    /// handle minus it is the user's number if the handle is of this line,
+    /// and 2³² or more (or, wrapping, far more) if it is not.
     #[inline(always)]
-    pub(crate) fn owns_all(&self, handles: &[UserHandle]) -> bool {
-        // A handle of another lineage is 2³² or more away from this one's
-        // first handle (or wraps round far past it), and the user count is
-        // at most 2³²: one subtraction and one compare.
-        let first = UserHandle::new(0, self.interner.lineage.0).0;
-        let len = self.interner.len() as u64;
-        handles
-            .iter()
-            .fold(true, |all, h| all & (h.0.wrapping_sub(first) < len))
+    pub(crate) fn first_handle(&self) -> u64 {
+        UserHandle::new(0, self.interner.lineage.0).raw()
     }
 
     /// `Ok` if `h` is a handle of these settings that this version numbers;

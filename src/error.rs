@@ -273,6 +273,27 @@ impl Error {
     }
 }
 
+/// Another library's error text (serde's), made fit to quote: control
+/// characters escaped, and cut to 200 characters with the whole's length, so
+/// that a value it quotes whole cannot make the text long or forge a line.
+#[cold]
+pub(crate) fn bounded(text: impl fmt::Display) -> String {
+    const CHARS: usize = 200;
+    let text = text.to_string();
+    let mut out = String::new();
+    for c in text.chars().take(CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().nth(CHARS).is_some() {
+        out.push_str(&format!("… ({} bytes)", text.len()));
+    }
+    out
+}
+
 /// A value from outside, as an error quotes it: its first
 /// [`CHARS`](Excerpt::CHARS) characters and the length of the whole.
 ///

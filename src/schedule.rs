@@ -297,9 +297,15 @@ impl WeeklySchedule {
     /// `{"days":[1,...],"startTime":"HH:MM:SS","period":MINUTES,"level":L}`.
     pub fn parse_windows(json: &str) -> Result<Vec<ScheduleWindow>, Error> {
         let mut de = serde_json::Deserializer::from_str(json);
-        let windows: Vec<ScheduleWindow> = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| Error::Invalid(format!("windows{}: {}", path_suffix(&e.path().to_string()), e.inner())))?;
-        de.end().map_err(|e| Error::Invalid(format!("windows: {e}")))?;
+        let windows: Vec<ScheduleWindow> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            Error::Invalid(crate::error::bounded(format_args!(
+                "windows{}: {}",
+                path_suffix(&e.path().to_string()),
+                e.inner()
+            )))
+        })?;
+        de.end()
+            .map_err(|e| Error::Invalid(crate::error::bounded(format_args!("windows: {e}"))))?;
         Ok(windows)
     }
 

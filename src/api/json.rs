@@ -306,7 +306,9 @@ impl Object for RequestFields {
             }
             // A schedule is checked by its own type, as the form's `windows` is.
             "schedule" => {
-                let value = map.next_value::<WeeklySchedule>()?;
+                let value = map
+                    .next_value::<WeeklySchedule>()
+                    .map_err(|e| de::Error::custom(format_args!("schedule: {}", crate::error::bounded(e))))?;
                 once(&mut self.schedule, name, value)
             }
             _ => {

@@ -5,11 +5,9 @@ use std::process::Command;
 
 use dnd_fuzz::{run, Avoid, Options};
 
-/// Issue 9's item 1 (ids with U+FFFD refused as not UTF-8) is still open as
-/// this is written: the driver finds it in its first few inputs. Until it
-/// lands, the smoke test steps around it; then this is `Avoid::default()`.
+/// Nothing is stepped around: every check is on.
 const OPEN: Avoid = Avoid {
-    fffd: true,
+    fffd: false,
     duplicates: false,
 };
 

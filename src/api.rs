@@ -29,6 +29,7 @@ use crate::model::{
 use crate::{Error, Settings};
 
 pub mod extensions;
+mod policy;
 use chrono::{DateTime, Utc};
 
 /// One request of the settings API, decoded and validated.
@@ -176,6 +177,30 @@ pub enum Request {
         /// The user.
         user_id: UserId,
     },
+    /// `/user/vip/set.json`.
+    SetVip {
+        /// The user.
+        user_id: UserId,
+        /// The list, replacing any other; an empty list removes it.
+        vip: crate::VipList,
+    },
+    /// `/user/vip/get.json`.
+    GetVip {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/urgent/set.json`.
+    SetUrgent {
+        /// The user.
+        user_id: UserId,
+        /// Whether urgent messages push through the user's settings.
+        allow: bool,
+    },
+    /// `/user/urgent/get.json`.
+    GetUrgent {
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -294,6 +319,8 @@ impl Request {
                 | Request::GetUltraGroupDefault { .. }
                 | Request::GetSnooze { .. }
                 | Request::GetSchedule { .. }
+                | Request::GetVip { .. }
+                | Request::GetUrgent { .. }
         )
     }
 }

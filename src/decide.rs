@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::expiring::Expiring;
 use crate::model::{ConversationType, Level, Mentioned, Mentions};
-use crate::settings::{LevelMap, Settings, UserHandle, UserRecord};
+use crate::policy::MentionAllOff;
+use crate::settings::{Fans, LevelMap, Settings, UserHandle, UserRecord};
 use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER};
 use crate::zone::WallTime;
 
@@ -58,7 +59,11 @@ impl Conversation<'_> {
 }
 
 /// One message, as the decision needs it.
+///
+/// Made by [`Message::new`] and the `with_` methods; later versions may add
+/// fields, with defaults that keep today's answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Message<'a> {
     /// Where it was sent.
     pub conversation: Conversation<'a>,
@@ -70,6 +75,18 @@ pub struct Message<'a> {
     pub disable_push: bool,
     /// When it was sent.
     pub at: DateTime<Utc>,
+    /// Whether it is urgent: it then pushes to every recipient who allows
+    /// urgent messages, whatever their layers say (after the sender rule and
+    /// `disablePush`). Who may send urgent messages, and how often, is the
+    /// calling service's decision; the engine trusts this flag.
+    pub urgent: bool,
+    /// The conversation's member count, if the caller knows it: with
+    /// [`Config::mention_all_max_members`](crate::Config::mention_all_max_members),
+    /// an @all in a conversation with more members counts as no mention.
+    pub member_count: Option<u32>,
+    /// Whether the sender may mention everyone (`true` unless the caller
+    /// says otherwise): an @all from a sender who may not counts as no mention.
+    pub mention_all_allowed: bool,
 }
 
 impl<'a> Message<'a> {
@@ -82,6 +99,9 @@ impl<'a> Message<'a> {
             mentions: Mentions::None,
             disable_push: false,
             at,
+            urgent: false,
+            member_count: None,
+            mention_all_allowed: true,
         }
     }
 
@@ -94,6 +114,28 @@ impl<'a> Message<'a> {
     /// This message, sent with `disablePush`.
     pub fn with_push_disabled(mut self) -> Message<'a> {
         self.disable_push = true;
+        self
+    }
+
+    /// This message, marked urgent (see [`Message::urgent`]).
+    #[must_use]
+    pub fn with_urgent(mut self) -> Message<'a> {
+        self.urgent = true;
+        self
+    }
+
+    /// This message, in a conversation of `members` members (see [`Message::member_count`]).
+    #[must_use]
+    pub fn with_member_count(mut self, members: u32) -> Message<'a> {
+        self.member_count = Some(members);
+        self
+    }
+
+    /// This message, from a sender who may (`true`) or may not mention
+    /// everyone (see [`Message::mention_all_allowed`]).
+    #[must_use]
+    pub fn with_mention_all_allowed(mut self, allowed: bool) -> Message<'a> {
+        self.mention_all_allowed = allowed;
         self
     }
 }
@@ -131,8 +173,9 @@ impl Decision {
         self.by
     }
 
-    /// The level that was applied: `None` when the sender or `disablePush`
-    /// decided, [`Level::All`] when nothing was set.
+    /// The level that was applied: `None` when the sender, `disablePush`, an
+    /// urgent message or a VIP with scope `all` decided, [`Level::All`] when
+    /// nothing was set.
     #[inline]
     pub const fn level(self) -> Option<Level> {
         self.level
@@ -215,6 +258,17 @@ pub struct PreparedMessage<'a> {
     /// The first default layer that is set at the message's time, or
     /// "nothing set" with -1.
     fallback: (Layer, Level),
+    /// The users who list the sender as a VIP, if anyone does.
+    fans: Option<&'a Fans>,
+    /// Whether the message is urgent and somebody allows urgent messages.
+    urgent: bool,
+    /// Whether some recipient may break through (`fans` or `urgent`): when
+    /// not, the fast path reads nothing of issue 11 per recipient.
+    special: bool,
+    /// Why the message's @all counts as no mention, if it does.
+    all_off: MentionAllOff,
+    /// Whether this private message counts as mentioning its recipient.
+    private_mention: bool,
 }
 
 impl Settings {
@@ -268,10 +322,21 @@ impl Settings {
         let mentions_count = conversation_type.mentions_count();
         let mut mentioned = Vec::new();
         let mut mention_all = false;
+        let mut all_off = MentionAllOff::default();
         if mentions_count {
             match message.mentions {
                 Mentions::None => {}
-                Mentions::All => mention_all = true,
+                Mentions::All => {
+                    // Governance: an @all may only count as no mention.
+                    all_off = MentionAllOff {
+                        not_allowed: !message.mention_all_allowed,
+                        over_maximum: message
+                            .member_count
+                            .zip(self.config.mention_all_max_members)
+                            .filter(|&(count, max)| count > max),
+                    };
+                    mention_all = !all_off.is_off();
+                }
                 Mentions::Users(ids) => {
                     mentioned.extend(ids.iter().filter_map(|id| self.user(id)));
                     mentioned.sort_unstable();
@@ -279,6 +344,10 @@ impl Settings {
                 }
             }
         }
+        let private_mention = conversation_type == ConversationType::Private && self.config.private_as_mention;
+        let sender = self.user(message.sender);
+        let fans = sender.and_then(|h| self.policies.fans_of(h));
+        let urgent = message.urgent && self.policies.anyone_allows_urgent();
 
         PreparedMessage {
             settings: self,
@@ -286,10 +355,16 @@ impl Settings {
             type_index: conversation_type.index(),
             mentions_count,
             mention_all,
-            sender: self.user(message.sender),
+            sender,
             mention_filter: MentionFilter::of(&mentioned),
             pushes: {
-                let others = if mention_all { Mentioned::All } else { Mentioned::No };
+                let others = if private_mention {
+                    Mentioned::Me
+                } else if mention_all {
+                    Mentioned::All
+                } else {
+                    Mentioned::No
+                };
                 [
                     Level::ALL.map(|l| l.pushes(others)),
                     Level::ALL.map(|l| l.pushes(Mentioned::Me)),
@@ -303,6 +378,11 @@ impl Settings {
             conversation: OverrideLayer::of(entry.map(|e| &e.users)),
             defaults,
             fallback,
+            fans,
+            urgent,
+            special: fans.is_some() || urgent,
+            all_off,
+            private_mention,
         }
     }
 }
@@ -422,7 +502,7 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
-        if record.period.extended {
+        if record.period.extended || (self.special && self.breaks_through(handle)) {
             return self.decide_extended(handle, id);
         }
         let (layer, level) = self.choose(self.user_layers(handle, record));
@@ -431,6 +511,16 @@ impl<'a> PreparedMessage<'a> {
             by: layer,
             level: Some(level),
         }
+    }
+
+    /// Whether the recipient with `handle` may break through its layers: the
+    /// message is urgent and they allow urgent messages, or they list the
+    /// sender as a VIP. Such a recipient takes the full walk.
+    #[inline]
+    fn breaks_through(&self, handle: Option<UserHandle>) -> bool {
+        handle.is_some_and(|h| {
+            (self.urgent && self.settings.policies.allows_urgent(h)) || self.fans.is_some_and(|f| f.contains_key(&h))
+        })
     }
 
     /// What each user layer holds for the recipient with `handle`.

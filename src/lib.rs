@@ -85,6 +85,7 @@ mod expiring;
 mod interner;
 mod level_map;
 mod model;
+mod policy;
 pub mod push;
 mod schedule;
 mod settings;
@@ -102,6 +103,7 @@ pub use model::{
     instant_from_millis, parse_instant, parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod,
     DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, UserId, MAX_BUS_CHANNEL_LEN, MAX_ID_BYTES,
 };
+pub use policy::{MentionAllOff, Urgency, VipList, VipScope};
 pub use schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;

@@ -112,7 +112,11 @@ impl fmt::Display for ConversationType {
 }
 
 /// How a message mentions one recipient (RULES §3), as far as a level cares.
+///
+/// Non-exhaustive, as [`Mentions`] is: a later mention (@here, @role) adds
+/// its way of reaching a recipient here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mentioned {
     /// Not at all, or the conversation type does not read mentions.
     No,
@@ -596,7 +600,14 @@ id_type!(
 );
 
 /// Whom a message mentions (RULES §3): nobody, @all, or a list of user ids.
+///
+/// Non-exhaustive: mentions that later versions may add (@here, for the
+/// members online; @role, for the holders of a role) are new variants, so a
+/// `match` on this type keeps a wildcard arm and keeps compiling. A new
+/// variant comes with its input (who is online, who holds a role) on the
+/// message, and with a way of reaching a recipient in [`Mentioned`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mentions<'a> {
     /// No mention.
     #[default]

@@ -36,50 +36,13 @@ use crate::model::{
 };
 use crate::Error;
 
+mod config;
+mod policy;
 mod timed;
 
-/// How the engine is set up: the data center's zone and the application's
-/// default level per conversation type (RULES §4.7, §5).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
-    /// The data center's time zone: Asia/Shanghai for the China data center,
-    /// UTC for the global one.
-    pub time_zone: Tz,
-    /// The application's default level for each conversation type.
-    pub app_defaults: AppDefaults,
-}
+pub use config::{AppDefaults, Config};
 
-impl Config {
-    /// A configuration for the data center in `time_zone`, with no app defaults.
-    pub fn new(time_zone: Tz) -> Config {
-        Config {
-            time_zone,
-            app_defaults: AppDefaults::default(),
-        }
-    }
-
-    /// This configuration with the app default for `conversation_type` set to `level`.
-    pub fn with_app_default(mut self, conversation_type: ConversationType, level: Level) -> Config {
-        self.app_defaults.set(conversation_type, Some(level));
-        self
-    }
-}
-
-/// The application's default level per conversation type. Unset by default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AppDefaults([Option<Level>; 4]);
-
-impl AppDefaults {
-    /// The default for `conversation_type`.
-    pub fn get(&self, conversation_type: ConversationType) -> Option<Level> {
-        self.0[conversation_type.index()]
-    }
-
-    /// Sets (or with `None` clears) the default for `conversation_type`.
-    pub fn set(&mut self, conversation_type: ConversationType, level: Option<Level>) {
-        self.0[conversation_type.index()] = level;
-    }
-}
+pub(crate) use policy::{Fans, Policies};
 
 /// The index of a time zone in the settings' zone table; 0 is the data center's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,6 +224,8 @@ pub struct Settings {
     pub(crate) conversations: [HashMap<Box<str>, ConversationEntry>; 4],
     /// What only some users have; see [`UserExtras`].
     pub(crate) extras: HashMap<UserHandle, UserExtras, std::hash::BuildHasherDefault<HandleHasher>>,
+    /// VIP lists and urgent consent (issue 11).
+    pub(crate) policies: Policies,
 }
 
 impl std::fmt::Debug for Settings {
@@ -286,6 +251,7 @@ impl Settings {
             users: Vec::new(),
             conversations: Default::default(),
             extras: HashMap::default(),
+            policies: Policies::default(),
         }
     }
 
@@ -580,7 +546,10 @@ impl Settings {
                 .iter()
                 .map(|m| m.allocation_size() + m.keys().map(|k| k.len()).sum::<usize>())
                 .sum::<usize>();
-        self.interner.heap_bytes() + self.users.capacity() * std::mem::size_of::<UserRecord>() + maps
+        self.interner.heap_bytes()
+            + self.users.capacity() * std::mem::size_of::<UserRecord>()
+            + maps
+            + self.policies.heap_bytes()
     }
 
     /// Bytes of heap that the user ids themselves take (the arena), for

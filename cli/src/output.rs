@@ -180,6 +180,16 @@ fn header(out: &mut impl Write, settings: &Settings, message: &Message<'_>) -> i
                 write!(out, "{}", text::id(id))?;
             }
         }
+        _ => write!(out, ", with a mention this version does not describe")?,
+    }
+    if let Some(n) = message.member_count {
+        write!(out, ", {n} members")?;
+    }
+    if !message.mention_all_allowed {
+        write!(out, ", from a sender who may not mention everyone")?;
+    }
+    if message.urgent {
+        write!(out, ", urgent")?;
     }
     writeln!(out)
 }

@@ -152,13 +152,9 @@ impl MessageParts {
             1 => Mentions::All,
             _ => Mentions::Users(&self.mentioned),
         };
-        Message {
-            conversation,
-            sender: self.sender,
-            mentions,
-            disable_push: self.disable_push,
-            at: self.at,
-        }
+        let mut m = Message::new(conversation, self.sender, self.at).with_mentions(mentions);
+        m.disable_push = self.disable_push;
+        m
     }
 }
 

@@ -23,6 +23,13 @@ pub fn at(s: &str) -> DateTime<Utc> {
     parse_instant(s).unwrap()
 }
 
+/// `message`, sent at `at` instead.
+pub fn at_time(message: Message<'_>, at: DateTime<Utc>) -> Message<'_> {
+    let mut m = message;
+    m.at = at;
+    m
+}
+
 /// The decision for `recipient` of `message`.
 pub fn decide(settings: &Settings, message: &Message<'_>, recipient: &str) -> Decision {
     settings.prepare(message).decide_id(recipient)

@@ -9,6 +9,7 @@ use dnd_engine::{Config, Conversation, Decision, Mentions, Message, Recipient, R
 use proptest::prelude::*;
 
 use crate::naive::{as_naive, Naive};
+use crate::support::at_time;
 
 const ZONES: [&str; 4] = ["Asia/Shanghai", "America/New_York", "Europe/London", "Australia/Sydney"];
 const USERS: [&str; 6] = ["u0", "u1", "u2", "u3", "u4", "s"];
@@ -197,10 +198,10 @@ proptest! {
     ) {
         let (settings, _, _) = world(&requests, zone.parse().unwrap());
         let m = message(kind, mention, minutes);
-        let m = Message { at: m.at + Duration::milliseconds(second), ..m };
+        let m = at_time(m, m.at + Duration::milliseconds(second));
         let p = settings.prepare(&m);
         let deferrals: Vec<_> = USERS.iter().map(|u| (p.decide_id(u), p.defer(Recipient::Id(u)))).collect();
-        let step = |t: DateTime<Utc>| decisions(&settings, &Message { at: t, ..m });
+        let step = |t: DateTime<Utc>| decisions(&settings, &at_time(m, t));
         for (i, (now, d)) in deferrals.iter().enumerate() {
             if let Some(d) = d {
                 prop_assert!(!now.push());
@@ -247,7 +248,7 @@ proptest! {
             _ => None,
         }).max();
         let Some(last_until) = last_until else { return Ok(()) };
-        let m = Message { at: last_until + Duration::minutes(after), ..message(kind, mention, 0) };
+        let m = at_time(message(kind, mention, 0), last_until + Duration::minutes(after));
         prop_assert_eq!(decisions(&with, &m), decisions(&without, &m));
     }
 

@@ -227,7 +227,13 @@ fn replay_reports_defer_until_and_explain_json_gives_one_object_per_recipient() 
     assert_eq!(objects.len(), 2, "{text}");
     assert_eq!(objects[0]["userId"], "alice");
     assert_eq!(objects[0]["deferUntil"], 1_795_388_400_000_i64);
-    assert_eq!(objects[0]["steps"][3]["seen"]["quiet"], "period");
+    let period = objects[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["layer"] == "user_period")
+        .unwrap();
+    assert_eq!(period["seen"]["quiet"], "period");
     assert_eq!(
         objects[0]["deferral"]["until"]["local"],
         "2026-11-23T07:00:00+08:00 Asia/Shanghai"

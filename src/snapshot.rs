@@ -447,7 +447,7 @@ impl Settings {
     fn known(&self, id: &str, what: &str) -> Result<UserId, Error> {
         match self.user(id) {
             Some(_) => UserId::new(id),
-            None => Err(Error::snapshot(format_args!("{id:?} {what} but is not in users"))),
+            None => Err(Error::Invalid(format!("{id:?} {what} but is not in users"))),
         }
     }
 

@@ -3,6 +3,8 @@
 mod alloc;
 mod api;
 mod naive;
+mod policy;
+mod policy_api;
 mod properties;
 mod push;
 mod rules;

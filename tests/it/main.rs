@@ -5,6 +5,7 @@ mod api;
 mod naive;
 mod policy;
 mod policy_api;
+mod policy_props;
 mod properties;
 mod push;
 mod rules;

@@ -18,8 +18,10 @@ use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER
 use crate::zone::WallTime;
 
 mod explain;
+mod mention_filter;
 mod observe;
 pub use explain::{Escaped, Explanation, Step};
+use mention_filter::MentionFilter;
 
 /// The conversation a message was sent in, as its recipients see it.
 ///
@@ -396,7 +398,11 @@ impl<'a> PreparedMessage<'a> {
     /// The decision for the user with handle `recipient`.
     #[inline]
     pub fn decide(&self, recipient: UserHandle) -> Decision {
-        self.decide_with(Some(recipient), self.settings.record(recipient), "")
+        let record = self.settings.record(recipient);
+        match self.special {
+            false => self.decide_with::<false>(Some(recipient), record, ""),
+            true => self.decide_with::<true>(Some(recipient), record, ""),
+        }
     }
 
     /// The decision for user `id`: one hash lookup, then as [`decide`](Self::decide).
@@ -404,7 +410,10 @@ impl<'a> PreparedMessage<'a> {
     #[inline]
     pub fn decide_id(&self, id: &str) -> Decision {
         let handle = self.settings.user(id);
-        self.decide_with(handle, self.record_of(handle), id)
+        match self.special {
+            false => self.decide_with::<false>(handle, self.record_of(handle), id),
+            true => self.decide_with::<true>(handle, self.record_of(handle), id),
+        }
     }
 
     /// The decision for `recipient`.
@@ -419,6 +428,23 @@ impl<'a> PreparedMessage<'a> {
     /// Replaces the contents of `out` with the decision for each of
     /// `recipients`, in order. Allocates nothing when `out` has the capacity.
     pub fn decide_into(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) {
+        // A message that concerns nobody's VIP list or urgent consent runs a
+        // loop compiled without those checks: the fast path as it was before them.
+        match self.special {
+            false => self.handles_into::<false>(recipients, out),
+            true => self.handles_into::<true>(recipients, out),
+        }
+    }
+
+    /// As [`decide_into`](Self::decide_into), for recipients given by id.
+    pub fn decide_ids_into<S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
+        match self.special {
+            false => self.ids_into::<false, S>(recipients, out),
+            true => self.ids_into::<true, S>(recipients, out),
+        }
+    }
+
+    fn handles_into<const SPECIAL: bool>(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) {
         out.clear();
         let mut records = [UserRecord::EMPTY; CHUNK];
         for chunk in recipients.chunks(CHUNK) {
@@ -430,13 +456,12 @@ impl<'a> PreparedMessage<'a> {
                 chunk
                     .iter()
                     .zip(&records)
-                    .map(|(&h, record)| self.decide_with(Some(h), record, "")),
+                    .map(|(&h, record)| self.decide_with::<SPECIAL>(Some(h), record, "")),
             );
         }
     }
 
-    /// As [`decide_into`](Self::decide_into), for recipients given by id.
-    pub fn decide_ids_into<S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
+    fn ids_into<const SPECIAL: bool, S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
         out.clear();
         let mut handles = [None; CHUNK];
         let mut records = [UserRecord::EMPTY; CHUNK];
@@ -450,7 +475,7 @@ impl<'a> PreparedMessage<'a> {
                 chunk
                     .iter()
                     .zip(handles.iter().zip(&records))
-                    .map(|(id, (&h, record))| self.decide_with(h, record, id.as_ref())),
+                    .map(|(id, (&h, record))| self.decide_with::<SPECIAL>(h, record, id.as_ref())),
             );
         }
     }
@@ -489,9 +514,11 @@ impl<'a> PreparedMessage<'a> {
     }
 
     /// The decision for the recipient with `handle` (or, without one, for the
-    /// user `id` whom the settings do not know): RULES §4.
+    /// user `id` whom the settings do not know): RULES §4. `SPECIAL` is
+    /// [`PreparedMessage::special`]: without it, the break-through layers
+    /// cannot hold for anyone, and are not looked at.
     #[inline(always)]
-    fn decide_with(&self, handle: Option<UserHandle>, record: &UserRecord, id: &str) -> Decision {
+    fn decide_with<const SPECIAL: bool>(&self, handle: Option<UserHandle>, record: &UserRecord, id: &str) -> Decision {
         let is_sender = match handle {
             Some(h) => self.sender == Some(h),
             None => id == self.message.sender,
@@ -502,7 +529,7 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
-        if record.period.extended || (self.special && self.breaks_through(handle)) {
+        if record.period.extended || (SPECIAL && self.breaks_through(handle)) {
             return self.decide_extended(handle, id);
         }
         let (layer, level) = self.choose(self.user_layers(handle, record));
@@ -566,36 +593,6 @@ impl<'a> PreparedMessage<'a> {
             // A user the settings do not know: compare ids.
             None => self.mentions_count && matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
         }
-    }
-}
-
-/// A 1024-bit filter over the handles of the mentioned users. A mentioned
-/// recipient always has its bit set; with ten mentions, about one other
-/// recipient in a hundred does. So nearly every recipient is ruled out
-/// without searching the list.
-#[derive(Clone, Copy, Debug, Default)]
-struct MentionFilter([u64; 16]);
-
-impl MentionFilter {
-    fn of(handles: &[UserHandle]) -> MentionFilter {
-        let mut filter = MentionFilter::default();
-        for &h in handles {
-            let (word, bit) = Self::position(h);
-            filter.0[word] |= bit;
-        }
-        filter
-    }
-
-    #[inline(always)]
-    fn position(h: UserHandle) -> (usize, u64) {
-        let b = (h.index() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
-        ((b >> 6) as usize, 1 << (b & 63))
-    }
-
-    #[inline(always)]
-    fn may_contain(&self, h: UserHandle) -> bool {
-        let (word, bit) = Self::position(h);
-        self.0[word] & bit != 0
     }
 }
 

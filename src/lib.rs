@@ -84,6 +84,7 @@ mod error;
 mod expiring;
 mod interner;
 mod level_map;
+mod mention;
 mod model;
 mod policy;
 pub mod push;

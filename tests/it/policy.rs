@@ -133,6 +133,26 @@ fn urgent_with_and_without_consent_with_disable_push_and_from_the_sender() {
     );
     // Not urgent: the VIP list decides.
     assert_eq!(decide(&s, &noon(), "r").by(), Layer::Vip);
+    // The explanation stops at the layer that broke through, in words and in JSON.
+    let why = s.prepare(&urgent).explain(Recipient::Id("r"));
+    assert!(why.to_string().starts_with("r: PUSH -- urgent message\n"), "{why}");
+    let json = serde_json::to_value(&why).unwrap();
+    assert_eq!(
+        json["steps"].as_array().unwrap().last().unwrap(),
+        &serde_json::json!({"layer": "urgent", "decides": true, "seen": {"urgent": true, "allowed": true}})
+    );
+    assert_eq!(
+        (&json["by"], &json["level"]),
+        (&"urgent".into(), &serde_json::Value::Null)
+    );
+    let json = serde_json::to_value(s.prepare(&noon()).explain(Recipient::Id("r"))).unwrap();
+    assert_eq!(
+        json["steps"].as_array().unwrap()[2..],
+        [
+            serde_json::json!({"layer": "urgent", "decides": false, "seen": {"urgent": false, "allowed": false}}),
+            serde_json::json!({"layer": "vip", "decides": true, "seen": {"vip": "all"}}),
+        ]
+    );
     // Consent withdrawn with allow=0, or with allow left out.
     let mut s = s;
     assert_eq!(s.handle(URGENT, b"userId=r&allow=0").code(), 200);

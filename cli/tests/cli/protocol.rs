@@ -261,6 +261,17 @@ fn the_example_week_replays_with_every_extension() {
         .filter(|d| d.get("deferUntil").is_some())
         .collect();
     assert!(!deferred.is_empty(), "the week defers some pushes");
+    // Saturday night: mum is alice's VIP (scope quiet), and an urgent page reaches bob, who allows it.
+    let n = got.len();
+    assert_eq!(
+        got[n - 2]["decisions"][0],
+        serde_json::json!({"userId": "alice", "push": true, "by": "none", "level": -1})
+    );
+    assert_eq!(
+        got[n - 1]["decisions"][1],
+        serde_json::json!({"userId": "bob", "push": true, "by": "urgent", "level": null})
+    );
+    assert_eq!(got[n - 1]["decisions"][0]["by"], "user_period");
     let help = String::from_utf8(dnd(&["--help"], "").stdout).unwrap();
     for needle in [
         "/user/snooze/set.json",

@@ -121,6 +121,9 @@ pub enum Error {
     /// The settings hold as many users as a handle can number.
     #[error("the settings hold the most users a handle can number")]
     TooManyUsers,
+    /// A shard count outside 1 to the number of partitions.
+    #[error("{0} shards: a layout has 1 to 256 shards (one partition each at most)")]
+    Shards(u16),
 }
 
 impl Error {

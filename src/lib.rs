@@ -58,6 +58,9 @@
 //!   setters; [`api`] puts the platform's nine requests in front of it, and
 //!   [`SharedSettings`] shares it between threads. `Settings` is serde data:
 //!   save and restore it whole.
+//! - [`shard`]: routing users and requests to shards, applying a log
+//!   exactly once, and a snapshot with its log position, for deployments
+//!   past one machine.
 //! - [`Settings::prepare`] turns a [`Message`] into a [`PreparedMessage`],
 //!   which [decides](PreparedMessage::decide) for each recipient, by
 //!   [`UserHandle`] or by id, one at a time or a whole fanout into a buffer,
@@ -78,6 +81,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod api_v4;
 mod decide;
 mod defer;
 mod error;
@@ -90,6 +94,7 @@ mod policy;
 pub mod push;
 mod schedule;
 mod settings;
+pub mod shard;
 mod shared;
 mod snapshot;
 mod walk;

@@ -28,10 +28,15 @@ const PROTOCOL: &str = r#"Input
       A settings request: PATH is one of the platform's nine paths or an
       extension path below, FORM its application/x-www-form-urlencoded body.
       replay answers the platform's response object, e.g. {"code":200}.
+  {"request": "/v4/...", "body": OBJECT}
+      A request of the platform's v4 JSON API (/v4/channel/push/set and /get,
+      /v4/channel-type/push/set and /get), OBJECT its JSON body, e.g.
+      {"channelType": "3", "requestId": "u1", "noDisturbLevel": 5}.
+      replay answers the v4 response object, e.g. {"code":0}.
   {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
-            "disablePush": BOOL, "recipients": [IDS], "urgent": BOOL,
-            "memberCount": N, "mentionAllAllowed": BOOL}}
+            "disablePush": BOOL, "urgent": BOOL, "memberCount": N,
+            "mentionAllAllowed": BOOL, "recipients": [IDS]}}
       A message. AT is milliseconds since the Unix epoch or RFC 3339 with an
       offset. Every id is checked as the settings requests check it:
       fromUserId, each recipient and each mentioned id 1 to 64 bytes; targetId
@@ -133,6 +138,100 @@ pub enum Command {
     /// layers in words (with --json, one JSON object per recipient).
     #[command(after_help = PROTOCOL)]
     Explain(ExplainArgs),
+    /// The settings service: the platform's signed HTTP API (the form and the
+    /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
+    /// snapshot and a synced log). App keys and secrets come from the config
+    /// file ([[apps]]) or DND_APP_KEY and DND_APP_SECRET, never from the
+    /// command line. Stops on SIGTERM or SIGINT. See docs/service.md. With
+    /// --cluster, the same HTTP front is an API node of a sharded cluster
+    /// on NATS JetStream instead (no --data; see docs/scaling.md).
+    Serve(ServeArgs),
+    /// The settings sharded on NATS JetStream: a shard process, or a whole
+    /// local cluster on loopback. See docs/scaling.md.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// `dnd cluster`'s subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// One shard: restores its newest snapshot, applies its part of the log
+    /// in order, answers the API nodes' gets and decides. Stops (with a
+    /// snapshot) on SIGTERM or SIGINT.
+    Shard(ShardArgs),
+    /// A local cluster on loopback: a nats-server (found, or installed by
+    /// scripts/nats-server.sh), --shards shard processes, and an HTTP API
+    /// node on --listen, until SIGTERM or Ctrl-C. App keys as for serve.
+    Local(LocalArgs),
+}
+
+/// `dnd cluster shard`'s arguments.
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// The NATS servers, URL[,URL...].
+    #[arg(long, value_name = "URLS")]
+    pub nats: String,
+    /// The number of shards of the layout (1 to 256).
+    #[arg(long, value_name = "N")]
+    pub shards: u16,
+    /// This shard's index, 0 to N-1.
+    #[arg(long, value_name = "I")]
+    pub index: u16,
+    /// A snapshot after this many applied requests.
+    #[arg(long, value_name = "K", default_value_t = 20_000)]
+    pub snapshot_every: u64,
+    /// The service's TOML file: its time_zone and app_defaults (the same on
+    /// every shard).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `dnd cluster local`'s arguments.
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// The number of shards.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub shards: u16,
+    /// The HTTP API node's address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Where the nats-server stores the stream and the snapshots (a
+    /// temporary directory if not given; give one to restart on it).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A TOML file as for serve.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `dnd serve`'s arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// The store's directory (created if needed).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "cluster",
+        conflicts_with = "cluster"
+    )]
+    pub data: Option<PathBuf>,
+    /// Serve as an API node of the cluster on these NATS servers,
+    /// URL[,URL...]: changes are appended to its JetStream stream, gets and
+    /// decides answered by the shards.
+    #[arg(long, value_name = "URLS")]
+    pub cluster: Option<String>,
+    /// With --cluster: the number of shards (as every shard was started with).
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "cluster")]
+    pub shards: u16,
+    /// With --cluster: the stream's copies, if this node creates it.
+    #[arg(long, value_name = "R", default_value_t = 1, requires = "cluster")]
+    pub replicas: usize,
+    /// A TOML file: [[apps]] key and secret, limits, time_zone, app_defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `dnd replay`'s arguments.

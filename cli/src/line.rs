@@ -23,6 +23,13 @@ pub enum Line {
         /// The form body.
         body: String,
     },
+    /// `{"request": "/v4/...", "body": {...}}`: the v4 JSON API.
+    V4 {
+        /// The v4 path.
+        path: String,
+        /// The JSON body, as given.
+        body: String,
+    },
     /// `{"push": {...}}`, its shape checked (its values are checked by
     /// [`Push::message`]).
     Push(Push),
@@ -48,6 +55,24 @@ pub fn parse(text: &str) -> Result<Line, String> {
             body: None,
         } => Push::from_json(push.get()).map(Line::Push).map_err(|e| e.to_string()),
         Keys { push: Some(_), .. } => Err(format!("\"request\" and \"body\" beside \"push\": {SHAPES}, not both")),
+        Keys {
+            request: Some(path),
+            body: Some(body),
+            ..
+        } if body.get().starts_with('{') => {
+            let path = string(
+                path,
+                "request",
+                "a string (a v4 path, such as \"/v4/channel/push/set\")",
+            )?;
+            if !dnd_engine::api_v4::is_v4(&path) {
+                return Err("body: must be a string (a form body); a JSON object is the body of a /v4/ path".into());
+            }
+            Ok(Line::V4 {
+                path,
+                body: body.get().to_owned(),
+            })
+        }
         Keys {
             request: Some(path),
             body: Some(body),

@@ -57,7 +57,61 @@ fn main() -> ExitCode {
     ExitCode::from(match cli.command {
         Command::Replay(a) => run(Mode::Replay, &a.common),
         Command::Explain(a) => run(if a.json { Mode::ExplainJson } else { Mode::Explain }, &a.common),
+        Command::Serve(a) => serve(&a),
+        Command::Cluster(c) => cluster(c),
     })
+}
+
+/// The service's configuration: the file, if any, then the environment.
+fn service_config(file: Option<&std::path::Path>) -> Result<dnd_server::Config, String> {
+    match file {
+        Some(path) => dnd_server::Config::from_file(path),
+        None => Ok(dnd_server::Config::default()),
+    }
+    .and_then(dnd_server::Config::with_env)
+}
+
+fn layout(shards: u16) -> Result<dnd_engine::shard::Layout, String> {
+    dnd_engine::shard::Layout::new(shards).map_err(|e| format!("--shards: {e}"))
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+fn serve(args: &args::ServeArgs) -> u8 {
+    let outcome = service_config(args.config.as_deref()).and_then(|config| match (&args.cluster, &args.data) {
+        (Some(nats), _) => dnd_cluster::run::serve(config, nats, layout(args.shards)?, args.replicas, args.listen),
+        (None, Some(data)) => dnd_server::run(config, data, args.listen),
+        (None, None) => Err("--data DIR or --cluster URLS is required".into()),
+    });
+    finish("dnd serve", outcome)
+}
+
+/// `dnd cluster shard|local`.
+fn cluster(command: args::ClusterCommand) -> u8 {
+    match command {
+        args::ClusterCommand::Shard(a) => {
+            let outcome = service_config(a.config.as_deref())
+                .and_then(|config| dnd_cluster::run::shard_config(&config, a.shards, a.index, a.snapshot_every))
+                .and_then(|cfg| dnd_cluster::run::shard(&a.nats, cfg));
+            finish("dnd cluster shard", outcome)
+        }
+        args::ClusterCommand::Local(a) => {
+            let outcome = service_config(a.config.as_deref()).and_then(|config| {
+                let exe = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
+                dnd_cluster::run::local(&exe, config, a.config.as_deref(), layout(a.shards)?, a.listen, a.dir)
+            });
+            finish("dnd cluster local", outcome)
+        }
+    }
+}
+
+fn finish(what: &str, outcome: Result<(), String>) -> u8 {
+    match outcome {
+        Ok(()) => OK,
+        Err(e) => {
+            say(format_args!("{what}: {e}\n"));
+            FAILED
+        }
+    }
 }
 
 /// Answers every line of the inputs; the exit status.

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use dnd_engine::push::Push;
-use dnd_engine::{Decision, Deferral, Level, Mentions, Message, Recipient, Settings};
+use dnd_engine::{api_v4, Decision, Deferral, Level, Mentions, Message, Recipient, Response, Settings};
 use serde::Serialize;
 
 use crate::input;
@@ -64,6 +64,10 @@ impl<W: Write> Session<W> {
                 self.request(&path, &body)?;
                 true
             }
+            Ok(Line::V4 { path, body }) => {
+                self.v4_request(&path, &body)?;
+                true
+            }
             Ok(Line::Push(push)) => {
                 let ids = push.mentioned_ids();
                 match push.message(&ids) {
@@ -93,6 +97,24 @@ impl<W: Write> Session<W> {
 
     fn request(&mut self, path: &str, body: &str) -> io::Result<()> {
         let response = self.settings.handle(path, body.as_bytes()).to_json();
+        match self.mode {
+            Mode::Replay | Mode::ExplainJson => writeln!(self.out, "{response}"),
+            Mode::Explain => writeln!(
+                self.out,
+                "request {} {}\n  -> {response}",
+                Escaped(path, ECHO_CHARS),
+                Escaped(body, ECHO_CHARS)
+            ),
+        }
+    }
+
+    /// A v4 request: the same settings, the v4 answer.
+    fn v4_request(&mut self, path: &str, body: &str) -> io::Result<()> {
+        let response = match api_v4::parse(path, body.as_bytes()) {
+            Ok(request) => self.settings.apply(&request),
+            Err(e) => Response::from_error(&e),
+        };
+        let response = api_v4::to_json(&response);
         match self.mode {
             Mode::Replay | Mode::ExplainJson => writeln!(self.out, "{response}"),
             Mode::Explain => writeln!(

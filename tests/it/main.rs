@@ -9,6 +9,7 @@ mod policy_props;
 mod properties;
 mod push;
 mod rules;
+mod shards;
 mod support;
 mod time;
 mod time_props;

@@ -1,0 +1,143 @@
+//! `dnd serve` and the v4 lines of `dnd replay`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+fn replay(input: &str) -> Vec<String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .arg("replay")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn replay_takes_v4_lines_and_both_generations_share_the_settings() {
+    let input = [
+        r#"{"request": "/v4/channel-type/push/set", "body": {"channelType": "3", "requestId": "u1", "noDisturbLevel": 5}}"#,
+        r#"{"request": "/conversation/type/notification/get.json", "body": "conversationType=3&requestId=u1"}"#,
+        r#"{"request": "/conversation/notification/set.json", "body": "conversationType=10&requestId=u1&targetId=club&busChannel=news&unpushLevel=2"}"#,
+        r#"{"request": "/v4/channel/push/get", "body": {"channelType": "10", "requestId": "u1", "channelId": "club", "subchannelId": "news"}}"#,
+        r#"{"request": "/v4/channel/push/set", "body": {"channelType": 3, "requestId": "u1", "channelId": "g", "noDisturbLevel": 3}}"#,
+        r#"{"request": "/user/blockPushPeriod/get.json", "body": {"userId": "u1"}}"#,
+    ]
+    .join("\n");
+    let out = replay(&input);
+    assert_eq!(out[0], r#"{"code":0}"#);
+    assert_eq!(out[1], r#"{"code":200,"isMuted":5}"#);
+    assert_eq!(out[2], r#"{"code":200}"#);
+    assert_eq!(out[3], r#"{"code":0,"result":{"noDisturbLevel":2}}"#);
+    assert!(
+        out[4].starts_with(r#"{"code":1002,"#) && out[4].contains("noDisturbLevel"),
+        "{}",
+        out[4]
+    );
+    assert!(out[5].contains("error") && out[5].contains("/v4/"), "{}", out[5]);
+}
+
+#[test]
+fn serve_answers_signed_requests_and_stops_on_sigterm() {
+    let dir = tempfile_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&dir)
+        .env("DND_APP_KEY", "k")
+        .env("DND_APP_SECRET", "s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20)).expect("listening");
+    let addr = line.trim().strip_prefix("listening on ").expect(&line).to_owned();
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let body = "conversationType=3&requestId=u1&unpushLevel=5";
+    let request = format!(
+        "POST /conversation/type/notification/set.json HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\
+         App-Key: k\r\nNonce: n1\r\nTimestamp: {ts}\r\nSignature: {}\r\n\r\n{body}",
+        body.len(),
+        dnd_server::auth::sign("s", "n1", &ts)
+    );
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(r#"{"code":200}"#), "{answer}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "stops on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    let mut logs = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "JSON logs: {logs}"
+    );
+    assert!(
+        logs.contains("\"app_key\":\"k\"") && !logs.contains("\"s\""),
+        "no secret in the logs"
+    );
+    assert!(std::fs::read_to_string(dir.join("snapshot.json"))
+        .unwrap()
+        .contains("u1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_without_a_key_says_so() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(tempfile_dir())
+        .env_remove("DND_APP_KEY")
+        .env_remove("DND_APP_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DND_APP_KEY"));
+    let usage = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args(["serve"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("dnd-serve-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}

@@ -1,0 +1,224 @@
+//! The API node: the settings service's HTTP front (`dnd_server`, unchanged)
+//! over the log and the shards, as a [`dnd_server::Backend`].
+//!
+//! - A change was validated by the core before it gets here (a refused one
+//!   is answered 1002 by the HTTP layer and never appended). It is appended
+//!   under its write id (derived by the HTTP layer from `Idempotency-Key`
+//!   or the `Nonce`: `docs/scaling.md`) and answered only after the stream
+//!   acknowledged it, with the stream sequence as `Dnd-Seq`. A retry of the
+//!   same write is answered with the original sequence and stored once.
+//! - A get goes to the shard of its user (shard 0 for the admins'
+//!   defaults) with `after`: the larger of the client's `Dnd-After` and the
+//!   last sequence this node acknowledged, so a client reads its own writes
+//!   through the same node ([`crate::worker`] for the rule).
+//! - A decide: the HTTP layer streams the push in and the decisions out; each
+//!   chunk of recipients is split by shard, every shard concerned is asked at
+//!   once, and their decision lines are merged back in recipient order. A
+//!   push of any size holds one chunk's decisions at a time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::Client;
+use dnd_engine::shard::{Layout, ShardId, ShardKey};
+use dnd_engine::{Request, Response};
+use dnd_server::backend::{Answered, Backend, Chunk, Decider, Generation, Lines};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::log::Log;
+use crate::wire::{self, GetRequest, Record};
+use crate::worker::READ_DEADLINE;
+use crate::{nats, Error};
+
+/// Recipients per chunk of a decide.
+pub const DECIDE_CHUNK: usize = 8_192;
+
+/// An API node's connection to the log and the shards.
+#[derive(Clone, Debug)]
+pub struct Api {
+    client: Client,
+    log: Log,
+    layout: Layout,
+    patience: Duration,
+    /// The highest sequence this node acknowledged.
+    acked: Arc<AtomicU64>,
+}
+
+impl Api {
+    /// An API node for `layout`, creating the stream (with `replicas`
+    /// copies) if there is none.
+    pub async fn new(client: Client, layout: Layout, replicas: usize) -> Result<Api, Error> {
+        let log = Log::open(client.clone(), replicas).await?;
+        Ok(Api {
+            client,
+            log,
+            layout,
+            patience: Duration::from_secs(20),
+            acked: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The position a read must reflect: the client's, or everything this
+    /// node acknowledged before, whichever is later.
+    fn read_point(&self, after: u64) -> u64 {
+        after.max(self.acked.load(Ordering::Acquire))
+    }
+
+    /// Appends the change `request` under `write` and answers in `generation`.
+    pub async fn append(&self, request: &Request, generation: Generation, write: &str) -> Result<Answered, Error> {
+        let appended = self.log.append(request, write, self.patience).await?;
+        self.acked.fetch_max(appended.seq, Ordering::AcqRel);
+        let mut answer = generation.render(&Response::Ok);
+        answer.seq = Some(appended.seq);
+        answer.duplicate = appended.duplicate;
+        Ok(answer)
+    }
+
+    /// Answers the get `request` from its shard, once that shard has applied
+    /// sequence `after`.
+    pub async fn get(&self, request: &Request, generation: Generation, after: u64) -> Result<Answered, Error> {
+        let shard = match request.shard_key() {
+            ShardKey::User(user) => self.layout.shard_of_user(user.as_str()),
+            _ => ShardId(0),
+        };
+        let body = serde_json::to_vec(&GetRequest {
+            after: self.read_point(after),
+            request: request.clone(),
+            generation,
+        })
+        .map_err(|e| Error::frame("get", e))?;
+        let answer = self.ask(wire::get_subject(self.layout, shard), body).await?;
+        let json = std::str::from_utf8(wire::payload(&answer)?).map_err(|e| Error::frame("get answer", e))?;
+        #[derive(Deserialize)]
+        struct Code {
+            code: u16,
+        }
+        let code = serde_json::from_str::<Code>(json)
+            .map_err(|e| Error::frame("get answer", e))?
+            .code;
+        let mut answered = generation.render(&Response::Ok);
+        answered.code = code;
+        answered.json = json.to_owned();
+        Ok(answered)
+    }
+
+    async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
+        let request = self.client.request(subject, body.into());
+        match tokio::time::timeout(READ_DEADLINE + Duration::from_secs(2), request).await {
+            Ok(Ok(message)) => Ok(message.payload),
+            Ok(Err(e)) => Err(nats("ask a shard")(e)),
+            Err(_) => Err(Error::Timeout("ask a shard")),
+        }
+    }
+
+    /// Decides `message` (a push object without `recipients`) for
+    /// `recipients`, every shard first applying sequence `after`: the
+    /// decision lines (as `dnd replay` prints them), in recipient order.
+    pub async fn decide_chunk(
+        &self,
+        message: &Map<String, Value>,
+        recipients: &[String],
+        explain: bool,
+        after: u64,
+    ) -> Result<Vec<Record>, Error> {
+        let after = self.read_point(after);
+        let mut positions: Vec<Vec<usize>> = vec![Vec::new(); usize::from(self.layout.shards())];
+        for (i, r) in recipients.iter().enumerate() {
+            positions[usize::from(self.layout.shard_of_user(r).0)].push(i);
+        }
+        let asks = positions
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(s, p)| {
+                let mut push = message.clone();
+                push.insert(
+                    "recipients".into(),
+                    p.iter().map(|&i| Value::String(recipients[i].clone())).collect(),
+                );
+                let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }));
+                let subject = wire::decide_subject(self.layout, ShardId(s as u16));
+                async move {
+                    let answer = self.ask(subject, body.map_err(|e| Error::frame("decide", e))?).await?;
+                    wire::records(wire::payload(&answer)?, p.len()).map(|v| (p, v))
+                }
+            });
+        let mut merged: Vec<Option<Record>> = vec![None; recipients.len()];
+        for answer in futures::future::join_all(asks).await {
+            let (p, records) = answer?;
+            for (&i, r) in p.iter().zip(records) {
+                merged[i] = Some(r);
+            }
+        }
+        merged
+            .into_iter()
+            .map(|r| r.ok_or_else(|| Error::frame("decide", "a recipient without a decision")))
+            .collect()
+    }
+}
+
+impl Decider for Api {
+    fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
+        let decided = tokio::runtime::Handle::current().block_on(self.decide_chunk(
+            chunk.fields,
+            chunk.recipients,
+            chunk.explain,
+            chunk.after,
+        ));
+        match decided {
+            Ok(records) => {
+                for r in records {
+                    lines.line(|out| {
+                        out.extend_from_slice(r.json.as_bytes());
+                        r.layer
+                    });
+                }
+                Ok(())
+            }
+            Err(e) => Err(Response::Error {
+                code: 1000,
+                message: format!("the shards did not decide: {e}"),
+            }),
+        }
+    }
+
+    fn chunk_size(&self) -> usize {
+        DECIDE_CHUNK
+    }
+}
+
+impl Backend for Api {
+    async fn change(&self, request: Request, generation: Generation, write: String) -> Answered {
+        self.append(&request, generation, &write)
+            .await
+            .unwrap_or_else(|e| Answered::internal(generation, &format!("the change was not appended: {e}")))
+    }
+
+    async fn query(&self, request: Request, generation: Generation, after: u64) -> Answered {
+        self.get(&request, generation, after)
+            .await
+            .unwrap_or_else(|e| Answered::internal(generation, &e.to_string()))
+    }
+
+    fn ready(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    async fn stop(&self) {
+        // Every answer was sent after its append was acknowledged: nothing
+        // is held here. Outgoing messages are flushed.
+        let _ = self.client.flush().await;
+    }
+}

@@ -1,0 +1,83 @@
+//! dnd-engine's settings sharded over NATS JetStream, deciding exactly as one
+//! node does (`docs/scaling.md`).
+//!
+//! - [`log`]: the stream of accepted settings requests, one subject per
+//!   logical partition plus a broadcast subject, appended with the client's
+//!   id as `Nats-Msg-Id` so that a retry is stored once.
+//! - [`worker`]: a shard: restores its newest snapshot, applies its subjects
+//!   in stream order exactly once ([`dnd_engine::shard::Replica`]), answers
+//!   gets and decisions for its users after the writes they must see, and
+//!   snapshots with the sequence covered, trimming the stream below the
+//!   oldest snapshot still needed.
+//! - [`api`]: the API node, a [`dnd_server::Backend`] behind the settings
+//!   service's HTTP front: appends changes, routes gets; splits a push by
+//!   shard, decides chunk by chunk and merges in recipient order.
+//! - [`run`]: the processes, as `dnd serve --cluster` and `dnd cluster
+//!   shard|local` start them.
+//! - [`wire`]: what travels between them.
+//! - [`nats_server`]: starts a `nats-server` on a free loopback port, found or
+//!   installed by `scripts/nats-server.sh` (tests, and `dnd cluster local`).
+//!
+//! The core crate knows nothing of NATS: routing, the exactly-once guard and
+//! the sequenced snapshot are in [`dnd_engine::shard`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod log;
+pub mod nats_server;
+pub mod run;
+pub mod wire;
+pub mod worker;
+
+use std::fmt::Display;
+
+/// What can go wrong between the nodes: each names the operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A NATS or JetStream call failed.
+    #[error("{what}: {why}")]
+    Nats {
+        /// The operation.
+        what: &'static str,
+        /// The client's error, as text.
+        why: String,
+    },
+    /// A call did not answer in time.
+    #[error("{0}: no answer in time")]
+    Timeout(&'static str),
+    /// A frame from another node, a snapshot or a stream entry could not be read.
+    #[error("{what}: {why}")]
+    Frame {
+        /// What was being read.
+        what: &'static str,
+        /// Why it was refused.
+        why: String,
+    },
+    /// The NATS server cannot serve this design (for example a 2.9 server
+    /// that dropped several filter subjects), or could not be started.
+    #[error("nats-server: {0}")]
+    Server(String),
+    /// An input was refused by the engine.
+    #[error(transparent)]
+    Engine(#[from] dnd_engine::Error),
+}
+
+impl Error {
+    pub(crate) fn frame(what: &'static str, why: impl Display) -> Error {
+        Error::Frame {
+            what,
+            why: why.to_string(),
+        }
+    }
+}
+
+/// Maps a client error to [`Error::Nats`] naming `what`.
+pub(crate) fn nats<E: Display>(what: &'static str) -> impl FnOnce(E) -> Error {
+    move |e| Error::Nats {
+        what,
+        why: e.to_string(),
+    }
+}

@@ -1,0 +1,158 @@
+//! The log: one JetStream stream, `DND`, of accepted settings requests.
+//!
+//! Subjects (user ids cannot be subject tokens: they may hold dots, spaces
+//! and wildcards, so users are routed by partition number):
+//!
+//! | subject | holds |
+//! |---|---|
+//! | `dnd.p.<partition>` | the requests of the users in that partition (0..256) |
+//! | `dnd.all` | the requests every shard applies (the admins' defaults) |
+//! | `dnd.mark.<shards>.<shard>` | empty markers a shard appends to itself to learn it has caught up (see [`crate::worker`]) |
+//!
+//! A payload is the [`Request`]'s JSON; the `Nats-Msg-Id` header is the
+//! client's id for the write, so that a retry within the stream's duplicate
+//! window is acknowledged with the original sequence and stored once.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage, stream};
+use dnd_engine::shard::{Layout, Partition, ShardId, ShardKey};
+use dnd_engine::Request;
+
+use crate::{nats, Error};
+
+/// The stream's name.
+pub const STREAM: &str = "DND";
+/// The broadcast subject.
+pub const BROADCAST: &str = "dnd.all";
+/// The object store of the shards' snapshots.
+pub const SNAPSHOTS: &str = "dnd_snapshots";
+/// How long the stream remembers a write's id: a retry later than this is
+/// stored again. Longer than any client's retry horizon.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
+/// How long one JetStream call may take before it is retried or fails.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The subject of `partition`.
+pub fn partition_subject(partition: Partition) -> String {
+    format!("dnd.p.{}", partition.get())
+}
+
+/// The subject where `shard` of `layout` marks its own progress.
+pub fn mark_subject(layout: Layout, shard: ShardId) -> String {
+    format!("dnd.mark.{}.{}", layout.shards(), shard)
+}
+
+/// The subject of a change with `key`.
+pub fn subject_of(key: ShardKey<'_>) -> String {
+    match key {
+        ShardKey::User(user) => partition_subject(dnd_engine::shard::partition_of(user.as_str())),
+        _ => BROADCAST.to_owned(),
+    }
+}
+
+/// Every subject `shard` of `layout` consumes, in partition order, then the
+/// broadcast and its mark subject.
+pub fn shard_subjects(layout: Layout, shard: ShardId) -> Vec<String> {
+    let mut subjects: Vec<String> = layout
+        .partitions(shard)
+        .filter_map(Partition::new)
+        .map(partition_subject)
+        .collect();
+    subjects.push(BROADCAST.to_owned());
+    subjects.push(mark_subject(layout, shard));
+    subjects
+}
+
+/// A JetStream context whose calls time out after [`CALL_TIMEOUT`].
+pub fn context(client: async_nats::Client) -> jetstream::Context {
+    jetstream::ContextBuilder::new().timeout(CALL_TIMEOUT).build(client)
+}
+
+/// Where a write landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Its stream sequence: a get or decide that passes it as `after` sees it.
+    pub seq: u64,
+    /// Whether the id had been appended before (a retry): `seq` is then the
+    /// original one, and nothing was stored.
+    pub duplicate: bool,
+}
+
+/// The stream, for appending.
+#[derive(Clone, Debug)]
+pub struct Log {
+    js: jetstream::Context,
+}
+
+impl Log {
+    /// Opens the stream, creating it with `replicas` copies if there is none.
+    pub async fn open(client: async_nats::Client, replicas: usize) -> Result<Log, Error> {
+        let js = context(client);
+        let config = stream::Config {
+            name: STREAM.to_owned(),
+            subjects: vec!["dnd.p.*".into(), BROADCAST.into(), "dnd.mark.>".into()],
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: replicas,
+            allow_direct: true,
+            ..Default::default()
+        };
+        retry("create the stream", || js.get_or_create_stream(config.clone())).await?;
+        Ok(Log { js })
+    }
+
+    /// The JetStream context.
+    pub fn context(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Appends the change `request` under the client's write `id`, retrying
+    /// with the same id for up to `patience` while the stream is unavailable
+    /// (a leader election, a restarting server).
+    pub async fn append(&self, request: &Request, id: &str, patience: Duration) -> Result<Appended, Error> {
+        let subject = subject_of(request.shard_key());
+        let payload = serde_json::to_vec(request).map_err(|e| Error::frame("request", e))?;
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let message = PublishMessage::build().payload(payload.clone().into()).message_id(id);
+            let attempt = async {
+                let ack = self.js.send_publish(subject.clone(), message).await?;
+                ack.await
+            };
+            match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
+                Ok(Ok(ack)) => {
+                    return Ok(Appended {
+                        seq: ack.sequence,
+                        duplicate: ack.duplicate,
+                    })
+                }
+                Ok(Err(e)) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                    return Err(nats("append")(e));
+                }
+                Ok(Err(e)) if tokio::time::Instant::now() >= deadline => return Err(nats("append")(e)),
+                Err(_) if tokio::time::Instant::now() >= deadline => return Err(Error::Timeout("append")),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+}
+
+/// Runs `call` until it succeeds, for at most 20 attempts a quarter second
+/// apart (a JetStream API call may fail once during an election).
+pub(crate) async fn retry<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+    what: &'static str,
+    mut call: impl FnMut() -> F,
+) -> Result<T, Error> {
+    let mut attempt = 0;
+    loop {
+        match tokio::time::timeout(CALL_TIMEOUT, call()).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) if attempt >= 20 => return Err(nats(what)(e)),
+            Err(_) if attempt >= 20 => return Err(Error::Timeout(what)),
+            _ => {}
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,432 @@
+//! A shard worker: one process (or task) holding one shard's settings.
+//!
+//! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
+//! object store [`SNAPSHOTS`], whose description is the sequence it covers)
+//! and reads the stream from the next sequence with an ordered consumer over
+//! its subjects ([`shard_subjects`]). Each entry is applied through
+//! [`Replica::apply_at`], so a redelivery or an overlapping replay changes
+//! nothing: the snapshot's sequence is the recovery point, never a
+//! consumer's acknowledgements (which a crashed single server can lose).
+//!
+//! **Read your writes.** A get or decide carries `after`, the stream sequence
+//! of the client's last write (0 for none). The shard answers once it has
+//! applied every entry of its subjects up to `after`: at once if its applied
+//! sequence has reached `after`; otherwise it appends an empty marker to its
+//! own mark subject. The marker lands past `after` (that write was already
+//! acknowledged), so once the marker is applied every earlier entry of the
+//! shard's subjects is too. A read that cannot be answered within
+//! [`READ_DEADLINE`] is refused, never answered stale.
+//!
+//! **Snapshots** are taken every `snapshot_every` applied entries (and at a
+//! clean stop); after each, the stream is purged below the oldest of the
+//! current layout's snapshots, once every shard has one.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
+use async_nats::jetstream::object_store::{self, ObjectMetadata, ObjectStore};
+use async_nats::jetstream::{self, stream::Stream as JsStream};
+use async_nats::{Client, Message, Subject};
+use dnd_engine::shard::{Layout, Replica, ShardId};
+use dnd_engine::{Config, Request, Settings};
+use futures::StreamExt;
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+use crate::log::{mark_subject, retry, shard_subjects, SNAPSHOTS, STREAM};
+use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
+use crate::{nats, Error};
+use dnd_server::backend::Generation;
+use dnd_server::decide::decision_line;
+
+/// How long a read may wait for its shard to catch up before it is refused.
+pub const READ_DEADLINE: Duration = Duration::from_secs(10);
+/// The most reads a shard keeps waiting at once; more are refused.
+pub const MAX_WAITING: usize = 10_000;
+
+/// What a shard worker needs to know.
+#[derive(Clone, Debug)]
+pub struct ShardConfig {
+    /// The layout.
+    pub layout: Layout,
+    /// Which shard this is.
+    pub shard: ShardId,
+    /// The engine's set-up for a shard that has no snapshot yet.
+    pub config: Config,
+    /// Snapshot after this many applied entries.
+    pub snapshot_every: u64,
+}
+
+impl ShardConfig {
+    /// The name of this shard's snapshot object.
+    pub fn snapshot_name(&self) -> String {
+        snapshot_name(self.layout, self.shard)
+    }
+}
+
+/// The snapshot object of `shard` in `layout`.
+pub fn snapshot_name(layout: Layout, shard: ShardId) -> String {
+    format!("shard-{}-of-{}", shard, layout.shards())
+}
+
+/// Opens (or creates) the snapshot store.
+pub async fn snapshot_store(js: &jetstream::Context) -> Result<ObjectStore, Error> {
+    retry("open the snapshot store", || async {
+        match js.get_object_store(SNAPSHOTS).await {
+            Ok(store) => Ok(store),
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: SNAPSHOTS.to_owned(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    })
+    .await
+}
+
+/// Reads the newest snapshot of `name`, if there is one.
+pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Replica>, Error> {
+    let mut object = match store.get(name).await {
+        Ok(object) => object,
+        Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(nats("read a snapshot")(e)),
+    };
+    let mut bytes = Vec::new();
+    object.read_to_end(&mut bytes).await.map_err(nats("read a snapshot"))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::frame("snapshot", e))
+}
+
+/// A read waiting for the shard to catch up.
+struct Waiting {
+    after: u64,
+    since: tokio::time::Instant,
+    reply: Subject,
+    kind: Read,
+}
+
+enum Read {
+    Get(Request, Generation),
+    Decide(DecideRequest),
+}
+
+/// A marker's sequence, or why it was not appended.
+type MarkResult = Result<u64, String>;
+
+/// The worker's state between events.
+struct Worker {
+    cfg: ShardConfig,
+    client: Client,
+    js: jetstream::Context,
+    store: ObjectStore,
+    replica: Replica,
+    progress: Progress,
+    since_snapshot: u64,
+    waiting: Vec<Waiting>,
+    marked: u64,
+    marking: bool,
+    marks: (mpsc::Sender<MarkResult>, mpsc::Receiver<MarkResult>),
+}
+
+/// Runs shard `cfg.shard` until `stop` resolves (then it snapshots and
+/// returns) or an unrecoverable error.
+pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+    let js = crate::log::context(client.clone());
+    let stream: JsStream = retry("open the stream", || js.get_stream(STREAM)).await?;
+    let store = snapshot_store(&js).await?;
+    let restored = load_snapshot(&store, &cfg.snapshot_name()).await?;
+    let replica = restored.unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
+    let progress = Progress {
+        applied: replica.applied(),
+        applied_since_start: 0,
+        restored: replica.applied(),
+        snapshot: replica.applied(),
+    };
+    let (layout, shard) = (cfg.layout, cfg.shard);
+    let mut gets = client
+        .queue_subscribe(wire::get_subject(layout, shard), "shard".into())
+        .await
+        .map_err(nats("subscribe to gets"))?;
+    let mut decides = client
+        .queue_subscribe(wire::decide_subject(layout, shard), "shard".into())
+        .await
+        .map_err(nats("subscribe to decides"))?;
+    let mut progress_requests = client
+        .subscribe(wire::progress_subject(layout, shard))
+        .await
+        .map_err(nats("subscribe to progress"))?;
+    let mut w = Worker {
+        cfg,
+        client,
+        js,
+        store,
+        replica,
+        progress,
+        since_snapshot: 0,
+        waiting: Vec::new(),
+        marked: 0,
+        marking: false,
+        marks: mpsc::channel(4),
+    };
+    let mut entries = w.consume(&stream).await?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            entry = entries.next() => match entry {
+                Some(Ok(message)) => w.entry(&message).await?,
+                other => {
+                    eprintln!("shard {}: the consumer ended ({other:?}); resuming after {}", w.cfg.shard, w.replica.applied());
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    entries = w.consume(&stream).await?;
+                }
+            },
+            Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request, g.generation)))).await,
+            Some(m) = decides.next() => w.read(m, |payload| serde_json::from_slice::<DecideRequest>(payload).map(|d| (d.after, Read::Decide(d)))).await,
+            Some(m) = progress_requests.next() => {
+                if let (Some(reply), Ok(body)) = (m.reply, serde_json::to_vec(&w.progress)) {
+                    w.publish(reply, body).await;
+                }
+            }
+            Some(mark) = w.marks.1.recv() => {
+                w.marking = false;
+                match mark {
+                    Ok(seq) => w.marked = w.marked.max(seq),
+                    Err(e) => eprintln!("shard {}: a marker was not appended: {e}", w.cfg.shard),
+                }
+                w.mark_if_needed();
+            }
+            _ = tick.tick() => w.expire().await,
+            () = &mut stop => {
+                w.snapshot().await?;
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// An ordered consumer over the shard's subjects from the sequence after
+    /// the applied one. Refuses a server that dropped the filter subjects.
+    async fn consume(&self, stream: &JsStream) -> Result<jetstream::consumer::pull::Ordered, Error> {
+        let subjects = shard_subjects(self.cfg.layout, self.cfg.shard);
+        let deliver_policy = match self.replica.applied() {
+            0 => DeliverPolicy::All,
+            applied => DeliverPolicy::ByStartSequence {
+                start_sequence: applied + 1,
+            },
+        };
+        let config = OrderedConfig {
+            filter_subjects: subjects.clone(),
+            deliver_policy,
+            ..Default::default()
+        };
+        let consumer = retry("create the shard's consumer", || stream.create_consumer(config.clone())).await?;
+        let got = &consumer.cached_info().config;
+        if got.filter_subjects.len() != subjects.len() {
+            return Err(Error::Server(format!(
+                "the consumer was created with {} filter subjects of {} (a server older than 2.10 drops them; see scripts/nats-server.sh)",
+                got.filter_subjects.len(),
+                subjects.len()
+            )));
+        }
+        consumer.messages().await.map_err(nats("read the stream"))
+    }
+
+    /// Applies one stream entry, then answers the reads it unblocked.
+    async fn entry(&mut self, message: &jetstream::Message) -> Result<(), Error> {
+        let info = message.info().map_err(nats("a stream entry's metadata"))?;
+        let seq = info.stream_sequence;
+        if message.subject.starts_with("dnd.mark.") {
+            self.replica.skip_to(seq);
+        } else {
+            match serde_json::from_slice::<Request>(&message.payload) {
+                Ok(request) => {
+                    if self.replica.apply_at(seq, &request).is_some() {
+                        self.progress.applied_since_start += 1;
+                        self.since_snapshot += 1;
+                    }
+                }
+                Err(e) => {
+                    // Only the API node appends, after validating; an entry
+                    // that is not a request is reported and passed over.
+                    eprintln!("shard {}: entry {seq} is not a request ({e}); skipped", self.cfg.shard);
+                    self.replica.skip_to(seq);
+                }
+            }
+        }
+        self.progress.applied = self.replica.applied();
+        if self.since_snapshot >= self.cfg.snapshot_every {
+            self.snapshot().await?;
+        }
+        if !self.waiting.is_empty() && self.waiting.iter().any(|w| w.after <= self.replica.applied()) {
+            let applied = self.replica.applied();
+            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|w| w.after <= applied);
+            self.waiting = waiting;
+            for w in ready {
+                let answer = self.answer(&w.kind);
+                self.publish(w.reply, answer).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// A get or decide: answered now if the shard has caught up with it,
+    /// else kept waiting (and a marker appended).
+    async fn read<F>(&mut self, m: Message, parse: F)
+    where
+        F: FnOnce(&[u8]) -> Result<(u64, Read), serde_json::Error>,
+    {
+        let Some(reply) = m.reply else { return };
+        match parse(&m.payload) {
+            Err(e) => {
+                self.publish(reply, wire::refused(&format!("a shard request: {e}")))
+                    .await
+            }
+            Ok((after, kind)) if after <= self.replica.applied() => {
+                let answer = self.answer(&kind);
+                self.publish(reply, answer).await;
+            }
+            Ok(_) if self.waiting.len() >= MAX_WAITING => {
+                self.publish(reply, wire::refused("too many reads waiting for this shard"))
+                    .await;
+            }
+            Ok((after, kind)) => {
+                self.waiting.push(Waiting {
+                    after,
+                    since: tokio::time::Instant::now(),
+                    reply,
+                    kind,
+                });
+                self.mark_if_needed();
+            }
+        }
+    }
+
+    /// Appends a marker if a waiting read is past everything marked so far.
+    fn mark_if_needed(&mut self) {
+        if self.marking || !self.waiting.iter().any(|w| w.after > self.marked) {
+            return;
+        }
+        self.marking = true;
+        let (js, subject, done) = (
+            self.js.clone(),
+            mark_subject(self.cfg.layout, self.cfg.shard),
+            self.marks.0.clone(),
+        );
+        tokio::spawn(async move {
+            let ack = async { js.publish(subject, bytes::Bytes::new()).await?.await };
+            let result = match tokio::time::timeout(crate::log::CALL_TIMEOUT, ack).await {
+                Ok(Ok(ack)) => Ok(ack.sequence),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("timed out".to_owned()),
+            };
+            let _ = done.send(result).await;
+        });
+    }
+
+    /// Refuses reads that waited too long.
+    async fn expire(&mut self) {
+        let now = tokio::time::Instant::now();
+        let (late, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| now - w.since > READ_DEADLINE);
+        self.waiting = waiting;
+        for w in late {
+            let why = format!("shard {} has not applied sequence {} yet", self.cfg.shard, w.after);
+            self.publish(w.reply, wire::refused(&why)).await;
+        }
+        self.mark_if_needed();
+    }
+
+    fn answer(&self, kind: &Read) -> Vec<u8> {
+        match kind {
+            Read::Get(request, generation) => match self.replica.settings().query(request) {
+                Some(response) => wire::ok(generation.render(&response).json.as_bytes()),
+                None => wire::refused("a change sent as a get"),
+            },
+            Read::Decide(d) => {
+                let mentioned = d.push.mentioned_ids();
+                match d.push.message(&mentioned) {
+                    Ok(message) => {
+                        let prepared = self.replica.settings().prepare(&message);
+                        let mut out = Vec::with_capacity(1 + d.push.recipients.len() * 80);
+                        out.push(0);
+                        let mut line = Vec::with_capacity(256);
+                        for id in &d.push.recipients {
+                            line.clear();
+                            let layer = decision_line(&prepared, id, d.explain, &mut line);
+                            Record::encode(layer, &line, &mut out);
+                        }
+                        out
+                    }
+                    Err(e) => wire::refused(&e.to_string()),
+                }
+            }
+        }
+    }
+
+    async fn publish(&self, subject: Subject, body: Vec<u8>) {
+        if let Err(e) = self.client.publish(subject, body.into()).await {
+            eprintln!("shard {}: an answer was not sent: {e}", self.cfg.shard);
+        }
+    }
+
+    /// Saves the replica with its sequence, then trims the stream below the
+    /// oldest snapshot of the layout.
+    async fn snapshot(&mut self) -> Result<(), Error> {
+        let seq = self.replica.applied();
+        if seq == self.progress.snapshot {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(&self.replica).map_err(|e| Error::frame("snapshot", e))?;
+        let meta = ObjectMetadata {
+            name: self.cfg.snapshot_name(),
+            description: Some(seq.to_string()),
+            ..Default::default()
+        };
+        retry("save a snapshot", || {
+            let (store, meta, bytes) = (self.store.clone(), meta.clone(), bytes.clone());
+            async move { store.put(meta, &mut bytes.as_slice()).await }
+        })
+        .await?;
+        self.progress.snapshot = seq;
+        self.since_snapshot = 0;
+        if let Err(e) = self.trim().await {
+            eprintln!("shard {}: the stream was not trimmed: {e}", self.cfg.shard);
+        }
+        Ok(())
+    }
+
+    /// Purges the stream below the oldest snapshot of the layout's shards,
+    /// if every shard has one.
+    async fn trim(&self) -> Result<(), Error> {
+        let layout = self.cfg.layout;
+        let mut oldest = u64::MAX;
+        for shard in layout.all() {
+            let info = match self.store.info(snapshot_name(layout, shard)).await {
+                Ok(info) => info,
+                Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(nats("read a snapshot's sequence")(e)),
+            };
+            let seq = info
+                .description
+                .as_deref()
+                .and_then(|d| d.parse::<u64>().ok())
+                .ok_or_else(|| Error::frame("snapshot description", "not a sequence"))?;
+            oldest = oldest.min(seq);
+        }
+        let stream = self.js.get_stream(STREAM).await.map_err(nats("open the stream"))?;
+        stream
+            .purge()
+            .sequence(oldest + 1)
+            .await
+            .map_err(nats("trim the stream"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! What the HTTP layer asks of the settings, wherever they live: in this
+//! process over the embedded log ([`Local`]), or sharded behind a replicated
+//! log (the `dnd-cluster` member implements [`Backend`] over NATS JetStream).
+//!
+//! The HTTP side (routing, signatures, limits, statuses, the streamed decide
+//! endpoint) is the same for both; only these calls differ.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use dnd_engine::{api_v4, Layer, Message, PreparedMessage, Request, Response};
+use serde_json::{Map, Value};
+
+use crate::decide::decision_line;
+use crate::writer::{Writer, WriterThread};
+use crate::{read, Shared};
+
+/// Which generation of the platform's API a request came in, and so the
+/// shape of its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum Generation {
+    /// The form API: `{"code":200,...}`.
+    Form,
+    /// The v4 JSON API: `{"code":0,...}`.
+    V4,
+}
+
+impl Generation {
+    /// The generation of `path`.
+    #[must_use]
+    pub fn of(path: &str) -> Generation {
+        if api_v4::is_v4(path) {
+            Generation::V4
+        } else {
+            Generation::Form
+        }
+    }
+
+    /// `response` as this generation answers it.
+    #[must_use]
+    pub fn render(self, response: &Response) -> Answered {
+        let json = match self {
+            Generation::Form => response.to_json(),
+            Generation::V4 => api_v4::to_json(response),
+        };
+        Answered {
+            code: response.code(),
+            json,
+            seq: None,
+            duplicate: false,
+        }
+    }
+}
+
+/// A settings request's answer, in its generation's JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Answered {
+    /// The platform's code (it picks the HTTP status).
+    pub code: u16,
+    /// The body.
+    pub json: String,
+    /// For a change appended to a replicated log: its position, sent back as
+    /// the `Dnd-Seq` header (a later read may pass it as `Dnd-After`).
+    pub seq: Option<u64>,
+    /// For such a change: whether it was a retry of a write already
+    /// appended (sent back as `Dnd-Duplicate: true`); it was applied once.
+    pub duplicate: bool,
+}
+
+impl Answered {
+    /// A failure the client may retry: code 1000.
+    #[must_use]
+    pub fn internal(generation: Generation, message: &str) -> Answered {
+        generation.render(&Response::Error {
+            code: 1000,
+            message: message.to_owned(),
+        })
+    }
+}
+
+/// One chunk of a push to decide: the push's fields other than
+/// `recipients` (already checked by the core, and built into `message`),
+/// and the recipients of the chunk, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Chunk<'a> {
+    /// The push object's fields, without `recipients`.
+    pub fields: &'a Map<String, Value>,
+    /// The message they describe.
+    pub message: &'a Message<'a>,
+    /// The recipients of this chunk.
+    pub recipients: &'a [String],
+    /// Whether each decision carries its explanation.
+    pub explain: bool,
+    /// The log position the decisions must reflect (0: none asked for).
+    pub after: u64,
+}
+
+/// Where a chunk's decision lines go: one JSON object per recipient, in
+/// recipient order, comma-separated, counted by layer for the metrics.
+#[derive(Debug)]
+pub struct Lines<'a> {
+    out: &'a mut Vec<u8>,
+    count: &'a mut usize,
+    by_layer: [u64; Layer::ALL.len()],
+}
+
+impl<'a> Lines<'a> {
+    /// Lines appended to `out`, `count` of them written before.
+    pub fn new(out: &'a mut Vec<u8>, count: &'a mut usize) -> Lines<'a> {
+        Lines {
+            out,
+            count,
+            by_layer: [0; Layer::ALL.len()],
+        }
+    }
+
+    /// Writes the next line: `write` appends its JSON object to the buffer
+    /// it is given and returns the layer that decided.
+    pub fn line(&mut self, write: impl FnOnce(&mut Vec<u8>) -> Layer) {
+        if *self.count > 0 {
+            self.out.push(b',');
+        }
+        *self.count += 1;
+        let layer = write(self.out);
+        if let Some(i) = Layer::ALL.iter().position(|&l| l == layer) {
+            self.by_layer[i] += 1;
+        }
+    }
+
+    /// Decisions written in this chunk, by layer ([`Layer::ALL`]'s order).
+    #[must_use]
+    pub fn by_layer(&self) -> &[u64; Layer::ALL.len()] {
+        &self.by_layer
+    }
+}
+
+/// Decides chunks of a push. Called on a blocking thread (it may block on
+/// the network); one push's chunks are decided one after another.
+pub trait Decider: Send + Sync {
+    /// Writes one decision line per recipient of `chunk`, in order, or
+    /// refuses the whole chunk (nothing written).
+    fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response>;
+
+    /// Recipients per chunk.
+    fn chunk_size(&self) -> usize {
+        crate::decide::CHUNK
+    }
+}
+
+/// The settings behind the HTTP layer.
+pub trait Backend: Decider + 'static {
+    /// Makes the accepted change `request` durable, applies it (now or, in a
+    /// cluster, in log order), and answers. `write` names the write for
+    /// deduplication: a retry of the same write is applied once where the
+    /// log supports it (see `docs/scaling.md`).
+    fn change(&self, request: Request, generation: Generation, write: String) -> impl Future<Output = Answered> + Send;
+
+    /// Answers the get `request`, reflecting at least log position `after`
+    /// where the backend has positions.
+    fn query(&self, request: Request, generation: Generation, after: u64) -> impl Future<Output = Answered> + Send;
+
+    /// Whether changes can be made durable now (`/ready`).
+    fn ready(&self) -> bool;
+
+    /// Stops after the changes already accepted, making them durable.
+    fn stop(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// One process: the settings in memory, the embedded file log behind the
+/// one writer thread.
+#[derive(Debug)]
+pub struct Local {
+    settings: Arc<Shared>,
+    writer: Writer,
+    thread: Mutex<Option<WriterThread>>,
+}
+
+impl Local {
+    /// The settings and their writer.
+    #[must_use]
+    pub fn new(settings: Arc<Shared>, writer: Writer, thread: WriterThread) -> Local {
+        Local {
+            settings,
+            writer,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+}
+
+impl Decider for Local {
+    fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
+        let settings = read(&self.settings);
+        let prepared: PreparedMessage<'_> = settings.prepare(chunk.message);
+        for id in chunk.recipients {
+            lines.line(|out| decision_line(&prepared, id, chunk.explain, out));
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Local {
+    async fn change(&self, request: Request, generation: Generation, _write: String) -> Answered {
+        generation.render(&self.writer.change(request).await)
+    }
+
+    async fn query(&self, request: Request, generation: Generation, _after: u64) -> Answered {
+        let response = read(&self.settings).query(&request).unwrap_or_else(|| Response::Error {
+            code: 1000,
+            message: "not a query".into(),
+        });
+        generation.render(&response)
+    }
+
+    fn ready(&self) -> bool {
+        self.writer.healthy()
+    }
+
+    async fn stop(&self) {
+        self.writer.stop().await;
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! `dnd-server`: the service alone, for tests and for deployments without the
+//! `dnd` command. `dnd serve` is the same with the same flags.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: dnd-server --listen ADDR --data DIR [--config FILE]";
+
+fn main() -> ExitCode {
+    let mut listen = None;
+    let mut data = None;
+    let mut config_file = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let slot = match arg.as_str() {
+            "--listen" => &mut listen,
+            "--data" => &mut data,
+            "--config" => &mut config_file,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("dnd-server: unknown argument {other:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        };
+        *slot = args.next();
+    }
+    let (Some(listen), Some(data)) = (listen, data) else {
+        eprintln!("dnd-server: --listen and --data are required\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let outcome = (|| {
+        let listen = listen.parse().map_err(|e| format!("--listen {listen:?}: {e}"))?;
+        let config = match config_file {
+            Some(path) => dnd_server::Config::from_file(&PathBuf::from(path))?,
+            None => dnd_server::Config::default(),
+        }
+        .with_env()?;
+        dnd_server::run(config, &PathBuf::from(data), listen)
+    })();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dnd-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

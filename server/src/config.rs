@@ -1,0 +1,181 @@
+//! The service's configuration: a TOML file, the app keys from the file or
+//! the environment, and every limit with a default.
+//!
+//! Secrets never come from the command line (where `ps` shows them) and are
+//! never printed: [`App`]'s `Debug` hides the secret.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use dnd_engine::{parse_zone, ConversationType, Level};
+use serde::Deserialize;
+
+/// One application allowed to call the service.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// The `App-Key` header's value.
+    pub key: String,
+    /// The secret the signature is made with.
+    pub secret: String,
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("key", &self.key)
+            .field("secret", &"<hidden>")
+            .finish()
+    }
+}
+
+/// The service's configuration. Every field has a default; see
+/// `docs/service.md` for what each bounds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The applications allowed to call the service.
+    pub apps: Vec<App>,
+    /// The data center's IANA time zone, for a new store.
+    pub time_zone: String,
+    /// The application's default levels by conversation type code, for a new store.
+    pub app_defaults: Vec<(i64, i64)>,
+    /// Whether private messages count as mentioning their recipient, for a new store.
+    pub private_as_mention: bool,
+    /// The most members for an @all to count, for a new store; none by default.
+    pub mention_all_max_members: Option<u32>,
+    /// How far a request's `Timestamp` may be from the server's clock, in seconds.
+    pub timestamp_window_secs: u64,
+    /// The most nonces remembered at once; past it requests are refused with 1008.
+    pub max_nonces: usize,
+    /// The largest settings request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The largest decide request body, in bytes.
+    pub max_decide_body_bytes: usize,
+    /// The most recipients in one decide request.
+    pub max_recipients: usize,
+    /// The largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send its request head, in milliseconds.
+    pub header_timeout_ms: u64,
+    /// How long a client may take to send a settings body, or between two
+    /// pieces of a decide body, in milliseconds.
+    pub body_timeout_ms: u64,
+    /// The most connections served at once; more wait in the listen queue.
+    pub max_connections: usize,
+    /// Requests per second allowed per app key (with a burst of the same
+    /// size); 0 means no limit.
+    pub rate_per_app_key: u32,
+    /// How many logged changes trigger a new snapshot.
+    pub compact_every: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            apps: Vec::new(),
+            time_zone: "UTC".into(),
+            app_defaults: Vec::new(),
+            private_as_mention: false,
+            mention_all_max_members: None,
+            timestamp_window_secs: 300,
+            max_nonces: 1_000_000,
+            max_body_bytes: 64 * 1024,
+            max_decide_body_bytes: 128 * 1024 * 1024,
+            max_recipients: 1_000_000,
+            max_header_bytes: 16 * 1024,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_connections: 1024,
+            rate_per_app_key: 0,
+            compact_every: 100_000,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Config::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses a TOML configuration.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Adds the app named by `DND_APP_KEY` and `DND_APP_SECRET`, if both are set.
+    pub fn with_env(mut self) -> Result<Config, String> {
+        match (std::env::var("DND_APP_KEY"), std::env::var("DND_APP_SECRET")) {
+            (Ok(key), Ok(secret)) => self.apps.push(App { key, secret }),
+            (Err(_), Err(_)) => {}
+            _ => return Err("DND_APP_KEY and DND_APP_SECRET are set together or not at all".into()),
+        }
+        Ok(self)
+    }
+
+    /// Checks the configuration and builds the engine's configuration for a new store.
+    pub fn engine_config(&self) -> Result<dnd_engine::Config, String> {
+        if self.apps.is_empty() {
+            return Err("no app key: set DND_APP_KEY and DND_APP_SECRET, or [[apps]] in the config file".into());
+        }
+        for app in &self.apps {
+            if app.key.is_empty() || app.secret.is_empty() {
+                return Err(format!("app {:?}: the key and the secret must not be empty", app.key));
+            }
+        }
+        if self.max_header_bytes < 8192 {
+            return Err("max_header_bytes must be at least 8192".into());
+        }
+        self.engine()
+    }
+
+    /// The engine's configuration (`time_zone`, `app_defaults`, the mention policy) alone: what
+    /// a cluster's shard needs, which serves no app.
+    pub fn engine(&self) -> Result<dnd_engine::Config, String> {
+        let zone = parse_zone(&self.time_zone).map_err(|e| format!("time_zone: {e}"))?;
+        let mut config = dnd_engine::Config::new(zone);
+        for &(t, l) in &self.app_defaults {
+            let t = ConversationType::from_code(t).map_err(|e| format!("app_defaults: {e}"))?;
+            let l = Level::from_code(l).map_err(|e| format!("app_defaults: {e}"))?;
+            config.app_defaults.set(t, l);
+        }
+        config.private_as_mention = self.private_as_mention;
+        config.mention_all_max_members = self.mention_all_max_members;
+        Ok(config)
+    }
+
+    /// [`Config::timestamp_window_secs`] as a duration.
+    pub fn window(&self) -> Duration {
+        Duration::from_secs(self.timestamp_window_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_overrides_defaults_and_hides_secrets() {
+        let config = Config::from_toml(
+            "time_zone = \"Asia/Shanghai\"\nrate_per_app_key = 5\n[[apps]]\nkey = \"k\"\nsecret = \"s3cret\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.rate_per_app_key, 5);
+        let engine = config.engine().unwrap();
+        assert!(!engine.private_as_mention && engine.mention_all_max_members.is_none());
+        let policy = Config::from_toml("private_as_mention = true\nmention_all_max_members = 500\n").unwrap();
+        let engine = policy.engine().unwrap();
+        assert!(engine.private_as_mention);
+        assert_eq!(engine.mention_all_max_members, Some(500));
+        assert!(Config::from_toml("mention_all_max_members = -1\n").is_err());
+        assert_eq!(config.max_body_bytes, Config::default().max_body_bytes);
+        assert!(config.engine_config().is_ok());
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert!(Config::from_toml("nonsense = 1").is_err());
+        assert!(Config::default().engine_config().unwrap_err().contains("no app key"));
+    }
+}

@@ -1,0 +1,223 @@
+//! The DND settings service: the platform's signed HTTP settings API (the
+//! form generation and the v4 JSON generation) and a decide endpoint over
+//! [`dnd_engine`], durable on an embedded snapshot and log.
+//!
+//! The core crate stays pure; the runtime (tokio), the HTTP server (hyper)
+//! and the files live here. See `docs/service.md` for the design, the
+//! durability argument, the limits and the HTTP mapping.
+//!
+//! ```no_run
+//! # async fn f() -> std::io::Result<()> {
+//! let mut config = dnd_server::Config::default();
+//! config.apps.push(dnd_server::App { key: "key".into(), secret: "secret".into() });
+//! let server = dnd_server::start(config, "data".as_ref(), "127.0.0.1:0".parse().unwrap()).await?;
+//! println!("listening on {}", server.local_addr());
+//! server.shutdown().await
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod backend;
+pub mod config;
+pub mod decide;
+pub mod metrics;
+pub mod service;
+pub mod store;
+pub mod writer;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use dnd_engine::Settings;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+pub use backend::{Backend, Local};
+pub use config::{App, Config};
+pub use store::{ChangeLog, FileLog, Recovery};
+
+/// The settings as the service shares them: many readers, one writer thread.
+pub type Shared = RwLock<Settings>;
+
+/// Read access; a poisoned lock still guards whole changes (a change is
+/// validated before it starts and applied without failing half way).
+pub fn read(s: &Shared) -> RwLockReadGuard<'_, Settings> {
+    s.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Write access, for the writer thread.
+pub fn write(s: &Shared) -> RwLockWriteGuard<'_, Settings> {
+    s.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How long shutdown waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// A running service.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops taking connections, lets requests in flight finish (for up to
+    /// 30 s), then stops the writer after the changes queued, which writes a
+    /// final snapshot.
+    pub async fn shutdown(self) -> io::Result<()> {
+        let _ = self.stop.send(true);
+        self.wait().await
+    }
+
+    /// Waits until the service has stopped.
+    pub async fn wait(self) -> io::Result<()> {
+        self.task.await.map_err(io::Error::other)?
+    }
+}
+
+/// Recovers the store in `data` and serves on `listen`.
+pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Result<Server> {
+    let fresh = config.engine_config().map_err(io::Error::other)?;
+    let data = data.to_owned();
+    let (log, settings, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&data, fresh))
+        .await
+        .map_err(io::Error::other)??;
+    tracing::info!(
+        snapshot_seq = recovery.snapshot_seq,
+        replayed = recovery.replayed,
+        skipped = recovery.skipped,
+        torn_bytes = recovery.torn_bytes,
+        users = settings.user_count(),
+        "store recovered"
+    );
+    let settings = Arc::new(RwLock::new(settings));
+    let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
+    serve(Local::new(settings, writer, thread), config, listen).await
+}
+
+/// Serves the HTTP API on `listen` over `backend` (this process's store, or
+/// a cluster's); stopping the server stops the backend after the requests
+/// in flight.
+pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -> io::Result<Server> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(service::State {
+        backend,
+        auth: auth::Auth::new(&config),
+        metrics: metrics::Metrics::default(),
+        config,
+    });
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        accept(listener, state.clone(), stopped).await;
+        state.backend.stop().await;
+        tracing::info!("stopped");
+        Ok(())
+    });
+    Ok(Server { addr, stop, task })
+}
+
+async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>, mut stopped: watch::Receiver<bool>) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(state.config.header_timeout_ms))
+        .max_buf_size(state.config.max_header_bytes);
+    let permits = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let permit = tokio::select! {
+            _ = stopped.changed() => break,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let stream = tokio::select! {
+            _ = stopped.changed() => break,
+            s = listener.accept() => match s {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let service = service_fn(move |request| {
+            let state = state.clone();
+            async move {
+                // A panic in a handler fails its own task only: that request
+                // answers 500 and the connection and the server go on.
+                Ok::<_, std::convert::Infallible>(service::guarded(service::handle(state, request)).await)
+            }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after the drain time; stopping anyway");
+    }
+}
+
+/// Installs the JSON logger (one object per line on standard error).
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_writer(io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs the service until SIGTERM or SIGINT: the `dnd serve` command.
+/// Prints `listening on ADDR` on standard output once it accepts.
+pub fn run(config: Config, data: &Path, listen: SocketAddr) -> Result<(), String> {
+    let data = data.to_owned();
+    run_with(move || async move { start(config, &data, listen).await })
+}
+
+/// Runs the server `start` makes until SIGTERM or SIGINT, on a runtime of
+/// its own, with the JSON logger: the body of `dnd serve` in every mode.
+pub fn run_with<F, Fut>(start: F) -> Result<(), String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = io::Result<Server>>,
+{
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let server = start().await.map_err(|e| e.to_string())?;
+        println!("listening on {}", server.local_addr());
+        tracing::info!(addr = %server.local_addr(), "listening");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutting down");
+        server.shutdown().await.map_err(|e| e.to_string())
+    })
+}

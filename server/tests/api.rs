@@ -1,0 +1,230 @@
+//! Every settings path of both generations through the real server, compared
+//! byte for byte with the core answering the same requests in process (what
+//! `dnd replay` prints), with the platform's HTTP statuses.
+
+mod common;
+
+use common::{config, TestServer};
+use dnd_engine::{api_v4, Config, Response, Settings};
+use dnd_server::service::status_for;
+
+/// Requests in order: the nine form paths (good and bad), the v4 paths,
+/// reads across generations, and unknown paths.
+const REQUESTS: &[(&str, &str)] = &[
+    (
+        "/user/blockPushPeriod/set.json",
+        "userId=u1&startTime=22:00:00&period=540&level=5",
+    ),
+    (
+        "/user/blockPushPeriod/set.json",
+        "userId=u2&startTime=23:00:00&period=60&level=1&timezone=Asia/Shanghai",
+    ),
+    (
+        "/user/blockPushPeriod/set.json",
+        "userId=u1&startTime=24:00:00&period=540&level=5",
+    ),
+    (
+        "/user/blockPushPeriod/set.json",
+        "userId=u1&startTime=22:00:00&period=540&level=3",
+    ),
+    ("/user/blockPushPeriod/get.json", "userId=u1"),
+    ("/user/blockPushPeriod/get.json", "userId=u2"),
+    ("/user/blockPushPeriod/get.json", "userId=nobody"),
+    ("/user/blockPushPeriod/get.json", ""),
+    ("/user/blockPushPeriod/delete.json", "userId=u2"),
+    ("/user/blockPushPeriod/get.json", "userId=u2"),
+    (
+        "/conversation/notification/set.json",
+        "conversationType=3&requestId=u1&targetId=g1&unpushLevel=1",
+    ),
+    (
+        "/conversation/notification/set.json",
+        "conversationType=10&requestId=u1&targetId=club&busChannel=news&unpushLevel=2",
+    ),
+    (
+        "/conversation/notification/set.json",
+        "conversationType=3&requestId=u1&targetId=g2&isMuted=1",
+    ),
+    (
+        "/conversation/notification/set.json",
+        "conversationType=3&requestId=u1&targetId=g1&busChannel=x&unpushLevel=1",
+    ),
+    (
+        "/conversation/notification/set.json",
+        "conversationType=3&requestId=u1&targetId=g1",
+    ),
+    (
+        "/conversation/notification/get.json",
+        "conversationType=3&requestId=u1&targetId=g1",
+    ),
+    (
+        "/conversation/notification/get.json",
+        "conversationType=3&requestId=u1&targetId=g2",
+    ),
+    (
+        "/conversation/notification/get.json",
+        "conversationType=10&requestId=u1&targetId=club&busChannel=news",
+    ),
+    (
+        "/conversation/type/notification/set.json",
+        "conversationType=1&requestId=u1&unpushLevel=-1",
+    ),
+    (
+        "/conversation/type/notification/set.json",
+        "conversationType=7&requestId=u1&unpushLevel=1",
+    ),
+    (
+        "/conversation/type/notification/get.json",
+        "conversationType=1&requestId=u1",
+    ),
+    ("/ultragroup/notdisturb/set.json", "groupId=club&unpushLevel=1"),
+    (
+        "/ultragroup/notdisturb/set.json",
+        "groupId=club&busChannel=news&unpushLevel=4",
+    ),
+    (
+        "/ultragroup/notdisturb/set.json",
+        "groupId=club&busChannel=no-dash&unpushLevel=4",
+    ),
+    ("/ultragroup/notdisturb/get.json", "groupId=club"),
+    ("/ultragroup/notdisturb/get.json", "groupId=club&busChannel=news"),
+    // v4, and reads across the generations.
+    (
+        "/v4/channel/push/set",
+        r#"{"channelType":"3","requestId":"u3","channelId":"g1","noDisturbLevel":5}"#,
+    ),
+    (
+        "/v4/channel/push/set",
+        r#"{"channelType":"10","requestId":"u3","channelId":"club","subchannelId":"news","noDisturbLevel":1}"#,
+    ),
+    (
+        "/v4/channel/push/set",
+        r#"{"channelType":"3","requestId":"u3","channelId":"g1","noDisturbLevel":3}"#,
+    ),
+    (
+        "/v4/channel/push/get",
+        r#"{"channelType":"3","requestId":"u3","channelId":"g1"}"#,
+    ),
+    (
+        "/v4/channel/push/get",
+        r#"{"channelType":"3","requestId":"u1","channelId":"g1"}"#,
+    ),
+    (
+        "/v4/channel/push/get",
+        r#"{"channelType":"10","requestId":"u1","channelId":"club","subchannelId":"news"}"#,
+    ),
+    (
+        "/conversation/notification/get.json",
+        "conversationType=3&requestId=u3&targetId=g1",
+    ),
+    (
+        "/conversation/notification/get.json",
+        "conversationType=10&requestId=u3&targetId=club&busChannel=news",
+    ),
+    (
+        "/v4/channel-type/push/set",
+        r#"{"channelType":"6","requestId":"u3","noDisturbLevel":2}"#,
+    ),
+    ("/v4/channel-type/push/set", r#"{"channelType":"6","requestId":"u3"}"#),
+    ("/v4/channel-type/push/get", r#"{"channelType":"6","requestId":"u3"}"#),
+    ("/v4/channel-type/push/get", r#"{"channelType":"1","requestId":"u1"}"#),
+    (
+        "/conversation/type/notification/get.json",
+        "conversationType=6&requestId=u3",
+    ),
+    ("/v4/channel-type/push/get", "not json"),
+    // Extension paths added to the core after the server: no server change.
+    (
+        "/user/snooze/set.json",
+        "userId=u4&until=2030-01-01T00:00:00%2B08:00&level=5",
+    ),
+    ("/user/snooze/get.json", "userId=u4"),
+    ("/user/snooze/set.json", "userId=u4&until=tomorrow"),
+    ("/user/snooze/delete.json", "userId=u4"),
+    ("/user/snooze/get.json", "userId=u4"),
+    // Unknown paths: the core's 404, in each generation's shape.
+    ("/no/such/path.json", "a=b"),
+    ("/v4/no/such", "{}"),
+];
+
+fn reference(settings: &mut Settings, path: &str, body: &str) -> String {
+    if api_v4::is_v4(path) {
+        match api_v4::parse(path, body.as_bytes()) {
+            Ok(r) => api_v4::to_json(&settings.apply(&r)),
+            Err(e) => api_v4::to_json(&Response::from_error(&e)),
+        }
+    } else {
+        settings.handle(path, body.as_bytes()).to_json()
+    }
+}
+
+#[test]
+fn every_path_of_both_generations_answers_as_the_core_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    let mut settings = Settings::new(Config::new(chrono_tz::UTC));
+    let mut codes = std::collections::BTreeSet::new();
+    for (path, body) in REQUESTS {
+        let expected = reference(&mut settings, path, body);
+        if path.starts_with("/user/snooze/") && !body.contains("tomorrow") {
+            assert!(
+                expected.starts_with(r#"{"code":200"#),
+                "the extension is served: {expected}"
+            );
+        }
+        let answer = client.post(path, body);
+        assert_eq!(answer.body, expected, "{path} {body}");
+        let code: serde_json::Value = serde_json::from_str(&expected).unwrap();
+        let code = code["code"].as_u64().unwrap() as u16;
+        assert_eq!(answer.status, status_for(code).as_u16(), "{path} {body}");
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        codes.insert((code, answer.status));
+    }
+    // The mapping was exercised: success in both shapes, 1002 and 404.
+    for pair in [(0, 200), (200, 200), (1002, 400), (404, 404)] {
+        assert!(codes.contains(&pair), "{pair:?} in {codes:?}");
+    }
+    // Restarted on the same data, the gets answer the same.
+    server.stop();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    for (path, body) in REQUESTS
+        .iter()
+        .filter(|(p, _)| p.ends_with("get.json") || p.ends_with("/get"))
+    {
+        assert_eq!(
+            client.post(path, body).body,
+            reference(&mut settings, path, body),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn operations_endpoints_answer_without_a_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    assert_eq!(client.get("/health").status, 200);
+    let ready = client.get("/ready");
+    assert_eq!((ready.status, ready.body.as_str()), (200, r#"{"status":"ready"}"#));
+    client.post(
+        "/conversation/type/notification/set.json",
+        "conversationType=3&requestId=u&unpushLevel=5",
+    );
+    client.post("/nowhere", "");
+    let metrics = client.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.body.contains(
+        "dnd_requests_total{path=\"/conversation/type/notification/set.json\",status=\"200\",code=\"200\"} 1"
+    ));
+    assert!(metrics
+        .body
+        .contains("dnd_requests_total{path=\"other\",status=\"404\",code=\"404\"} 1"));
+    assert!(metrics.body.contains("dnd_request_seconds_count"));
+    // A settings path is a POST.
+    let get = client.get("/user/blockPushPeriod/get.json");
+    assert_eq!(get.status, 405);
+    assert!(get.body.contains("1002"));
+}

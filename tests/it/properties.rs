@@ -134,6 +134,8 @@ pub struct MessageParts {
     pub mentioned: Vec<&'static str>,
     pub disable_push: bool,
     pub at: DateTime<Utc>,
+    /// Urgent (issue 11): it matters only where somebody allows urgent messages.
+    pub urgent: bool,
 }
 
 impl MessageParts {
@@ -154,6 +156,7 @@ impl MessageParts {
         };
         let mut m = Message::new(conversation, self.sender, self.at).with_mentions(mentions);
         m.disable_push = self.disable_push;
+        m.urgent = self.urgent;
         m
     }
 }
@@ -169,9 +172,10 @@ pub fn message() -> impl Strategy<Value = MessageParts> {
         prop::bool::weighted(0.1),
         // 2020 to 2030, to the millisecond
         1_577_836_800_000i64..1_893_456_000_000,
+        prop::bool::weighted(0.3),
     )
         .prop_map(
-            |(conversation_type, target, bus, sender, mention, mentioned, disable_push, ms)| MessageParts {
+            |(conversation_type, target, bus, sender, mention, mentioned, disable_push, ms, urgent)| MessageParts {
                 conversation_type,
                 target,
                 bus,
@@ -180,6 +184,7 @@ pub fn message() -> impl Strategy<Value = MessageParts> {
                 mentioned,
                 disable_push,
                 at: DateTime::from_timestamp_millis(ms).unwrap(),
+                urgent,
             },
         )
 }

@@ -65,6 +65,12 @@
 //!   which [decides](PreparedMessage::decide) for each recipient, by
 //!   [`UserHandle`] or by id, one at a time or a whole fanout into a buffer,
 //!   and [explains](PreparedMessage::explain) a decision.
+//! - Break-through and mention policy: a user's [`VipList`] (scope
+//!   [`VipScope::Quiet`] or [`VipScope::All`]), consent to urgent messages
+//!   ([`Settings::set_urgent_allowed`], [`Message::with_urgent`]), private
+//!   chats as mentions and the most members for an @all ([`Config`]). The
+//!   layers they add, [`Layer::Urgent`] and [`Layer::Vip`], are entries of
+//!   [`WALK`] like every other.
 //!
 //! # Performance
 //!

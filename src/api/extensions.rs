@@ -10,7 +10,10 @@
 //! | `/user/snooze/get.json`, `delete.json` | `userId` |
 //! | `/user/blockPushSchedule/set.json` | `userId`, `windows` (a JSON array), optional `timezone` |
 //! | `/user/blockPushSchedule/get.json`, `delete.json` | `userId` |
-//! | `/user/vip/set.json`, `get.json`, `/user/urgent/set.json`, `get.json` | see [`super::policy`] |
+//! | `/user/vip/set.json` | `userId`, `vipUserIds` (a JSON array of 0 to 100 user ids), optional `scope` (`quiet` or `all`) |
+//! | `/user/vip/get.json` | `userId` |
+//! | `/user/urgent/set.json` | `userId`, optional `allow` (0 or 1; default 0) |
+//! | `/user/urgent/get.json` | `userId` |
 
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeMap;

@@ -1,11 +1,14 @@
-//! Fanout benchmarks: one ultra-group message to 1,000,000 members.
+//! Fanout benchmarks: one ultra-group message to every member of worlds of
+//! 100,000, 1,000,000 and 4,000,000 users (`DND_BENCH_USERS=1000000` picks
+//! sizes, comma-separated), and the cost of preparing a message.
 //!
-//! The world (see `World::generate`): 1,000,000 users; 20% with a period (nine
-//! in ten in the data center's zone, the rest across five other zones, three
-//! of which move their clocks); 30% with a conversation-type level; 5% with a
+//! The world (see `World::generate`): 20% of users with a period (nine in ten
+//! in the data center's zone, the rest across five other zones, three of
+//! which move their clocks); 30% with a conversation-type level; 5% with a
 //! level on the benchmark's ultra group and 1% on its subchannel; an admin
-//! default on the group and on the subchannel. The message is sent in the
-//! subchannel and mentions ten users.
+//! default on the group and on the subchannel; and 400 more zones in use,
+//! each named by one user's period. The message is sent in the subchannel
+//! and mentions ten users.
 //!
 //! Every figure is per recipient (`Throughput::Elements`), and the baseline,
 //! the straightforward implementation of `tests/it/naive.rs`, runs in the
@@ -35,7 +38,8 @@ use rand::{Rng, SeedableRng};
 #[path = "../tests/it/naive.rs"]
 mod naive;
 
-const USERS: usize = 1_000_000;
+/// Zones in use besides the data center's and the five above.
+const MORE_ZONES: usize = 400;
 const DATA_CENTER: Tz = chrono_tz::Asia::Shanghai;
 const OTHER_ZONES: [Tz; 5] = [
     chrono_tz::America::New_York,
@@ -67,12 +71,12 @@ fn level(rng: &mut SmallRng) -> Level {
 }
 
 impl World {
-    fn generate() -> World {
+    fn generate(users: usize) -> World {
         let mut rng = SmallRng::seed_from_u64(0x0d0d);
         let config = Config::new(DATA_CENTER);
         let mut settings = Settings::new(config);
         let mut naive = naive::Naive::new(DATA_CENTER, &[]);
-        let ids: Vec<String> = (0..USERS).map(|i| format!("user{i:07}")).collect();
+        let ids: Vec<String> = (0..users).map(|i| format!("user{i:07}")).collect();
         let group = TargetId::new("club").unwrap();
         let bus = BusChannel::new("news").unwrap();
         let mut requests = vec![
@@ -87,13 +91,15 @@ impl World {
                 level: Some(Level::MentionsOfAll),
             },
         ];
-        let mut handles = Vec::with_capacity(USERS);
-        for id in &ids {
+        let mut handles = Vec::with_capacity(users);
+        for (i, id) in ids.iter().enumerate() {
             let user_id = UserId::new(id).unwrap();
             // Every member is numbered, as a service that keeps member lists as handles would.
             handles.push(settings.intern_user(&user_id).unwrap());
-            if rng.gen_bool(0.20) {
-                let zone = if rng.gen_bool(0.9) {
+            if i % (users / MORE_ZONES) == 7 || rng.gen_bool(0.20) {
+                let zone = if i % (users / MORE_ZONES) == 7 {
+                    Some(chrono_tz::TZ_VARIANTS[i / (users / MORE_ZONES)])
+                } else if rng.gen_bool(0.9) {
                     None
                 } else {
                     Some(OTHER_ZONES[rng.gen_range(0..5)])
@@ -142,9 +148,9 @@ impl World {
             assert_eq!(settings.apply(r).code(), 200);
             naive.apply(r);
         }
-        let mut order: Vec<usize> = (0..USERS).collect();
+        let mut order: Vec<usize> = (0..users).collect();
         order.shuffle(&mut rng);
-        let mentioned = (0..10).map(|_| ids[rng.gen_range(0..USERS)].clone()).collect();
+        let mentioned = (0..10).map(|_| ids[rng.gen_range(0..users)].clone()).collect();
         World {
             shuffled_ids: order.iter().map(|&i| ids[i].clone()).collect(),
             shuffled_handles: order.iter().map(|&i| handles[i]).collect(),
@@ -257,41 +263,81 @@ fn timed(b: &mut Bencher<'_>, mut f: impl FnMut()) {
     }
 }
 
+/// The sizes to run: `DND_BENCH_USERS` (comma-separated), else 100k, 1M and 4M.
+fn sizes() -> Vec<usize> {
+    std::env::var("DND_BENCH_USERS")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .map(|n| n.trim().parse().expect("DND_BENCH_USERS: numbers"))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![100_000, 1_000_000, 4_000_000])
+}
+
+/// Checks the engine against the baseline on every recipient of `world`,
+/// through each batch path, before anything is timed.
+fn check_agreement(settings: &Settings, naive: &naive::Naive, world: &World, message: &Message<'_>) {
+    let prepared = settings.prepare(message);
+    let mut out: Vec<Decision> = Vec::with_capacity(world.ids.len());
+    let mut bits: Vec<u64> = Vec::new();
+    let expected: Vec<naive::NaiveDecision> = world.ids.iter().map(|id| naive.decide(message, id)).collect();
+    prepared.decide_into(&world.handles, &mut out);
+    for ((id, d), e) in world.ids.iter().zip(&out).zip(&expected) {
+        assert_eq!(naive::as_naive(*d), *e, "recipient {id} by handle");
+    }
+    prepared.push_bits_into(&world.handles, &mut bits);
+    for (i, e) in expected.iter().enumerate() {
+        assert_eq!(
+            bits[i / 64] >> (i % 64) & 1 == 1,
+            e.0,
+            "recipient {} as a bit",
+            world.ids[i]
+        );
+    }
+    prepared.decide_ids_into(&world.shuffled_ids, &mut out);
+    let by_id: std::collections::HashMap<&str, &naive::NaiveDecision> =
+        world.ids.iter().map(String::as_str).zip(&expected).collect();
+    for (id, d) in world.shuffled_ids.iter().zip(&out) {
+        assert_eq!(naive::as_naive(*d), *by_id[id.as_str()], "recipient {id} by id");
+    }
+}
+
 fn fanout(c: &mut Criterion) {
-    let world = World::generate();
+    for users in sizes() {
+        fanout_of(c, users);
+    }
+}
+
+fn fanout_of(c: &mut Criterion, users: usize) {
+    let world = World::generate(users);
     let mentioned: Vec<&str> = world.mentioned.iter().map(String::as_str).collect();
     let message = world.message(&mentioned);
-    let prepared = world.settings.prepare(&message);
-
     // The baseline must decide exactly as the engine does, or the comparison means nothing.
-    let mut out: Vec<Decision> = Vec::with_capacity(USERS);
+    check_agreement(&world.settings, &world.naive, &world, &message);
+    let prepared = world.settings.prepare(&message);
+    let mut out: Vec<Decision> = Vec::with_capacity(users);
     prepared.decide_into(&world.handles, &mut out);
-    for (id, d) in world.ids.iter().zip(&out) {
-        assert_eq!(naive::as_naive(*d), world.naive.decide(&message, id), "recipient {id}");
-    }
     eprintln!(
-        "world: {} users, {} pushes; settings heap {:.1} MB ({:.1} MB of it user ids)",
-        USERS,
+        "world: {} users, {} pushes, {} zones; settings heap {:.1} MB ({:.1} MB of it user ids): {:.1} bytes a user besides the ids",
+        users,
         out.iter().filter(|d| d.push()).count(),
+        world.settings.zone_count(),
         world.settings.heap_bytes() as f64 / 1e6,
         world.settings.id_bytes() as f64 / 1e6,
+        (world.settings.heap_bytes() - world.settings.id_bytes()) as f64 / users as f64,
     );
 
-    let mut g = c.benchmark_group("fanout");
+    let mut g = c.benchmark_group(format!("fanout {users}"));
     g.sample_size(20);
 
-    // One decision, the same recipient over and over: everything in cache.
-    g.throughput(Throughput::Elements(1));
-    let one = world.handles[USERS / 2];
-    g.bench_function("one recipient, warm", |b| b.iter(|| prepared.decide(black_box(one))));
+    if users == 1_000_000 || sizes().len() == 1 {
+        prepare_benches(&mut g, &world, &message, &mentioned);
+    }
 
-    // Preparing the message: the per-message work that the fanout amortizes.
-    g.bench_function("prepare the message", |b| {
-        b.iter(|| world.settings.prepare(black_box(&message)))
-    });
-
-    g.throughput(Throughput::Elements(USERS as u64));
-    let mut naive_out: Vec<naive::NaiveDecision> = Vec::with_capacity(USERS);
+    g.throughput(Throughput::Elements(users as u64));
+    let mut naive_out: Vec<naive::NaiveDecision> = Vec::with_capacity(users);
+    let mut bits: Vec<u64> = Vec::with_capacity(users / 64 + 1);
     for (order, handles, ids) in [
         ("in order", &world.handles, &world.ids),
         ("shuffled", &world.shuffled_handles, &world.shuffled_ids),
@@ -299,6 +345,9 @@ fn fanout(c: &mut Criterion) {
         g.sample_size(20);
         g.bench_function(format!("by handle, {order}"), |b| {
             timed(b, || prepared.decide_into(black_box(handles), &mut out))
+        });
+        g.bench_function(format!("push bits by handle, {order}"), |b| {
+            b.iter(|| prepared.push_bits_into(black_box(handles), &mut bits))
         });
         g.bench_function(format!("by id, {order}"), |b| {
             timed(b, || prepared.decide_ids_into(black_box(ids), &mut out))
@@ -312,42 +361,78 @@ fn fanout(c: &mut Criterion) {
             })
         });
     }
-    // The same world with 10% of users extended (schedules and temporary
-    // overrides): those users take the full walk.
-    let (extended, extended_naive) = world.extended();
-    let prepared = extended.prepare(&message);
-    prepared.decide_into(&world.handles, &mut out);
-    for (id, d) in world.ids.iter().zip(&out) {
-        assert_eq!(
-            naive::as_naive(*d),
-            extended_naive.decide(&message, id),
-            "recipient {id}"
-        );
-    }
-    g.sample_size(20);
-    g.bench_function("by handle, in order, 10% extended", |b| {
-        timed(b, || prepared.decide_into(black_box(&world.handles), &mut out))
-    });
-    // The same world with VIP lists and urgent consent (issue 11): a message
-    // from the VIP of 10% of users, then the same message urgent, allowed by 5%.
-    let (policy, policy_naive) = world.with_policy();
-    for (name, message) in [
-        ("by handle, in order, sender a VIP of 10%", message),
-        (
-            "by handle, in order, urgent, 10% VIP and 5% allow",
-            message.with_urgent(),
-        ),
-    ] {
-        let prepared = policy.prepare(&message);
-        prepared.decide_into(&world.handles, &mut out);
-        for (id, d) in world.ids.iter().zip(&out) {
-            assert_eq!(naive::as_naive(*d), policy_naive.decide(&message, id), "recipient {id}");
-        }
-        g.bench_function(name, |b| {
-            timed(b, || prepared.decide_into(black_box(&world.handles), &mut out))
+    #[cfg(feature = "parallel")]
+    {
+        let two = std::num::NonZeroUsize::new(2).unwrap();
+        g.sample_size(20);
+        g.bench_function("by handle, in order, 2 threads", |b| {
+            b.iter(|| prepared.decide_into_parallel(black_box(&world.handles), &mut out, two))
         });
     }
+    if users == 1_000_000 {
+        // The same world with 10% of users extended (schedules and temporary
+        // overrides): those users take the full walk.
+        let (extended, extended_naive) = world.extended();
+        check_agreement(&extended, &extended_naive, &world, &message);
+        let prepared = extended.prepare(&message);
+        g.sample_size(20);
+        g.bench_function("by handle, in order, 10% extended", |b| {
+            timed(b, || prepared.decide_into(black_box(&world.handles), &mut out))
+        });
+        // The same world with VIP lists and urgent consent (issue 11): a message
+        // from the VIP of 10% of users, then the same message urgent, allowed by 5%.
+        let (policy, policy_naive) = world.with_policy();
+        for (name, message) in [
+            ("by handle, in order, sender a VIP of 10%", message),
+            (
+                "by handle, in order, urgent, 10% VIP and 5% allow",
+                message.with_urgent(),
+            ),
+        ] {
+            check_agreement(&policy, &policy_naive, &world, &message);
+            let prepared = policy.prepare(&message);
+            g.bench_function(name, |b| {
+                timed(b, || prepared.decide_into(black_box(&world.handles), &mut out))
+            });
+        }
+    }
     g.finish();
+}
+
+/// Preparing a message in each conversation type, with every zone of the
+/// world in use: the per-message work that a fanout amortizes and that is
+/// the whole cost of a one-to-one message.
+fn prepare_benches(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    world: &World,
+    ultra: &Message<'_>,
+    mentioned: &[&str],
+) {
+    g.throughput(Throughput::Elements(1));
+    let prepared = world.settings.prepare(ultra);
+    let one = world.handles[world.handles.len() / 2];
+    g.bench_function("one recipient, warm", |b| b.iter(|| prepared.decide(black_box(one))));
+    let sender = world.ids[3].as_str();
+    let private = Message::new(Conversation::Private, sender, world.at);
+    let group = Message::new(Conversation::Group { group_id: "club" }, sender, world.at)
+        .with_mentions(Mentions::Users(mentioned));
+    let system = Message::new(Conversation::System, sender, world.at);
+    for (name, message) in [
+        ("private", &private),
+        ("group", &group),
+        ("system", &system),
+        ("ultra group", ultra),
+    ] {
+        g.bench_function(format!("prepare, {name}"), |b| {
+            b.iter(|| world.settings.prepare(black_box(message)))
+        });
+    }
+    // A one-to-one message, whole: prepare, then decide its one recipient
+    // (the sender resolved, the recipient's zone converted).
+    let recipient = world.handles[world.handles.len() / 3];
+    g.bench_function("one-to-one: prepare and decide", |b| {
+        b.iter(|| world.settings.prepare(black_box(&private)).decide(black_box(recipient)))
+    });
 }
 
 criterion_group!(benches, fanout);

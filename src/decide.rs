@@ -17,11 +17,14 @@ use crate::settings::{Fans, LevelMap, Settings, UserHandle, UserRecord};
 use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER};
 use crate::zone::WallTime;
 
+mod audience;
+mod clock;
 mod explain;
-mod mention_filter;
+mod fanout;
 mod observe;
+use audience::Audience;
+use clock::Walls;
 pub use explain::{Escaped, Explanation, Step};
-use mention_filter::MentionFilter;
 
 /// The conversation a message was sent in, as its recipients see it.
 ///
@@ -144,7 +147,11 @@ impl<'a> Message<'a> {
 
 /// The answer for one recipient: push or not, which layer decided, and the
 /// level it applied.
+///
+/// Four bytes (aligned to four), so that the fanout copies one from its
+/// per-message table in one load and one store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(align(4))]
 pub struct Decision {
     push: bool,
     by: Layer,
@@ -221,13 +228,6 @@ impl<'a> OverrideLayer<'a> {
     }
 }
 
-/// How many recipients a batch gathers before deciding them. The gathering
-/// loops do nothing but independent loads (hash lookups, user records), so
-/// the processor keeps many cache misses in flight at once; interleaved with
-/// the decisions' branches it would keep few. 64 records are 1 KiB of
-/// stack; 64 measured better than 32 for shuffled members.
-const CHUNK: usize = 64;
-
 /// A message prepared against the settings: decides for any number of
 /// recipients, each in a few loads and compares, allocating nothing.
 ///
@@ -240,16 +240,18 @@ pub struct PreparedMessage<'a> {
     type_index: usize,
     mentions_count: bool,
     mention_all: bool,
-    sender: Option<UserHandle>,
-    /// Handles of the mentioned users, sorted.
-    mentioned: Vec<UserHandle>,
-    /// A filter over them.
-    mention_filter: MentionFilter,
+    /// The sender and the mentioned users as handles, resolved when the
+    /// first recipient is decided.
+    audience: std::sync::OnceLock<Audience>,
     /// Whether a level pushes (`[mentions me][level index]`), for this
     /// message's mentions: RULES §2 as a table, read without branching.
     pushes: [[bool; 5]; 2],
-    /// The message's wall-clock time in each zone of the settings' zone table.
-    wall: Vec<WallTime>,
+    /// The message's wall-clock time in each zone of the settings' zone
+    /// table, converted as first read.
+    walls: Walls<'a>,
+    /// The decision for a recipient whose only layers are the period and the
+    /// type level, who is not mentioned: see `fanout.rs`.
+    table: fanout::Table,
     /// The conversation's target (the sender for private and system messages) and subchannel.
     target: &'a str,
     bus_channel: Option<&'a str>,
@@ -260,13 +262,10 @@ pub struct PreparedMessage<'a> {
     /// The first default layer that is set at the message's time, or
     /// "nothing set" with -1.
     fallback: (Layer, Level),
-    /// The users who list the sender as a VIP, if anyone does.
-    fans: Option<&'a Fans>,
     /// Whether the message is urgent and somebody allows urgent messages.
     urgent: bool,
-    /// Whether some recipient may break through (`fans` or `urgent`): when
-    /// not, the fast path reads nothing of issue 11 per recipient.
-    special: bool,
+    /// The users who list the sender as a VIP, if anyone does.
+    fans: Option<&'a Fans>,
     /// Why the message's @all counts as no mention, if it does.
     all_off: MentionAllOff,
     /// Whether this private message counts as mentioning its recipient.
@@ -322,34 +321,32 @@ impl Settings {
         );
 
         let mentions_count = conversation_type.mentions_count();
-        let mut mentioned = Vec::new();
-        let mut mention_all = false;
-        let mut all_off = MentionAllOff::default();
-        if mentions_count {
-            match message.mentions {
-                Mentions::None => {}
-                Mentions::All => {
-                    // Governance: an @all may only count as no mention.
-                    all_off = MentionAllOff {
-                        not_allowed: !message.mention_all_allowed,
-                        over_maximum: message
-                            .member_count
-                            .zip(self.config.mention_all_max_members)
-                            .filter(|&(count, max)| count > max),
-                    };
-                    mention_all = !all_off.is_off();
-                }
-                Mentions::Users(ids) => {
-                    mentioned.extend(ids.iter().filter_map(|id| self.user(id)));
-                    mentioned.sort_unstable();
-                    mentioned.dedup();
-                }
-            }
-        }
+        // Governance: an @all may only count as no mention.
+        let all_off = match message.mentions {
+            Mentions::All if mentions_count => MentionAllOff {
+                not_allowed: !message.mention_all_allowed,
+                over_maximum: message
+                    .member_count
+                    .zip(self.config.mention_all_max_members)
+                    .filter(|&(count, max)| count > max),
+            },
+            _ => MentionAllOff::default(),
+        };
+        let mention_all = mentions_count && matches!(message.mentions, Mentions::All) && !all_off.is_off();
         let private_mention = conversation_type == ConversationType::Private && self.config.private_as_mention;
-        let sender = self.user(message.sender);
-        let fans = sender.and_then(|h| self.policies.fans_of(h));
-        let urgent = message.urgent && self.policies.anyone_allows_urgent();
+        let pushes = {
+            let others = if private_mention {
+                Mentioned::Me
+            } else if mention_all {
+                Mentioned::All
+            } else {
+                Mentioned::No
+            };
+            [
+                Level::ALL.map(|l| l.pushes(others)),
+                Level::ALL.map(|l| l.pushes(Mentioned::Me)),
+            ]
+        };
 
         PreparedMessage {
             settings: self,
@@ -357,32 +354,19 @@ impl Settings {
             type_index: conversation_type.index(),
             mentions_count,
             mention_all,
-            sender,
-            mention_filter: MentionFilter::of(&mentioned),
-            pushes: {
-                let others = if private_mention {
-                    Mentioned::Me
-                } else if mention_all {
-                    Mentioned::All
-                } else {
-                    Mentioned::No
-                };
-                [
-                    Level::ALL.map(|l| l.pushes(others)),
-                    Level::ALL.map(|l| l.pushes(Mentioned::Me)),
-                ]
-            },
-            mentioned,
-            wall: self.zones.iter().map(|&z| WallTime::of(message.at, z)).collect(),
+            audience: std::sync::OnceLock::new(),
+            pushes,
+            walls: Walls::new(message.at, &self.zones),
+            table: fanout::Table::new(conversation_type.index(), fallback, &pushes[0]),
             target,
             bus_channel,
             subchannel,
             conversation: OverrideLayer::of(entry.map(|e| &e.users)),
             defaults,
             fallback,
-            fans,
-            urgent,
-            special: fans.is_some() || urgent,
+            urgent: message.urgent && self.policies.anyone_allows_urgent(),
+            // The sender is looked up here only when somebody has a VIP list.
+            fans: self.policies.fans_of_id(message.sender, |id| self.user(id)),
             all_off,
             private_mention,
         }
@@ -398,11 +382,7 @@ impl<'a> PreparedMessage<'a> {
     /// The decision for the user with handle `recipient`.
     #[inline]
     pub fn decide(&self, recipient: UserHandle) -> Decision {
-        let record = self.settings.record(recipient);
-        match self.special {
-            false => self.decide_with::<false>(Some(recipient), record, ""),
-            true => self.decide_with::<true>(Some(recipient), record, ""),
-        }
+        self.decide_with(Some(recipient), self.settings.record(recipient), "")
     }
 
     /// The decision for user `id`: one hash lookup, then as [`decide`](Self::decide).
@@ -410,10 +390,7 @@ impl<'a> PreparedMessage<'a> {
     #[inline]
     pub fn decide_id(&self, id: &str) -> Decision {
         let handle = self.settings.user(id);
-        match self.special {
-            false => self.decide_with::<false>(handle, self.record_of(handle), id),
-            true => self.decide_with::<true>(handle, self.record_of(handle), id),
-        }
+        self.decide_with(handle, self.record_of(handle), id)
     }
 
     /// The decision for `recipient`.
@@ -425,61 +402,6 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
-    /// Replaces the contents of `out` with the decision for each of
-    /// `recipients`, in order. Allocates nothing when `out` has the capacity.
-    pub fn decide_into(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) {
-        // A message that concerns nobody's VIP list or urgent consent runs a
-        // loop compiled without those checks: the fast path as it was before them.
-        match self.special {
-            false => self.handles_into::<false>(recipients, out),
-            true => self.handles_into::<true>(recipients, out),
-        }
-    }
-
-    /// As [`decide_into`](Self::decide_into), for recipients given by id.
-    pub fn decide_ids_into<S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
-        match self.special {
-            false => self.ids_into::<false, S>(recipients, out),
-            true => self.ids_into::<true, S>(recipients, out),
-        }
-    }
-
-    fn handles_into<const SPECIAL: bool>(&self, recipients: &[UserHandle], out: &mut Vec<Decision>) {
-        out.clear();
-        let mut records = [UserRecord::EMPTY; CHUNK];
-        for chunk in recipients.chunks(CHUNK) {
-            // Gather first, decide after: see `CHUNK`.
-            for (record, &h) in records.iter_mut().zip(chunk) {
-                *record = *self.settings.record(h);
-            }
-            out.extend(
-                chunk
-                    .iter()
-                    .zip(&records)
-                    .map(|(&h, record)| self.decide_with::<SPECIAL>(Some(h), record, "")),
-            );
-        }
-    }
-
-    fn ids_into<const SPECIAL: bool, S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
-        out.clear();
-        let mut handles = [None; CHUNK];
-        let mut records = [UserRecord::EMPTY; CHUNK];
-        for chunk in recipients.chunks(CHUNK) {
-            // Look up, then gather, then decide: see `CHUNK`.
-            self.settings.users_batch(chunk, &mut handles);
-            for (record, &h) in records.iter_mut().zip(&handles) {
-                *record = *self.record_of(h);
-            }
-            out.extend(
-                chunk
-                    .iter()
-                    .zip(handles.iter().zip(&records))
-                    .map(|(id, (&h, record))| self.decide_with::<SPECIAL>(h, record, id.as_ref())),
-            );
-        }
-    }
-
     /// The settings the message was prepared against.
     pub(crate) fn settings(&self) -> &'a Settings {
         self.settings
@@ -487,7 +409,20 @@ impl<'a> PreparedMessage<'a> {
 
     /// The message's wall time in zone `z` of the settings.
     pub(crate) fn wall_at(&self, z: crate::settings::ZoneIndex) -> WallTime {
-        self.wall[z.index()]
+        self.walls.at(z)
+    }
+
+    /// The sender and the mentioned users as handles.
+    #[inline]
+    pub(crate) fn audience(&self) -> &Audience {
+        self.audience.get_or_init(|| {
+            Audience::of(
+                self.settings,
+                self.message.sender,
+                self.message.mentions,
+                self.mentions_count,
+            )
+        })
     }
 
     /// A recipient as a handle (if the settings know the user) and an id.
@@ -501,7 +436,7 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
-    fn record_of(&self, handle: Option<UserHandle>) -> &'a UserRecord {
+    pub(super) fn record_of(&self, handle: Option<UserHandle>) -> &'a UserRecord {
         match handle {
             Some(h) => self.settings.record(h),
             None => &UserRecord::EMPTY,
@@ -513,14 +448,31 @@ impl<'a> PreparedMessage<'a> {
         recipients.iter().map(move |&h| self.decide(h))
     }
 
+    /// Whether some recipient may break through their layers: somebody lists
+    /// the sender as a VIP, or the message is urgent and somebody allows
+    /// that. When not, the break-through layers hold for no one, and the
+    /// fanout's table path stands (`fanout.rs`).
+    #[inline]
+    pub(crate) fn special(&self) -> bool {
+        self.urgent || self.fans.is_some()
+    }
+
+    /// Whether the recipient with `handle` may break through their layers:
+    /// the message is urgent and they allow urgent messages, or they list
+    /// the sender as a VIP. Such a recipient takes the full walk.
+    #[inline]
+    fn breaks_through(&self, handle: Option<UserHandle>) -> bool {
+        handle.is_some_and(|h| {
+            (self.urgent && self.settings.policies.allows_urgent(h)) || self.fans.is_some_and(|f| f.contains_key(&h))
+        })
+    }
+
     /// The decision for the recipient with `handle` (or, without one, for the
-    /// user `id` whom the settings do not know): RULES §4. `SPECIAL` is
-    /// [`PreparedMessage::special`]: without it, the break-through layers
-    /// cannot hold for anyone, and are not looked at.
+    /// user `id` whom the settings do not know): RULES §4.
     #[inline(always)]
-    fn decide_with<const SPECIAL: bool>(&self, handle: Option<UserHandle>, record: &UserRecord, id: &str) -> Decision {
+    pub(super) fn decide_with(&self, handle: Option<UserHandle>, record: &UserRecord, id: &str) -> Decision {
         let is_sender = match handle {
-            Some(h) => self.sender == Some(h),
+            Some(h) => self.audience().sender == Some(h),
             None => id == self.message.sender,
         };
         if is_sender {
@@ -529,7 +481,7 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
-        if record.period.extended || (SPECIAL && self.breaks_through(handle)) {
+        if record.extended() || (self.special() && self.breaks_through(handle)) {
             return self.decide_extended(handle, id);
         }
         let (layer, level) = self.choose(self.user_layers(handle, record));
@@ -540,16 +492,6 @@ impl<'a> PreparedMessage<'a> {
         }
     }
 
-    /// Whether the recipient with `handle` may break through its layers: the
-    /// message is urgent and they allow urgent messages, or they list the
-    /// sender as a VIP. Such a recipient takes the full walk.
-    #[inline]
-    fn breaks_through(&self, handle: Option<UserHandle>) -> bool {
-        handle.is_some_and(|h| {
-            (self.urgent && self.settings.policies.allows_urgent(h)) || self.fans.is_some_and(|f| f.contains_key(&h))
-        })
-    }
-
     /// What each user layer holds for the recipient with `handle`.
     #[inline(always)]
     fn user_layers(&self, handle: Option<UserHandle>, record: &UserRecord) -> UserLayers {
@@ -558,17 +500,13 @@ impl<'a> PreparedMessage<'a> {
         };
         UserLayers {
             period: {
-                let p = record.period;
-                let wall = self
-                    .wall
-                    .get(p.zone.index())
-                    .copied()
-                    .unwrap_or(WallTime::MONDAY_MIDNIGHT);
-                p.contains(wall.seconds).then_some(p.level.level())
+                let p = record.period();
+                p.contains(self.walls.seconds(p.zone.index()))
+                    .then_some(p.level.level())
             },
             subchannel: self.subchannel.get(h),
             conversation: self.conversation.get(h),
-            conversation_type: record.type_levels[self.type_index],
+            conversation_type: record.type_level(self.type_index),
         }
     }
 
@@ -589,7 +527,7 @@ impl<'a> PreparedMessage<'a> {
     fn mentions_me(&self, handle: Option<UserHandle>, id: &str) -> bool {
         match handle {
             // The filter is empty unless the message mentions users the settings know.
-            Some(h) => self.mention_filter.may_contain(h) && self.mentioned.binary_search(&h).is_ok(),
+            Some(h) => self.audience().mentions(h),
             // A user the settings do not know: compare ids.
             None => self.mentions_count && matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
         }

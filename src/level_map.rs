@@ -116,6 +116,14 @@ impl LevelMap {
         }
     }
 
+    /// The presence bitmap, exact for every handle (bit `h` of word `h / 64`
+    /// is set exactly when the map holds `h`; a handle past the end is not
+    /// held), when the map keeps one or is empty.
+    #[inline]
+    pub(crate) fn bitmap(&self) -> Option<&[u64]> {
+        (self.levels.is_empty() || !self.present.is_empty()).then_some(&self.present[..])
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.levels.is_empty()
     }

@@ -74,10 +74,12 @@
 //!
 //! # Performance
 //!
-//! Preparing a message does all the work that does not depend on the
-//! recipient: the time-zone conversions, the conversation lookup, the
-//! defaults. A decision by [`UserHandle`] then reads one 16-byte record and,
-//! for the conversation's and the subchannel's overrides, usually one bit of a
+//! Preparing a message does the work that does not depend on the
+//! recipient: the conversation lookup, the defaults, the decisions of the
+//! common case as a 32-entry table; each zone's wall clock is converted when
+//! the first recipient reading in it is decided, once per message. A
+//! decision by [`UserHandle`] then reads one 8-byte record and, for the
+//! conversation's and the subchannel's overrides, usually one bit of a
 //! bitmap each; it allocates nothing and does no time-zone math. By `&str` id
 //! it costs one hash lookup more. Batches ([`PreparedMessage::decide_into`])
 //! gather records before deciding, so that cache misses overlap. See

@@ -2,10 +2,10 @@
 //! overrides and defaults, laid out for the fanout loop.
 //!
 //! Layout, and why:
-//! - A user is a dense [`UserHandle`] (a `u32`) into a `Vec` of 16-byte
-//!   records holding what every decision reads: the period and the four
-//!   conversation-type levels. A fanout over handles reads that `Vec` and
-//!   nothing else per user.
+//! - A user is a dense [`UserHandle`] (a `u32`) into a `Vec` of 8-byte
+//!   packed records holding what every decision reads: the period and the
+//!   four conversation-type levels (`record.rs`). A fanout over handles reads
+//!   that `Vec` and nothing else per user.
 //! - User ids live once, in one string arena, found through a table of
 //!   handles hashed by id: some 14 bytes per user (an 8-byte entry, its
 //!   control byte, where the id starts) instead of a `String` key.
@@ -30,17 +30,16 @@ use crate::level_map::HandleHasher;
 pub(crate) use crate::level_map::LevelMap;
 use crate::schedule::WeeklySchedule;
 
-use crate::model::{
-    BusChannel, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, TargetId, TimeOfDay,
-    UserId,
-};
+use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, Level, TargetId, UserId};
 use crate::Error;
 
 mod config;
 mod policy;
+pub(crate) mod record;
 mod timed;
 
 pub use config::{AppDefaults, Config};
+pub(crate) use record::{StoredPeriod, UserRecord};
 
 pub(crate) use policy::{Fans, Policies};
 
@@ -54,94 +53,13 @@ impl ZoneIndex {
     pub(crate) const fn index(self) -> usize {
         self.0 as usize
     }
-}
 
-/// A period as stored, 12 bytes, shaped for a test without branches: the
-/// window as its start and length in seconds, where a length of 0 means the
-/// user has no period (nothing is inside an empty window).
-///
-/// Its spare byte carries `extended`: whether the user has anything in
-/// [`Settings::extras`] (a schedule, a snooze, a temporary level). The
-/// fanout reads it with the period, and sends only those users to the full
-/// walk, so that a world without extensions pays one predictable branch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct StoredPeriod {
-    start: u32,
-    len: u32,
-    pub(crate) zone: ZoneIndex,
-    pub(crate) level: PeriodLevel,
-    pub(crate) extended: bool,
-}
-
-impl StoredPeriod {
-    const NONE: StoredPeriod = StoredPeriod {
-        start: 0,
-        len: 0,
-        zone: ZoneIndex::DATA_CENTER,
-        level: PeriodLevel::Nothing,
-        extended: false,
-    };
-
-    fn new(window: DndWindow, level: PeriodLevel, zone: ZoneIndex, extended: bool) -> StoredPeriod {
-        StoredPeriod {
-            start: window.start().seconds(),
-            len: window.len_seconds(),
-            zone,
-            level,
-            extended,
-        }
-    }
-
-    /// No period, keeping `extended`.
-    fn cleared(self) -> StoredPeriod {
-        StoredPeriod {
-            extended: self.extended,
-            ..StoredPeriod::NONE
-        }
-    }
-
-    /// The window, if the user has a period.
-    pub(crate) fn window(self) -> Option<DndWindow> {
-        let minutes = match self.len {
-            0 => return None,
-            86_400 => DndWindow::WHOLE_DAY_MINUTES,
-            len => (len / 60) as u16,
-        };
-        TimeOfDay::from_seconds(self.start)
-            .and_then(|start| DndWindow::new(start, minutes.into()))
-            .ok()
-    }
-
-    /// Whether wall-clock time `t` is inside the window: the same answer as
-    /// [`DndWindow::contains`], in selects rather than branches.
-    #[inline(always)]
-    pub(crate) fn contains(self, t: u32) -> bool {
-        let since_start = t.wrapping_sub(self.start);
-        let since_start = if t < self.start {
-            since_start.wrapping_add(86_400)
-        } else {
-            since_start
-        };
-        since_start < self.len
+    /// The zone numbered `i`, for tests of what is indexed by zone.
+    #[cfg(test)]
+    pub(crate) const fn numbered(i: usize) -> ZoneIndex {
+        ZoneIndex(i as u16)
     }
 }
-
-/// What every decision reads about a user: 16 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct UserRecord {
-    pub(crate) period: StoredPeriod,
-    pub(crate) type_levels: [Option<Level>; 4],
-}
-
-impl UserRecord {
-    /// The record of a user who has set nothing.
-    pub(crate) const EMPTY: UserRecord = UserRecord {
-        period: StoredPeriod::NONE,
-        type_levels: [None; 4],
-    };
-}
-
-const _RECORD_IS_16_BYTES: () = assert!(std::mem::size_of::<UserRecord>() == 16);
 
 /// What only some users have: their schedule, snooze and temporary levels.
 /// A user with anything here has `extended` set in their record.
@@ -307,7 +225,9 @@ impl Settings {
         match self.zones.iter().skip(1).position(|&z| z == zone) {
             Some(i) => ZoneIndex((i + 1) as u16),
             None => {
-                // chrono-tz knows some 600 zones: the table never nears u16::MAX.
+                // chrono-tz knows some 600 zones, fewer than a zone index
+                // can number (`record::MAX_ZONES`) and than a prepared message
+                // has slots for (`decide/clock.rs`).
                 self.zones.push(zone);
                 ZoneIndex((self.zones.len() - 1) as u16)
             }
@@ -328,12 +248,12 @@ impl Settings {
                 let h = self.intern_user(user)?;
                 self.edit_extras(h, |e| e.schedule = None);
                 let record = &mut self.users[h.index()];
-                record.period = StoredPeriod::new(p.window, p.level, zone, record.period.extended);
+                record.set_period(StoredPeriod::new(p.window, p.level, zone));
             }
             None => {
                 if let Some(h) = self.user(user.as_str()) {
                     let record = &mut self.users[h.index()];
-                    record.period = record.period.cleared();
+                    record.set_period(StoredPeriod::NONE);
                 }
             }
         }
@@ -350,7 +270,7 @@ impl Settings {
             self.extras.remove(&h);
         }
         if let Some(record) = self.users.get_mut(h.index()) {
-            record.period.extended = extended;
+            record.set_extended(extended);
         }
         answer
     }
@@ -358,13 +278,13 @@ impl Settings {
     /// Clears the period of handle `h`, keeping its `extended` bit.
     pub(crate) fn clear_period(&mut self, h: UserHandle) {
         if let Some(record) = self.users.get_mut(h.index()) {
-            record.period = record.period.cleared();
+            record.set_period(StoredPeriod::NONE);
         }
     }
 
     /// The period of handle `h`, with the zone it is read in.
     pub(crate) fn period_of(&self, h: UserHandle) -> Option<(DndPeriod, Tz)> {
-        let stored = self.record(h).period;
+        let stored = self.record(h).period();
         let (zone, named) = self.zone_of(stored.zone);
         Some((
             DndPeriod {
@@ -379,13 +299,13 @@ impl Settings {
     /// The daily window of handle `h`'s period as (start, length) in
     /// seconds, with its zone's index, if it has one.
     pub(crate) fn period_span(&self, h: UserHandle) -> Option<(u32, u32, ZoneIndex)> {
-        let p = self.record(h).period;
+        let p = self.record(h).period();
         (p.len > 0).then_some((p.start, p.len, p.zone))
     }
 
     /// User `user`'s period.
     pub fn period(&self, user: &str) -> Option<DndPeriod> {
-        let stored = self.record(self.user(user)?).period;
+        let stored = self.record(self.user(user)?).period();
         let (zone, named) = self.zone_of(stored.zone);
         Some(DndPeriod {
             window: stored.window()?,
@@ -408,7 +328,7 @@ impl Settings {
                 None => return Ok(()),
             },
         };
-        self.users[h.index()].type_levels[conversation_type.index()] = level;
+        self.users[h.index()].set_type_level(conversation_type.index(), level);
         if self.extras.contains_key(&h) {
             self.edit_extras(h, |e| e.type_temps[conversation_type.index()] = None);
         }
@@ -417,7 +337,7 @@ impl Settings {
 
     /// User `user`'s level for a conversation type.
     pub fn type_level(&self, user: &str, conversation_type: ConversationType) -> Option<Level> {
-        self.record(self.user(user)?).type_levels[conversation_type.index()]
+        self.record(self.user(user)?).type_level(conversation_type.index())
     }
 
     /// Sets user `user`'s level for a conversation or an ultra-group
@@ -524,6 +444,12 @@ impl Settings {
         if conversation.is_empty() {
             map.remove(target.as_str());
         }
+    }
+
+    /// How many time zones the settings read periods and schedules in (the
+    /// data center's and every zone one names), for measuring.
+    pub fn zone_count(&self) -> usize {
+        self.zones.len()
     }
 
     /// Bytes of heap the settings hold, ids included: for measuring.

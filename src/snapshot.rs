@@ -237,7 +237,7 @@ impl Settings {
             period: self.period(id).map(Obj),
             schedule: extras.and_then(|e| e.schedule.as_ref()).map(|(s, _)| Obj(s.clone())),
             snooze: extras.and_then(|e| e.snooze).map(Obj),
-            conversation_types: type_levels(|t| self.record(h).type_levels[t.index()]),
+            conversation_types: type_levels(|t| self.record(h).type_level(t.index())),
             temporary_conversation_types: ConversationType::ALL
                 .into_iter()
                 .filter_map(|t| {
@@ -354,10 +354,24 @@ impl Settings {
         for (i, Obj(u)) in s.users.iter().enumerate() {
             settings.restore_vip(u).map_err(at(&format!("users[{i}]")))?;
         }
+        // By key, not by what was stored: an empty first entry stores nothing.
+        let mut seen = HashSet::new();
         for (i, Obj(c)) in s.conversations.into_iter().enumerate() {
+            let place = format!("conversations[{i}]");
+            if !seen.insert((c.conversation_type, c.target_id.clone())) {
+                return Err(Error::snapshot(format_args!(
+                    "{place}.targetId: conversation {} of type {} is listed twice",
+                    c.target_id, c.conversation_type
+                )));
+            }
+            settings.restore_conversation(c, s.format).map_err(at(&place))?;
+        }
+        // After the permanent levels: setting one clears a temporary level
+        // on the same conversation.
+        for (i, Obj(u)) in s.users.iter().enumerate() {
             settings
-                .restore_conversation(c, s.format)
-                .map_err(at(&format!("conversations[{i}]")))?;
+                .restore_temporary_conversations(u)
+                .map_err(at(&format!("users[{i}]")))?;
         }
         Ok(settings)
     }
@@ -402,6 +416,12 @@ impl Settings {
             let temp = t.temporary.0.temporary().map_err(at(&place))?;
             self.set_type_level_until(&user_id, t.conversation_type, temp.level, temp.until)?;
         }
+        Ok(())
+    }
+
+    /// User `u`'s temporary conversation levels; after the conversations.
+    fn restore_temporary_conversations(&mut self, u: &UserSnapshot) -> Result<(), Error> {
+        let user_id = UserId::new(&u.user_id).map_err(at("userId"))?;
         let mut seen = HashSet::new();
         for (i, Obj(t)) in u.temporary_conversations.iter().enumerate() {
             let place = format!("temporaryConversations[{i}]");

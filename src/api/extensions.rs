@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::{Form, Request, Response};
 use crate::expiring::{Snooze, Temporary};
-use crate::model::{parse_instant, parse_zone, BusChannel, Level, TargetId};
+use crate::model::{instant_from_millis, parse_instant, parse_zone, BusChannel, Level, TargetId};
 use crate::schedule::{QuietLevel, WeeklySchedule};
 use crate::{Error, Settings};
 
@@ -42,15 +42,20 @@ pub const PATHS: [&str; 10] = [
 /// Parses an `until`: ms since the epoch or RFC 3339 with an offset. A `+`
 /// that arrived as a space (not percent-encoded in the form) is named.
 pub fn parse_until(value: &str) -> Result<DateTime<Utc>, Error> {
-    parse_instant(value).map_err(|e| {
-        if value.contains(' ') && parse_instant(&value.replace(' ', "+")).is_ok() {
-            Error::Invalid(format!(
-                "{value:?}: the '+' of the offset arrived as a space; percent-encode it as %2B in a form body"
-            ))
-        } else {
-            e
-        }
-    })
+    // As epoch milliseconds, as it is saved and sent as JSON: a finer
+    // `until`, or a leap second (:60), would come back from a snapshot or a
+    // JSON request as another instant.
+    parse_instant(value)
+        .and_then(|t| instant_from_millis(t.timestamp_millis()))
+        .map_err(|e| {
+            if value.contains(' ') && parse_instant(&value.replace(' ', "+")).is_ok() {
+                Error::Invalid(format!(
+                    "{value:?}: the '+' of the offset arrived as a space; percent-encode it as %2B in a form body"
+                ))
+            } else {
+                e
+            }
+        })
 }
 
 impl Form<'_> {

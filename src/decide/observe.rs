@@ -21,7 +21,7 @@ impl PreparedMessage<'_> {
     #[cold]
     #[inline(never)]
     pub(super) fn decide_extended(&self, handle: Option<UserHandle>, id: &str) -> Decision {
-        let walk = self.walk(handle, id, self.message.at, &|z| self.wall[z.index()]);
+        let walk = self.walk(handle, id, self.message.at, &|z| self.walls.at(z));
         self.decision_of(&walk, handle, id)
     }
 
@@ -75,7 +75,7 @@ impl PreparedMessage<'_> {
         let extras = handle.and_then(|h| self.settings.extras.get(&h));
         let conversation_type = self.message.conversation.conversation_type();
         let is_sender = match handle {
-            Some(h) => self.sender == Some(h),
+            Some(h) => self.audience().sender == Some(h),
             None => id == self.message.sender,
         };
         let user_level = |layer: OverrideLayer<'_>, bus: Option<&str>| match layer {
@@ -99,7 +99,7 @@ impl PreparedMessage<'_> {
                 Layer::UserSnooze => Seen::Snooze(extras.and_then(|e| e.snooze)),
                 Layer::UserPeriod => {
                     let schedule = extras.and_then(|e| e.schedule.as_ref());
-                    let period = record.period;
+                    let period = record.period();
                     Seen::Quiet(match schedule {
                         Some((schedule, z)) => {
                             let (zone, _) = self.settings.zone_of(*z);
@@ -122,7 +122,7 @@ impl PreparedMessage<'_> {
                 Layer::UserSubchannel => user_level(self.subchannel, self.bus_channel),
                 Layer::UserConversation => user_level(self.conversation, None),
                 Layer::UserConversationType => Seen::Level(Expiring {
-                    permanent: record.type_levels[self.type_index],
+                    permanent: record.type_level(self.type_index),
                     temporary: extras.and_then(|e| e.type_temps[self.type_index]),
                 }),
                 Layer::SubchannelDefault | Layer::ChannelDefault | Layer::AppDefault => {

@@ -43,6 +43,16 @@ impl Policies {
         self.fans.get(&sender)
     }
 
+    /// The users who list the sender with id `sender` (found with `user`), if
+    /// anyone does; without a VIP list anywhere, the id is not looked up.
+    #[inline]
+    pub(crate) fn fans_of_id(&self, sender: &str, user: impl FnOnce(&str) -> Option<UserHandle>) -> Option<&Fans> {
+        if self.fans.is_empty() {
+            return None;
+        }
+        self.fans_of(user(sender)?)
+    }
+
     /// Whether anyone allows urgent messages.
     #[inline]
     pub(crate) fn anyone_allows_urgent(&self) -> bool {

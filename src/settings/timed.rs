@@ -33,7 +33,7 @@ impl Settings {
             return Expiring::NONE;
         };
         Expiring {
-            permanent: self.record(h).type_levels[conversation_type.index()],
+            permanent: self.record(h).type_level(conversation_type.index()),
             temporary: self
                 .extras
                 .get(&h)

@@ -93,12 +93,19 @@ fn deciding_a_fanout_of_100_000_allocates_nothing() {
         at("2026-11-22T23:30:00+08:00"),
     )
     .with_mentions(Mentions::Users(&mentioned));
-    let prepared = s.prepare(&msg);
+    // Preparing allocates nothing, nor does the first decision (which
+    // resolves the sender and the mentioned users) nor converting zones.
+    let mut prepared = None;
+    assert_eq!(allocations_during(|| prepared = Some(s.prepare(&msg))), 0, "prepare");
+    let prepared = prepared.unwrap();
     let mut out = Vec::with_capacity(N);
+    let mut bits = Vec::with_capacity(N / 64 + 1);
     let mut pushes = 0;
     let allocations = allocations_during(|| {
         prepared.decide_into(&handles, &mut out);
         pushes += out.iter().filter(|d| d.push()).count();
+        prepared.push_bits_into(&handles, &mut bits);
+        pushes += bits.iter().map(|b| b.count_ones() as usize).sum::<usize>();
         prepared.decide_ids_into(&ids, &mut out);
         pushes += out.iter().filter(|d| d.push()).count();
         pushes += prepared.decisions(&handles).filter(|d| d.push()).count();
@@ -107,7 +114,45 @@ fn deciding_a_fanout_of_100_000_allocates_nothing() {
     assert_eq!(allocations, 0);
     assert_eq!(out.len(), N);
     // The count shows the work was done: every path found the same pushes.
-    assert!(pushes > 0 && pushes % 4 == 0, "{pushes}");
+    assert!(pushes > 0 && pushes % 5 == 0, "{pushes}");
+}
+
+/// Preparing a message allocates nothing, in every conversation type, with
+/// many zones in use and many users mentioned; nor does deciding its
+/// recipients one by one.
+#[test]
+fn preparing_a_message_allocates_nothing() {
+    let mut s = Settings::new(Config::new(Asia::Shanghai));
+    let mut handles = Vec::new();
+    for (i, zone) in chrono_tz::TZ_VARIANTS.iter().take(400).enumerate() {
+        let user = UserId::new(&format!("user{i}")).unwrap();
+        handles.push(s.intern_user(&user).unwrap());
+        let mut p = period((i as u32 * 97) % 86_400, 600);
+        p.zone = Some(*zone);
+        s.set_period(&user, Some(p)).unwrap();
+    }
+    let mentioned: Vec<String> = (0..30).map(|i| format!("user{}", i * 7)).collect();
+    let mentioned: Vec<&str> = mentioned.iter().map(String::as_str).collect();
+    let t = at("2026-11-22T23:30:00+08:00");
+    let conversations = [
+        Conversation::Private,
+        Conversation::Group { group_id: "g" },
+        Conversation::System,
+        Conversation::UltraGroup {
+            group_id: "club",
+            bus_channel: Some("news"),
+        },
+    ];
+    for conversation in conversations {
+        let msg = Message::new(conversation, "user3", t).with_mentions(Mentions::Users(&mentioned));
+        let mut pushes = 0;
+        let allocations = allocations_during(|| {
+            let prepared = s.prepare(&msg);
+            pushes += handles.iter().filter(|&&h| prepared.decide(h).push()).count();
+        });
+        assert_eq!(allocations, 0, "{conversation:?}");
+        assert!(pushes > 0, "{conversation:?}");
+    }
 }
 
 /// A message that concerns VIP lists and urgent consent (its sender is a VIP

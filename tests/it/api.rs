@@ -427,7 +427,7 @@ fn a_saved_state_is_readable_and_restores_exactly() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::properties::cases(256), ..ProptestConfig::default() })]
 
     /// Arbitrary bytes never panic: 1002 (or 404, or 200 when they happen to be
     /// valid), and a rejection changes nothing.

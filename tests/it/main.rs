@@ -2,6 +2,8 @@
 
 mod alloc;
 mod api;
+mod fanout;
+mod fuzz_found;
 mod naive;
 mod policy;
 mod policy_api;
@@ -10,6 +12,7 @@ mod properties;
 mod push;
 mod rules;
 mod shards;
+mod sparse;
 mod support;
 mod time;
 mod time_props;

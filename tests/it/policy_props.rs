@@ -173,7 +173,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Every decision, with every rule of issues 10 and 11 in use, equals the
-    /// naive walk's: by handle one by one and in a batch, by id, and in the explanation.
+    /// naive walk's: by handle one by one, lazily, in a batch and as push
+    /// bits, by id, and in the explanation.
     #[test]
     fn the_engine_agrees_with_the_naive_oracle_on_worlds_with_policy(
         config in config(), requests in requests(30), parts in parts(),
@@ -184,8 +185,12 @@ proptest! {
         let handles: Vec<_> = RECIPIENTS.iter().filter_map(|u| settings.user(u)).collect();
         let mut out = Vec::new();
         p.decide_into(&handles, &mut out);
-        for (h, d) in handles.iter().zip(&out) {
+        let mut bits = Vec::new();
+        p.push_bits_into(&handles, &mut bits);
+        for (i, ((h, d), lazy)) in handles.iter().zip(&out).zip(p.decisions(&handles)).enumerate() {
             prop_assert_eq!(*d, p.decide(*h));
+            prop_assert_eq!(*d, lazy);
+            prop_assert_eq!(bits[i / 64] >> (i % 64) & 1 == 1, d.push());
         }
         let ids: Vec<&str> = RECIPIENTS.to_vec();
         p.decide_ids_into(&ids, &mut out);

@@ -27,6 +27,7 @@ pub mod extensions;
 mod form;
 mod json;
 mod params;
+mod policy;
 mod response;
 
 use chrono::{DateTime, Utc};
@@ -192,6 +193,30 @@ pub enum Request {
         /// The user.
         user_id: UserId,
     },
+    /// `/user/vip/set.json`.
+    SetVip {
+        /// The user.
+        user_id: UserId,
+        /// The list, replacing any other; an empty list removes it.
+        vip: crate::VipList,
+    },
+    /// `/user/vip/get.json`.
+    GetVip {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/urgent/set.json`.
+    SetUrgent {
+        /// The user.
+        user_id: UserId,
+        /// Whether urgent messages push through the user's settings.
+        allow: bool,
+    },
+    /// `/user/urgent/get.json`.
+    GetUrgent {
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -314,6 +339,8 @@ impl Request {
                 | Request::GetUltraGroupDefault { .. }
                 | Request::GetSnooze { .. }
                 | Request::GetSchedule { .. }
+                | Request::GetVip { .. }
+                | Request::GetUrgent { .. }
         )
     }
 }

@@ -10,7 +10,8 @@
 
 use crate::expiring::Expiring;
 use crate::model::{ConversationType, Level, Mentioned, Mentions, Timestamp};
-use crate::settings::{LevelMap, Settings, UserHandle, UserRecord};
+use crate::policy::MentionAllOff;
+use crate::settings::{Fans, LevelMap, Settings, UserHandle, UserRecord};
 use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER};
 use crate::zone::WallTime;
 use crate::Error;
@@ -80,6 +81,18 @@ pub struct Message<'a> {
     /// When it was sent: a [`Timestamp`], in the range the time-zone tables
     /// cover.
     pub at: Timestamp,
+    /// Whether it is urgent: it then pushes to every recipient who allows
+    /// urgent messages, whatever their layers say (after the sender rule and
+    /// `disablePush`). Who may send urgent messages, and how often, is the
+    /// calling service's decision; the engine trusts this flag.
+    pub urgent: bool,
+    /// The conversation's member count, if the caller knows it: with
+    /// [`Config::mention_all_max_members`](crate::Config::mention_all_max_members),
+    /// an @all in a conversation with more members counts as no mention.
+    pub member_count: Option<u32>,
+    /// Whether the sender may mention everyone (`true` unless the caller
+    /// says otherwise): an @all from a sender who may not counts as no mention.
+    pub mention_all_allowed: bool,
 }
 
 impl<'a> Message<'a> {
@@ -92,6 +105,9 @@ impl<'a> Message<'a> {
             mentions: Mentions::None,
             disable_push: false,
             at,
+            urgent: false,
+            member_count: None,
+            mention_all_allowed: true,
         }
     }
 
@@ -113,6 +129,28 @@ impl<'a> Message<'a> {
     #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_push_disabled(mut self) -> Message<'a> {
         self.disable_push = true;
+        self
+    }
+
+    /// This message, marked urgent (see [`Message::urgent`]).
+    #[must_use]
+    pub fn with_urgent(mut self) -> Message<'a> {
+        self.urgent = true;
+        self
+    }
+
+    /// This message, in a conversation of `members` members (see [`Message::member_count`]).
+    #[must_use]
+    pub fn with_member_count(mut self, members: u32) -> Message<'a> {
+        self.member_count = Some(members);
+        self
+    }
+
+    /// This message, from a sender who may (`true`) or may not mention
+    /// everyone (see [`Message::mention_all_allowed`]).
+    #[must_use]
+    pub fn with_mention_all_allowed(mut self, allowed: bool) -> Message<'a> {
+        self.mention_all_allowed = allowed;
         self
     }
 }
@@ -155,8 +193,9 @@ impl Decision {
         self.by
     }
 
-    /// The level that was applied: `None` when the sender or `disablePush`
-    /// decided, [`Level::All`] when nothing was set.
+    /// The level that was applied: `None` when the sender, `disablePush`, an
+    /// urgent message or a VIP with scope `all` decided, [`Level::All`] when
+    /// nothing was set.
     #[inline]
     pub const fn level(self) -> Option<Level> {
         self.level
@@ -235,6 +274,14 @@ pub struct PreparedMessage<'a> {
     /// The first default layer that is set at the message's time, or
     /// "nothing set" with -1.
     fallback: (Layer, Level),
+    /// Whether the message is urgent and somebody allows urgent messages.
+    urgent: bool,
+    /// The users who list the sender as a VIP, if anyone does.
+    fans: Option<&'a Fans>,
+    /// Why the message's @all counts as no mention, if it does.
+    all_off: MentionAllOff,
+    /// Whether this private message counts as mentioning its recipient.
+    private_mention: bool,
 }
 
 impl Settings {
@@ -286,9 +333,27 @@ impl Settings {
         );
 
         let mentions_count = conversation_type.mentions_count();
-        let mention_all = mentions_count && matches!(message.mentions, Mentions::All);
+        // Governance: an @all may only count as no mention.
+        let all_off = match message.mentions {
+            Mentions::All if mentions_count => MentionAllOff {
+                not_allowed: !message.mention_all_allowed,
+                over_maximum: message
+                    .member_count
+                    .zip(self.config.mention_all_max_members)
+                    .filter(|&(count, max)| count > max),
+            },
+            _ => MentionAllOff::default(),
+        };
+        let mention_all = mentions_count && matches!(message.mentions, Mentions::All) && !all_off.is_off();
+        let private_mention = conversation_type == ConversationType::Private && self.config.private_as_mention;
         let pushes = {
-            let others = if mention_all { Mentioned::All } else { Mentioned::No };
+            let others = if private_mention {
+                Mentioned::Me
+            } else if mention_all {
+                Mentioned::All
+            } else {
+                Mentioned::No
+            };
             [
                 Level::ALL.map(|l| l.pushes(others)),
                 Level::ALL.map(|l| l.pushes(Mentioned::Me)),
@@ -311,6 +376,11 @@ impl Settings {
             conversation: OverrideLayer::of(entry.map(|e| &e.users)),
             defaults,
             fallback,
+            urgent: message.urgent && self.policies.anyone_allows_urgent(),
+            // The sender is looked up here only when somebody has a VIP list.
+            fans: self.policies.fans_of_id(message.sender, |id| self.user(id)),
+            all_off,
+            private_mention,
         }
     }
 }
@@ -408,6 +478,26 @@ impl<'a> PreparedMessage<'a> {
             .map(move |&h| self.decide_with(Some(h), self.settings.record(h), "")))
     }
 
+    /// Whether some recipient may break through their layers: somebody lists
+    /// the sender as a VIP, or the message is urgent and somebody allows
+    /// that. When not, the break-through layers hold for no one, and the
+    /// fanout's table path stands (`fanout.rs`).
+    #[inline]
+    pub(crate) fn special(&self) -> bool {
+        self.urgent || self.fans.is_some()
+    }
+
+    /// Whether the recipient with `handle` may break through their layers:
+    /// the message is urgent and they allow urgent messages, or they list
+    /// the sender as a VIP. Such a recipient takes the full walk.
+    #[inline]
+    fn breaks_through(&self, handle: Option<UserHandle>) -> bool {
+        handle.is_some_and(|h| {
+            (self.urgent && self.settings.policies.allows_urgent(h))
+                || self.fans.is_some_and(|f| f.contains_key(&h.number()))
+        })
+    }
+
     /// The decision for the recipient with `handle` (or, without one, for the
     /// user `id` whom the settings do not know): RULES §4.
     #[inline(always)]
@@ -422,7 +512,7 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
-        if record.extended() {
+        if record.extended() || (self.special() && self.breaks_through(handle)) {
             return self.decide_extended(handle, id);
         }
         let (layer, level) = self.choose(self.user_layers(handle, record));

@@ -168,6 +168,12 @@ pub enum Error {
     /// Text that is not JSON (inside [`Error::Field`]), in the parser's words.
     #[error("not JSON: {0}")]
     Json(String),
+    /// A VIP list's `scope` other than `quiet` or `all`.
+    #[error("{0} is not a VIP scope (quiet or all)")]
+    VipScope(Excerpt),
+    /// A value of the urgent consent's `allow` other than 0 or 1.
+    #[error("{0} is not an allow value (0 or 1)")]
+    UrgentAllow(i64),
     /// A `mentionedInfo.type` other than 1 or 2.
     #[error("{0} is not a mention type (1 @all, 2 a list of users)")]
     MentionType(i64),
@@ -219,6 +225,7 @@ impl Error {
             Error::IsMuted(_) => Some(&[0, 1]),
             Error::QuietLevel(_) => Some(&[1, 2, 4, 5]),
             Error::MentionType(_) => Some(&[1, 2]),
+            Error::UrgentAllow(_) => Some(&[0, 1]),
             Error::Parameter { source, .. } | Error::Field { source, .. } => source.accepted(),
             _ => None,
         }

@@ -74,6 +74,12 @@
 //!   and [explains](PreparedMessage::explain) a decision. A handle carries
 //!   the identity of the settings that issued it, and other settings refuse
 //!   it.
+//! - Break-through and mention policy: a user's [`VipList`] (scope
+//!   [`VipScope::Quiet`] or [`VipScope::All`]), consent to urgent messages
+//!   ([`Settings::set_urgent_allowed`], [`Message::with_urgent`]), private
+//!   chats as mentions and the most members for an @all ([`Config`]). The
+//!   layers they add, [`Layer::Urgent`] and [`Layer::Vip`], are entries of
+//!   [`WALK`] like every other.
 //! - The crate re-exports [`chrono`] and [`chrono_tz`], the versions its
 //!   types use, so that a program names zones and instants with the same
 //!   crates.
@@ -103,7 +109,9 @@ mod error;
 mod expiring;
 mod interner;
 mod level_map;
+mod mention;
 mod model;
+mod policy;
 pub mod push;
 mod schedule;
 mod settings;
@@ -123,6 +131,7 @@ pub use model::{
     DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, Timestamp, UserId, MAX_BUS_CHANNEL_LEN,
     MAX_ID_BYTES,
 };
+pub use policy::{MentionAllOff, Urgency, VipList, VipScope};
 pub use schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
 pub use settings::{AppDefaults, Config, Settings, UserHandle};
 pub use shared::SharedSettings;

@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Excerpt;
+pub use crate::mention::{Mentioned, Mentions};
 use crate::Error;
 
 /// The kind of a conversation (RULES §1).
@@ -110,17 +111,6 @@ impl fmt::Display for ConversationType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.code(), self.name())
     }
-}
-
-/// How a message mentions one recipient (RULES §3), as far as a level cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mentioned {
-    /// Not at all, or the conversation type does not read mentions.
-    No,
-    /// Through @all.
-    All,
-    /// By the recipient's own id.
-    Me,
 }
 
 /// A DND level that is set (RULES §2).
@@ -709,19 +699,6 @@ id_type!(
     |id| (1..=MAX_BUS_CHANNEL_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()),
     Error::BusChannel(Excerpt::new(id))
 );
-
-/// Whom a message mentions (RULES §3): nobody, @all, or a list of user ids.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Mentions<'a> {
-    /// No mention.
-    #[default]
-    None,
-    /// @all (`mentionedInfo.type` 1).
-    All,
-    /// These users by id (`mentionedInfo.type` 2). An empty list mentions no one.
-    Users(&'a [&'a str]),
-}
 
 /// A conversation as a user's setting names it: a type and a target, and for
 /// an ultra group optionally one of its subchannels.

@@ -59,6 +59,13 @@ pub struct Push {
     pub disable_push: bool,
     /// The recipients, in order.
     pub recipients: Vec<String>,
+    /// Whether the message is urgent (`"urgent": true`; absent is `false`).
+    pub urgent: bool,
+    /// The conversation's member count (`"memberCount"`), if given.
+    pub member_count: Option<i64>,
+    /// Whether the sender may mention everyone (`"mentionAllAllowed"`;
+    /// absent is `true`).
+    pub mention_all_allowed: bool,
 }
 
 /// A push's time: milliseconds since the epoch, or RFC 3339 text.
@@ -118,8 +125,10 @@ impl Push {
     /// a message time; `conversationType` 1, 3, 6 or 10; `targetId` a target
     /// id for types 3 and 10 (not read for 1 and 6); `busChannel` a subchannel
     /// id, with type 10 only; `fromUserId`, each mentioned id and each
-    /// recipient a user id; `mentionedInfo.type` 1 or 2. The error names the
-    /// first field that fails, in that order.
+    /// recipient a user id; `mentionedInfo.type` 1 or 2; `memberCount` 0 to
+    /// 4294967295. The error names the first field that fails, in the order
+    /// `at`, `conversationType`, `targetId`, `busChannel`, `fromUserId`,
+    /// `mentionedInfo`, `memberCount`, `recipients`.
     ///
     /// `mentioned` is [`Push::mentioned_ids`].
     pub fn message<'a>(&'a self, mentioned: &'a [&'a str]) -> Result<Message<'a>, Error> {
@@ -161,6 +170,20 @@ impl Push {
                 mentions
             }
         };
+        let member_count = self
+            .member_count
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    Error::field(
+                        "push.memberCount",
+                        Error::Invalid(format!(
+                            "{n} is not a member count (a whole number from 0 to {})",
+                            u32::MAX
+                        )),
+                    )
+                })
+            })
+            .transpose()?;
         for (i, id) in self.recipients.iter().enumerate() {
             check_user_id(id, || format!("push.recipients[{i}]"))?;
         }
@@ -175,13 +198,13 @@ impl Push {
                 bus_channel: self.bus_channel.as_deref(),
             },
         };
-        Ok(Message {
-            conversation,
-            sender: &self.from_user_id,
-            mentions,
-            disable_push: self.disable_push,
-            at,
-        })
+        let mut message = Message::new(conversation, &self.from_user_id, at)
+            .with_mentions(mentions)
+            .with_mention_all_allowed(self.mention_all_allowed);
+        message.disable_push = self.disable_push;
+        message.urgent = self.urgent;
+        message.member_count = member_count;
+        Ok(message)
     }
 }
 

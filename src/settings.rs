@@ -35,58 +35,15 @@ use crate::schedule::WeeklySchedule;
 use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, Level, TargetId, UserId};
 use crate::Error;
 
+mod config;
+mod policy;
 pub(crate) mod record;
 mod timed;
 
+pub use config::{AppDefaults, Config};
 pub(crate) use record::{StoredPeriod, UserRecord};
 
-/// How the engine is set up: the data center's zone and the application's
-/// default level per conversation type (RULES §4.7, §5).
-///
-/// Made by [`Config::new`] and [`Config::with_app_default`]; later versions
-/// may add fields, with defaults that keep today's answers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Config {
-    /// The data center's time zone: Asia/Shanghai for the China data center,
-    /// UTC for the global one.
-    pub time_zone: Tz,
-    /// The application's default level for each conversation type.
-    pub app_defaults: AppDefaults,
-}
-
-impl Config {
-    /// A configuration for the data center in `time_zone`, with no app defaults.
-    pub fn new(time_zone: Tz) -> Config {
-        Config {
-            time_zone,
-            app_defaults: AppDefaults::default(),
-        }
-    }
-
-    /// This configuration with the app default for `conversation_type` set to `level`.
-    #[must_use = "this returns the changed configuration"]
-    pub fn with_app_default(mut self, conversation_type: ConversationType, level: Level) -> Config {
-        self.app_defaults.set(conversation_type, Some(level));
-        self
-    }
-}
-
-/// The application's default level per conversation type. Unset by default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AppDefaults([Option<Level>; 4]);
-
-impl AppDefaults {
-    /// The default for `conversation_type`.
-    pub fn get(&self, conversation_type: ConversationType) -> Option<Level> {
-        self.0[conversation_type.index()]
-    }
-
-    /// Sets (or with `None` clears) the default for `conversation_type`.
-    pub fn set(&mut self, conversation_type: ConversationType, level: Option<Level>) {
-        self.0[conversation_type.index()] = level;
-    }
-}
+pub(crate) use policy::{Fans, Policies};
 
 /// The index of a time zone in the settings' zone table; 0 is the data center's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +149,8 @@ pub struct Settings {
     /// What only some users have; see [`UserExtras`].
     /// Keyed by handle number ([`UserHandle::number`]).
     pub(crate) extras: HashMap<u32, UserExtras, std::hash::BuildHasherDefault<HandleHasher>>,
+    /// VIP lists and urgent consent (issue 11).
+    pub(crate) policies: Policies,
 }
 
 impl std::fmt::Debug for Settings {
@@ -217,6 +176,7 @@ impl Settings {
             users: Vec::new(),
             conversations: Default::default(),
             extras: HashMap::default(),
+            policies: Policies::default(),
         }
     }
 
@@ -521,7 +481,10 @@ impl Settings {
                 .iter()
                 .map(|m| m.allocation_size() + m.keys().map(|k| k.len()).sum::<usize>())
                 .sum::<usize>();
-        self.interner.heap_bytes() + self.users.capacity() * std::mem::size_of::<UserRecord>() + maps
+        self.interner.heap_bytes()
+            + self.users.capacity() * std::mem::size_of::<UserRecord>()
+            + maps
+            + self.policies.heap_bytes()
     }
 
     /// Bytes of heap that the user ids themselves take (the arena), for

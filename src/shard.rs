@@ -219,7 +219,13 @@ impl Request {
             | Request::DeleteSnooze { user_id }
             | Request::SetSchedule { user_id, .. }
             | Request::GetSchedule { user_id }
-            | Request::DeleteSchedule { user_id } => ShardKey::User(user_id),
+            | Request::DeleteSchedule { user_id }
+            // A VIP list is its owner's, read when deciding for the owner (the
+            // listed senders are only numbered on the owner's shard).
+            | Request::SetVip { user_id, .. }
+            | Request::GetVip { user_id }
+            | Request::SetUrgent { user_id, .. }
+            | Request::GetUrgent { user_id } => ShardKey::User(user_id),
             Request::SetUltraGroupDefault { .. }
             | Request::GetUltraGroupDefault { .. }
             | Request::SetUltraGroupDefaultUntil { .. } => ShardKey::Everyone,

@@ -8,8 +8,8 @@
 //! answers every request and every decision as the saved one did, and saving
 //! it again gives the same bytes.
 //!
-//! Format 2 is written; format 1 (no schedules, snoozes or temporary levels)
-//! still restores. A restore refuses anything undocumented (unknown fields,
+//! Format 2 is written; format 1 (no schedules, snoozes, temporary levels,
+//! VIP lists, urgent consent or mention policy) still restores. A restore refuses anything undocumented (unknown fields,
 //! an array where an object belongs, a duplicate field, a duplicate entry)
 //! with an error naming where it is: `users[3].conversationTypes[1]: ...`.
 
@@ -22,6 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::expiring::{Snooze, Temporary};
 use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod, Level, TargetId, UserId};
+use crate::policy::{VipList, VipScope};
 use crate::schedule::WeeklySchedule;
 use crate::settings::{AppDefaults, Config, LevelMap, Settings, UserHandle};
 use crate::Error;
@@ -57,6 +58,10 @@ struct Snapshot {
     time_zone: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     app_defaults: Vec<Obj<TypeLevel>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    private_as_mention: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mention_all_max_members: Option<u32>,
     #[serde(default)]
     users: Vec<Obj<UserSnapshot>>,
     #[serde(default)]
@@ -129,6 +134,18 @@ struct UserSnapshot {
     temporary_conversation_types: Vec<Obj<TemporaryTypeLevel>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     temporary_conversations: Vec<Obj<TemporaryConversationLevel>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vip: Option<Obj<VipSnapshot>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    urgent_allowed: bool,
+}
+
+/// A VIP list: 1 to 100 ids of users listed in `users`, none twice.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct VipSnapshot {
+    user_ids: Vec<String>,
+    scope: VipScope,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -253,6 +270,13 @@ impl Settings {
                 });
                 temps
             }),
+            vip: self.vip_list(id).map(|list| {
+                Obj(VipSnapshot {
+                    user_ids: list.user_ids().iter().map(ToString::to_string).collect(),
+                    scope: list.scope(),
+                })
+            }),
+            urgent_allowed: self.urgent_allowed(id),
         }
     }
 
@@ -291,6 +315,8 @@ impl Settings {
             format: FORMAT,
             time_zone: self.config.time_zone.name().to_owned(),
             app_defaults: type_levels(|t| self.config.app_defaults.get(t)),
+            private_as_mention: self.config.private_as_mention,
+            mention_all_max_members: self.config.mention_all_max_members,
             users,
             conversations,
         }
@@ -310,12 +336,23 @@ impl Settings {
             )?;
             app_defaults.set(d.conversation_type, Some(d.unpush_level));
         }
-        let mut settings = Settings::new(Config {
-            time_zone: parse_zone(&s.time_zone).map_err(at("timeZone"))?,
-            app_defaults,
-        });
+        if s.format == 1 && (s.private_as_mention || s.mention_all_max_members.is_some()) {
+            return Err(Error::snapshot(
+                "privateAsMention and mentionAllMaxMembers are not in format 1",
+            ));
+        }
+        let mut config = Config::new(parse_zone(&s.time_zone).map_err(at("timeZone"))?);
+        config.app_defaults = app_defaults;
+        config.private_as_mention = s.private_as_mention;
+        config.mention_all_max_members = s.mention_all_max_members;
+        let mut settings = Settings::new(config);
         for (i, Obj(u)) in s.users.iter().enumerate() {
             settings.restore_user(u, s.format).map_err(at(&format!("users[{i}]")))?;
+        }
+        // VIP lists name other users: read once every user has its handle, so
+        // that handles survive the restore.
+        for (i, Obj(u)) in s.users.iter().enumerate() {
+            settings.restore_vip(u).map_err(at(&format!("users[{i}]")))?;
         }
         // By key, not by what was stored: an empty first entry stores nothing.
         let mut seen = HashSet::new();
@@ -352,6 +389,9 @@ impl Settings {
             return Err(Error::snapshot(
                 "a schedule, snooze or temporary level is not in format 1",
             ));
+        }
+        if format == 1 && (u.vip.is_some() || u.urgent_allowed) {
+            return Err(Error::snapshot("vip and urgentAllowed are not in format 1"));
         }
         if u.period.is_some() && u.schedule.is_some() {
             return Err(Error::snapshot("period and schedule: a user has one quiet time"));
@@ -399,13 +439,35 @@ impl Settings {
             let temp = t.temporary.0.temporary().map_err(at(&place))?;
             self.set_conversation_level_until(&user_id, &key, temp.level, temp.until)?;
         }
+        self.set_urgent_allowed(&user_id, u.urgent_allowed)?;
         Ok(())
     }
 
-    fn known(&self, id: &str) -> Result<UserId, Error> {
+    /// Restores user `u`'s VIP list, whose ids must all be in `users`.
+    fn restore_vip(&mut self, u: &UserSnapshot) -> Result<(), Error> {
+        let Some(Obj(vip)) = &u.vip else {
+            return Ok(());
+        };
+        if vip.user_ids.is_empty() {
+            return Err(Error::snapshot(
+                "vip.userIds: an empty list is never saved (a user without a list has no vip)",
+            ));
+        }
+        let mut seen = HashSet::new();
+        let mut ids = Vec::with_capacity(vip.user_ids.len().min(VipList::MAX + 1));
+        for (i, id) in vip.user_ids.iter().enumerate() {
+            let place = format!("vip.userIds[{i}]");
+            once(&mut seen, id.as_str(), &place)?;
+            ids.push(self.known(id, "is on a VIP list").map_err(at(&place))?);
+        }
+        let list = VipList::new(ids, vip.scope).map_err(at("vip"))?;
+        self.set_vip_list(&UserId::new(&u.user_id)?, &list)
+    }
+
+    fn known(&self, id: &str, what: &str) -> Result<UserId, Error> {
         match self.user(id) {
             Some(_) => UserId::new(id),
-            None => Err(Error::snapshot(format_args!("{id:?} has a level but is not in users"))),
+            None => Err(Error::Invalid(format!("{id:?} {what} but is not in users"))),
         }
     }
 
@@ -414,7 +476,7 @@ impl Settings {
         for (i, Obj(u)) in users.iter().enumerate() {
             let place = format!("users[{i}].userId");
             once(&mut seen, u.user_id.as_str(), &place)?;
-            let id = self.known(&u.user_id).map_err(at(&place))?;
+            let id = self.known(&u.user_id, "has a level").map_err(at(&place))?;
             self.set_conversation_level(&id, key, Some(u.unpush_level))?;
         }
         Ok(())

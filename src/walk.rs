@@ -5,11 +5,15 @@
 //! this one list: the full walk records what it saw at each layer as a
 //! [`Seen`], and the first layer whose `Seen` holds a level decides.
 //!
-//! Later layers slot in as data. A break-through layer (an urgent message
-//! with the recipient's consent, a VIP sender with scope `all`) is a
-//! [`LayerKind::Outright`]-like entry placed after `DisablePush` whose `Seen`
-//! pushes; a VIP with scope `quiet` is a second reading of the same walk
-//! with the [`LayerKind::Quiet`] layer skipped. Neither needs a new walk.
+//! The break-through layers (issue 11) are entries of the same list. An
+//! urgent message with the recipient's consent and a VIP sender with scope
+//! `all` are [`LayerKind::BreakThrough`] entries placed after `DisablePush`
+//! (so the sender rule and `disablePush` still come first): when their
+//! `Seen` holds, the walk stops there and the message pushes. A VIP with
+//! scope `quiet` decides nothing itself: it makes the decision take a second
+//! reading of the same walk with the [`LayerKind::Quiet`] layers passed over
+//! ([`Walk::first_without_quiet`]), and the message pushes if either reading
+//! does. Neither needs a walk of its own.
 
 use std::fmt;
 
@@ -18,6 +22,7 @@ use chrono_tz::Tz;
 
 use crate::expiring::{Expiring, Snooze};
 use crate::model::{DndPeriod, Level};
+use crate::policy::{Urgency, VipScope};
 use crate::schedule::WindowHit;
 
 /// The layers of RULES §4, in the order they are consulted.
@@ -28,6 +33,11 @@ pub enum Layer {
     Sender,
     /// The message was sent with `disablePush`.
     DisablePush,
+    /// An urgent message to a recipient who allows urgent messages: push.
+    Urgent,
+    /// A message from a sender on the recipient's VIP list: push, with
+    /// scope `all`; with scope `quiet`, the quiet time is passed over.
+    Vip,
     /// The recipient's snooze, while it is on: the quiet-time layer, ahead
     /// of the period or schedule.
     UserSnooze,
@@ -50,9 +60,11 @@ pub enum Layer {
 }
 
 /// The layers in the order they are consulted: the one place that order is written.
-pub const WALK: [Layer; 11] = [
+pub const WALK: [Layer; 13] = [
     Layer::Sender,
     Layer::DisablePush,
+    Layer::Urgent,
+    Layer::Vip,
     Layer::UserSnooze,
     Layer::UserPeriod,
     Layer::UserSubchannel,
@@ -64,17 +76,35 @@ pub const WALK: [Layer; 11] = [
     Layer::NothingSet,
 ];
 
-/// The position in [`WALK`] of the first layer that depends on the recipient's levels.
-pub(crate) const FIRST_LEVEL_LAYER: usize = 3;
+/// The position of `layer` in [`WALK`].
+pub(crate) const fn position(layer: Layer) -> usize {
+    let mut i = 0;
+    while i < WALK.len() {
+        if WALK[i] as u8 == layer as u8 {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("every layer is in WALK")
+}
+
+/// The position in [`WALK`] of the first layer that the fast path reads (the
+/// period; the snooze and the break-through layers are read by the full walk).
+pub(crate) const FIRST_LEVEL_LAYER: usize = position(Layer::UserPeriod);
 /// The position in [`WALK`] of the first default layer.
-pub(crate) const FIRST_DEFAULT_LAYER: usize = 7;
+pub(crate) const FIRST_DEFAULT_LAYER: usize = position(Layer::SubchannelDefault);
+/// The position in [`WALK`] of the VIP layer.
+pub(crate) const VIP_LAYER: usize = position(Layer::Vip);
 
 /// What kind of layer a layer is, which says what it can see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LayerKind {
-    /// Decides outright, with no level (the sender, `disablePush`).
+    /// Decides outright not to push, with no level (the sender, `disablePush`).
     Outright,
+    /// Decides outright to push, with no level, whatever the layers below
+    /// say (an urgent message by consent, a VIP sender with scope `all`).
+    BreakThrough,
     /// The recipient's quiet time: a snooze, a schedule or a period.
     Quiet,
     /// A level the recipient stored.
@@ -87,13 +117,14 @@ pub enum LayerKind {
 
 impl Layer {
     /// Every layer, highest priority first: [`WALK`].
-    pub const ALL: [Layer; 11] = WALK;
+    pub const ALL: [Layer; WALK.len()] = WALK;
 
     /// Its kind.
     #[must_use]
     pub const fn kind(self) -> LayerKind {
         match self {
             Layer::Sender | Layer::DisablePush => LayerKind::Outright,
+            Layer::Urgent | Layer::Vip => LayerKind::BreakThrough,
             Layer::UserSnooze | Layer::UserPeriod => LayerKind::Quiet,
             Layer::UserSubchannel | Layer::UserConversation | Layer::UserConversationType => LayerKind::User,
             Layer::SubchannelDefault | Layer::ChannelDefault | Layer::AppDefault => LayerKind::Default,
@@ -102,12 +133,14 @@ impl Layer {
     }
 
     /// The layer's name in the replay protocol: `sender`, `disable_push`,
-    /// `user_period`, ..., `none`.
+    /// `urgent`, `vip`, `user_snooze`, `user_period`, ..., `none`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Layer::Sender => "sender",
             Layer::DisablePush => "disable_push",
+            Layer::Urgent => "urgent",
+            Layer::Vip => "vip",
             Layer::UserSnooze => "user_snooze",
             Layer::UserPeriod => "user_period",
             Layer::UserSubchannel => "user_subchannel",
@@ -126,6 +159,8 @@ impl Layer {
         match self {
             Layer::Sender => "sender",
             Layer::DisablePush => "disablePush",
+            Layer::Urgent => "urgent message",
+            Layer::Vip => "VIP sender",
             Layer::UserSnooze => "user snooze",
             Layer::UserPeriod => "user quiet time",
             Layer::UserSubchannel => "user subchannel level",
@@ -180,6 +215,14 @@ pub enum Seen {
     Outright(bool),
     /// The layer does not apply to this message; the text says why.
     Skipped(&'static str),
+    /// Whether the message is urgent, and whether the recipient allows
+    /// urgent messages: it decides (a push) when both hold.
+    Urgent(Urgency),
+    /// The scope of the sender on the recipient's VIP list, if the sender
+    /// is on it: it decides (a push) with scope `all`; with scope `quiet` it
+    /// decides nothing itself, and the decision takes a second reading of
+    /// the walk with the quiet time passed over.
+    Vip(Option<VipScope>),
     /// The recipient's snooze, if one is stored (on or over at the walk's
     /// instant: see [`Snooze::is_on`]).
     Snooze(Option<Snooze>),
@@ -193,13 +236,14 @@ pub enum Seen {
 
 impl Seen {
     /// The level this layer holds at `at`, if it holds one; for an outright
-    /// layer that holds, `Some(None)`.
+    /// or break-through layer that holds, `Some(None)` (the layer's
+    /// [`LayerKind`] says whether that is a push).
     #[inline]
     #[must_use]
     pub fn decides(self, at: DateTime<Utc>) -> Option<Option<Level>> {
         match self {
-            Seen::Outright(true) => Some(None),
-            Seen::Outright(false) | Seen::Skipped(_) => None,
+            Seen::Outright(true) | Seen::Urgent(Urgency::Allowed) | Seen::Vip(Some(VipScope::All)) => Some(None),
+            Seen::Outright(false) | Seen::Skipped(_) | Seen::Urgent(_) | Seen::Vip(_) => None,
             Seen::Snooze(s) => s.filter(|s| s.is_on(at)).map(|s| Some(s.level.level())),
             Seen::Quiet(q) => match q {
                 Quiet::Period {
@@ -223,10 +267,27 @@ pub(crate) struct Walk {
 }
 
 impl Walk {
-    /// The first layer that decides, and its level (`None` for an outright one).
+    /// The first layer that decides, and its level (`None` for an outright
+    /// or break-through one).
     pub(crate) fn first(&self) -> (Layer, Option<Level>) {
+        self.first_of(|_| true)
+    }
+
+    /// The first layer that decides when the quiet-time layers are passed
+    /// over: the reading a VIP with scope `quiet` adds.
+    pub(crate) fn first_without_quiet(&self) -> (Layer, Option<Level>) {
+        self.first_of(|layer| layer.kind() != LayerKind::Quiet)
+    }
+
+    /// Whether the sender is on the recipient's VIP list with scope `quiet`.
+    pub(crate) fn vip_quiet(&self) -> bool {
+        self.seen[VIP_LAYER] == Seen::Vip(Some(VipScope::Quiet))
+    }
+
+    fn first_of(&self, read: impl Fn(Layer) -> bool) -> (Layer, Option<Level>) {
         WALK.iter()
             .zip(&self.seen)
+            .filter(|(&layer, _)| read(layer))
             .find_map(|(&layer, seen)| seen.decides(self.at).map(|level| (layer, level)))
             .unwrap_or((Layer::NothingSet, Some(Level::All)))
     }

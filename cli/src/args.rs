@@ -35,7 +35,8 @@ const PROTOCOL: &str = r#"Input
       replay answers the v4 response object, e.g. {"code":0}.
   {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
-            "disablePush": BOOL, "recipients": [IDS]}}
+            "disablePush": BOOL, "urgent": BOOL, "memberCount": N,
+            "mentionAllAllowed": BOOL, "recipients": [IDS]}}
       A message. AT is milliseconds since the Unix epoch or RFC 3339 with an
       offset. Every id is checked as the settings requests check it:
       fromUserId, each recipient and each mentioned id 1 to 64 bytes; targetId
@@ -44,15 +45,24 @@ const PROTOCOL: &str = r#"Input
       mentionedInfo (type 1 @all, 2 a list) and disablePush are optional; for
       private (1) and system (6) messages the recipient's conversation is the
       one with the sender, so targetId is not used and may be left out.
+      urgent (default false): an urgent message pushes to every recipient who
+      allows urgent messages (/user/urgent/set.json), whatever their settings
+      say; the sender and disablePush still come first. Who may send urgent
+      messages, and how often, is the calling service's decision.
+      memberCount (0 to 4294967295) and mentionAllAllowed (default true):
+      an @all counts as no mention when the conversation has more members
+      than --mention-all-max-members, or when mentionAllAllowed is false. The
+      message is still decided; only the @all is off.
       replay answers {"decisions": [{"userId": ID, "push": BOOL, "by": LAYER,
       "level": N or null}, ...]}, one per recipient in order. LAYER is sender,
-      disable_push, user_snooze, user_period, user_subchannel,
+      disable_push, urgent, vip, user_snooze, user_period, user_subchannel,
       user_conversation, user_conversation_type, subchannel_default,
-      channel_default, app_default or none; level is the level applied (-1
-      when nothing was set, null for sender and disable_push). A decision not
-      to push adds "deferUntil": MS when the same message would push to that
-      recipient within the 7 days (604800000 ms) after its time: the earliest
-      such instant.
+      channel_default, app_default or none, in the order they are consulted;
+      level is the level applied (-1 when nothing was set, null for sender,
+      disable_push, urgent and vip). A decision not to push adds
+      "deferUntil": MS when the same message would push to that recipient
+      within the 7 days (604800000 ms) after its time: the earliest such
+      instant.
   Anything else answers an error naming the line and the field, and the
   replay goes on: {"error": "line N: ..."} in replay, "error: line N: ..." in
   explain.
@@ -75,6 +85,16 @@ offset, whose '+' must be sent as %2B in a form body)
       A schedule replaces the period and a period replaces the schedule.
   /user/blockPushSchedule/get.json     userId -> {"code":200,"data":{"windows":[...]}}
   /user/blockPushSchedule/delete.json  userId
+  /user/vip/set.json         userId, vipUserIds, optional scope: vipUserIds is a
+      JSON array of 0 to 100 user ids, none twice ([] removes the list).
+      scope quiet (the default): a message from a VIP pushes when the walk
+      pushes or when the walk without the recipient's quiet time (snooze,
+      period, schedule) pushes, reported by the layer that pushed. scope
+      all: it pushes whatever the layers say, layer vip.
+  /user/vip/get.json         userId -> {"code":200,"data":{"vipUserIds":[...],"scope":"quiet"}}
+  /user/urgent/set.json      userId, optional allow (0 or 1; default 0): with 1,
+      urgent messages push, layer urgent (checked before the VIP list).
+  /user/urgent/get.json      userId -> {"code":200,"data":{"allow":0 or 1}}
 
 Output
   replay writes one JSON line for each input line that is not blank, in
@@ -246,6 +266,16 @@ pub struct Common {
     #[arg(long = "app-default", value_name = "TYPE=LEVEL", value_parser = app_default)]
     pub app_defaults: Vec<AppDefault>,
 
+    /// Private (type 1) messages count as mentioning their recipient, so
+    /// that levels 1 and 2 push in private chats.
+    #[arg(long)]
+    pub private_as_mention: bool,
+
+    /// The most members a conversation may have for an @all to count
+    /// (memberCount on a push); with more, an @all counts as no mention.
+    #[arg(long, value_name = "N", value_parser = members)]
+    pub mention_all_max_members: Option<u32>,
+
     /// The longest input line, in bytes; a longer line answers an error.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_BYTES, value_parser = line_bytes)]
     pub max_line_bytes: u64,
@@ -263,6 +293,8 @@ impl Common {
         for d in &self.app_defaults {
             config.app_defaults.set(d.conversation_type, d.level);
         }
+        config.private_as_mention = self.private_as_mention;
+        config.mention_all_max_members = self.mention_all_max_members;
         config
     }
 }
@@ -286,6 +318,16 @@ fn line_bytes(s: &str) -> Result<u64, String> {
             Excerpt(s)
         )),
     }
+}
+
+fn members(s: &str) -> Result<u32, String> {
+    s.parse::<u32>().map_err(|_| {
+        format!(
+            "{} is not a number of members (a whole number from 0 to {})",
+            Excerpt(s),
+            u32::MAX
+        )
+    })
 }
 
 fn app_default(spec: &str) -> Result<AppDefault, String> {

@@ -209,6 +209,15 @@ fn header(out: &mut impl Write, settings: &Settings, message: &Message<'_>) -> i
         // A kind of mention a later engine adds.
         other => write!(out, ", mentioning {}", text::id(&format!("{other:?}")))?,
     }
+    if let Some(n) = message.member_count {
+        write!(out, ", {n} members")?;
+    }
+    if !message.mention_all_allowed {
+        write!(out, ", from a sender who may not mention everyone")?;
+    }
+    if message.urgent {
+        write!(out, ", urgent")?;
+    }
     writeln!(out)
 }
 

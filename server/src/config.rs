@@ -42,6 +42,10 @@ pub struct Config {
     pub time_zone: String,
     /// The application's default levels by conversation type code, for a new store.
     pub app_defaults: Vec<(i64, i64)>,
+    /// Whether private messages count as mentioning their recipient, for a new store.
+    pub private_as_mention: bool,
+    /// The most members for an @all to count, for a new store; none by default.
+    pub mention_all_max_members: Option<u32>,
     /// How far a request's `Timestamp` may be from the server's clock, in seconds.
     pub timestamp_window_secs: u64,
     /// The most nonces remembered at once; past it requests are refused with 1008.
@@ -74,6 +78,8 @@ impl Default for Config {
             apps: Vec::new(),
             time_zone: "UTC".into(),
             app_defaults: Vec::new(),
+            private_as_mention: false,
+            mention_all_max_members: None,
             timestamp_window_secs: 300,
             max_nonces: 1_000_000,
             max_body_bytes: 64 * 1024,
@@ -127,7 +133,7 @@ impl Config {
         self.engine()
     }
 
-    /// The engine's configuration (`time_zone`, `app_defaults`) alone: what
+    /// The engine's configuration (`time_zone`, `app_defaults`, the mention policy) alone: what
     /// a cluster's shard needs, which serves no app.
     pub fn engine(&self) -> Result<dnd_engine::Config, String> {
         let zone = parse_zone(&self.time_zone).map_err(|e| format!("time_zone: {e}"))?;
@@ -137,6 +143,8 @@ impl Config {
             let l = Level::from_code(l).map_err(|e| format!("app_defaults: {e}"))?;
             config.app_defaults.set(t, l);
         }
+        config.private_as_mention = self.private_as_mention;
+        config.mention_all_max_members = self.mention_all_max_members;
         Ok(config)
     }
 
@@ -157,6 +165,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.rate_per_app_key, 5);
+        let engine = config.engine().unwrap();
+        assert!(!engine.private_as_mention && engine.mention_all_max_members.is_none());
+        let policy = Config::from_toml("private_as_mention = true\nmention_all_max_members = 500\n").unwrap();
+        let engine = policy.engine().unwrap();
+        assert!(engine.private_as_mention);
+        assert_eq!(engine.mention_all_max_members, Some(500));
+        assert!(Config::from_toml("mention_all_max_members = -1\n").is_err());
         assert_eq!(config.max_body_bytes, Config::default().max_body_bytes);
         assert!(config.engine_config().is_ok());
         assert!(!format!("{config:?}").contains("s3cret"));

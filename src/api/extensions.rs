@@ -10,6 +10,10 @@
 //! | `/user/snooze/get.json`, `delete.json` | `userId` |
 //! | `/user/blockPushSchedule/set.json` | `userId`, `windows` (a JSON array), optional `timezone` |
 //! | `/user/blockPushSchedule/get.json`, `delete.json` | `userId` |
+//! | `/user/vip/set.json` | `userId`, `vipUserIds` (a JSON array of 0 to 100 user ids), optional `scope` (`quiet` or `all`) |
+//! | `/user/vip/get.json` | `userId` |
+//! | `/user/urgent/set.json` | `userId`, optional `allow` (0 or 1; default 0) |
+//! | `/user/urgent/get.json` | `userId` |
 
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeMap;
@@ -22,13 +26,17 @@ use crate::schedule::{QuietLevel, WeeklySchedule};
 use crate::{Error, Settings};
 
 /// The paths the extension requests add.
-pub const PATHS: [&str; 6] = [
+pub const PATHS: [&str; 10] = [
     "/user/snooze/set.json",
     "/user/snooze/get.json",
     "/user/snooze/delete.json",
     "/user/blockPushSchedule/set.json",
     "/user/blockPushSchedule/get.json",
     "/user/blockPushSchedule/delete.json",
+    "/user/vip/set.json",
+    "/user/vip/get.json",
+    "/user/urgent/set.json",
+    "/user/urgent/get.json",
 ];
 
 /// Parses an `until`: ms since the epoch or RFC 3339 with an offset. A `+`
@@ -139,7 +147,7 @@ pub(super) fn parse(path: &str, form: &Form<'_>) -> Result<Option<Request>, Erro
         "/user/blockPushSchedule/delete.json" => Request::DeleteSchedule {
             user_id: form.user_id("userId")?,
         },
-        _ => return Ok(None),
+        _ => return super::policy::parse(path, form),
     };
     Ok(Some(request))
 }
@@ -172,7 +180,7 @@ pub(super) fn apply(settings: &mut Settings, request: &Request) -> Option<Result
         Request::DeleteSnooze { user_id } => settings.set_snooze(user_id, None),
         Request::SetSchedule { user_id, schedule } => settings.set_schedule(user_id, Some(schedule.clone())),
         Request::DeleteSchedule { user_id } => settings.set_schedule(user_id, None),
-        _ => return None,
+        _ => return super::policy::apply(settings, request),
     })
 }
 
@@ -210,7 +218,7 @@ pub(super) fn query(settings: &Settings, request: &Request) -> Option<Response> 
         Request::GetSchedule { user_id } => Some(Response::Extension(Answer::Schedule(
             settings.schedule(user_id.as_str()).cloned(),
         ))),
-        _ => None,
+        _ => super::policy::query(settings, request),
     }
 }
 
@@ -250,6 +258,11 @@ pub enum Answer {
     /// `{"code":200,"data":{"windows":[...],"timezone":ZONE}}`; `windows`
     /// empty when none, `timezone` only when one was given.
     Schedule(Option<WeeklySchedule>),
+    /// `{"code":200,"data":{"vipUserIds":[...],"scope":"quiet"}}`; an empty
+    /// list with scope `quiet` when none.
+    Vip(Option<crate::VipList>),
+    /// `{"code":200,"data":{"allow":0 or 1}}`.
+    Urgent(bool),
 }
 
 impl Answer {
@@ -285,6 +298,8 @@ impl Answer {
             ),
             Answer::Schedule(Some(schedule)) => map.serialize_entry("data", schedule),
             Answer::Schedule(None) => map.serialize_entry("data", &json!({ "windows": [] })),
+            Answer::Vip(list) => map.serialize_entry("data", &super::policy::VipData::of(list.as_ref())),
+            Answer::Urgent(allow) => map.serialize_entry("data", &json!({ "allow": u8::from(*allow) })),
         }
     }
 }

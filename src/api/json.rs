@@ -21,6 +21,7 @@ use super::{params, Request};
 use crate::error::Excerpt;
 use crate::expiring::Snooze;
 use crate::model::BusChannel;
+use crate::policy::VipList;
 use crate::schedule::{QuietLevel, WeeklySchedule};
 use crate::Error;
 
@@ -58,6 +59,15 @@ impl Raw {
                 value: Excerpt::new(&n),
             }),
             other => Err(other.wrong(name, "an integer")),
+        }
+    }
+
+    /// A JSON boolean.
+    fn boolean(self, name: &'static str) -> Result<bool, Error> {
+        match self {
+            Raw::Other("true") => Ok(true),
+            Raw::Other("false") => Ok(false),
+            other => Err(other.wrong(name, "true or false")),
         }
     }
 
@@ -269,6 +279,8 @@ struct RequestFields {
     until: Option<Raw>,
     snooze: Option<SnoozeFields>,
     schedule: Option<WeeklySchedule>,
+    vip: Option<VipList>,
+    allow: Option<Raw>,
     unknown: Option<Excerpt>,
 }
 
@@ -285,6 +297,8 @@ impl Object for RequestFields {
         "until",
         "snooze",
         "schedule",
+        "vip",
+        "allow",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -296,6 +310,14 @@ impl Object for RequestFields {
             "groupId" => raw(&mut self.group_id, name, map),
             "busChannel" => raw(&mut self.bus_channel, name, map),
             "until" => raw(&mut self.until, name, map),
+            "allow" => raw(&mut self.allow, name, map),
+            // A VIP list is checked by its own type, as the form's `vipUserIds` and `scope` are.
+            "vip" => {
+                let value = map
+                    .next_value::<VipList>()
+                    .map_err(|e| de::Error::custom(format_args!("vip: {}", crate::error::bounded(e))))?;
+                once(&mut self.vip, name, value)
+            }
             "conversation" => {
                 let value = map.next_value_seed(ObjectVisitor::new("conversation"))?;
                 once(&mut self.conversation, name, value)
@@ -441,7 +463,7 @@ fn required<T>(slot: Option<T>, name: &'static str) -> Result<T, Error> {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 18] = [
+const KINDS: [(&str, &[&str]); 22] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -466,6 +488,10 @@ const KINDS: [(&str, &[&str]); 18] = [
     ("setSchedule", &["userId", "schedule"]),
     ("getSchedule", &["userId"]),
     ("deleteSchedule", &["userId"]),
+    ("setVip", &["userId", "vip"]),
+    ("getVip", &["userId"]),
+    ("setUrgent", &["userId", "allow"]),
+    ("getUrgent", &["userId"]),
 ];
 
 impl RequestFields {
@@ -482,6 +508,8 @@ impl RequestFields {
             ("until", self.until.is_some()),
             ("snooze", self.snooze.is_some()),
             ("schedule", self.schedule.is_some()),
+            ("vip", self.vip.is_some()),
+            ("allow", self.allow.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -512,6 +540,8 @@ impl RequestFields {
             until: until_field,
             snooze,
             schedule,
+            vip,
+            allow,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -627,7 +657,28 @@ impl RequestFields {
             "getSchedule" => Request::GetSchedule {
                 user_id: user_id("userId")?,
             },
-            _ => Request::DeleteSchedule {
+            "deleteSchedule" => Request::DeleteSchedule {
+                user_id: user_id("userId")?,
+            },
+            "setVip" => {
+                let user_id = user_id("userId")?;
+                Request::SetVip {
+                    user_id,
+                    vip: required(vip, "vip")?,
+                }
+            }
+            "getVip" => Request::GetVip {
+                user_id: user_id("userId")?,
+            },
+            // As the form's `allow` may be left out (0), so may the JSON's (false).
+            "setUrgent" => {
+                let user_id = user_id("userId")?;
+                Request::SetUrgent {
+                    user_id,
+                    allow: allow.map(|a| a.boolean("allow")).transpose()?.unwrap_or(false),
+                }
+            }
+            _ => Request::GetUrgent {
                 user_id: user_id("userId")?,
             },
         })

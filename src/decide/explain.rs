@@ -12,9 +12,10 @@ use serde_json::{json, Map, Value};
 use super::{PreparedMessage, Recipient};
 use crate::decide::Decision;
 use crate::defer::{Boundary, Deferral};
-use crate::model::{ConversationType, Level, Mentioned};
+use crate::model::{ConversationType, Level, Mentioned, Mentions};
+use crate::policy::{MentionAllOff, Urgency, VipScope};
 use crate::schedule::weekday_name;
-use crate::walk::{Layer, Quiet, Seen, WALK};
+use crate::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 
 /// What one layer saw, and whether it decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub struct Step {
     pub seen: Seen,
     /// Whether it decided (only the last step does).
     pub decided: bool,
+    /// Whether a VIP sender with scope `quiet` passed over this quiet-time
+    /// layer: it would have held the message back, and the walk went on below.
+    pub read_through: bool,
 }
 
 impl PreparedMessage<'_> {
@@ -46,11 +50,19 @@ impl PreparedMessage<'_> {
     fn explain_resolved(&self, handle: Option<crate::settings::UserHandle>, id: &str) -> Explanation {
         let at = self.message().at.as_datetime();
         let walk = self.walk(handle, id, at, &|z| self.wall_at(z));
-        let decision = self.decision_of(&walk, handle, id);
+        let (decision, second) = self.readings(&walk, handle, id);
+        // The VIP's second reading decided: the quiet time that held the message back was passed over.
+        let passed_over = second == Some(decision);
         let mut steps = Vec::new();
         for (&layer, &seen) in WALK.iter().zip(&walk.seen) {
             let decided = layer == decision.by();
-            steps.push(Step { layer, seen, decided });
+            let read_through = passed_over && layer.kind() == LayerKind::Quiet && seen.decides(at).is_some();
+            steps.push(Step {
+                layer,
+                seen,
+                decided,
+                read_through,
+            });
             if decided {
                 break;
             }
@@ -65,14 +77,20 @@ impl PreparedMessage<'_> {
             conversation_type: self.message().conversation.conversation_type(),
             steps,
             decision,
+            second,
             mentioned,
+            mention_all: (self.mentions_count && matches!(self.message().mentions, Mentions::All))
+                .then_some(self.all_off),
+            private_mention: self.private_mention,
             deferral: self.deferral(handle, id, decision),
         }
     }
 
     /// How the message mentions the recipient, as far as `level` cares (RULES §3).
     fn mentioned(&self, level: Level, handle: Option<crate::settings::UserHandle>, id: &str) -> Mentioned {
-        if !self.mentions_count {
+        if self.private_mention {
+            Mentioned::Me
+        } else if !self.mentions_count {
             Mentioned::No
         } else if self.mention_all {
             Mentioned::All
@@ -94,7 +112,13 @@ pub struct Explanation {
     conversation_type: ConversationType,
     steps: Vec<Step>,
     decision: Decision,
+    /// The reading without the quiet time that a VIP with scope `quiet` made
+    /// the decision take, if it took one.
+    second: Option<Decision>,
     mentioned: Mentioned,
+    /// For a message with an @all that is read: why it counts as no mention, if it does.
+    mention_all: Option<MentionAllOff>,
+    private_mention: bool,
     deferral: Option<Deferral>,
 }
 
@@ -150,17 +174,59 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
-/// Why a level pushed or not, in words.
-fn why(level: Level, mentioned: Mentioned, conversation_type: ConversationType) -> &'static str {
-    match (level, mentioned) {
-        (Level::All, _) => "level -1 pushes every message",
-        (Level::Nothing, _) => "level 5 pushes nothing",
-        _ if !conversation_type.mentions_count() => "mentions are not read in this conversation type",
-        (_, Mentioned::All) => "the message mentions @all",
-        (_, Mentioned::Me) => "the message mentions the recipient",
-        (Level::MentionsOfAll, Mentioned::No) => "the message does not mention @all",
-        (Level::MentionsOfMe, Mentioned::No) => "the message does not mention the recipient by id",
-        (_, Mentioned::No) => "the message mentions neither @all nor the recipient",
+impl Explanation {
+    /// Why a level pushed or not, in words.
+    fn why(&self, level: Level) -> String {
+        let off = self.mention_all.filter(|off| off.is_off());
+        match (level, self.mentioned) {
+            (Level::All, _) => "level -1 pushes every message".into(),
+            (Level::Nothing, _) => "level 5 pushes nothing".into(),
+            (Level::MentionsOfAll, _) if self.private_mention => {
+                "a private message counts as mentioning its recipient, which is not @all".into()
+            }
+            _ if self.private_mention => {
+                "a private message counts as mentioning its recipient (private chats as mentions)".into()
+            }
+            _ if !self.conversation_type.mentions_count() => "mentions are not read in this conversation type".into(),
+            (_, Mentioned::All) => "the message mentions @all".into(),
+            (_, Mentioned::Me) => "the message mentions the recipient".into(),
+            (Level::MentionsOfAll, _) => match off {
+                Some(off) => format!("the message's @all counts as no mention: {off}"),
+                None => "the message does not mention @all".into(),
+            },
+            (Level::MentionsOfMe, _) => "the message does not mention the recipient by id".into(),
+            _ => match off {
+                Some(off) => {
+                    format!("the message does not mention the recipient, and its @all counts as no mention: {off}")
+                }
+                None => "the message mentions neither @all nor the recipient".into(),
+            },
+        }
+    }
+
+    /// What the VIP layer saw, in words.
+    fn vip_text(&self, scope: Option<VipScope>) -> String {
+        match (scope, self.second) {
+            (None, _) => "skipped: the sender is not on the recipient's VIP list".into(),
+            (Some(VipScope::All), _) => {
+                "decides: the sender is on the recipient's VIP list with scope all: push, whatever the layers below say"
+                    .into()
+            }
+            (Some(_), None) => "skipped: the sender is on the recipient's VIP list with scope quiet, \
+                 which passes over the quiet time only when it holds the message back; it does not"
+                .into(),
+            (Some(_), Some(s)) if s.push() => format!(
+                "reads through: the sender is on the recipient's VIP list with scope quiet: \
+                 the quiet time is passed over, and without it the walk pushes by {}",
+                s.by().describe()
+            ),
+            (Some(_), Some(s)) => format!(
+                "skipped: the sender is on the recipient's VIP list with scope quiet, but without the quiet time \
+                 the walk would not push either ({}, level {})",
+                s.by().describe(),
+                Level::code_of(s.level())
+            ),
+        }
     }
 }
 
@@ -261,13 +327,16 @@ impl fmt::Display for Explanation {
             write!(f, ", level {level}")?;
         }
         writeln!(f)?;
+        if let Some(off) = self.mention_all.filter(|off| off.is_off()) {
+            writeln!(f, "  @all counts as no mention: {off}")?;
+        }
         for step in &self.steps {
             write!(f, "  {:<30} ", format!("{}:", step.layer.describe()))?;
             let verdict = |f: &mut fmt::Formatter<'_>, level: Level| {
                 writeln!(
                     f,
                     "; {} -> {}",
-                    why(level, self.mentioned, self.conversation_type),
+                    self.why(level),
                     if d.push() { "push" } else { "no push" }
                 )
             };
@@ -284,11 +353,27 @@ impl fmt::Display for Explanation {
                     _ => writeln!(f, "skipped: the message was sent without disablePush")?,
                 },
                 (Seen::Skipped(why), _) => writeln!(f, "skipped: {why}")?,
+                (Seen::Urgent(Urgency::Allowed), _) => writeln!(
+                    f,
+                    "decides: the message is urgent and the recipient allows urgent messages: push, whatever the layers below say"
+                )?,
+                (Seen::Urgent(Urgency::NotAllowed), _) => writeln!(
+                    f,
+                    "skipped: the message is urgent, but the recipient does not allow urgent messages"
+                )?,
+                (Seen::Urgent(_), _) => writeln!(f, "skipped: the message is not urgent")?,
+                (Seen::Vip(scope), _) => writeln!(f, "{}", self.vip_text(scope))?,
                 (Seen::Quiet(q), decided) => {
                     write!(
                         f,
                         "{}: {}",
-                        if decided { "decides" } else { "skipped" },
+                        if decided {
+                            "decides"
+                        } else if step.read_through {
+                            "passed over for the VIP"
+                        } else {
+                            "skipped"
+                        },
                         self.quiet_text(q)
                     )?;
                     match (decided, q) {
@@ -325,7 +410,13 @@ impl fmt::Display for Explanation {
                     write!(
                         f,
                         "{}: the snooze until {}, level {}, is {}",
-                        if decided { "decides" } else { "skipped" },
+                        if decided {
+                            "decides"
+                        } else if step.read_through {
+                            "passed over for the VIP"
+                        } else {
+                            "skipped"
+                        },
                         local(s.until, self.zone),
                         s.level.level().code(),
                         if s.is_on(self.at) { "on" } else { "over" }
@@ -378,6 +469,18 @@ impl Explanation {
     fn seen_json(&self, seen: Seen) -> Value {
         match seen {
             Seen::Outright(holds) => json!({ "holds": holds }),
+            Seen::Urgent(u) => json!({ "urgent": u != Urgency::NotUrgent, "allowed": u == Urgency::Allowed }),
+            Seen::Vip(scope) => {
+                let mut m = Map::new();
+                m.insert("vip".into(), json!(scope.map(VipScope::as_str)));
+                if let (Some(VipScope::Quiet), Some(s)) = (scope, self.second) {
+                    m.insert(
+                        "withoutQuietTime".into(),
+                        json!({ "push": s.push(), "by": s.by().as_str(), "level": s.level().map(Level::code) }),
+                    );
+                }
+                Value::Object(m)
+            }
             Seen::Skipped(why) => json!({ "skipped": why }),
             Seen::Terminal => json!({ "nothingSet": true }),
             Seen::Level(e) => {
@@ -422,7 +525,14 @@ impl Serialize for Explanation {
         let steps: Vec<Value> = self
             .steps
             .iter()
-            .map(|s| json!({ "layer": s.layer.as_str(), "decides": s.decided, "seen": self.seen_json(s.seen) }))
+            .map(|s| {
+                let mut step =
+                    json!({ "layer": s.layer.as_str(), "decides": s.decided, "seen": self.seen_json(s.seen) });
+                if s.read_through {
+                    step["readThrough"] = json!(true);
+                }
+                step
+            })
             .collect();
         let mut m = Map::new();
         m.insert("userId".into(), json!(self.recipient));
@@ -431,6 +541,23 @@ impl Serialize for Explanation {
         m.insert("by".into(), json!(d.by().as_str()));
         m.insert("level".into(), json!(d.level().map(Level::code)));
         m.insert("steps".into(), Value::Array(steps));
+        if let Some(off) = self.mention_all {
+            let mut rules = Vec::new();
+            if off.not_allowed {
+                rules.push("mentionAllAllowed");
+            }
+            if off.over_maximum.is_some() {
+                rules.push("memberCount");
+            }
+            let mut all = json!({ "counts": !off.is_off(), "offBy": rules });
+            if off.is_off() {
+                all["why"] = json!(off.to_string());
+            }
+            m.insert("mentionAll".into(), all);
+        }
+        if self.private_mention {
+            m.insert("privateAsMention".into(), json!(true));
+        }
         if let Some(defer) = self.deferral {
             m.insert("deferUntil".into(), json!(defer.until.timestamp_millis()));
             m.insert(

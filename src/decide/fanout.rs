@@ -97,11 +97,12 @@ fn bit(bits: &[u64], i: usize) -> u64 {
 
 impl<'p> Fast<'p> {
     /// The fast path for `prepared`, unless the message has `disablePush`
-    /// (the table knows nothing of it) or one of its override layers is a
-    /// map too sparse to keep a presence bitmap: then every recipient takes
-    /// the general path.
+    /// (the table knows nothing of it), concerns somebody's VIP list or
+    /// consent to urgent messages (the table knows nothing of those either),
+    /// or one of its override layers is a map too sparse to keep a presence
+    /// bitmap: then every recipient takes the general path.
     fn of(prepared: &'p PreparedMessage<'p>) -> Option<Fast<'p>> {
-        if prepared.message.disable_push {
+        if prepared.message.disable_push || prepared.special() {
             return None;
         }
         let bitmap = |layer: OverrideLayer<'p>| match layer {

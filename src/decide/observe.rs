@@ -1,14 +1,18 @@
 //! The full walk for one recipient: what each layer of [`WALK`] holds at a
 //! given instant. The fanout takes it for users with a schedule, a snooze or
-//! a temporary level (their record says so); the explanation and the defer
-//! computation take it for everyone. It allocates nothing.
+//! a temporary level (their record says so) and for those who may break
+//! through (an urgent message they allow, a sender they list as a VIP); the
+//! explanation and the defer computation take it for everyone. It allocates
+//! nothing.
 
 use chrono::{DateTime, Utc};
 
 use super::{Decision, OverrideLayer, PreparedMessage};
 use crate::expiring::Expiring;
+use crate::model::Level;
+use crate::policy::Urgency;
 use crate::settings::{UserHandle, ZoneIndex};
-use crate::walk::{Layer, Quiet, Seen, Walk, FIRST_DEFAULT_LAYER, WALK};
+use crate::walk::{Layer, LayerKind, Quiet, Seen, Walk, FIRST_DEFAULT_LAYER, WALK};
 use crate::zone::WallTime;
 
 impl PreparedMessage<'_> {
@@ -23,13 +27,33 @@ impl PreparedMessage<'_> {
 
     /// The decision a walk comes to.
     pub(crate) fn decision_of(&self, walk: &Walk, handle: Option<UserHandle>, id: &str) -> Decision {
-        match walk.first() {
-            (layer, None) => Decision {
-                push: false,
+        self.readings(walk, handle, id).0
+    }
+
+    /// The decision a walk comes to, and the second reading a VIP with scope
+    /// `quiet` made it take, if it took one: when the first reading does not
+    /// push (below the sender rule and `disablePush`), the walk is read again
+    /// with the quiet time passed over, and the message pushes if that
+    /// reading does, reported by the layer that pushed. A VIP never makes a
+    /// decision quieter: when neither pushes, the first reading stands.
+    pub(crate) fn readings(&self, walk: &Walk, handle: Option<UserHandle>, id: &str) -> (Decision, Option<Decision>) {
+        let first = self.decision_at(walk.first(), handle, id);
+        if first.push || first.by.kind() == LayerKind::Outright || !walk.vip_quiet() {
+            return (first, None);
+        }
+        let second = self.decision_at(walk.first_without_quiet(), handle, id);
+        (if second.push { second } else { first }, Some(second))
+    }
+
+    /// The decision of `layer` holding `level`.
+    fn decision_at(&self, (layer, level): (Layer, Option<Level>), handle: Option<UserHandle>, id: &str) -> Decision {
+        match level {
+            None => Decision {
+                push: layer.kind() == LayerKind::BreakThrough,
                 by: layer,
                 level: None,
             },
-            (layer, Some(level)) => Decision {
+            Some(level) => Decision {
                 push: self.pushes[usize::from(self.mentions_me(handle, id))][level.index()],
                 by: layer,
                 level: Some(level),
@@ -66,6 +90,12 @@ impl PreparedMessage<'_> {
             *slot = match layer {
                 Layer::Sender => Seen::Outright(is_sender),
                 Layer::DisablePush => Seen::Outright(self.message.disable_push),
+                Layer::Urgent => Seen::Urgent(match handle {
+                    _ if !self.message.urgent => Urgency::NotUrgent,
+                    Some(h) if self.urgent && self.settings.policies.allows_urgent(h) => Urgency::Allowed,
+                    _ => Urgency::NotAllowed,
+                }),
+                Layer::Vip => Seen::Vip(handle.and_then(|h| self.fans?.get(&h.number()).copied())),
                 Layer::UserSnooze => Seen::Snooze(extras.and_then(|e| e.snooze)),
                 Layer::UserPeriod => {
                     let schedule = extras.and_then(|e| e.schedule.as_ref());

@@ -463,6 +463,9 @@ const PUSH_FIELDS: &[&str] = &[
     "mentionedInfo",
     "disablePush",
     "recipients",
+    "urgent",
+    "memberCount",
+    "mentionAllAllowed",
 ];
 
 impl<'de> Shape<'de> for PushObject {
@@ -485,13 +488,17 @@ impl<'de> Shape<'de> for PushObject {
             mentioned_info: None,
             disable_push: false,
             recipients: Vec::new(),
+            urgent: false,
+            member_count: None,
+            mention_all_allowed: true,
         };
         let given = object(
             map,
             slot,
             path,
             PUSH_FIELDS,
-            "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients",
+            "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
+             urgent, memberCount, mentionAllAllowed",
             |map, i, at| {
                 match i {
                     0 => push.at = map.next_value_seed(Expect::new(Instant, slot, at))?,
@@ -504,6 +511,15 @@ impl<'de> Shape<'de> for PushObject {
                     4 => push.from_user_id = map.next_value_seed(Expect::new(Text(USER_ID), slot, at))?,
                     5 => push.mentioned_info = map.next_value_seed(Expect::new(Nullable(Mentioned), slot, at))?,
                     6 => push.disable_push = map.next_value_seed(Expect::new(Boolean, slot, at))?,
+                    8 => push.urgent = map.next_value_seed(Expect::new(Boolean, slot, at))?,
+                    9 => {
+                        push.member_count = Some(map.next_value_seed(Expect::new(
+                            Integer("a whole number of members (0 to 4294967295)"),
+                            slot,
+                            at,
+                        ))?)
+                    }
+                    10 => push.mention_all_allowed = map.next_value_seed(Expect::new(Boolean, slot, at))?,
                     _ => {
                         let list = Strings {
                             must_be: RECIPIENTS,

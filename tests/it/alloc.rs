@@ -9,8 +9,8 @@ use std::cell::Cell;
 
 use chrono_tz::Asia;
 use dnd_engine::{
-    Config, Conversation, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, Mentions, Message,
-    PeriodLevel, Settings, TargetId, TimeOfDay, UserId,
+    Config, Conversation, ConversationKey, ConversationType, DndPeriod, DndWindow, Layer, Level, Mentions, Message,
+    PeriodLevel, Settings, TargetId, TimeOfDay, UserId, VipList, VipScope,
 };
 
 use crate::support::at;
@@ -155,6 +155,55 @@ fn preparing_a_message_allocates_nothing() {
         });
         assert_eq!(allocations, 0, "{conversation:?}");
         assert!(pushes > 0, "{conversation:?}");
+    }
+}
+
+/// A message that concerns VIP lists and urgent consent (its sender is a VIP
+/// of one user in ten, in both scopes; it is urgent and one user in twenty
+/// allows that) sends those users to the full walk, which allocates nothing either.
+#[test]
+fn a_fanout_through_vip_lists_and_urgent_consent_allocates_nothing() {
+    const N: usize = 100_000;
+    let mut s = Settings::new(Config::new(Asia::Shanghai));
+    let ids: Vec<String> = (0..N).map(|i| format!("user{i}")).collect();
+    let boss = VipList::new(vec![UserId::new("boss").unwrap()], VipScope::Quiet).unwrap();
+    let boss_all = VipList::new(vec![UserId::new("boss").unwrap()], VipScope::All).unwrap();
+    let mut handles = Vec::with_capacity(N);
+    for (i, id) in ids.iter().enumerate() {
+        let user = UserId::new(id).unwrap();
+        handles.push(s.intern_user(&user).unwrap());
+        if i % 2 == 0 {
+            s.set_period(&user, Some(period(79_200, 600))).unwrap();
+        }
+        if i % 10 == 0 {
+            s.set_vip_list(&user, if i % 20 == 0 { &boss } else { &boss_all })
+                .unwrap();
+        }
+        if i % 20 == 5 {
+            s.set_urgent_allowed(&user, true).unwrap();
+        }
+    }
+    let msg = Message::new(
+        Conversation::Group { group_id: "g" },
+        "boss",
+        at("2026-11-22T23:30:00+08:00"),
+    );
+    let mut out = Vec::with_capacity(N);
+    for m in [msg, msg.with_urgent()] {
+        let prepared = s.prepare(&m);
+        let allocations = allocations_during(|| {
+            prepared.decide_into(&handles, &mut out).unwrap();
+            prepared.decide_ids_into(&ids, &mut out);
+        });
+        assert_eq!(allocations, 0);
+        let by = |layer: Layer| out.iter().filter(|d| d.by() == layer && d.push()).count();
+        assert_eq!(by(Layer::Vip), N / 20, "the all-scope VIPs");
+        assert_eq!(by(Layer::Urgent), if m.urgent { N / 20 } else { 0 });
+        assert_eq!(
+            by(Layer::NothingSet),
+            N / 2 + N / 20 - if m.urgent { N / 20 } else { 0 },
+            "the quiet-scope VIPs read through"
+        );
     }
 }
 

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, Timelike};
 use chrono_tz::Tz;
-use dnd_engine::{Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request};
+use dnd_engine::{
+    Config, Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request, VipScope,
+};
 
 /// A schedule window: (ISO days, start second, minutes, level code).
 type NaiveWindow = (Vec<u8>, u32, u32, i64);
@@ -35,6 +37,10 @@ pub struct NaiveUser {
     snooze: Option<(i64, i64)>,
     /// windows as (ISO days, start second, minutes, level code), and the zone
     schedule: Option<(Vec<NaiveWindow>, Option<Tz>)>,
+    /// the VIP senders' ids and whether the scope is `all`
+    vip: Option<(Vec<String>, bool)>,
+    /// whether urgent messages push through
+    urgent: bool,
 }
 
 #[derive(Clone)]
@@ -48,6 +54,10 @@ pub struct Naive {
     subchannel_defaults: HashMap<String, HashMap<String, i64>>,
     /// (ultra group, subchannel) → (temporary default code, until ms)
     default_temps: HashMap<(String, Option<String>), (i64, i64)>,
+    /// a private message mentions its recipient
+    private_as_mention: bool,
+    /// the most members for an @all to count
+    max_members: Option<u32>,
 }
 
 /// The level a layer holds at `at`: the temporary one while it is in force, else the permanent one.
@@ -74,7 +84,21 @@ impl Naive {
             channel_defaults: HashMap::new(),
             subchannel_defaults: HashMap::new(),
             default_temps: HashMap::new(),
+            private_as_mention: false,
+            max_members: None,
         }
+    }
+
+    /// The oracle for an engine set up with `config`.
+    pub fn of_config(config: &Config) -> Naive {
+        let defaults: Vec<_> = ConversationType::ALL
+            .into_iter()
+            .filter_map(|t| Some((t, config.app_defaults.get(t)?)))
+            .collect();
+        let mut naive = Naive::new(config.time_zone, &defaults);
+        naive.private_as_mention = config.private_as_mention;
+        naive.max_members = config.mention_all_max_members;
+        naive
     }
 
     pub fn apply(&mut self, request: &Request) {
@@ -229,11 +253,20 @@ impl Naive {
                     u.schedule = None;
                 }
             }
+            Request::SetVip { user_id, vip } => {
+                let user = self.users.entry(user_id.to_string()).or_default();
+                let ids: Vec<String> = vip.user_ids().iter().map(|id| id.to_string()).collect();
+                user.vip = (!ids.is_empty()).then_some((ids, vip.scope() == VipScope::All));
+            }
+            Request::SetUrgent { user_id, allow } => {
+                self.users.entry(user_id.to_string()).or_default().urgent = *allow;
+            }
             _ => {}
         }
     }
 
-    /// RULES §4, read straight down, for recipient `recipient`.
+    /// RULES §4, read straight down, for recipient `recipient`, with the
+    /// break-through rules of issue 11 on top.
     pub fn decide(&self, message: &Message<'_>, recipient: &str) -> NaiveDecision {
         if recipient == message.sender {
             return (false, "sender", None);
@@ -241,6 +274,32 @@ impl Naive {
         if message.disable_push {
             return (false, "disable_push", None);
         }
+        let user = self.users.get(recipient);
+        if message.urgent && user.is_some_and(|u| u.urgent) {
+            return (true, "urgent", None);
+        }
+        let vip = user
+            .and_then(|u| u.vip.as_ref())
+            .filter(|(ids, _)| ids.iter().any(|id| id == message.sender));
+        match vip {
+            Some((_, true)) => (true, "vip", None),
+            Some((_, false)) => {
+                // Scope quiet: the walk, or else the walk without the quiet time, if that pushes.
+                let with_quiet = self.walk(message, recipient, user, true);
+                let without = self.walk(message, recipient, user, false);
+                if !with_quiet.0 && without.0 {
+                    without
+                } else {
+                    with_quiet
+                }
+            }
+            None => self.walk(message, recipient, user, true),
+        }
+    }
+
+    /// The layers below the break-through ones, read straight down; the
+    /// snooze, the schedule and the period only when `quiet`.
+    fn walk(&self, message: &Message<'_>, recipient: &str, user: Option<&NaiveUser>, quiet: bool) -> NaiveDecision {
         let conversation_type = message.conversation.conversation_type();
         let (target, bus) = match message.conversation {
             Conversation::Private | Conversation::System => (message.sender, None),
@@ -254,8 +313,13 @@ impl Naive {
                 conversation_type,
                 ConversationType::Group | ConversationType::UltraGroup
             );
-            let at_all = reads_mentions && message.mentions == Mentions::All;
-            let at_me = reads_mentions && matches!(message.mentions, Mentions::Users(ids) if ids.contains(&recipient));
+            // @all governance: too many members, or a sender who may not, and @all is no mention.
+            let too_many = matches!((message.member_count, self.max_members), (Some(n), Some(max)) if n > max);
+            let all_counts = message.mention_all_allowed && !too_many;
+            let at_all = reads_mentions && message.mentions == Mentions::All && all_counts;
+            let private_mention = self.private_as_mention && conversation_type == ConversationType::Private;
+            let at_me = private_mention
+                || reads_mentions && matches!(message.mentions, Mentions::Users(ids) if ids.contains(&recipient));
             let push = match level {
                 -1 => true,
                 1 => at_all || at_me,
@@ -278,17 +342,17 @@ impl Naive {
                 at,
             )
         };
-        if let Some(user) = self.users.get(recipient) {
+        if let Some(user) = user {
             let conversation_temp = |bus: Option<&str>| {
                 user.conversation_temps
                     .get(&(conversation_type.code(), target.to_string(), bus.map(str::to_string)))
             };
-            if let Some((until, level)) = user.snooze {
+            if let (true, Some((until, level))) = (quiet, user.snooze) {
                 if at < until {
                     return apply("user_snooze", level);
                 }
             }
-            if let Some((windows, zone)) = &user.schedule {
+            if let (true, Some((windows, zone))) = (quiet, &user.schedule) {
                 let wall = message.at.with_timezone(&zone.unwrap_or(self.time_zone));
                 let week = wall.weekday().num_days_from_monday() * 86_400 + wall.num_seconds_from_midnight();
                 for (days, start, minutes, level) in windows {
@@ -300,7 +364,7 @@ impl Naive {
                     }
                 }
             }
-            if let Some((start, minutes, level, zone)) = user.period {
+            if let (true, Some((start, minutes, level, zone))) = (quiet, user.period) {
                 let wall = message.at.as_datetime().with_timezone(&zone.unwrap_or(self.time_zone));
                 let now = wall.num_seconds_from_midnight();
                 let inside = minutes == 1439 || (now + 86_400 - start) % 86_400 < minutes * 60;

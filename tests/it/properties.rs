@@ -133,6 +133,8 @@ pub struct MessageParts {
     pub mentioned: Vec<&'static str>,
     pub disable_push: bool,
     pub at: Timestamp,
+    /// Urgent (issue 11): it matters only where somebody allows urgent messages.
+    pub urgent: bool,
 }
 
 impl MessageParts {
@@ -152,8 +154,13 @@ impl MessageParts {
             _ => Mentions::Users(&self.mentioned),
         };
         let message = Message::new(conversation, self.sender, self.at).with_mentions(mentions);
-        if self.disable_push {
+        let message = if self.disable_push {
             message.with_push_disabled()
+        } else {
+            message
+        };
+        if self.urgent {
+            message.with_urgent()
         } else {
             message
         }
@@ -178,9 +185,10 @@ pub fn message_from(senders: Vec<&'static str>, disable_push: f64) -> impl Strat
         prop::bool::weighted(disable_push),
         // 2020 to 2030, to the millisecond
         1_577_836_800_000i64..1_893_456_000_000,
+        prop::bool::weighted(0.3),
     )
         .prop_map(
-            |(conversation_type, target, bus, sender, mention, mentioned, disable_push, ms)| MessageParts {
+            |(conversation_type, target, bus, sender, mention, mentioned, disable_push, ms, urgent)| MessageParts {
                 conversation_type,
                 target,
                 bus,
@@ -189,6 +197,7 @@ pub fn message_from(senders: Vec<&'static str>, disable_push: f64) -> impl Strat
                 mentioned,
                 disable_push,
                 at: Timestamp::from_millis(ms).unwrap(),
+                urgent,
             },
         )
 }

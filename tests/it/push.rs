@@ -42,8 +42,39 @@ fn push_errors_are_typed_and_name_the_field() {
             format!(r#"{BASE}, "recipients": [], "x": 1"#),
             "push.x",
             Error::UnknownField(
-                "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients",
+                "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
+                 urgent, memberCount, mentionAllAllowed",
             ),
+        ),
+        (
+            format!(r#"{BASE}, "recipients": [], "urgent": "yes""#),
+            "push.urgent",
+            Error::JsonType("true or false"),
+        ),
+        (
+            format!(r#"{BASE}, "recipients": [], "urgent": true, "urgent": true"#),
+            "push.urgent",
+            Error::DuplicateKey,
+        ),
+        (
+            format!(r#"{BASE}, "recipients": [], "memberCount": 2.5"#),
+            "push.memberCount",
+            Error::JsonType("a whole number of members (0 to 4294967295)"),
+        ),
+        (
+            format!(r#"{BASE}, "recipients": [], "memberCount": null"#),
+            "push.memberCount",
+            Error::JsonType("a whole number of members (0 to 4294967295)"),
+        ),
+        (
+            format!(r#"{BASE}, "recipients": [], "mentionAllAllowed": 0"#),
+            "push.mentionAllAllowed",
+            Error::JsonType("true or false"),
+        ),
+        (
+            format!(r#"{BASE}, "recipients": [], "mentionAllAllowed": false, "mentionAllAllowed": true"#),
+            "push.mentionAllAllowed",
+            Error::DuplicateKey,
         ),
         (
             BASE.to_owned(),
@@ -91,11 +122,41 @@ fn push_errors_are_typed_and_name_the_field() {
             dnd_engine::UserId::new("").unwrap_err(),
         ),
         (format!(r#"{BASE}, "recipients": [], "mentionedInfo": {{"type": 0}}"#), "push.mentionedInfo.type", Error::MentionType(0)),
+        (
+            format!(r#"{BASE}, "recipients": [], "memberCount": -1"#),
+            "push.memberCount",
+            Error::Invalid("-1 is not a member count (a whole number from 0 to 4294967295)".into()),
+        ),
+        (
+            format!(r#"{BASE}, "recipients": [""], "memberCount": 4294967296"#),
+            "push.memberCount",
+            Error::Invalid("4294967296 is not a member count (a whole number from 0 to 4294967295)".into()),
+        ),
     ] {
         let push = read(&fields).unwrap();
         let (got_path, got_reason) = field_error(push.message(&push.mentioned_ids()).unwrap_err());
         assert_eq!((got_path.as_str(), &got_reason), (path, &reason), "{fields}");
     }
+}
+
+#[test]
+fn urgent_member_count_and_mention_all_allowed_reach_the_message() {
+    let push = read(&format!(
+        r#"{BASE}, "recipients": ["r"], "urgent": true, "memberCount": 4294967295, "mentionAllAllowed": false"#
+    ))
+    .unwrap();
+    let message = push.message(&[]).unwrap();
+    assert!(message.urgent);
+    assert_eq!(message.member_count, Some(u32::MAX));
+    assert!(!message.mention_all_allowed);
+    // Absent: not urgent, no member count, @all allowed; as the library's defaults.
+    let push = read(&format!(r#"{BASE}, "recipients": ["r"]"#)).unwrap();
+    let message = push.message(&[]).unwrap();
+    let library = dnd_engine::Message::new(message.conversation, "s", message.at);
+    assert_eq!(message, library);
+    assert!(!message.urgent && message.member_count.is_none() && message.mention_all_allowed);
+    let zero = read(&format!(r#"{BASE}, "recipients": ["r"], "memberCount": 0"#)).unwrap();
+    assert_eq!(zero.message(&[]).unwrap().member_count, Some(0));
 }
 
 #[test]

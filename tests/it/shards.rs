@@ -209,15 +209,15 @@ fn extension() -> impl Strategy<Value = Request> {
     let kind = prop::sample::select(vec![(1, "u0"), (3, "g0"), (3, "g1"), (6, "g2"), (10, "g0"), (10, "g1")]);
     let bus = prop::option::of(prop::sample::select(vec!["c0", "c1", "c2"]));
     (
-        prop::sample::select(user_ids()),
-        0u8..9,
+        (prop::sample::select(user_ids()), prop::sample::select(user_ids())),
+        0u8..13,
         until,
         code,
         kind,
         bus,
         (1u8..=6, 0u32..24, 1u32..=1440),
     )
-        .prop_map(move |(user, which, until, level, (t, target), bus, (day, hour, period))| {
+        .prop_map(move |((user, vip), which, until, level, (t, target), bus, (day, hour, period))| {
             let u = enc(&user);
             let bus = bus.filter(|_| t == 10).map(|b| format!("&busChannel={b}")).unwrap_or_default();
             let (path, body) = match which {
@@ -251,7 +251,19 @@ fn extension() -> impl Strategy<Value = Request> {
                     )
                 }
                 7 => ("/user/blockPushSchedule/delete.json", format!("userId={u}")),
-                _ => ("/user/blockPushSchedule/get.json", format!("userId={u}")),
+                8 => ("/user/blockPushSchedule/get.json", format!("userId={u}")),
+                // Issue 11: a VIP list names users of other shards; consent to urgent messages.
+                9 => (
+                    "/user/vip/set.json",
+                    format!(
+                        "userId={u}&vipUserIds={}&scope={}",
+                        enc(&serde_json::to_string(&[&vip]).unwrap()),
+                        if level > 2 { "all" } else { "quiet" }
+                    ),
+                ),
+                10 => ("/user/urgent/set.json", format!("userId={u}&allow={}", u8::from(level > 0))),
+                11 => ("/user/vip/get.json", format!("userId={u}")),
+                _ => ("/user/urgent/get.json", format!("userId={u}")),
             };
             Request::parse(path, body.as_bytes()).unwrap_or_else(|e| panic!("{path} {body}: {e}"))
         })

@@ -22,6 +22,11 @@ pub fn at(s: &str) -> Timestamp {
     parse_instant(s).unwrap()
 }
 
+/// `message`, sent at `at` instead (which must be in the range a [`Timestamp`] holds).
+pub fn at_time(message: Message<'_>, at: chrono::DateTime<chrono::Utc>) -> Message<'_> {
+    message.with_time(Timestamp::new(at).unwrap())
+}
+
 /// The decision for `recipient` of `message`.
 pub fn decide(settings: &Settings, message: &Message<'_>, recipient: &str) -> Decision {
     settings.prepare(message).decide_id(recipient)

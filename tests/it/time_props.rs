@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use crate::naive::{as_naive, Naive};
 
-const ZONES: [&str; 4] = ["Asia/Shanghai", "America/New_York", "Europe/London", "Australia/Sydney"];
+pub const ZONES: [&str; 4] = ["Asia/Shanghai", "America/New_York", "Europe/London", "Australia/Sydney"];
 const USERS: [&str; 6] = ["u0", "u1", "u2", "u3", "u4", "s"];
 
 /// Around New York's spring-forward (2026-03-08) so that clock changes are in play.
@@ -20,12 +20,12 @@ fn base() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn instant(minutes: i64) -> DateTime<Utc> {
+pub fn instant(minutes: i64) -> DateTime<Utc> {
     base() + Duration::minutes(minutes)
 }
 
 /// One request, as a path and a form body; `until` when `timed`.
-fn request(timed: bool) -> impl Strategy<Value = (String, String)> {
+pub fn request(timed: bool) -> impl Strategy<Value = (String, String)> {
     let user = prop::sample::select(&USERS[..5]);
     let level = prop::sample::select(&[-1i64, 0, 1, 2, 4, 5][..]);
     let until = (-1440i64..12 * 1440).prop_map(|m| instant(m).timestamp_millis());

@@ -3,6 +3,7 @@
 
 mod args;
 mod errors;
+mod policy;
 mod protocol;
 mod streams;
 

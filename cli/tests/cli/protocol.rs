@@ -227,7 +227,13 @@ fn replay_reports_defer_until_and_explain_json_gives_one_object_per_recipient() 
     assert_eq!(objects.len(), 2, "{text}");
     assert_eq!(objects[0]["userId"], "alice");
     assert_eq!(objects[0]["deferUntil"], 1_795_388_400_000_i64);
-    assert_eq!(objects[0]["steps"][3]["seen"]["quiet"], "period");
+    let period = objects[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["layer"] == "user_period")
+        .unwrap();
+    assert_eq!(period["seen"]["quiet"], "period");
     assert_eq!(
         objects[0]["deferral"]["until"]["local"],
         "2026-11-23T07:00:00+08:00 Asia/Shanghai"
@@ -255,6 +261,17 @@ fn the_example_week_replays_with_every_extension() {
         .filter(|d| d.get("deferUntil").is_some())
         .collect();
     assert!(!deferred.is_empty(), "the week defers some pushes");
+    // Saturday night: mum is alice's VIP (scope quiet), and an urgent page reaches bob, who allows it.
+    let n = got.len();
+    assert_eq!(
+        got[n - 2]["decisions"][0],
+        serde_json::json!({"userId": "alice", "push": true, "by": "none", "level": -1})
+    );
+    assert_eq!(
+        got[n - 1]["decisions"][1],
+        serde_json::json!({"userId": "bob", "push": true, "by": "urgent", "level": null})
+    );
+    assert_eq!(got[n - 1]["decisions"][0]["by"], "user_period");
     let help = String::from_utf8(dnd(&["--help"], "").stdout).unwrap();
     for needle in [
         "/user/snooze/set.json",

@@ -133,14 +133,14 @@ impl<'a> Message<'a> {
     }
 
     /// This message, marked urgent (see [`Message::urgent`]).
-    #[must_use]
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_urgent(mut self) -> Message<'a> {
         self.urgent = true;
         self
     }
 
     /// This message, in a conversation of `members` members (see [`Message::member_count`]).
-    #[must_use]
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_member_count(mut self, members: u32) -> Message<'a> {
         self.member_count = Some(members);
         self
@@ -148,7 +148,7 @@ impl<'a> Message<'a> {
 
     /// This message, from a sender who may (`true`) or may not mention
     /// everyone (see [`Message::mention_all_allowed`]).
-    #[must_use]
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_mention_all_allowed(mut self, allowed: bool) -> Message<'a> {
         self.mention_all_allowed = allowed;
         self

@@ -38,14 +38,14 @@ impl Config {
     }
 
     /// This configuration with the app default for `conversation_type` set to `level`.
-    #[must_use]
+    #[must_use = "this returns the changed configuration"]
     pub fn with_app_default(mut self, conversation_type: ConversationType, level: Level) -> Config {
         self.app_defaults.set(conversation_type, Some(level));
         self
     }
 
     /// This configuration with private messages counting as mentions of their recipient.
-    #[must_use]
+    #[must_use = "this returns the changed configuration"]
     pub fn with_private_as_mention(mut self) -> Config {
         self.private_as_mention = true;
         self
@@ -53,7 +53,7 @@ impl Config {
 
     /// This configuration with at most `max` members for an @all to count
     /// (exactly `max` keeps it).
-    #[must_use]
+    #[must_use = "this returns the changed configuration"]
     pub fn with_mention_all_max_members(mut self, max: u32) -> Config {
         self.mention_all_max_members = Some(max);
         self

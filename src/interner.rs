@@ -1,17 +1,13 @@
 //! User ids, each stored once in a chunked string arena, numbered by dense
-//! [`UserHandle`]s and found by id through a hash table of handles
-//! (`interner/id_table.rs`).
+//! [`UserHandle`]s and found by id through a hash table of handles.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use hashbrown::DefaultHashBuilder;
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::model::UserId;
 use crate::{Error, Settings};
-
-mod id_table;
-use id_table::{Entry, IdTable, START_BITS};
 
 /// A compact handle for a user, handed out by
 /// [`Settings::intern_user`](crate::Settings::intern_user) and
@@ -128,9 +124,6 @@ impl Clone for Lineage {
 /// and the arena as a whole has no limit but memory.
 const CHUNK_SHIFT: u32 = 16;
 
-// Where an entry starts in its chunk fits in a slot of the id table.
-const _: () = assert!((1u64 << CHUNK_SHIFT) * 65 < 1 << START_BITS);
-
 /// User ids, each stored once, found by id through a hash table of handles.
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
@@ -142,10 +135,10 @@ pub(crate) struct Interner {
     chunks: Vec<String>,
     /// Where each handle's entry starts in its chunk.
     starts: Vec<u32>,
-    /// Each handle's number with where its entry starts, by the id's hash: a
-    /// lookup compares the id with the arena directly, one dependent memory
-    /// access fewer than going through `starts`.
-    table: IdTable,
+    /// Each handle's number with where its entry starts: a lookup compares
+    /// the id with the arena directly, one dependent memory access fewer than
+    /// going through `starts`.
+    table: HashTable<(u32, u32)>,
     hasher: DefaultHashBuilder,
     /// The most users these settings may number; `None` for every `u32`.
     /// Smaller only in tests, to reach the limit.
@@ -214,24 +207,24 @@ impl Interner {
     pub(crate) fn get(&self, id: &str) -> Option<UserHandle> {
         let hash = self.hasher.hash_one(id);
         self.table
-            .find(hash, |e| entry(&self.chunks, e.index, e.start) == id)
-            .map(|e| self.handle(e.index))
+            .find(hash, |&(index, start)| entry(&self.chunks, index, start) == id)
+            .map(|&(index, _)| self.handle(index))
     }
 
     /// The handles of `ids` (at most 64), into `out`: the same answers as
     /// [`get`](Self::get), found in two passes over the batch, each of
     /// independent loads so that their cache misses overlap. The first pass
-    /// takes the first table entry whose 9-bit hash tag matches (nearly
-    /// always the right one); the second confirms it against the arena, and
-    /// searches in full for the rare id whose first match was another's.
+    /// takes the first table entry whose hash tag matches (nearly always the
+    /// right one); the second confirms it against the arena, and searches in
+    /// full for the rare id whose first match was another's.
     #[inline]
     pub(crate) fn get_batch<S: AsRef<str>>(&self, ids: &[S], out: &mut [Option<UserHandle>]) {
         let mut starts = [0u32; 64];
         for ((id, slot), start) in ids.iter().zip(out.iter_mut()).zip(starts.iter_mut()) {
             let hash = self.hasher.hash_one(id.as_ref());
-            *slot = self.table.find(hash, |_| true).map(|e| {
-                *start = e.start;
-                self.handle(e.index)
+            *slot = self.table.find(hash, |_| true).map(|&(index, s)| {
+                *start = s;
+                self.handle(index)
             });
         }
         for ((id, slot), &start) in ids.iter().zip(out.iter_mut()).zip(&starts) {
@@ -287,8 +280,8 @@ impl Interner {
         let Interner {
             chunks, table, hasher, ..
         } = self;
-        table.insert(hasher.hash_one(id), Entry { index, start }, |e| {
-            hasher.hash_one(entry(chunks, e.index, e.start))
+        table.insert_unique(hasher.hash_one(id), (index, start), |&(i, s)| {
+            hasher.hash_one(entry(chunks, i, s))
         });
         Ok(self.handle(index))
     }
@@ -369,7 +362,7 @@ mod tests {
     use super::*;
     use crate::model::UserId;
 
-    /// The batch lookup takes the first entry whose 9-bit tag matches and
+    /// The batch lookup takes the first entry whose 7-bit tag matches and
     /// confirms it after: with thousands of ids, tags collide often, so the
     /// fallback search is exercised, and every answer must equal `get`'s.
     #[test]

@@ -71,6 +71,10 @@ pub struct Progress {
     pub restored: u64,
     /// The sequence of its newest snapshot (0: none yet).
     pub snapshot: u64,
+    /// Consumers the shard has opened since it started: 1, plus one for
+    /// each it replaced (a failed, stalled or gapped one, `docs/scaling.md`).
+    #[serde(default)]
+    pub consumers_opened: u64,
 }
 
 /// One recipient's decision as it crosses the wire: the layer that decided

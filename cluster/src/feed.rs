@@ -14,10 +14,10 @@
 //!   so 30–60 s pass before it even tries;
 //! - it can stall for good without an error: it retries the recreation
 //!   forever under one fixed name (`<first name>_<n>`), and a killed server
-//!   is still counted online by the others for up to 150 s (no shutdown
-//!   event; nats-server marks it offline after five missed statsz
-//!   heartbeats), so the new one-replica consumer may be placed on the dead
-//!   server. Every retry under that name then re-proposes the same
+//!   is still counted online by the others for 150 s or more (no shutdown
+//!   event; nats-server's orphan check marks it offline after five of
+//!   its 30-s event heartbeats), so the new one-replica consumer may be
+//!   placed on the dead server. Every retry under that name re-proposes the same
 //!   placement, which never answers, and once the server is marked offline
 //!   it is refused as offline, again and again.
 //!

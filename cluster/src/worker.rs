@@ -3,10 +3,10 @@
 //! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
 //! object store [`SNAPSHOTS`], whose description is the sequence it covers)
 //! and reads the stream from the next sequence through its feed
-//! ([`crate::feed`]): an ordered, unacknowledged consumer over its subjects
+//! (`src/feed.rs`): an ordered, unacknowledged consumer over its subjects
 //! ([`shard_subjects`]) that the shard replaces, from the sequence after the
 //! applied one, whenever it fails, skips an entry or stalls
-//! ([`crate::watchdog`]). Each entry is applied through
+//! (`src/watchdog.rs`). Each entry is applied through
 //! [`Replica::apply_at`], so a redelivery or an overlapping replay changes
 //! nothing: the snapshot's sequence is the recovery point, never a
 //! consumer's acknowledgements (which a crashed single server can lose).

@@ -17,8 +17,6 @@
 //! after another, after one push not timed (which also waits, on the
 //! cluster, for the shards to apply every write).
 
-#[path = "../../server/tests/common/mod.rs"]
-mod common;
 #[allow(dead_code)]
 #[path = "../tests/cluster/procs.rs"]
 mod procs;
@@ -28,10 +26,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{read_answer, Client, KEY, SECRET, TIMEOUT};
 use dnd_cluster::nats_server::NatsServer;
 use dnd_engine::push::Push;
 use dnd_engine::{Config, Settings};
+use dnd_testkit::client::{read_answer, Client, KEY, SECRET, TIMEOUT};
 use procs::{config_file, Proc, SHARDS, ZONE};
 
 const CLIENTS: usize = 16;

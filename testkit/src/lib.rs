@@ -1,5 +1,6 @@
 //! What the workspace's tests and benchmarks share, in one place instead of
-//! a copy per member: the signing HTTP/1.1 client ([`client`]), a started
+//! a copy per member: the signing HTTP/1.1 client ([`client`]), the
+//! keep-alive load client of the benchmarks ([`load`]), a started
 //! server's address ([`process`]) and a generated world of settings
 //! requests and pushes ([`world`]).
 //!
@@ -10,5 +11,6 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod load;
 pub mod process;
 pub mod world;

@@ -8,10 +8,8 @@ use dnd_engine::{
 use proptest::prelude::*;
 
 use crate::checks::agrees_with_the_oracle;
-use crate::gen::{self, message_from, MessageParts, USERS};
+use crate::gen::{self, build, cases, change, config, message, message_from, MessageParts, RECIPIENTS, USERS};
 use crate::naive::Naive;
-// The generators moved to `gen`; `api` still names them here.
-pub use crate::gen::{build, cases, change, config, message, RECIPIENTS};
 
 fn decisions(settings: &Settings, m: &MessageParts) -> Vec<dnd_engine::Decision> {
     gen::decisions(settings, &m.message(), &RECIPIENTS)

@@ -7,7 +7,7 @@ use dnd_engine::{Config, ConversationType, Level, Request, Settings};
 use proptest::prelude::*;
 
 use super::state;
-use crate::properties::{change, config, message, RECIPIENTS};
+use crate::gen::{change, config, message, RECIPIENTS};
 use crate::support::*;
 
 #[test]
@@ -86,7 +86,7 @@ fn a_saved_state_is_readable_and_restores_exactly() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: crate::properties::cases(256), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::gen::cases(256), ..ProptestConfig::default() })]
 
     /// restore(save(state)) decides exactly as state does, and saves the same.
     #[test]
@@ -95,7 +95,7 @@ proptest! {
         changes in prop::collection::vec(change(), 0..40),
         messages in prop::collection::vec(message(), 1..5),
     ) {
-        let s = crate::properties::build(&config, &changes);
+        let s = crate::gen::build(&config, &changes);
         let json = state(&s);
         let restored: Settings = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(state(&restored), json);
@@ -116,13 +116,13 @@ proptest! {
     /// Commands that travelled as JSON build the same state as the originals.
     #[test]
     fn serialized_commands_apply_the_same(changes in prop::collection::vec(change(), 0..40)) {
-        let direct = crate::properties::build(&Config::new(UTC), &changes);
+        let direct = crate::gen::build(&Config::new(UTC), &changes);
         let travelled: Vec<Request> = changes
             .iter()
             .map(|c| serde_json::from_str(&serde_json::to_string(c).unwrap()).unwrap())
             .collect();
         prop_assert_eq!(&travelled, &changes);
-        prop_assert_eq!(state(&crate::properties::build(&Config::new(UTC), &travelled)), state(&direct));
+        prop_assert_eq!(state(&crate::gen::build(&Config::new(UTC), &travelled)), state(&direct));
     }
 }
 

@@ -7,7 +7,7 @@ use dnd_engine::{Config, ConversationType, Level};
 use proptest::prelude::*;
 
 use super::{assert_rejects, error_of, fresh, send, state};
-use crate::properties::change;
+use crate::gen::change;
 use crate::support::*;
 
 #[test]
@@ -187,7 +187,7 @@ fn error_messages_say_what_is_wrong() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: crate::properties::cases(256), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::gen::cases(256), ..ProptestConfig::default() })]
 
     /// Arbitrary bytes never panic: 1002 (or 404, or 200 when they happen to be
     /// valid), and a rejection changes nothing.
@@ -197,7 +197,7 @@ proptest! {
         path in prop::sample::select(dnd_engine::api::PATHS.to_vec()),
         body in prop::collection::vec(any::<u8>(), 0..200),
     ) {
-        let mut s = crate::properties::build(&Config::new(UTC), &changes);
+        let mut s = crate::gen::build(&Config::new(UTC), &changes);
         let before = state(&s);
         let r = s.handle(path, &body);
         prop_assert!(r.code() == 200 || r.code() == 1002, "{}", r.to_json());
@@ -228,7 +228,7 @@ proptest! {
             body.append_pair(k, if i == which { broken } else { v });
         }
         let body = body.finish().replace("%25FF", "%FF");
-        let mut s = crate::properties::build(&Config::new(UTC), &[]);
+        let mut s = crate::gen::build(&Config::new(UTC), &[]);
         prop_assert_eq!(s.handle(TYPE, b"conversationType=1&requestId=z&unpushLevel=5").code(), 200);
         let before = state(&s);
         let r = s.handle(path, body.as_bytes());

@@ -2,8 +2,10 @@
 
 mod alloc;
 mod api;
+mod checks;
 mod fanout;
 mod fuzz_found;
+mod gen;
 mod handles;
 mod inputs;
 mod json;

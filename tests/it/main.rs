@@ -2,6 +2,7 @@
 
 mod alloc;
 mod api;
+mod defer_edge;
 mod fanout;
 mod fuzz_found;
 mod handles;

@@ -111,6 +111,7 @@ mod interner;
 mod level_map;
 mod mention;
 mod model;
+mod not_null;
 mod policy;
 pub mod push;
 mod schedule;

@@ -236,7 +236,11 @@ pub struct WindowHit {
 #[serde(deny_unknown_fields)]
 struct ScheduleRepr {
     windows: Vec<ScheduleWindow>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     timezone: Option<String>,
 }
 

@@ -12,6 +12,9 @@
 //! VIP lists, urgent consent or mention policy) still restores. A restore refuses anything undocumented (unknown fields,
 //! an array where an object belongs, a duplicate field, a duplicate entry)
 //! with an error naming where it is: `users[3].conversationTypes[1]: ...`.
+//! The format allows `null` nowhere: an optional field that is not set is
+//! left out, and a `null` in its place is refused (`users[0].period: null is
+//! not allowed ...`), never read as absent.
 
 use std::collections::HashSet;
 use std::marker::PhantomData;
@@ -25,7 +28,7 @@ use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, Dn
 use crate::policy::{VipList, VipScope};
 use crate::schedule::WeeklySchedule;
 use crate::settings::{AppDefaults, Config, LevelMap, Settings, UserHandle};
-use crate::Error;
+use crate::{not_null, Error};
 
 const FORMAT: u32 = 2;
 
@@ -60,7 +63,11 @@ struct Snapshot {
     app_defaults: Vec<Obj<TypeLevel>>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     private_as_mention: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     mention_all_max_members: Option<u32>,
     #[serde(default)]
     users: Vec<Obj<UserSnapshot>>,
@@ -113,7 +120,11 @@ struct TemporaryTypeLevel {
 struct TemporaryConversationLevel {
     conversation_type: ConversationType,
     target_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     bus_channel: Option<String>,
     temporary: Obj<TemporarySnapshot>,
 }
@@ -122,11 +133,23 @@ struct TemporaryConversationLevel {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UserSnapshot {
     user_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     period: Option<Obj<DndPeriod>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     schedule: Option<Obj<WeeklySchedule>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     snooze: Option<Obj<Snooze>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     conversation_types: Vec<Obj<TypeLevel>>,
@@ -134,7 +157,11 @@ struct UserSnapshot {
     temporary_conversation_types: Vec<Obj<TemporaryTypeLevel>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     temporary_conversations: Vec<Obj<TemporaryConversationLevel>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     vip: Option<Obj<VipSnapshot>>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     urgent_allowed: bool,
@@ -160,9 +187,17 @@ struct UserLevel {
 struct ConversationSnapshot {
     conversation_type: ConversationType,
     target_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default: Option<Level>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default_temporary: Option<Obj<TemporarySnapshot>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     users: Vec<Obj<UserLevel>>,
@@ -174,9 +209,17 @@ struct ConversationSnapshot {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SubchannelSnapshot {
     bus_channel: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default: Option<Level>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default_temporary: Option<Obj<TemporarySnapshot>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     users: Vec<Obj<UserLevel>>,

@@ -84,7 +84,7 @@ const SHAPES: [(&str, &[&str]); 5] = [
 ];
 
 /// Whether every object in `v` (held under `key`) has only keys this
-/// reader knows; a `null` is read as an absent key, as serde reads it.
+/// reader knows.
 fn known_shape(key: &str, v: &Value) -> bool {
     match v {
         Value::Array(items) => items.iter().all(|i| known_shape(key, i)),
@@ -103,17 +103,19 @@ fn known_shape(key: &str, v: &Value) -> bool {
     }
 }
 
-/// `v` without the keys whose value is `null`, at every depth.
-fn without_nulls(v: Value) -> Value {
+/// The place of the first `null` in `v` (the snapshot format allows none).
+fn first_null(v: &Value, place: &str) -> Option<String> {
     match v {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
+        Value::Null => Some(place.to_owned()),
+        Value::Object(map) => map.iter().find_map(|(k, v)| match place {
+            "" => first_null(v, k),
+            _ => first_null(v, &format!("{place}.{k}")),
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_null(v, &format!("{place}[{i}]"))),
+        _ => None,
     }
 }
 
@@ -121,10 +123,12 @@ fn read(text: &[u8]) -> Result<Option<Naive>, String> {
     let Ok(top) = serde_json::from_slice::<Value>(text) else {
         return Err("the engine restored a snapshot that is not JSON".into());
     };
+    if let Some(place) = first_null(&top, "") {
+        return Err(format!("a snapshot with null at {place} was restored"));
+    }
     if !known_shape("", &top) {
         return Ok(None);
     }
-    let top = without_nulls(top);
     if !top.is_object() {
         return Err("the engine restored a snapshot that is not a JSON object".into());
     }

@@ -17,6 +17,7 @@ mod push;
 mod rules;
 mod shards;
 mod shared;
+mod snapshot_null;
 mod sparse;
 mod support;
 mod time;

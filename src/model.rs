@@ -466,7 +466,7 @@ struct PeriodRepr {
     level: PeriodLevel,
     #[serde(
         default,
-        deserialize_with = "crate::not_null::optional",
+        deserialize_with = "crate::shape::optional",
         skip_serializing_if = "Option::is_none"
     )]
     timezone: Option<String>,

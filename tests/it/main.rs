@@ -2,9 +2,11 @@
 
 mod alloc;
 mod api;
+mod checks;
 mod defer_edge;
 mod fanout;
 mod fuzz_found;
+mod gen;
 mod handles;
 mod inputs;
 mod json;

@@ -158,7 +158,8 @@ fn a_format_2_field_at_its_default_is_refused_in_format_1() {
     .unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let plain: Settings = serde_json::from_value(v.clone()).unwrap();
-    let edits: [(&str, fn(&mut serde_json::Value), &str); 4] = [
+    type Edit = (&'static str, fn(&mut serde_json::Value), &'static str);
+    let edits: [Edit; 4] = [
         (
             "urgentAllowed",
             |v| v["users"][0]["urgentAllowed"] = false.into(),

@@ -143,9 +143,7 @@ fn an_optional_field_given_as_null_is_not_read_as_absent() {
     }
     let mut with_schedule = v.clone();
     with_schedule["users"][0]["schedule"] = Value::Null;
-    let e = serde_json::from_value::<Settings>(with_schedule)
-        .err()
-        .expect("a null schedule");
+    let e = serde_json::from_value::<Settings>(with_schedule).expect_err("a null schedule");
     assert!(e.to_string().contains("users[0].schedule: null"), "{e}");
 }
 

@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::backend::{Chunk, Decider, Lines};
 use crate::metrics::Metrics;
 
-/// Recipients decided under one read lock.
+/// Recipients decided against one version of the settings.
 pub const CHUNK: usize = 1024;
 /// Bytes of decisions held back before the answer's head is sent.
 pub const FIRST_FLUSH: usize = 256 * 1024;

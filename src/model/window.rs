@@ -191,7 +191,11 @@ struct PeriodRepr {
     start_time: TimeOfDay,
     period: i64,
     level: PeriodLevel,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     timezone: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 mod alloc;
 mod api;
 mod checks;
+mod defer_edge;
 mod fanout;
 mod fuzz_found;
 mod gen;
@@ -18,6 +19,7 @@ mod push;
 mod rules;
 mod shards;
 mod shared;
+mod snapshot_null;
 mod sparse;
 mod support;
 mod time;

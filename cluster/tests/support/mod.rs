@@ -46,7 +46,9 @@ pub fn shard(client: &async_nats::Client, layout: Layout, index: u16) -> tokio::
     };
     let client = client.clone();
     tokio::spawn(async move {
-        let _ = dnd_cluster::worker::run(client, cfg, std::future::pending()).await;
+        if let Err(e) = dnd_cluster::worker::run(client, cfg, std::future::pending()).await {
+            eprintln!("shard {index} stopped: {e}");
+        }
     })
 }
 

@@ -2,6 +2,13 @@
 //! after the message's time at which the same message would push to the
 //! same recipient, with the settings as stored.
 //!
+//! The look-ahead ends where the times the engine decides at end (the last
+//! millisecond before 2100-01-01T00:00:00Z, [`Timestamp::END_MILLIS`]): past
+//! it the zone tables are not known, so no decision there is right. A push
+//! that would come only at or after that end is no deferral, as one that
+//! would come only after the week is; a deferral is always an instant a
+//! [`Timestamp`] holds.
+//!
 //! Computed exactly, not by stepping: a decision changes with time only
 //! where some `until` passes (a temporary level's, a snooze's) or where the
 //! wall clock of the recipient's quiet-time zone reaches a window's start or
@@ -16,7 +23,7 @@ use crate::decide::{Decision, PreparedMessage, Recipient};
 use crate::settings::UserHandle;
 use crate::walk::{Layer, Seen, WALK};
 use crate::zone::{mark_crossings, offset_spans, WallTime, DAY_SECONDS, WEEK_MS, WEEK_SECONDS};
-use crate::Error;
+use crate::{Error, Timestamp};
 
 /// What changes at a deferred push's instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +43,8 @@ pub enum Boundary {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Deferral {
-    /// The earliest instant after the message's time at which it would push.
+    /// The earliest instant after the message's time at which it would push;
+    /// always in the range of a [`Timestamp`] (before 2100-01-01T00:00:00Z).
     pub until: DateTime<Utc>,
     /// What changes at that instant.
     pub because: Boundary,
@@ -47,7 +55,8 @@ pub struct Deferral {
 impl PreparedMessage<'_> {
     /// The deferred push for `recipient`: `None` when the message pushes now,
     /// for its sender, with `disablePush`, and when it would push at no
-    /// instant in the 7 days (604,800,000 ms) after its time.
+    /// instant in the 7 days (604,800,000 ms) after its time that is before
+    /// 2100-01-01T00:00:00Z, where the times the engine decides at end.
     ///
     /// Not part of the fanout: a caller that wants it asks for it, per
     /// recipient (the cost is a few walks and, for a user with quiet time,
@@ -83,7 +92,8 @@ impl PreparedMessage<'_> {
         }
         let at = self.message().at.as_datetime();
         let from = at.timestamp_millis();
-        let to = from.checked_add(WEEK_MS)?;
+        // Never past the last instant the engine decides at (docs/rules.md §8).
+        let to = from.checked_add(WEEK_MS)?.min(Timestamp::END_MILLIS - 1);
         let settings = self.settings();
         let mut candidates: Vec<(i64, Boundary)> = Vec::new();
         // Every stored `until` the walk can read.

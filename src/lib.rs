@@ -115,6 +115,7 @@ mod policy;
 pub mod push;
 mod schedule;
 mod settings;
+mod shape;
 pub mod shard;
 mod shared;
 mod snapshot;

@@ -13,6 +13,7 @@
 //!   the configured maximum, or when its sender may not mention everyone
 //!   ([`MentionAllOff`]). The message is never blocked, only the push.
 
+use crate::shape::Obj;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -65,7 +66,7 @@ impl fmt::Display for VipScope {
 /// A user's VIP list: 0 to [`VipList::MAX`] distinct user ids and a scope.
 /// An empty list is "no list": setting it removes the user's list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawVipList", rename_all = "camelCase")]
+#[serde(try_from = "Obj<RawVipList>", rename_all = "camelCase")]
 pub struct VipList {
     user_ids: Vec<UserId>,
     scope: VipScope,
@@ -79,9 +80,10 @@ struct RawVipList {
     scope: VipScope,
 }
 
-impl TryFrom<RawVipList> for VipList {
+/// A list is a JSON object: never the array of its fields.
+impl TryFrom<Obj<RawVipList>> for VipList {
     type Error = Error;
-    fn try_from(raw: RawVipList) -> Result<VipList, Error> {
+    fn try_from(Obj(raw): Obj<RawVipList>) -> Result<VipList, Error> {
         VipList::new(raw.user_ids, raw.scope)
     }
 }

@@ -23,8 +23,14 @@
 //! key. [`Push::message`] checks the values by the rules of the settings
 //! requests: the time, the conversation type, the ids, the subchannel. Both
 //! answer [`Error::Field`], naming the field (`push.recipients[3]`).
+//!
+//! The answer's side: [`DecisionLine`] writes one recipient's entry of a
+//! `decisions` line, the same bytes wherever it is written.
 
 mod de;
+mod line;
+
+pub use line::DecisionLine;
 
 use serde::de::DeserializeSeed;
 use serde::{Deserialize, Deserializer};

@@ -6,6 +6,7 @@
 //! Tuesday 06:59:59.999, and a Sunday window runs into Monday. Windows never
 //! overlap anywhere in the week, so at most one holds any wall time.
 
+use crate::shape::Obj;
 use std::fmt;
 
 use chrono_tz::Tz;
@@ -88,7 +89,7 @@ pub const MAX_WINDOWS: usize = 32;
 /// One window of a weekly schedule: on each of `days`, from `start` for
 /// `minutes` (1 to 1440: 1440 is the whole day), with `level`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "WindowRepr", into = "WindowRepr")]
+#[serde(try_from = "Obj<WindowRepr>", into = "WindowRepr")]
 pub struct ScheduleWindow {
     /// Bit `d - 1` is set for ISO weekday `d`.
     days: u8,
@@ -106,9 +107,10 @@ struct WindowRepr {
     level: i64,
 }
 
-impl TryFrom<WindowRepr> for ScheduleWindow {
+/// A window is a JSON object: never the array of its fields.
+impl TryFrom<Obj<WindowRepr>> for ScheduleWindow {
     type Error = Error;
-    fn try_from(r: WindowRepr) -> Result<Self, Error> {
+    fn try_from(Obj(r): Obj<WindowRepr>) -> Result<Self, Error> {
         let start = r
             .start_time
             .parse::<TimeOfDay>()
@@ -215,7 +217,7 @@ impl fmt::Display for ScheduleWindow {
 /// clock they are read on (the data center's when `None`). In JSON:
 /// `{"windows":[...],"timezone":"Europe/Paris"}` (`timezone` optional).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "ScheduleRepr", into = "ScheduleRepr")]
+#[serde(try_from = "Obj<ScheduleRepr>", into = "ScheduleRepr")]
 pub struct WeeklySchedule {
     windows: Vec<ScheduleWindow>,
     zone: Option<Tz>,
@@ -236,13 +238,18 @@ pub struct WindowHit {
 #[serde(deny_unknown_fields)]
 struct ScheduleRepr {
     windows: Vec<ScheduleWindow>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     timezone: Option<String>,
 }
 
-impl TryFrom<ScheduleRepr> for WeeklySchedule {
+/// A schedule is a JSON object: never the array of its fields.
+impl TryFrom<Obj<ScheduleRepr>> for WeeklySchedule {
     type Error = Error;
-    fn try_from(r: ScheduleRepr) -> Result<Self, Error> {
+    fn try_from(Obj(r): Obj<ScheduleRepr>) -> Result<Self, Error> {
         let zone = r.timezone.as_deref().map(crate::model::parse_zone).transpose()?;
         WeeklySchedule::new(r.windows, zone)
     }

@@ -12,12 +12,13 @@
 //! VIP lists, urgent consent or mention policy) still restores. A restore refuses anything undocumented (unknown fields,
 //! an array where an object belongs, a duplicate field, a duplicate entry)
 //! with an error naming where it is: `users[3].conversationTypes[1]: ...`.
+//! The format allows `null` nowhere: an optional field that is not set is
+//! left out, and a `null` in its place is refused (`users[0].period: null is
+//! not allowed ...`), never read as absent.
 
 use std::collections::HashSet;
-use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
-use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::expiring::{Snooze, Temporary};
@@ -25,31 +26,10 @@ use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, Dn
 use crate::policy::{VipList, VipScope};
 use crate::schedule::WeeklySchedule;
 use crate::settings::{AppDefaults, Config, LevelMap, Settings, UserHandle};
+use crate::shape::{self, Obj};
 use crate::Error;
 
 const FORMAT: u32 = 2;
-
-/// A value that must be a JSON object (never the array form serde would
-/// otherwise accept for a struct).
-#[derive(Serialize)]
-#[serde(transparent)]
-struct Obj<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(V(PhantomData)).map(Obj)
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -58,9 +38,18 @@ struct Snapshot {
     time_zone: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     app_defaults: Vec<Obj<TypeLevel>>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    private_as_mention: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `Some` only when given (saved only when true): present in format 1, it is refused.
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    private_as_mention: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     mention_all_max_members: Option<u32>,
     #[serde(default)]
     users: Vec<Obj<UserSnapshot>>,
@@ -113,7 +102,11 @@ struct TemporaryTypeLevel {
 struct TemporaryConversationLevel {
     conversation_type: ConversationType,
     target_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     bus_channel: Option<String>,
     temporary: Obj<TemporarySnapshot>,
 }
@@ -122,22 +115,52 @@ struct TemporaryConversationLevel {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UserSnapshot {
     user_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     period: Option<Obj<DndPeriod>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     schedule: Option<Obj<WeeklySchedule>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     snooze: Option<Obj<Snooze>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     conversation_types: Vec<Obj<TypeLevel>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    temporary_conversation_types: Vec<Obj<TemporaryTypeLevel>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    temporary_conversations: Vec<Obj<TemporaryConversationLevel>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// These three are `Some` only when given (saved only when not empty or
+    /// false): present in format 1, even empty or false, they are refused.
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    temporary_conversation_types: Option<Vec<Obj<TemporaryTypeLevel>>>,
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    temporary_conversations: Option<Vec<Obj<TemporaryConversationLevel>>>,
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     vip: Option<Obj<VipSnapshot>>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    urgent_allowed: bool,
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    urgent_allowed: Option<bool>,
 }
 
 /// A VIP list: 1 to 100 ids of users listed in `users`, none twice.
@@ -160,9 +183,17 @@ struct UserLevel {
 struct ConversationSnapshot {
     conversation_type: ConversationType,
     target_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default: Option<Level>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default_temporary: Option<Obj<TemporarySnapshot>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     users: Vec<Obj<UserLevel>>,
@@ -174,9 +205,17 @@ struct ConversationSnapshot {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SubchannelSnapshot {
     bus_channel: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default: Option<Level>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "shape::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     default_temporary: Option<Obj<TemporarySnapshot>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     users: Vec<Obj<UserLevel>>,
@@ -194,6 +233,11 @@ fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<Obj<TypeL
             })
         })
         .collect()
+}
+
+/// `Some(items)` unless there are none: an empty list is left out of a save.
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
 }
 
 /// Refuses a second `key` at `place`.
@@ -238,17 +282,19 @@ impl Settings {
             schedule: extras.and_then(|e| e.schedule.as_ref()).map(|(s, _)| Obj(s.clone())),
             snooze: extras.and_then(|e| e.snooze).map(Obj),
             conversation_types: type_levels(|t| self.record(h).type_level(t.index())),
-            temporary_conversation_types: ConversationType::ALL
-                .into_iter()
-                .filter_map(|t| {
-                    let temp = extras?.type_temps[t.index()]?;
-                    Some(Obj(TemporaryTypeLevel {
-                        conversation_type: t,
-                        temporary: TemporarySnapshot::of(temp),
-                    }))
-                })
-                .collect(),
-            temporary_conversations: extras.map_or_else(Vec::new, |e| {
+            temporary_conversation_types: non_empty(
+                ConversationType::ALL
+                    .into_iter()
+                    .filter_map(|t| {
+                        let temp = extras?.type_temps[t.index()]?;
+                        Some(Obj(TemporaryTypeLevel {
+                            conversation_type: t,
+                            temporary: TemporarySnapshot::of(temp),
+                        }))
+                    })
+                    .collect(),
+            ),
+            temporary_conversations: non_empty(extras.map_or_else(Vec::new, |e| {
                 let mut temps: Vec<_> = e
                     .conversation_temps
                     .iter()
@@ -269,14 +315,14 @@ impl Settings {
                     ))
                 });
                 temps
-            }),
+            })),
             vip: self.vip_list(id).map(|list| {
                 Obj(VipSnapshot {
                     user_ids: list.user_ids().iter().map(ToString::to_string).collect(),
                     scope: list.scope(),
                 })
             }),
-            urgent_allowed: self.urgent_allowed(id),
+            urgent_allowed: self.urgent_allowed(id).then_some(true),
         }
     }
 
@@ -315,7 +361,7 @@ impl Settings {
             format: FORMAT,
             time_zone: self.config.time_zone.name().to_owned(),
             app_defaults: type_levels(|t| self.config.app_defaults.get(t)),
-            private_as_mention: self.config.private_as_mention,
+            private_as_mention: self.config.private_as_mention.then_some(true),
             mention_all_max_members: self.config.mention_all_max_members,
             users,
             conversations,
@@ -336,14 +382,14 @@ impl Settings {
             )?;
             app_defaults.set(d.conversation_type, Some(d.unpush_level));
         }
-        if s.format == 1 && (s.private_as_mention || s.mention_all_max_members.is_some()) {
+        if s.format == 1 && (s.private_as_mention.is_some() || s.mention_all_max_members.is_some()) {
             return Err(Error::snapshot(
                 "privateAsMention and mentionAllMaxMembers are not in format 1",
             ));
         }
         let mut config = Config::new(parse_zone(&s.time_zone).map_err(at("timeZone"))?);
         config.app_defaults = app_defaults;
-        config.private_as_mention = s.private_as_mention;
+        config.private_as_mention = s.private_as_mention.unwrap_or(false);
         config.mention_all_max_members = s.mention_all_max_members;
         let mut settings = Settings::new(config);
         for (i, Obj(u)) in s.users.iter().enumerate() {
@@ -383,14 +429,14 @@ impl Settings {
         }
         let extended = u.schedule.is_some()
             || u.snooze.is_some()
-            || !u.temporary_conversation_types.is_empty()
-            || !u.temporary_conversations.is_empty();
+            || u.temporary_conversation_types.is_some()
+            || u.temporary_conversations.is_some();
         if format == 1 && extended {
             return Err(Error::snapshot(
                 "a schedule, snooze or temporary level is not in format 1",
             ));
         }
-        if format == 1 && (u.vip.is_some() || u.urgent_allowed) {
+        if format == 1 && (u.vip.is_some() || u.urgent_allowed.is_some()) {
             return Err(Error::snapshot("vip and urgentAllowed are not in format 1"));
         }
         if u.period.is_some() && u.schedule.is_some() {
@@ -410,7 +456,7 @@ impl Settings {
             self.set_type_level(&user_id, t.conversation_type, Some(t.unpush_level))?;
         }
         let mut seen = HashSet::new();
-        for (i, Obj(t)) in u.temporary_conversation_types.iter().enumerate() {
+        for (i, Obj(t)) in u.temporary_conversation_types.iter().flatten().enumerate() {
             let place = format!("temporaryConversationTypes[{i}]");
             once(&mut seen, t.conversation_type, &format!("{place}.conversationType"))?;
             let temp = t.temporary.0.temporary().map_err(at(&place))?;
@@ -423,7 +469,7 @@ impl Settings {
     fn restore_temporary_conversations(&mut self, u: &UserSnapshot) -> Result<(), Error> {
         let user_id = UserId::new(&u.user_id).map_err(at("userId"))?;
         let mut seen = HashSet::new();
-        for (i, Obj(t)) in u.temporary_conversations.iter().enumerate() {
+        for (i, Obj(t)) in u.temporary_conversations.iter().flatten().enumerate() {
             let place = format!("temporaryConversations[{i}]");
             let key = ConversationKey::new(
                 t.conversation_type,
@@ -439,7 +485,7 @@ impl Settings {
             let temp = t.temporary.0.temporary().map_err(at(&place))?;
             self.set_conversation_level_until(&user_id, &key, temp.level, temp.until)?;
         }
-        self.set_urgent_allowed(&user_id, u.urgent_allowed)?;
+        self.set_urgent_allowed(&user_id, u.urgent_allowed.unwrap_or(false))?;
         Ok(())
     }
 

@@ -7,140 +7,40 @@
 //! time (about a minute after the build); every process it starts is killed
 //! when it ends. Run: `cargo bench -p dnd-cli --bench cluster_load`.
 //!
-//! Writes: 16 clients, each on one keep-alive connection with one request in
-//! flight (so the latency is one write's), 1,500 sets each. The single node
-//! answers after its log is synced (`sync_data`); the cluster answers after
-//! JetStream acknowledged the append (nats-server's default syncs its files
-//! every 2 minutes, so the same writes are also sent to an API node over a
-//! nats-server configured to sync every write). Decisions: one client sends 30 pushes
-//! of 10,000 recipients (8,000 distinct users, every one written before) one
-//! after another, after one push not timed (which also waits, on the
-//! cluster, for the shards to apply every write).
+//! The client, its writes and pushes, and the work in process are
+//! `dnd_testkit::load`'s, the same as `cargo bench -p dnd-server --bench
+//! load`. The single node answers after its log is synced (`sync_data`);
+//! the cluster answers after JetStream acknowledged the append
+//! (nats-server's default syncs its files every 2 minutes, so the same
+//! writes are also sent to an API node over a nats-server configured to
+//! sync every write). The first push (not timed) also waits, on the
+//! cluster, for the shards to apply every write.
 
-#[path = "../../server/tests/common/mod.rs"]
-mod common;
 #[allow(dead_code)]
 #[path = "../tests/cluster/procs.rs"]
 mod procs;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{read_answer, Client, KEY, SECRET, TIMEOUT};
 use dnd_cluster::nats_server::NatsServer;
-use dnd_engine::push::Push;
 use dnd_engine::{Config, Settings};
+use dnd_testkit::client::{KEY, SECRET};
+use dnd_testkit::load::{self, Writes, CLIENTS, PUSHES, PUSH_RECIPIENTS, SETS_PER_CLIENT};
+use dnd_testkit::process::listening;
 use procs::{config_file, Proc, SHARDS, ZONE};
 
-const CLIENTS: usize = 16;
-const SETS_PER_CLIENT: usize = 1_500;
-const PUSH_RECIPIENTS: usize = 10_000;
-const PUSHES: usize = 30;
 /// Each phase stops sending when its budget is spent (the figures then say
 /// how many it sent).
 const PHASE_BUDGET: Duration = Duration::from_secs(40);
-const SET_PATH: &str = "/conversation/type/notification/set.json";
-
-fn set_body(c: usize, i: usize) -> String {
-    format!(
-        "conversationType=3&requestId=c{c}u{}&unpushLevel={}",
-        i % 500,
-        [1, 2, 4, 5][i % 4]
-    )
-}
-
-fn push_body() -> String {
-    let recipients: Vec<String> = (0..PUSH_RECIPIENTS)
-        .map(|i| format!("c{}u{}", i % CLIENTS, i % 500))
-        .collect();
-    format!(
-        r#"{{"at":0,"conversationType":3,"targetId":"g","fromUserId":"s","recipients":{}}}"#,
-        serde_json::to_string(&recipients).unwrap()
-    )
-}
-
-/// Signed requests on one keep-alive connection, one in flight; the time
-/// each took from its first byte written to its answer read.
-fn keep_alive(addr: SocketAddr, path: &str, bodies: impl Iterator<Item = String>, deadline: Instant) -> Vec<Duration> {
-    let client = Client::new(addr);
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut took = Vec::new();
-    for body in bodies {
-        if Instant::now() > deadline {
-            break;
-        }
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in client.signed(path) {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        let started = Instant::now();
-        writer.write_all(head.as_bytes()).unwrap();
-        writer.write_all(body.as_bytes()).unwrap();
-        let a = read_answer(&mut reader).unwrap();
-        assert_eq!(a.status, 200, "{}", a.body);
-        assert!(!a.body.contains("\"code\":1"), "{}", &a.body[..a.body.len().min(200)]);
-        took.push(started.elapsed());
-    }
-    took
-}
-
-/// Writes per second and the sorted latencies.
-struct Writes {
-    per_sec: f64,
-    sorted: Vec<Duration>,
-}
-
-impl Writes {
-    fn percentile(&self, p: f64) -> Duration {
-        self.sorted[((self.sorted.len() as f64 * p) as usize).min(self.sorted.len() - 1)]
-    }
-}
 
 fn writes(addr: SocketAddr) -> Writes {
-    let deadline = Instant::now() + PHASE_BUDGET;
-    let started = Instant::now();
-    let threads: Vec<_> = (0..CLIENTS)
-        .map(|c| {
-            std::thread::spawn(move || {
-                keep_alive(addr, SET_PATH, (0..SETS_PER_CLIENT).map(|i| set_body(c, i)), deadline)
-            })
-        })
-        .collect();
-    let mut sorted: Vec<Duration> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
-    let elapsed = started.elapsed();
-    sorted.sort();
-    Writes {
-        per_sec: sorted.len() as f64 / elapsed.as_secs_f64(),
-        sorted,
-    }
+    load::writes(addr, Instant::now() + PHASE_BUDGET)
 }
 
-/// Decisions per second over `PUSHES` pushes, after one push not timed.
 fn decisions(addr: SocketAddr, push: &str) -> f64 {
-    keep_alive(
-        addr,
-        "/push/decide.json",
-        std::iter::once(push.to_owned()),
-        Instant::now() + TIMEOUT,
-    );
-    let started = Instant::now();
-    let took = keep_alive(
-        addr,
-        "/push/decide.json",
-        (0..PUSHES).map(|_| push.to_owned()),
-        Instant::now() + PHASE_BUDGET,
-    );
-    (took.len() * PUSH_RECIPIENTS) as f64 / started.elapsed().as_secs_f64()
+    load::decisions(addr, push, PHASE_BUDGET)
 }
 
 /// `dnd serve --listen 127.0.0.1:0 --data DIR`, once it listens.
@@ -156,17 +56,8 @@ fn single_node(data: &std::path::Path, config: &std::path::Path) -> (Proc, Socke
         .stderr(Stdio::null())
         .spawn()
         .expect("dnd serve");
-    let stdout = child.stdout.take().unwrap();
-    let proc = Proc(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .parse()
-        .unwrap();
-    (proc, addr)
+    let addr = listening(&mut child);
+    (Proc(child), addr)
 }
 
 fn load_average() -> String {
@@ -182,39 +73,13 @@ fn main() {
     let load_before = load_average();
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path());
-    let push = push_body();
+    let push = load::push_body();
 
     // In process: the same sets, then the same pushes.
     let mut settings = Settings::new(Config::new(ZONE.parse().unwrap()));
-    let started = Instant::now();
-    for c in 0..CLIENTS {
-        for i in 0..SETS_PER_CLIENT {
-            let _ = settings.handle(SET_PATH, set_body(c, i).as_bytes());
-        }
-    }
-    let in_process_sets = (CLIENTS * SETS_PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
-    let in_process = |lines: bool| {
-        let started = Instant::now();
-        let mut out = Vec::with_capacity(PUSH_RECIPIENTS * 80);
-        for _ in 0..PUSHES {
-            out.clear();
-            let p = Push::from_json(&push).unwrap();
-            let ids = p.mentioned_ids();
-            let message = p.message(&ids).unwrap();
-            let prepared = settings.prepare(&message);
-            for r in &p.recipients {
-                if lines {
-                    dnd_server::decide::decision_line(&prepared, r, false, &mut out);
-                } else {
-                    out.extend_from_slice(prepared.decide_id(r).by().as_str().as_bytes());
-                }
-            }
-            std::hint::black_box(&out);
-        }
-        (PUSHES * PUSH_RECIPIENTS) as f64 / started.elapsed().as_secs_f64()
-    };
-    let in_process_decisions = in_process(false);
-    let in_process_lines = in_process(true);
+    let in_process_sets = load::sets_in_process(&mut settings);
+    let in_process_decisions = load::decisions_in_process(&settings, &push, false);
+    let in_process_lines = load::decisions_in_process(&settings, &push, true);
 
     // One node, durable on its log.
     let data = dir.path().join("single");

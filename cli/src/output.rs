@@ -4,9 +4,8 @@
 
 use std::io::{self, Write};
 
-use dnd_engine::push::Push;
-use dnd_engine::{api_v4, Decision, Deferral, Level, Mentions, Message, Response, Settings};
-use serde::Serialize;
+use dnd_engine::push::{DecisionLine, Push};
+use dnd_engine::{api_v4, Mentions, Message, Response, Settings};
 
 use crate::input;
 use crate::line::{self, Line};
@@ -136,8 +135,7 @@ impl<W: Write> Session<W> {
                     if i > 0 {
                         out.write_all(b",")?;
                     }
-                    let (decision, deferral) = prepared.decide_deferred_id(r);
-                    serde_json::to_writer(&mut *out, &DecisionLine::new(r, decision, deferral))?;
+                    DecisionLine::decide(&prepared, r).write_to(&mut *out)?;
                 }
                 out.write_all(b"]}\n")
             }
@@ -219,28 +217,4 @@ fn header(out: &mut impl Write, settings: &Settings, message: &Message<'_>) -> i
         write!(out, ", urgent")?;
     }
     writeln!(out)
-}
-
-/// One recipient's entry in a `decisions` line, its keys in the protocol's order.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DecisionLine<'a> {
-    user_id: &'a str,
-    push: bool,
-    by: &'static str,
-    level: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    defer_until: Option<i64>,
-}
-
-impl<'a> DecisionLine<'a> {
-    fn new(user_id: &'a str, d: Decision, deferral: Option<Deferral>) -> Self {
-        DecisionLine {
-            user_id,
-            push: d.push(),
-            by: d.by().as_str(),
-            level: d.level().map(Level::code),
-            defer_until: deferral.map(|d| d.until.timestamp_millis()),
-        }
-    }
 }

@@ -1,9 +1,8 @@
 //! `dnd serve` and the v4 lines of `dnd replay`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn replay(input: &str) -> Vec<String> {
@@ -58,15 +57,7 @@ fn serve_answers_signed_requests_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(20)).expect("listening");
-    let addr = line.trim().strip_prefix("listening on ").expect(&line).to_owned();
+    let addr = dnd_testkit::process::listening(&mut child);
     let ts = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -79,7 +70,7 @@ fn serve_answers_signed_requests_and_stops_on_sigterm() {
         body.len(),
         dnd_server::auth::sign("s", "n1", &ts)
     );
-    let mut s = TcpStream::connect(&addr).unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();

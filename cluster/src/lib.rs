@@ -25,9 +25,11 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod feed;
 pub mod log;
 pub mod nats_server;
 pub mod run;
+mod watchdog;
 pub mod wire;
 pub mod worker;
 

@@ -6,7 +6,8 @@
 //!   response JSON in that generation's shape.
 //! - A decide: `{"after": SEQ, "push": PUSH}` to `...decide`, where `PUSH` is
 //!   the replay protocol's push object holding only that shard's recipients;
-//!   the answer is one [`Record`] per recipient, in the order given.
+//!   the answer is one [`Record`] per recipient, in the order given, each
+//!   naming its layer by a fixed code ([`LAYER_CODES`]).
 //!
 //! Every answer starts with one status byte: `0` and the payload, or `1`
 //! and a UTF-8 message saying what was refused.
@@ -71,6 +72,45 @@ pub struct Progress {
     pub restored: u64,
     /// The sequence of its newest snapshot (0: none yet).
     pub snapshot: u64,
+    /// Consumers the shard has opened since it started: 1, plus one for
+    /// each it replaced (a failed, stalled or gapped one, `docs/scaling.md`).
+    #[serde(default)]
+    pub consumers_opened: u64,
+}
+
+/// The code of each layer on the wire, fixed for good: nodes of different
+/// versions read each other's answers, so a code is never changed or
+/// reused, whatever the order of [`Layer::ALL`]; a new layer takes the next
+/// free code (`wire::tests::layer_codes_are_frozen` keeps this list and
+/// fails for a layer without one). Code 255 is never assigned.
+pub const LAYER_CODES: [(Layer, u8); 13] = [
+    (Layer::Sender, 0),
+    (Layer::DisablePush, 1),
+    (Layer::Urgent, 2),
+    (Layer::Vip, 3),
+    (Layer::UserSnooze, 4),
+    (Layer::UserPeriod, 5),
+    (Layer::UserSubchannel, 6),
+    (Layer::UserConversation, 7),
+    (Layer::UserConversationType, 8),
+    (Layer::SubchannelDefault, 9),
+    (Layer::ChannelDefault, 10),
+    (Layer::AppDefault, 11),
+    (Layer::NothingSet, 12),
+];
+
+/// The wire code of `layer` (255, which every reader refuses, for a layer
+/// this build has no code for: a test keeps that from happening).
+pub fn layer_code(layer: Layer) -> u8 {
+    LAYER_CODES
+        .iter()
+        .find(|&&(l, _)| l == layer)
+        .map_or(u8::MAX, |&(_, code)| code)
+}
+
+/// The layer of wire code `code`, if there is one.
+pub fn layer_of(code: u8) -> Option<Layer> {
+    LAYER_CODES.iter().find(|&&(_, c)| c == code).map(|&(l, _)| l)
 }
 
 /// One recipient's decision as it crosses the wire: the layer that decided
@@ -85,11 +125,10 @@ pub struct Record {
 }
 
 impl Record {
-    /// Appends `[layer u8][len u32 LE][json]`, the layer as its index in
-    /// [`Layer::ALL`].
+    /// Appends `[layer u8][len u32 LE][json]`, the layer as its code in
+    /// [`LAYER_CODES`].
     pub fn encode(layer: Layer, json: &[u8], out: &mut Vec<u8>) {
-        let index = Layer::ALL.iter().position(|&l| l == layer).unwrap_or(usize::MAX);
-        out.push(u8::try_from(index).unwrap_or(u8::MAX));
+        out.push(layer_code(layer));
         out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
         out.extend_from_slice(json);
     }
@@ -125,12 +164,15 @@ pub fn records(mut payload: &[u8], count: usize) -> Result<Vec<Record>, Error> {
     let bad = |why: String| Error::frame("decide answer", why);
     let mut out = Vec::with_capacity(count);
     while !payload.is_empty() {
-        let [index, a, b, c, d, rest @ ..] = payload else {
+        let [code, a, b, c, d, rest @ ..] = payload else {
             return Err(bad(format!("a record cut short after {} records", out.len())));
         };
-        let layer = *Layer::ALL
-            .get(usize::from(*index))
-            .ok_or_else(|| bad(format!("layer {index}")))?;
+        let layer = layer_of(*code).ok_or_else(|| {
+            Error::frame(
+                "decide answer: layer",
+                format!("code {code} of record {} is no layer", out.len() + 1),
+            )
+        })?;
         let len = u32::from_le_bytes([*a, *b, *c, *d]) as usize;
         let json = rest
             .get(..len)
@@ -162,12 +204,67 @@ mod tests {
         assert_eq!(records(&out, all.len()).unwrap(), all);
         assert!(records(&out, all.len() + 1).is_err());
         assert!(records(&out[..out.len() - 1], all.len()).is_err());
-        let mut bad = Vec::new();
-        bad.push(Layer::ALL.len() as u8); // one past the last layer
-        bad.extend_from_slice(&0u32.to_le_bytes());
-        assert!(records(&bad, 1).is_err());
         assert_eq!(payload(&refused("no")).unwrap_err().to_string(), "shard: no");
         assert_eq!(payload(&ok(b"x")).unwrap(), b"x");
         assert!(payload(&[]).is_err());
+    }
+
+    /// The codes are a contract between nodes of different versions: this
+    /// literal list is the one written in `docs/scaling.md`, and only grows.
+    #[test]
+    fn layer_codes_are_frozen() {
+        let frozen: [(Layer, u8); 13] = [
+            (Layer::Sender, 0),
+            (Layer::DisablePush, 1),
+            (Layer::Urgent, 2),
+            (Layer::Vip, 3),
+            (Layer::UserSnooze, 4),
+            (Layer::UserPeriod, 5),
+            (Layer::UserSubchannel, 6),
+            (Layer::UserConversation, 7),
+            (Layer::UserConversationType, 8),
+            (Layer::SubchannelDefault, 9),
+            (Layer::ChannelDefault, 10),
+            (Layer::AppDefault, 11),
+            (Layer::NothingSet, 12),
+        ];
+        for (layer, code) in frozen {
+            assert_eq!(layer_code(layer), code, "{layer:?}");
+            assert_eq!(layer_of(code), Some(layer), "code {code}");
+        }
+        // Every layer of the walk has a code, and no two share one.
+        for layer in Layer::ALL {
+            let code = layer_code(layer);
+            assert_ne!(code, u8::MAX, "{layer:?} has no wire code");
+            assert_eq!(layer_of(code), Some(layer), "{layer:?}");
+        }
+        let mut codes: Vec<u8> = LAYER_CODES.iter().map(|&(_, c)| c).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), LAYER_CODES.len(), "a code is used twice");
+        let mut layers: Vec<Layer> = LAYER_CODES.iter().map(|&(l, _)| l).collect();
+        layers.sort_unstable();
+        layers.dedup();
+        assert_eq!(layers.len(), LAYER_CODES.len(), "a layer has two codes");
+    }
+
+    /// A code no layer has is refused as a frame error naming the field,
+    /// wherever the record stands.
+    #[test]
+    fn an_unknown_layer_code_is_a_frame_error_naming_the_field() {
+        for code in [13, 200, u8::MAX] {
+            let mut answer = Vec::new();
+            Record::encode(Layer::Sender, b"{}", &mut answer);
+            answer.push(code);
+            answer.extend_from_slice(&2u32.to_le_bytes());
+            answer.extend_from_slice(b"{}");
+            match records(&answer, 2) {
+                Err(Error::Frame { what, why }) => {
+                    assert_eq!(what, "decide answer: layer");
+                    assert_eq!(why, format!("code {code} of record 2 is no layer"));
+                }
+                other => panic!("code {code}: {other:?}"),
+            }
+        }
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
 //! object store [`SNAPSHOTS`], whose description is the sequence it covers)
-//! and reads the stream from the next sequence with an ordered consumer over
-//! its subjects ([`shard_subjects`]). Each entry is applied through
+//! and reads the stream from the next sequence through its feed
+//! (`src/feed.rs`): an ordered, unacknowledged consumer over its subjects
+//! ([`shard_subjects`]) that the shard replaces, from the sequence after the
+//! applied one, whenever it fails, skips an entry or stalls
+//! (`src/watchdog.rs`). Each entry is applied through
 //! [`Replica::apply_at`], so a redelivery or an overlapping replay changes
 //! nothing: the snapshot's sequence is the recovery point, never a
 //! consumer's acknowledgements (which a crashed single server can lose).
@@ -23,7 +26,6 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use async_nats::jetstream::object_store::{self, ObjectMetadata, ObjectStore};
 use async_nats::jetstream::{self, stream::Stream as JsStream};
 use async_nats::{Client, Message, Subject};
@@ -33,6 +35,7 @@ use futures::StreamExt;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
+use crate::feed::Feed;
 use crate::log::{mark_subject, retry, shard_subjects, SNAPSHOTS, STREAM};
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
@@ -69,14 +72,16 @@ pub fn snapshot_name(layout: Layout, shard: ShardId) -> String {
     format!("shard-{}-of-{}", shard, layout.shards())
 }
 
-/// Opens (or creates) the snapshot store.
-pub async fn snapshot_store(js: &jetstream::Context) -> Result<ObjectStore, Error> {
+/// Opens (or creates, with `replicas` copies: the stream's) the snapshot
+/// store.
+pub async fn snapshot_store(js: &jetstream::Context, replicas: usize) -> Result<ObjectStore, Error> {
     retry("open the snapshot store", || async {
         match js.get_object_store(SNAPSHOTS).await {
             Ok(store) => Ok(store),
             Err(_) => js
                 .create_object_store(object_store::Config {
                     bucket: SNAPSHOTS.to_owned(),
+                    num_replicas: replicas.max(1),
                     ..Default::default()
                 })
                 .await
@@ -136,14 +141,17 @@ struct Worker {
 pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
     let js = crate::log::context(client.clone());
     let stream: JsStream = retry("open the stream", || js.get_stream(STREAM)).await?;
-    let store = snapshot_store(&js).await?;
-    let restored = load_snapshot(&store, &cfg.snapshot_name()).await?;
+    // The snapshots survive what the stream survives.
+    let store = snapshot_store(&js, stream.cached_info().config.num_replicas).await?;
+    let name = cfg.snapshot_name();
+    let restored = retry("read the snapshot", || load_snapshot(&store, &name)).await?;
     let replica = restored.unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
     let progress = Progress {
         applied: replica.applied(),
         applied_since_start: 0,
         restored: replica.applied(),
         snapshot: replica.applied(),
+        consumers_opened: 0,
     };
     let (layout, shard) = (cfg.layout, cfg.shard);
     let mut gets = client
@@ -171,22 +179,21 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         marking: false,
         marks: mpsc::channel(4),
     };
-    let mut entries = w.consume(&stream).await?;
+    let mut feed = Feed::new(
+        stream,
+        shard_subjects(layout, shard),
+        format!("shard {shard}"),
+        w.replica.applied(),
+    );
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            entry = entries.next() => match entry {
-                Some(Ok(message)) => w.entry(&message).await?,
-                other => {
-                    eprintln!("shard {}: the consumer ended ({other:?}); resuming after {}", w.cfg.shard, w.replica.applied());
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    entries = w.consume(&stream).await?;
-                }
-            },
+            entry = feed.next(w.replica.applied()) => w.entry(&entry?).await?,
             Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request, g.generation)))).await,
             Some(m) = decides.next() => w.read(m, |payload| serde_json::from_slice::<DecideRequest>(payload).map(|d| (d.after, Read::Decide(d)))).await,
             Some(m) = progress_requests.next() => {
+                w.progress.consumers_opened = feed.opened();
                 if let (Some(reply), Ok(body)) = (m.reply, serde_json::to_vec(&w.progress)) {
                     w.publish(reply, body).await;
                 }
@@ -199,7 +206,10 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
                 }
                 w.mark_if_needed();
             }
-            _ = tick.tick() => w.expire().await,
+            _ = tick.tick() => {
+                feed.check(w.replica.applied(), w.marked);
+                w.expire().await;
+            }
             () = &mut stop => {
                 w.snapshot().await?;
                 return Ok(());
@@ -209,33 +219,6 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
 }
 
 impl Worker {
-    /// An ordered consumer over the shard's subjects from the sequence after
-    /// the applied one. Refuses a server that dropped the filter subjects.
-    async fn consume(&self, stream: &JsStream) -> Result<jetstream::consumer::pull::Ordered, Error> {
-        let subjects = shard_subjects(self.cfg.layout, self.cfg.shard);
-        let deliver_policy = match self.replica.applied() {
-            0 => DeliverPolicy::All,
-            applied => DeliverPolicy::ByStartSequence {
-                start_sequence: applied + 1,
-            },
-        };
-        let config = OrderedConfig {
-            filter_subjects: subjects.clone(),
-            deliver_policy,
-            ..Default::default()
-        };
-        let consumer = retry("create the shard's consumer", || stream.create_consumer(config.clone())).await?;
-        let got = &consumer.cached_info().config;
-        if got.filter_subjects.len() != subjects.len() {
-            return Err(Error::Server(format!(
-                "the consumer was created with {} filter subjects of {} (a server older than 2.10 drops them; see scripts/nats-server.sh)",
-                got.filter_subjects.len(),
-                subjects.len()
-            )));
-        }
-        consumer.messages().await.map_err(nats("read the stream"))
-    }
-
     /// Applies one stream entry, then answers the reads it unblocked.
     async fn entry(&mut self, message: &jetstream::Message) -> Result<(), Error> {
         let info = message.info().map_err(nats("a stream entry's metadata"))?;
@@ -260,7 +243,14 @@ impl Worker {
         }
         self.progress.applied = self.replica.applied();
         if self.since_snapshot >= self.cfg.snapshot_every {
-            self.snapshot().await?;
+            if let Err(e) = self.snapshot().await {
+                // The replica is intact; only a restart would replay more.
+                self.since_snapshot = 0;
+                eprintln!(
+                    "shard {}: no snapshot at {seq} ({e}); the next after {} more entries",
+                    self.cfg.shard, self.cfg.snapshot_every
+                );
+            }
         }
         if !self.waiting.is_empty() && self.waiting.iter().any(|w| w.after <= self.replica.applied()) {
             let applied = self.replica.applied();

@@ -92,7 +92,7 @@ pub fn config(rng: &mut SmallRng) -> Config {
     for _ in 0..rng.gen_range(0..3) {
         config = config.with_app_default(conversation_type(rng), level(rng));
     }
-    config
+    crate::policy::mention_policy(rng, config)
 }
 
 pub fn conversation_type(rng: &mut SmallRng) -> ConversationType {
@@ -145,8 +145,12 @@ fn conversation_key(rng: &mut SmallRng, w: &World) -> ConversationKey {
     ConversationKey::new(t, TargetId::new(&target).unwrap(), bus).unwrap()
 }
 
-/// Any of the nine requests, valid, about the world's ids.
+/// Any of the nine requests or the four policy requests, valid, about the
+/// world's ids.
 pub fn request(rng: &mut SmallRng, w: &World) -> Request {
+    if rng.gen_ratio(1, 5) {
+        return crate::policy::request(rng, w);
+    }
     let user_id = UserId::new(&w.someone(rng)).unwrap();
     match rng.gen_range(0..12) {
         0..=1 => Request::SetPeriod {
@@ -287,7 +291,7 @@ pub fn form_of(rng: &mut SmallRng, request: &Request) -> Option<(&'static str, V
             }
             ("/ultragroup/notdisturb/get.json", p)
         }
-        _ => return None,
+        other => crate::policy::form_of(rng, other)?,
     };
     // Unknown parameters are ignored; a parameter repeated with the same value is one.
     if rng.gen_ratio(1, 4) {
@@ -431,6 +435,8 @@ pub struct OwnedMessage {
     pub mentioned: Vec<String>,
     pub disable_push: bool,
     pub at: DateTime<Utc>,
+    /// Urgent, the member count and whether @all is allowed.
+    pub policy: crate::policy::MessagePolicy,
 }
 
 pub fn message(rng: &mut SmallRng, w: &World) -> OwnedMessage {
@@ -451,6 +457,7 @@ pub fn message(rng: &mut SmallRng, w: &World) -> OwnedMessage {
         mentioned: (0..rng.gen_range(0..5)).map(|_| w.someone(rng)).collect(),
         disable_push: rng.gen_ratio(1, 12),
         at: DateTime::from_timestamp_millis(ms).unwrap(),
+        policy: crate::policy::message_policy(rng),
     }
 }
 
@@ -477,7 +484,13 @@ impl OwnedMessage {
         if self.disable_push {
             m = m.with_push_disabled();
         }
-        Some(m)
+        if self.policy.urgent {
+            m = m.with_urgent();
+        }
+        if let Some(n) = self.policy.member_count {
+            m = m.with_member_count(n);
+        }
+        Some(m.with_mention_all_allowed(self.policy.mention_all_allowed))
     }
 
     /// The push object of the replay protocol for this message and `recipients`.
@@ -500,6 +513,7 @@ impl OwnedMessage {
         if self.disable_push || rng.gen_ratio(1, 4) {
             push["disablePush"] = json!(self.disable_push);
         }
+        self.policy.write(rng, &mut push);
         push
     }
 }

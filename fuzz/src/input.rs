@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use dnd_engine::push::Push;
-use dnd_engine::{ConversationType, Request, Settings};
+use dnd_engine::{Request, Settings};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -12,7 +12,10 @@ use serde_json::Value;
 
 use crate::gen::{self, World};
 use crate::naive::Naive;
-use crate::oracle::{decisions_agree, read_snapshot};
+use crate::oracle::{decisions_agree, Agreed};
+use crate::reach::{Reach, Reached};
+use crate::read::{read_snapshot, Reading};
+use crate::snapshots::{self, Expect};
 use crate::{mutate, no_panic, Failure, INPUTS_PER_EPISODE};
 
 /// Counts of what the engine did with the inputs.
@@ -20,12 +23,14 @@ use crate::{mutate, no_panic, Failure, INPUTS_PER_EPISODE};
 pub struct Stats {
     pub accepted: u64,
     pub refused: u64,
+    pub reached: Reached,
 }
 
 impl Stats {
     pub fn add(&mut self, other: &Stats) {
         self.accepted += other.accepted;
         self.refused += other.refused;
+        self.reached.add(&other.reached);
     }
 }
 
@@ -68,6 +73,8 @@ struct State {
     settings: Settings,
     oracle: Naive,
     saved: Vec<u8>,
+    /// What the episode reached.
+    reached: Reached,
 }
 
 fn save(settings: &Settings) -> Result<Vec<u8>, String> {
@@ -75,12 +82,18 @@ fn save(settings: &Settings) -> Result<Vec<u8>, String> {
 }
 
 fn oracle_for(settings: &Settings) -> Naive {
-    let config = settings.config();
-    let defaults: Vec<_> = ConversationType::ALL
-        .iter()
-        .filter_map(|&t| config.app_defaults.get(t).map(|l| (t, l)))
-        .collect();
-    Naive::new(config.time_zone, &defaults)
+    Naive::of_config(settings.config())
+}
+
+/// What an accepted request reached.
+fn reached_by(request: &Request) -> Option<Reach> {
+    match request {
+        Request::SetVip { .. } => Some(Reach::VipSet),
+        Request::GetVip { .. } => Some(Reach::VipGet),
+        Request::SetUrgent { .. } => Some(Reach::UrgentSet),
+        Request::GetUrgent { .. } => Some(Reach::UrgentGet),
+        _ => None,
+    }
 }
 
 impl State {
@@ -97,22 +110,54 @@ impl State {
     fn changed(&mut self, rng: &mut SmallRng, request: &Request) -> Result<(), String> {
         self.oracle.apply(request);
         self.saved = save(&self.settings)?;
-        self.decide(rng, &self.settings, &self.oracle)
+        let agreed = decide(rng, &self.world, &self.settings, &self.oracle)?;
+        self.count(agreed);
+        Ok(())
     }
 
-    /// A random message to the world, decided by `settings` as by `oracle`.
-    fn decide(&self, rng: &mut SmallRng, settings: &Settings, oracle: &Naive) -> Result<(), String> {
-        let m = gen::message(rng, &self.world);
-        let recipients = gen::recipients(rng, &self.world);
-        let mentioned: Vec<&str> = m.mentioned.iter().map(String::as_str).collect();
-        let Some(message) = m.message(&mentioned) else {
-            // A time the engine refuses to decide at: nothing to compare.
-            return Ok(());
-        };
-        no_panic("deciding", || decisions_agree(settings, oracle, &message, &recipients))?
-            .map_err(|e| format!("{e} (message {message:?})"))
+    /// An accepted request: the oracle follows a change; a get changes nothing.
+    fn accepted(&mut self, rng: &mut SmallRng, request: &Request) -> Result<(), String> {
+        if let Some(r) = reached_by(request) {
+            self.reached.hit(r);
+        }
+        if request.is_change() {
+            self.changed(rng, request)
+        } else {
+            self.unchanged("a get was answered")
+        }
+    }
+
+    fn count(&mut self, agreed: Agreed) {
+        for _ in 0..agreed.break_through {
+            self.reached.hit(Reach::BreakThrough);
+        }
+        for _ in 0..agreed.mention_policy {
+            self.reached.hit(Reach::MentionPolicy);
+        }
+    }
+
+    /// A random message, decided by `settings` as by `oracle`.
+    fn decide(&mut self, rng: &mut SmallRng, settings: &Settings, oracle: &Naive) -> Result<(), String> {
+        let agreed = decide(rng, &self.world, settings, oracle)?;
+        self.count(agreed);
+        Ok(())
     }
 }
+
+/// A random message to the world `w`, decided by `settings` as by `oracle`.
+fn decide(rng: &mut SmallRng, w: &World, settings: &Settings, oracle: &Naive) -> Result<Agreed, String> {
+    let m = gen::message(rng, w);
+    let recipients = gen::recipients(rng, w);
+    let mentioned: Vec<&str> = m.mentioned.iter().map(String::as_str).collect();
+    let Some(message) = m.message(&mentioned) else {
+        // A time the engine refuses to decide at: nothing to compare.
+        return Ok(Agreed::default());
+    };
+    no_panic("deciding", || decisions_agree(settings, oracle, &message, &recipients))?
+        .map_err(|e| format!("{e} (message {message:?})"))
+}
+
+impl State {}
 
 /// Runs episode `episode` of `seed` from `rng`; `verbose` prints each input.
 pub fn episode(rng: &mut SmallRng, seed: u64, episode: u64, verbose: bool, stats: &mut Stats) -> Result<(), Failure> {
@@ -131,6 +176,7 @@ pub fn episode(rng: &mut SmallRng, seed: u64, episode: u64, verbose: bool, stats
         oracle: oracle_for(&settings),
         settings,
         saved: Vec::new(),
+        reached: Reached::default(),
     };
     for _ in 0..rng.gen_range(0..24) {
         let request = gen::request(rng, &st.world);
@@ -155,8 +201,8 @@ pub fn episode(rng: &mut SmallRng, seed: u64, episode: u64, verbose: bool, stats
         let (input, result) = match rng.gen_range(0..20) {
             0..=9 => form(rng, &mut st),
             10..=13 => request_json(rng, &mut st),
-            14..=17 => push(rng, &st),
-            _ => snapshot(rng, &st),
+            14..=17 => push(rng, &mut st),
+            _ => snapshot(rng, &mut st),
         };
         if verbose {
             println!("#{i}: {} -> {result:?}", input.show());
@@ -168,8 +214,9 @@ pub fn episode(rng: &mut SmallRng, seed: u64, episode: u64, verbose: bool, stats
         }
     }
     // Closing: the whole state restores exactly and decides as the oracle.
-    let (input, result) = whole_snapshot(rng, &st);
+    let (input, result) = whole_snapshot(rng, &mut st);
     result.map_err(|what| fail(None, what, input.show()))?;
+    stats.reached.add(&st.reached);
     Ok(())
 }
 
@@ -222,11 +269,7 @@ fn form(rng: &mut SmallRng, st: &mut State) -> (Input, Result<bool, String>) {
         match (parsed, answer.code()) {
             (Ok(r), 200) => {
                 request_roundtrip(&r)?;
-                if r.is_change() {
-                    st.changed(rng, &r)?;
-                } else {
-                    st.unchanged("a get was answered")?;
-                }
+                st.accepted(rng, &r)?;
                 Ok(true)
             }
             (Err(_), code) if code != 200 => {
@@ -284,11 +327,7 @@ fn request_json(rng: &mut SmallRng, st: &mut State) -> (Input, Result<bool, Stri
             st.unchanged(&format!("apply refused it with {}", answer.to_json()))?;
             return Ok(false);
         }
-        if r.is_change() {
-            st.changed(rng, &r)?;
-        } else {
-            st.unchanged("a get was answered")?;
-        }
+        st.accepted(rng, &r)?;
         Ok(true)
     })();
     (Input::RequestJson(text), result)
@@ -314,7 +353,7 @@ fn mutated_json(rng: &mut SmallRng, mut value: Value) -> (Vec<u8>, bool, bool) {
 
 /// A push object, valid or mutated: what is accepted is decided as the
 /// oracle decides it.
-fn push(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
+fn push(rng: &mut SmallRng, st: &mut State) -> (Input, Result<bool, String>) {
     let m = gen::message(rng, &st.world);
     let recipients = gen::recipients(rng, &st.world);
     let value = m.push(rng, &recipients);
@@ -343,10 +382,14 @@ fn push(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
                 m.message(&mentioned)
             ));
         }
-        no_panic("deciding a push", || {
+        let agreed = no_panic("deciding a push", || {
             decisions_agree(&st.settings, &st.oracle, &message, &push.recipients)
         })?
         .map_err(|e| format!("{e} (message {message:?})"))?;
+        st.count(agreed);
+        if valid && m.policy.is_set() {
+            st.reached.hit(Reach::PolicyPush);
+        }
         Ok(true)
     })();
     (Input::Push(text), result)
@@ -354,7 +397,7 @@ fn push(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
 
 /// The settings saved, restored and saved again: the same bytes, and the
 /// same decisions as the oracle's.
-fn whole_snapshot(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
+fn whole_snapshot(rng: &mut SmallRng, st: &mut State) -> (Input, Result<bool, String>) {
     let result = (|| {
         let restored = no_panic("restoring", || serde_json::from_slice::<Settings>(&st.saved))?
             .map_err(|e| format!("a saved state does not restore: {e}"))?;
@@ -365,24 +408,65 @@ fn whole_snapshot(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String
                 first_difference(&st.saved, &again)
             ));
         }
-        st.decide(rng, &restored, &st.oracle)?;
+        let oracle = st.oracle.clone();
+        st.decide(rng, &restored, &oracle)?;
         Ok(true)
     })();
     (Input::Snapshot(st.saved.clone()), result)
 }
 
-/// A snapshot, whole or mutated: what is restored is what the oracle reads
-/// in it, and it saves and restores to the same bytes again.
-fn snapshot(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
-    if rng.gen_ratio(1, 4) {
+/// A snapshot: whole; valid of format 1 or 2; near-valid (a documented rule
+/// broken); or mutated. The engine restores exactly what the oracle reads as
+/// valid, and refuses what it reads as invalid; what is restored decides as
+/// the oracle's reading, and saves and restores to the same bytes again.
+fn snapshot(rng: &mut SmallRng, st: &mut State) -> (Input, Result<bool, String>) {
+    if rng.gen_ratio(1, 6) {
         return whole_snapshot(rng, st);
     }
-    let value: Value = serde_json::from_slice(&st.saved).expect("a saved state is JSON");
-    let (text, _, repeated) = mutated_json(rng, value);
+    let saved: Value = serde_json::from_slice(&st.saved).expect("a saved state is JSON");
+    let (text, expect, repeated) = match rng.gen_range(0..5) {
+        0 if rng.gen() => (
+            serde_json::to_vec(&snapshots::format_1(&saved)).unwrap(),
+            Some(Expect::Valid),
+            false,
+        ),
+        0 => {
+            let v = snapshots::format_2(rng, &saved, &st.world);
+            (serde_json::to_vec(&v).unwrap(), Some(Expect::Valid), false)
+        }
+        1 | 2 => {
+            let (v, rule) = snapshots::near_valid(rng, &saved, &st.world);
+            (serde_json::to_vec(&v).unwrap(), Some(Expect::Broken(rule)), false)
+        }
+        _ => {
+            let (text, _, repeated) = mutated_json(rng, saved);
+            (text, None, repeated)
+        }
+    };
     let result = (|| {
-        let restored = match no_panic("restoring", || serde_json::from_slice::<Settings>(&text))? {
-            Ok(s) => s,
-            Err(_) => return Ok(false),
+        let engine = no_panic("restoring", || serde_json::from_slice::<Settings>(&text))?;
+        let reading = read_snapshot(&text);
+        let (restored, read) = match (engine, reading, expect) {
+            (_, Reading::Skip, _) => return Ok(false),
+            (Ok(_), Reading::Invalid(why), _) => return Err(format!("{why}, and yet it was restored")),
+            (Err(e), Reading::Valid(_), _) => {
+                return Err(format!("the engine refused a snapshot the oracle reads as valid: {e}"))
+            }
+            (Ok(_), Reading::Valid(_), Some(Expect::Broken(rule))) => {
+                return Err(format!(
+                    "the oracle read a snapshot with {rule} as valid, and it was restored"
+                ))
+            }
+            (Err(e), Reading::Invalid(_), Some(Expect::Valid)) => {
+                return Err(format!("a valid generated snapshot was refused: {e}"))
+            }
+            (Err(_), Reading::Invalid(_), expect) => {
+                if matches!(expect, Some(Expect::Broken(_))) {
+                    st.reached.hit(Reach::NearValidRefused);
+                }
+                return Ok(false);
+            }
+            (Ok(restored), Reading::Valid(read), _) => (restored, read),
         };
         if repeated {
             return Err("a snapshot with a repeated key was restored".into());
@@ -397,9 +481,12 @@ fn snapshot(rng: &mut SmallRng, st: &State) -> (Input, Result<bool, String>) {
                 first_difference(&bytes, &third)
             ));
         }
-        if let Some(oracle) = read_snapshot(&text)? {
-            st.decide(rng, &restored, &oracle)?;
-            st.decide(rng, &again, &oracle)?;
+        st.decide(rng, &restored, &read.naive)?;
+        st.decide(rng, &again, &read.naive)?;
+        match (read.format, read.extended) {
+            (1, _) => st.reached.hit(Reach::Format1),
+            (_, true) => st.reached.hit(Reach::Format2),
+            _ => {}
         }
         Ok(true)
     })();

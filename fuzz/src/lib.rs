@@ -26,6 +26,10 @@ pub mod mutate;
 #[path = "../../tests/it/naive.rs"]
 pub mod naive;
 pub mod oracle;
+pub mod policy;
+pub mod reach;
+pub mod read;
+pub mod snapshots;
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
@@ -153,6 +157,8 @@ pub struct Summary {
     /// Inputs the engine accepted and refused.
     pub accepted: u64,
     pub refused: u64,
+    /// How often the less travelled paths were reached.
+    pub reached: reach::Reached,
 }
 
 /// The generator of episode `episode` of `seed`.
@@ -225,6 +231,7 @@ pub fn run(options: &Options) -> Result<Summary, Failure> {
             elapsed: started.elapsed(),
             accepted: stats.accepted,
             refused: stats.refused,
+            reached: stats.reached,
             ..Summary::default()
         });
     }
@@ -305,6 +312,7 @@ pub fn run(options: &Options) -> Result<Summary, Failure> {
         elapsed: started.elapsed(),
         accepted: stats.accepted,
         refused: stats.refused,
+        reached: stats.reached,
         failures: kinds.into_inner().unwrap(),
     })
 }

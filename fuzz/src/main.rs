@@ -132,6 +132,7 @@ fn main() -> ExitCode {
                 s.inputs as f64 / secs.max(1e-9),
                 options.seed
             );
+            println!("dnd-fuzz: reached: {}", s.reached.show());
             ExitCode::SUCCESS
         }
         Err(f) => {

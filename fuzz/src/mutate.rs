@@ -6,8 +6,11 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-/// The parameter names of the nine requests, and a few that none has.
-pub const KEYS: [&str; 16] = [
+/// The parameter names of the requests, and a few that none has.
+pub const KEYS: [&str; 19] = [
+    "vipUserIds",
+    "scope",
+    "allow",
     "windows",
     "userId",
     "requestId",
@@ -27,7 +30,14 @@ pub const KEYS: [&str; 16] = [
 ];
 
 /// Values at and across the boundaries of every parameter, encoded.
-const VALUES: [&str; 45] = [
+const VALUES: [&str; 52] = [
+    "%5B%22u0%22%5D",
+    "%5B%22u0%22%2C%22u0%22%5D",
+    "%5B1%5D",
+    "%7B%7D",
+    "all",
+    "quiet",
+    "ALL",
     "1764000000000",
     "2026-11-24T09:00:00%2B08:00",
     "2026-11-24T09:00:00",
@@ -194,7 +204,8 @@ fn odd_value(rng: &mut SmallRng) -> Value {
         18 => json!("x".repeat(65)),
         19 if !crate::avoid().fffd => json!("a\u{FFFD}b"),
         19 => json!("a\u{FFFE}b"),
-        20 => json!("c_0"),
+        20 if rng.gen() => json!("c_0"),
+        20 => json!("all"),
         21 => json!("9999-12-31T23:59:59Z"),
         22 => json!(-62_135_596_800_001i64),
         _ => json!("\u{0}\n"),
@@ -211,6 +222,13 @@ pub fn json_value(rng: &mut SmallRng, value: &mut Value) {
 }
 
 fn one(rng: &mut SmallRng, value: &mut Value, depth: u32) {
+    // An object as the array of its values: the form serde's derived code
+    // also takes for a struct, which no documented format has.
+    if let (Value::Object(map), true) = (&*value, rng.gen_ratio(1, 16)) {
+        let values = map.values().cloned().collect();
+        *value = Value::Array(values);
+        return;
+    }
     match value {
         Value::Object(map) if !map.is_empty() => {
             let keys: Vec<String> = map.keys().cloned().collect();

@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use dnd_fuzz::reach::Reach;
 use dnd_fuzz::{run, Avoid, Options};
 
 /// Nothing is stepped around: every check is on.
@@ -33,6 +34,29 @@ fn fuzz_smoke() {
         Ok(s) => {
             assert!(s.inputs >= 20_000, "{s:?}");
             assert!(s.accepted > 2_000 && s.refused > 2_000, "{s:?}");
+        }
+        Err(f) => panic!("{}\n  {}\n  reproduce: {}", f.what, f.shown, f.command()),
+    }
+}
+
+/// A short search gets through to the policy requests (VIP lists and
+/// urgent consent, as form bodies and JSON), to decisions by the
+/// break-through layers and under the mention policy, to pushes that carry
+/// the policy fields, and to snapshot restore in both formats, valid and
+/// near-valid: each path is reached a number of times.
+#[test]
+fn fuzz_reaches_the_policy_paths_and_both_snapshot_formats() {
+    match run(&options(20_260_102, 10_000)) {
+        Ok(s) => {
+            for r in Reach::ALL {
+                assert!(
+                    s.reached.get(r) >= 5,
+                    "{} reached {} times: {}",
+                    r.name(),
+                    s.reached.get(r),
+                    s.reached.show()
+                );
+            }
         }
         Err(f) => panic!("{}\n  {}\n  reproduce: {}", f.what, f.shown, f.command()),
     }

@@ -22,17 +22,16 @@ use std::io::{self, Read};
 use std::time::Duration;
 
 use bytes::Bytes;
-use dnd_engine::push::Push;
-use dnd_engine::{Explanation, Layer, Level, Message, PreparedMessage, Response, UserId};
+use dnd_engine::push::{DecisionLine, Push};
+use dnd_engine::{Layer, Message, PreparedMessage, Response, UserId};
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
-use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{Chunk, Decider, Lines};
 use crate::metrics::Metrics;
 
-/// Recipients decided under one read lock.
+/// Recipients decided against one version of the settings.
 pub const CHUNK: usize = 1024;
 /// Bytes of decisions held back before the answer's head is sent.
 pub const FIRST_FLUSH: usize = 256 * 1024;
@@ -253,43 +252,13 @@ impl State<'_> {
 }
 
 /// Writes the decision line of recipient `id` (its JSON object, as `dnd
-/// replay` prints it, with the explanation on request) to `out`, and returns
-/// the layer that decided.
+/// replay` prints it, with the explanation on request: the core's
+/// [`DecisionLine`]) to `out`, and returns the layer that decided.
 pub fn decision_line(prepared: &PreparedMessage<'_>, id: &str, explain: bool, out: &mut Vec<u8>) -> Layer {
-    let (decision, deferral, explanation) = if explain {
-        let e = prepared.explain_id(id);
-        (e.decision(), e.deferral(), Some(e))
-    } else {
-        let (decision, deferral) = prepared.decide_deferred_id(id);
-        (decision, deferral, None)
-    };
-    let line = DecisionLine {
-        user_id: id,
-        push: decision.push(),
-        by: decision.by().as_str(),
-        level: decision.level().map(Level::code),
-        defer_until: deferral.map(|d| d.until.timestamp_millis()),
-        explanation: explanation.as_ref(),
-    };
+    let line = DecisionLine::of(prepared, id, explain);
     // Writing to a Vec fails only for a value serde cannot write: none here.
-    let _ = serde_json::to_writer(out, &line);
-    decision.by()
-}
-
-/// One recipient's decision, its keys in the replay protocol's order
-/// (`deferUntil` when the core defers the push), then, on request, the
-/// explanation as `dnd explain --json` writes it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DecisionLine<'a> {
-    user_id: &'a str,
-    push: bool,
-    by: &'static str,
-    level: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    defer_until: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    explanation: Option<&'a Explanation>,
+    let _ = line.write_to(out);
+    line.decision().by()
 }
 
 /// Recipients held before the push's other fields must all be known: a push

@@ -31,10 +31,10 @@ pub mod writer;
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use dnd_engine::Settings;
+use dnd_engine::{Settings, SharedSettings};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -47,18 +47,16 @@ pub use backend::{Backend, Local};
 pub use config::{App, Config};
 pub use store::{ChangeLog, FileLog, Recovery};
 
-/// The settings as the service shares them: many readers, one writer thread.
-pub type Shared = RwLock<Settings>;
+/// The settings as the service shares them: the core's shared settings.
+/// Readers (gets, a fanout's chunks, the writer's snapshot) take immutable
+/// versions; the one writer thread publishes each batch of changes as a new
+/// version. No reader waits for a write and no write for a reader, however
+/// long a version is held (see `docs/service.md`).
+pub type Shared = SharedSettings;
 
-/// Read access; a poisoned lock still guards whole changes (a change is
-/// validated before it starts and applied without failing half way).
-pub fn read(s: &Shared) -> RwLockReadGuard<'_, Settings> {
-    s.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Write access, for the writer thread.
-pub fn write(s: &Shared) -> RwLockWriteGuard<'_, Settings> {
-    s.write().unwrap_or_else(PoisonError::into_inner)
+/// The current version of the settings: later changes do not touch it.
+pub fn read(s: &Shared) -> Arc<Settings> {
+    s.read()
 }
 
 /// How long shutdown waits for requests in flight.
@@ -107,7 +105,7 @@ pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Resul
         users = settings.user_count(),
         "store recovered"
     );
-    let settings = Arc::new(RwLock::new(settings));
+    let settings = Arc::new(SharedSettings::new(settings));
     let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
     serve(Local::new(settings, writer, thread), config, listen).await
 }

@@ -3,11 +3,14 @@
 //!
 //! Changes queue for a single thread. It takes every change waiting (up to a
 //! batch), appends them to the [`ChangeLog`] with one sync (group commit),
-//! applies them in the same order under one write lock, and only then
-//! answers each. So a change is visible to gets only once it is durable, and
-//! the settings always equal the snapshot plus the log. After a failed
-//! append the log may hold half a batch: the writer stops taking changes
-//! (every later change answers 1000) rather than write after it.
+//! applies them in the same order and publishes them as one new version of
+//! the shared settings (`SharedSettings::apply_all`: readers see the whole
+//! batch or none of it, and never wait for it), and only then answers each.
+//! So a change is visible to gets only once it is durable, every get after
+//! its answer sees it, and the settings always equal the snapshot plus the
+//! log. After a failed append the log may hold half a batch: the writer
+//! stops taking changes (every later change answers 1000) rather than write
+//! after it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use dnd_engine::{Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::ChangeLog;
-use crate::{read, write, Shared};
+use crate::{read, Shared};
 
 /// The most changes appended with one sync.
 const MAX_BATCH: usize = 1024;
@@ -67,14 +70,18 @@ impl Writer {
         let healthy = Arc::new(AtomicBool::new(true));
         let flag = healthy.clone();
         let thread = std::thread::Builder::new().name("dnd-writer".into()).spawn(move || {
-            let mut batch: Vec<(Request, oneshot::Sender<Response>)> = Vec::with_capacity(MAX_BATCH);
+            let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
+            let mut replies: Vec<oneshot::Sender<Response>> = Vec::with_capacity(MAX_BATCH);
             let mut stop = false;
             while !stop {
                 let Some(first) = jobs.blocking_recv() else { break };
                 let mut next = Some(first);
                 while let Some(job) = next.take() {
                     match job {
-                        Job::Change(r, reply) => batch.push((r, reply)),
+                        Job::Change(r, reply) => {
+                            batch.push(r);
+                            replies.push(reply);
+                        }
                         Job::Stop => {
                             stop = true;
                             break;
@@ -88,25 +95,26 @@ impl Writer {
                     continue;
                 }
                 if !flag.load(Ordering::Acquire) {
-                    for (_, reply) in batch.drain(..) {
+                    batch.clear();
+                    for reply in replies.drain(..) {
                         let _ = reply.send(internal("the store failed earlier; restart the service"));
                     }
                     continue;
                 }
-                let requests: Vec<&Request> = batch.iter().map(|(r, _)| r).collect();
+                let requests: Vec<&Request> = batch.iter().collect();
                 if let Err(e) = log.append(&requests) {
                     tracing::error!(error = %e, "appending to the log failed; refusing further changes");
                     flag.store(false, Ordering::Release);
-                    for (_, reply) in batch.drain(..) {
+                    batch.clear();
+                    for reply in replies.drain(..) {
                         let _ = reply.send(internal("the change could not be made durable"));
                     }
                     continue;
                 }
-                let answers: Vec<Response> = {
-                    let mut s = write(&settings);
-                    requests.iter().map(|r| s.apply(r)).collect()
-                };
-                for ((_, reply), answer) in batch.drain(..).zip(answers) {
+                // One new version for the batch: a refused change changes nothing.
+                let answers = settings.apply_all(&batch);
+                batch.clear();
+                for (reply, answer) in replies.drain(..).zip(answers) {
                     let _ = reply.send(answer);
                 }
                 if log.since_snapshot() >= compact_every {
@@ -145,8 +153,9 @@ impl Writer {
 
 fn snapshot<L: ChangeLog>(log: &mut L, settings: &Shared) {
     let started = std::time::Instant::now();
-    // Only this thread changes the settings, so a read guard sees exactly
-    // the state the log describes.
+    // Only this thread changes the settings, so the current version is
+    // exactly the state the log describes; gets and decisions go on while it
+    // is written.
     match log.snapshot(&read(settings)) {
         Ok(()) => tracing::info!(ms = started.elapsed().as_millis() as u64, "snapshot written"),
         // The log still holds every change: nothing is lost, it grows.

@@ -91,3 +91,108 @@ fn an_until_in_a_leap_second_travels_as_json_exactly() {
     assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request, "{json}");
     assert!(json.contains("1707144960278"), "the second after 14:55:59 UTC: {json}");
 }
+
+/// A schedule window, a schedule and a VIP list are read by serde's derived
+/// code, which also takes a struct as an array of its fields in order: the
+/// array forms `[[1,2],"22:00:00",60,5]` (a window), `[[...], "UTC"]` (a
+/// schedule) and `[["boss"],"all"]` (a VIP list) were accepted in a form's
+/// `windows`, a JSON request and a snapshot, where the format documents
+/// only objects (found by the snapshot generator of `dnd-fuzz` once it
+/// learned format 2).
+#[test]
+fn a_window_a_schedule_or_a_vip_list_in_array_form_is_refused_everywhere() {
+    let window = r#"[[1,2],"22:00:00",60,5]"#;
+    let object = r#"{"days":[1,2],"startTime":"22:00:00","period":60,"level":5}"#;
+    // A form body.
+    let body = |w: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("userId", "u")
+            .append_pair("windows", &format!("[{w}]"))
+            .finish()
+    };
+    let schedule = "/user/blockPushSchedule/set.json";
+    assert!(Request::parse(schedule, body(object).as_bytes()).is_ok());
+    let e = Request::parse(schedule, body(window).as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("windows[0]") && e.contains("object"), "{e}");
+    // A JSON request: the window, the schedule and the VIP list.
+    for (text, place) in [
+        (
+            format!(r#"{{"request":"setSchedule","userId":"u","schedule":{{"windows":[{window}]}}}}"#),
+            "schedule",
+        ),
+        (
+            format!(r#"{{"request":"setSchedule","userId":"u","schedule":[[{object}],"UTC"]}}"#),
+            "schedule",
+        ),
+        (
+            r#"{"request":"setVip","userId":"u","vip":[["boss"],"all"]}"#.to_string(),
+            "vip",
+        ),
+    ] {
+        let e = serde_json::from_str::<Request>(&text).expect_err(&text).to_string();
+        assert!(e.contains(place) && e.contains("object"), "{e}");
+    }
+    // A snapshot.
+    let snapshot =
+        format!(r#"{{"format":2,"timeZone":"UTC","users":[{{"userId":"u","schedule":{{"windows":[{window}]}}}}]}}"#);
+    let e = serde_json::from_str::<Settings>(&snapshot).unwrap_err().to_string();
+    assert!(
+        e.contains("users[0].schedule.windows[0]") && e.contains("object"),
+        "{e}"
+    );
+}
+
+/// Format 1 has no `urgentAllowed`, `privateAsMention` or temporary levels,
+/// but given at their defaults (`false`, `[]`) they were restored from a
+/// snapshot that says it is format 1, where any of them is refused (found
+/// by the snapshot generator of `dnd-fuzz` once it learned format 2). In
+/// format 2 they mean what leaving them out means.
+#[test]
+fn a_format_2_field_at_its_default_is_refused_in_format_1() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/snapshot-format-1.json"
+    ))
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let plain: Settings = serde_json::from_value(v.clone()).unwrap();
+    type Edit = (&'static str, fn(&mut serde_json::Value), &'static str);
+    let edits: [Edit; 4] = [
+        (
+            "urgentAllowed",
+            |v| v["users"][0]["urgentAllowed"] = false.into(),
+            "users[0]",
+        ),
+        (
+            "privateAsMention",
+            |v| v["privateAsMention"] = false.into(),
+            "privateAsMention",
+        ),
+        (
+            "temporaryConversationTypes",
+            |v| v["users"][1]["temporaryConversationTypes"] = serde_json::json!([]),
+            "users[1]",
+        ),
+        (
+            "temporaryConversations",
+            |v| v["users"][2]["temporaryConversations"] = serde_json::json!([]),
+            "users[2]",
+        ),
+    ];
+    for (field, edit, place) in edits {
+        let mut bad = v.clone();
+        edit(&mut bad);
+        let e = serde_json::from_value::<Settings>(bad.clone())
+            .err()
+            .unwrap_or_else(|| panic!("{field} in format 1 was restored"))
+            .to_string();
+        assert!(e.contains(place) && e.contains("format 1"), "{field}: {e}");
+        bad["format"] = 2.into();
+        let two: Settings = serde_json::from_value(bad).unwrap_or_else(|e| panic!("{field} in format 2: {e}"));
+        let mut same = serde_json::to_value(&plain).unwrap();
+        same["format"] = 2.into();
+        assert_eq!(serde_json::to_value(&two).unwrap(), same, "{field}: as if left out");
+    }
+}

@@ -2,8 +2,11 @@
 
 mod alloc;
 mod api;
+mod checks;
+mod defer_edge;
 mod fanout;
 mod fuzz_found;
+mod gen;
 mod handles;
 mod inputs;
 mod json;
@@ -16,6 +19,7 @@ mod push;
 mod rules;
 mod shards;
 mod shared;
+mod snapshot_null;
 mod sparse;
 mod support;
 mod time;

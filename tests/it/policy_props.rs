@@ -4,7 +4,7 @@
 //! urgent with consent; governance; unrelated policy changes nothing;
 //! defer against stepping the clock; save and restore.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use chrono_tz::Tz;
 use dnd_engine::{
     Config, Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Recipient, Request, Settings,
@@ -14,9 +14,10 @@ use proptest::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use crate::checks::{agrees_with_the_oracle, deferrals_agree_with_stepping_the_clock};
+use crate::gen::{self, conversation, instant, mentions, request, World, CLOCK_ZONES};
 use crate::naive::{as_naive, Naive};
 use crate::support::at_time;
-use crate::time_props::{instant, request, ZONES};
 
 /// Everyone the properties ask about: the users who set things, the senders, a stranger.
 const RECIPIENTS: [&str; 8] = ["u0", "u1", "u2", "u3", "u4", "s", "boss", "stranger"];
@@ -57,7 +58,7 @@ fn requests(most: usize) -> impl Strategy<Value = Vec<(String, String)>> {
 /// or none, and app defaults that read mentions (so that @all matters).
 fn config() -> impl Strategy<Value = Config> {
     (
-        prop::sample::select(&ZONES[..]),
+        prop::sample::select(&CLOCK_ZONES[..]),
         any::<bool>(),
         prop::option::of(0u32..4),
         prop::sample::select(
@@ -119,29 +120,12 @@ fn parts() -> impl Strategy<Value = Parts> {
 
 impl Parts {
     fn message(&self) -> Message<'static> {
-        let conversation = match self.kind {
-            0 => Conversation::Group { group_id: "g" },
-            1 => Conversation::UltraGroup {
-                group_id: "club",
-                bus_channel: None,
-            },
-            2 => Conversation::UltraGroup {
-                group_id: "club",
-                bus_channel: Some("news"),
-            },
-            3 => Conversation::System,
-            _ => Conversation::Private,
-        };
         let mut m = Message::new(
-            conversation,
+            conversation(self.kind),
             self.sender,
             Timestamp::new(instant(self.minutes)).unwrap(),
         )
-        .with_mentions(match self.mention {
-            0 => Mentions::None,
-            1 => Mentions::All,
-            _ => Mentions::Users(&MENTIONED),
-        })
+        .with_mentions(mentions(self.mention, &MENTIONED))
         .with_mention_all_allowed(self.allowed);
         m.urgent = self.urgent;
         m.disable_push = self.disable_push;
@@ -152,14 +136,7 @@ impl Parts {
 
 /// The accepted requests, applied to settings and to the oracle.
 fn world(config: &Config, requests: &[(String, String)]) -> (Settings, Naive) {
-    let mut settings = Settings::new(config.clone());
-    let mut naive = Naive::of_config(config);
-    for (path, body) in requests {
-        if let Ok(r) = Request::parse(path, body.as_bytes()) {
-            assert_eq!(settings.apply(&r).code(), 200, "{path} {body}");
-            naive.apply(&r);
-        }
-    }
+    let World { settings, naive, .. } = gen::world(config, requests);
     (settings, naive)
 }
 
@@ -170,8 +147,7 @@ fn and(requests: &[(String, String)], more: &[(&str, String)]) -> Vec<(String, S
 }
 
 fn decisions(settings: &Settings, message: &Message<'_>) -> Vec<Decision> {
-    let p = settings.prepare(message);
-    RECIPIENTS.iter().map(|r| p.decide_id(r)).collect()
+    gen::decisions(settings, message, &RECIPIENTS)
 }
 
 proptest! {
@@ -185,24 +161,7 @@ proptest! {
         config in config(), requests in requests(30), parts in parts(),
     ) {
         let (settings, naive) = world(&config, &requests);
-        let m = parts.message();
-        let p = settings.prepare(&m);
-        let handles: Vec<_> = RECIPIENTS.iter().filter_map(|u| settings.user(u)).collect();
-        let mut out = Vec::new();
-        p.decide_into(&handles, &mut out).unwrap();
-        let mut bits = Vec::new();
-        p.push_bits_into(&handles, &mut bits).unwrap();
-        for (i, ((h, d), lazy)) in handles.iter().zip(&out).zip(p.decisions(&handles).unwrap()).enumerate() {
-            prop_assert_eq!(*d, p.decide(*h).unwrap());
-            prop_assert_eq!(*d, lazy);
-            prop_assert_eq!(bits[i / 64] >> (i % 64) & 1 == 1, d.push());
-        }
-        let ids: Vec<&str> = RECIPIENTS.to_vec();
-        p.decide_ids_into(&ids, &mut out);
-        for (u, d) in RECIPIENTS.iter().zip(&out) {
-            prop_assert_eq!(as_naive(*d), naive.decide(&m, u), "recipient {}", u);
-            prop_assert_eq!(p.explain_id(u).decision(), *d);
-        }
+        agrees_with_the_oracle(&settings, &naive, &parts.message(), &RECIPIENTS)?;
     }
 
     /// A quiet-scope VIP never makes a decision quieter than the same message
@@ -337,29 +296,7 @@ proptest! {
         let (settings, _) = world(&config, &requests);
         let m = parts.message();
         let m = at_time(m, *m.at + Duration::milliseconds(second));
-        let p = settings.prepare(&m);
-        let deferred: Vec<_> = RECIPIENTS.iter().map(|r| p.decide_deferred_id(r)).collect();
-        let step = |t: DateTime<Utc>| decisions(&settings, &at_time(m, t));
-        for (i, (_, d)) in deferred.iter().enumerate() {
-            if let Some(d) = d {
-                prop_assert_eq!(step(d.until)[i], d.decision);
-                prop_assert!(d.decision.push());
-            }
-        }
-        for k in 1..=10_080i64 {
-            let t = *m.at + Duration::minutes(k);
-            let ds = step(t);
-            for (i, (now, d)) in deferred.iter().enumerate() {
-                if now.push() || now.level().is_none() {
-                    prop_assert!(d.is_none());
-                    continue;
-                }
-                match d {
-                    Some(d) if t >= d.until => {}
-                    _ => prop_assert!(!ds[i].push(), "{} pushes at {} before {:?}", RECIPIENTS[i], t, d.map(|d| d.until)),
-                }
-            }
-        }
+        deferrals_agree_with_stepping_the_clock(&settings, &m, &RECIPIENTS)?;
     }
 }
 

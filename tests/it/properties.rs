@@ -2,236 +2,24 @@
 
 use chrono_tz::Tz;
 use dnd_engine::{
-    BusChannel, Config, Conversation, ConversationKey, ConversationType, DndPeriod, DndWindow, Layer, Level, Mentions,
-    Message, PeriodLevel, Recipient, Request, Settings, TargetId, TimeOfDay, Timestamp, UserId,
+    Config, Conversation, ConversationType, DndPeriod, DndWindow, Layer, Level, Message, PeriodLevel, Recipient,
+    Request, Settings, TimeOfDay, Timestamp, UserId,
 };
 use proptest::prelude::*;
 
-use crate::naive::{as_naive, Naive};
-
-pub const USERS: [&str; 6] = ["u0", "u1", "u2", "u3", "u4", "u5"];
-const GROUPS: [&str; 3] = ["g0", "g1", "g2"];
-const BUSES: [&str; 3] = ["c0", "c1", "c2"];
-pub const ZONES: [Tz; 6] = [
-    chrono_tz::UTC,
-    chrono_tz::Asia::Shanghai,
-    chrono_tz::America::New_York,
-    chrono_tz::Europe::London,
-    chrono_tz::Australia::Lord_Howe, // moves its clocks by 30 minutes
-    chrono_tz::Asia::Kathmandu,      // +05:45
-];
-
-fn level() -> impl Strategy<Value = Option<Level>> {
-    prop_oneof![1 => Just(None), 5 => set_level().prop_map(Some)]
-}
-
-/// A level that is set: generated, not filtered out of [`level`].
-fn set_level() -> impl Strategy<Value = Level> {
-    prop::sample::select(vec![
-        Level::All,
-        Level::Mentions,
-        Level::MentionsOfMe,
-        Level::MentionsOfAll,
-        Level::Nothing,
-    ])
-}
-
-fn conversation_type() -> impl Strategy<Value = ConversationType> {
-    prop::sample::select(ConversationType::ALL.to_vec())
-}
-
-fn user() -> impl Strategy<Value = UserId> {
-    prop::sample::select(USERS.to_vec()).prop_map(|u| UserId::new(u).unwrap())
-}
-
-fn period() -> impl Strategy<Value = DndPeriod> {
-    (
-        0u32..86_400,
-        1i64..=1439,
-        any::<bool>(),
-        prop::option::of(prop::sample::select(ZONES.to_vec())),
-    )
-        .prop_map(|(start, minutes, five, zone)| DndPeriod {
-            window: DndWindow::new(TimeOfDay::from_seconds(start).unwrap(), minutes).unwrap(),
-            level: if five {
-                PeriodLevel::Nothing
-            } else {
-                PeriodLevel::Mentions
-            },
-            zone,
-        })
-}
-
-/// A conversation key: any type and target; a subchannel only for type 10.
-fn conversation_key() -> impl Strategy<Value = ConversationKey> {
-    (
-        conversation_type(),
-        prop::sample::select([&USERS[..], &GROUPS[..]].concat()),
-        prop::option::of(prop::sample::select(BUSES.to_vec())),
-    )
-        .prop_map(|(t, target, bus)| {
-            let bus = bus
-                .filter(|_| t == ConversationType::UltraGroup)
-                .map(|b| BusChannel::new(b).unwrap());
-            ConversationKey::new(t, TargetId::new(target).unwrap(), bus).unwrap()
-        })
-}
-
-/// Any change request.
-pub fn change() -> impl Strategy<Value = Request> {
-    prop_oneof![
-        (user(), period()).prop_map(|(user_id, period)| Request::SetPeriod { user_id, period }),
-        user().prop_map(|user_id| Request::DeletePeriod { user_id }),
-        (user(), conversation_key(), level()).prop_map(|(user_id, conversation, level)| {
-            Request::SetConversationLevel {
-                user_id,
-                conversation,
-                level,
-            }
-        }),
-        (user(), conversation_type(), level()).prop_map(|(user_id, conversation_type, level)| {
-            Request::SetTypeLevel {
-                user_id,
-                conversation_type,
-                level,
-            }
-        }),
-        (
-            prop::sample::select(GROUPS.to_vec()),
-            prop::option::of(prop::sample::select(BUSES.to_vec())),
-            level()
-        )
-            .prop_map(|(g, bus, level)| Request::SetUltraGroupDefault {
-                group_id: TargetId::new(g).unwrap(),
-                bus_channel: bus.map(|b| BusChannel::new(b).unwrap()),
-                level,
-            }),
-    ]
-}
-
-/// A random engine set-up: a data-center zone and up to four app defaults.
-pub fn config() -> impl Strategy<Value = Config> {
-    (
-        prop::sample::select(ZONES.to_vec()),
-        prop::collection::vec((conversation_type(), set_level()), 0..3),
-    )
-        .prop_map(|(zone, defaults)| {
-            defaults
-                .into_iter()
-                .fold(Config::new(zone), |c, (t, l)| c.with_app_default(t, l))
-        })
-}
-
-/// The parts of a message, owned, so that a strategy can produce them.
-#[derive(Clone, Debug)]
-pub struct MessageParts {
-    pub conversation_type: ConversationType,
-    pub target: &'static str,
-    pub bus: Option<&'static str>,
-    pub sender: &'static str,
-    pub mention: u8,
-    pub mentioned: Vec<&'static str>,
-    pub disable_push: bool,
-    pub at: Timestamp,
-    /// Urgent (issue 11): it matters only where somebody allows urgent messages.
-    pub urgent: bool,
-}
-
-impl MessageParts {
-    pub fn message(&self) -> Message<'_> {
-        let conversation = match self.conversation_type {
-            ConversationType::Private => Conversation::Private,
-            ConversationType::Group => Conversation::Group { group_id: self.target },
-            ConversationType::System => Conversation::System,
-            _ => Conversation::UltraGroup {
-                group_id: self.target,
-                bus_channel: self.bus,
-            },
-        };
-        let mentions = match self.mention {
-            0 => Mentions::None,
-            1 => Mentions::All,
-            _ => Mentions::Users(&self.mentioned),
-        };
-        let message = Message::new(conversation, self.sender, self.at).with_mentions(mentions);
-        let message = if self.disable_push {
-            message.with_push_disabled()
-        } else {
-            message
-        };
-        if self.urgent {
-            message.with_urgent()
-        } else {
-            message
-        }
-    }
-}
-
-pub fn message() -> impl Strategy<Value = MessageParts> {
-    message_from([&USERS[..], &["outsider"]].concat(), 0.1)
-}
-
-/// A message sent by one of `senders`, with `disablePush` with probability
-/// `disable_push`: a property that needs some sender or no `disablePush`
-/// generates only such messages rather than filtering the others out.
-pub fn message_from(senders: Vec<&'static str>, disable_push: f64) -> impl Strategy<Value = MessageParts> {
-    (
-        conversation_type(),
-        prop::sample::select(GROUPS.to_vec()),
-        prop::option::of(prop::sample::select(BUSES.to_vec())),
-        prop::sample::select(senders),
-        0u8..3,
-        prop::collection::vec(prop::sample::select([&USERS[..], &["outsider"]].concat()), 0..4),
-        prop::bool::weighted(disable_push),
-        // 2020 to 2030, to the millisecond
-        1_577_836_800_000i64..1_893_456_000_000,
-        prop::bool::weighted(0.3),
-    )
-        .prop_map(
-            |(conversation_type, target, bus, sender, mention, mentioned, disable_push, ms, urgent)| MessageParts {
-                conversation_type,
-                target,
-                bus,
-                sender,
-                mention,
-                mentioned,
-                disable_push,
-                at: Timestamp::from_millis(ms).unwrap(),
-                urgent,
-            },
-        )
-}
-
-pub fn build(config: &Config, changes: &[Request]) -> Settings {
-    let mut settings = Settings::new(config.clone());
-    for c in changes {
-        assert_eq!(settings.apply(c).code(), 200);
-    }
-    settings
-}
-
-/// Every recipient the tests ask about: the known users and one unknown.
-pub const RECIPIENTS: [&str; 7] = ["u0", "u1", "u2", "u3", "u4", "u5", "stranger"];
+use crate::checks::agrees_with_the_oracle;
+use crate::gen::{self, build, cases, change, config, message, message_from, MessageParts, RECIPIENTS, USERS};
+use crate::naive::Naive;
 
 fn decisions(settings: &Settings, m: &MessageParts) -> Vec<dnd_engine::Decision> {
-    let msg = m.message();
-    let p = settings.prepare(&msg);
-    RECIPIENTS.iter().map(|r| p.decide_id(r)).collect()
-}
-
-/// The number of cases: `PROPTEST_CASES` when it is set (for a long run),
-/// else `default`. (A `cases` written in the config would override it.)
-pub fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    gen::decisions(settings, &m.message(), &RECIPIENTS)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(512), ..ProptestConfig::default() })]
 
-    /// The engine decides as the rules read straight down (the naive walk) do.
+    /// The engine decides as the rules read straight down (the naive walk)
+    /// do, every way it decides (`checks::agrees_with_the_oracle`).
     #[test]
     fn agrees_with_the_rules_read_straight_down(
         config in config(),
@@ -239,18 +27,11 @@ proptest! {
         m in message(),
     ) {
         let settings = build(&config, &changes);
-        let mut naive = Naive::new(config.time_zone, &ConversationType::ALL
-            .iter()
-            .filter_map(|&t| config.app_defaults.get(t).map(|l| (t, l)))
-            .collect::<Vec<_>>());
+        let mut naive = Naive::of_config(&config);
         for c in &changes {
             naive.apply(c);
         }
-        let msg = m.message();
-        let p = settings.prepare(&msg);
-        for r in RECIPIENTS {
-            prop_assert_eq!(as_naive(p.decide_id(r)), naive.decide(&msg, r), "recipient {}", r);
-        }
+        agrees_with_the_oracle(&settings, &naive, &m.message(), &RECIPIENTS)?;
     }
 
     /// The sender never gets a push for their own message.

@@ -3,13 +3,13 @@
 //! decide exactly as one `Settings` given every request.
 
 use dnd_engine::shard::{fnv1a_64, partition_of, Layout, Partition, Replica, ShardKey, PARTITIONS};
-use dnd_engine::{
-    BusChannel, Config, ConversationKey, ConversationType, DndPeriod, DndWindow, Level, PeriodLevel, Request, Settings,
-    TargetId, TimeOfDay, UserId,
-};
+use dnd_engine::{Config, ConversationType, Level, Request, Settings, UserId};
 use proptest::prelude::*;
 
-use crate::properties::{config, message, MessageParts, ZONES};
+use crate::gen::{
+    any_level, config, conversation_key, conversation_type, message, period, ultra_group_default, user_in,
+    MessageParts, GROUPS,
+};
 
 /// FNV-1a 64 test vectors (the published ones for "", "a", "foobar") and the
 /// partitions they give: any producer in any language must reproduce these.
@@ -121,79 +121,23 @@ fn user_ids() -> Vec<String> {
     ids
 }
 
-fn user() -> impl Strategy<Value = UserId> {
-    prop::sample::select(user_ids()).prop_map(|u| UserId::new(&u).unwrap())
-}
-
-fn level() -> impl Strategy<Value = Option<Level>> {
-    prop::sample::select(vec![
-        None,
-        Some(Level::All),
-        Some(Level::Mentions),
-        Some(Level::MentionsOfMe),
-        Some(Level::MentionsOfAll),
-        Some(Level::Nothing),
-    ])
-}
-
-fn conversation_type() -> impl Strategy<Value = ConversationType> {
-    prop::sample::select(ConversationType::ALL.to_vec())
-}
-
-/// The targets and subchannels of `properties::message`, so that messages
-/// meet the settings.
-fn conversation_key() -> impl Strategy<Value = ConversationKey> {
-    (
-        conversation_type(),
-        prop::sample::select(vec!["g0", "g1", "g2", "u0", "u1"]),
-        prop::option::of(prop::sample::select(vec!["c0", "c1", "c2"])),
-    )
-        .prop_map(|(t, target, bus)| {
-            let bus = bus
-                .filter(|_| t == ConversationType::UltraGroup)
-                .map(|b| BusChannel::new(b).unwrap());
-            ConversationKey::new(t, TargetId::new(target).unwrap(), bus).unwrap()
-        })
-}
-
 /// Any change of every kind, over the wide user set; gets mixed in, which
 /// change nothing.
 fn request() -> impl Strategy<Value = Request> {
-    let period = (
-        0u32..86_400,
-        1i64..=1439,
-        any::<bool>(),
-        prop::option::of(prop::sample::select(ZONES.to_vec())),
-    )
-        .prop_map(|(start, minutes, five, zone)| DndPeriod {
-            window: DndWindow::new(TimeOfDay::from_seconds(start).unwrap(), minutes).unwrap(),
-            level: if five {
-                PeriodLevel::Nothing
-            } else {
-                PeriodLevel::Mentions
-            },
-            zone,
-        });
+    let user = || user_in(user_ids());
+    // The targets of `gen::message`, so that messages meet the settings.
+    let targets = [&GROUPS[..], &["u0", "u1"]].concat();
     prop_oneof![
-        3 => (user(), period).prop_map(|(user_id, period)| Request::SetPeriod { user_id, period }),
+        3 => (user(), period()).prop_map(|(user_id, period)| Request::SetPeriod { user_id, period }),
         1 => user().prop_map(|user_id| Request::DeletePeriod { user_id }),
         1 => user().prop_map(|user_id| Request::GetPeriod { user_id }),
-        4 => (user(), conversation_key(), level()).prop_map(|(user_id, conversation, level)| {
+        4 => (user(), conversation_key(targets), any_level()).prop_map(|(user_id, conversation, level)| {
             Request::SetConversationLevel { user_id, conversation, level }
         }),
-        3 => (user(), conversation_type(), level()).prop_map(|(user_id, conversation_type, level)| {
+        3 => (user(), conversation_type(), any_level()).prop_map(|(user_id, conversation_type, level)| {
             Request::SetTypeLevel { user_id, conversation_type, level }
         }),
-        2 => (
-            prop::sample::select(vec!["g0", "g1", "g2"]),
-            prop::option::of(prop::sample::select(vec!["c0", "c1", "c2"])),
-            level()
-        )
-            .prop_map(|(g, bus, level)| Request::SetUltraGroupDefault {
-                group_id: TargetId::new(g).unwrap(),
-                bus_channel: bus.map(|b| BusChannel::new(b).unwrap()),
-                level,
-            }),
+        2 => ultra_group_default(any_level()),
         5 => extension(),
     ]
 }

@@ -18,8 +18,8 @@ use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+use crate::gen::{cases, LEVELS, ZONES};
 use crate::naive::{as_naive, Naive};
-use crate::properties::{cases, ZONES};
 
 /// Users the settings number; about 1% of them set anything.
 const USERS: usize = 30_000;
@@ -27,14 +27,6 @@ const USERS: usize = 30_000;
 /// A level map keeps its bitmap while `span <= entries * 128` (and drops it
 /// only below half that density): `docs/design.md`, `LevelMap::DENSITY`.
 const DENSITY: usize = 128;
-
-const LEVELS: [Level; 5] = [
-    Level::All,
-    Level::Mentions,
-    Level::MentionsOfMe,
-    Level::MentionsOfAll,
-    Level::Nothing,
-];
 
 struct World {
     settings: Settings,

@@ -5,10 +5,7 @@
 //! the same requests in stream order, byte for byte, through a shard's
 //! kill -9 and an API node's.
 
-#[path = "../../../server/tests/common/mod.rs"]
-mod common;
 mod procs;
-mod world;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -17,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dnd_cluster::nats_server::NatsServer;
+use dnd_testkit::world::*;
 use procs::*;
-use world::*;
 
 /// Request lines for `dnd replay`: the changes in stream order.
 fn replay_lines(requests: &[(&str, String)], seqs: &[u64]) -> String {

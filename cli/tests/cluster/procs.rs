@@ -2,16 +2,17 @@
 //! `dnd replay`, and a signing client that pipelines requests over
 //! keep-alive connections, as the platform's SDKs sign them.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::common::{self, read_answer, KEY, SECRET, TIMEOUT};
+use dnd_testkit::client::{read_answer, Client, KEY, SECRET, TIMEOUT};
+use dnd_testkit::process::listening;
+pub use dnd_testkit::world::ZONE;
 
 pub const SHARDS: u16 = 3;
-pub const ZONE: &str = "Asia/Shanghai";
 
 /// A process, killed (SIGKILL) and reaped when dropped.
 pub struct Proc(pub Child);
@@ -73,22 +74,8 @@ pub fn api(url: &str, config: &std::path::Path) -> (Proc, SocketAddr) {
     .arg(config)
     .stdout(Stdio::piped());
     let mut child = c.spawn().expect("an API node");
-    let stdout = child.stdout.take().unwrap();
-    let proc = Proc(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(TIMEOUT).expect("the API node listens in time");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .parse()
-        .unwrap();
-    (proc, addr)
+    let addr = listening(&mut child);
+    (Proc(child), addr)
 }
 
 /// `dnd replay --time-zone ZONE` of `input`: its output lines.
@@ -131,28 +118,14 @@ pub struct Got {
 
 /// The bytes of one signed request (a fresh nonce, now's timestamp).
 pub fn request_bytes(addr: SocketAddr, item: &Item<'_>) -> Vec<u8> {
-    let ts = if item.path.starts_with("/v4/") {
-        (common::now_secs() * 1000).to_string()
-    } else {
-        common::now_secs().to_string()
-    };
-    let nonce = common::nonce();
-    let sig = dnd_server::auth::sign(SECRET, &nonce, &ts);
-    let mut head = format!(
-        "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nApp-Key: {KEY}\r\nNonce: {nonce}\r\nTimestamp: {ts}\r\nSignature: {sig}\r\n",
-        item.path,
-        item.body.len()
-    );
+    let mut extra = Vec::new();
     if let Some(key) = &item.key {
-        head.push_str(&format!("Idempotency-Key: {key}\r\n"));
+        extra.push(("Idempotency-Key", key.clone()));
     }
     if item.after > 0 {
-        head.push_str(&format!("Dnd-After: {}\r\n", item.after));
+        extra.push(("Dnd-After", item.after.to_string()));
     }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(item.body.as_bytes());
-    bytes
+    Client::new(addr).keep_alive_request(item.path, item.body, &extra)
 }
 
 /// Sends `items` over `connections` keep-alive connections, each request

@@ -1,9 +1,14 @@
 //! A generated world of settings requests, every kind of change the
 //! service takes (the nine's changes, the until variants, snooze,
-//! schedule), as (path, form body); and pushes at times around the untils.
+//! schedule), as (path, form body); gets of every kind; and pushes at times
+//! around the untils. The same seed gives the same world.
 
+use dnd_engine::{Config, Settings};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+
+/// The time zone of the world's settings (`Config::time_zone`).
+pub const ZONE: &str = "Asia/Shanghai";
 
 /// A user id: mostly plain, every 13th with characters no subject may hold.
 pub fn user(i: u32) -> String {
@@ -168,4 +173,18 @@ pub fn push(fields: &str, recipients: &[String]) -> String {
         "{{{fields},\"recipients\":{}}}",
         serde_json::to_string(recipients).unwrap()
     )
+}
+
+/// The reference: one `Settings` in [`ZONE`] fed the requests in the
+/// order of their sequences (`seqs[i]` is request `i`'s); panics unless
+/// each is accepted.
+pub fn reference(requests: &[(&str, String)], seqs: &[u64]) -> Settings {
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| seqs[i]);
+    let mut settings = Settings::new(Config::new(dnd_engine::parse_zone(ZONE).unwrap()));
+    for i in order {
+        let (path, body) = &requests[i];
+        assert_eq!(settings.handle(path, body.as_bytes()).code(), 200, "{path} {body}");
+    }
+    settings
 }

@@ -20,6 +20,7 @@
 use super::audience::MentionFilter;
 use super::{Decision, OverrideLayer, PreparedMessage};
 use crate::interner::UserHandle;
+use crate::level_map::LevelMap;
 use crate::model::{Level, PeriodLevel};
 use crate::settings::record::{
     level_of_code, window_contains, EXTENDED_SHIFT, LEN_SHIFT, PERIOD_LEVEL_SHIFT, SECONDS_MASK, TYPE_MASK, TYPE_SHIFT,
@@ -83,9 +84,13 @@ struct Fast<'p> {
     decisions: &'p [Decision; 32],
     /// Where the message's conversation type's level sits in the record.
     type_shift: u32,
-    /// The presence bitmaps of the subchannel and conversation layers.
+    /// The presence bitmaps of the subchannel and conversation layers
+    /// (empty for a layer that is empty or in `sparse`).
     subchannel: &'p [u64],
     conversation: &'p [u64],
+    /// The subchannel and conversation layers that are maps too sparse to
+    /// keep a presence bitmap: the fast path asks them directly.
+    sparse: [Option<&'p LevelMap>; 2],
     /// The sender's handle index, or `u64::MAX`.
     sender: u64,
     filter: &'p [u64; 16],
@@ -95,7 +100,17 @@ struct Fast<'p> {
     /// For an urgent message that somebody allows, the presence bitmap of
     /// the users who allow urgent messages; else empty.
     consenting: &'p [u64],
+    /// [`decide`](Self::decide)'s `POLICY`: whether `listers` or
+    /// `consenting` may be non-empty.
+    policy: bool,
 }
+
+/// The table of a message with `disablePush`: no push for anyone but the
+/// sender, whatever their layers hold (RULES §4: sender first, then
+/// `disablePush`).
+const DISABLED: [Decision; 32] = [Decision::DISABLED; 32];
+/// A mention filter that matches no one.
+const NO_MENTIONS: [u64; 16] = [0; 16];
 
 /// Bit `i` of `bits` (0 past its end), as 0 or 1.
 #[inline(always)]
@@ -103,27 +118,72 @@ fn bit(bits: &[u64], i: usize) -> u64 {
     bits.get(i / 64).map_or(0, |w| w >> (i % 64) & 1)
 }
 
-impl<'p> Fast<'p> {
-    /// The fast path for `prepared`, unless the message has `disablePush`
-    /// (the table knows nothing of it) or one of its override layers is a
-    /// map too sparse to keep a presence bitmap: then every recipient takes
-    /// the general path.
-    fn of(prepared: &'p PreparedMessage<'p>) -> Option<Fast<'p>> {
-        if prepared.message.disable_push {
-            return None;
+/// Calls `$body` with `$f` bound to the fast path's `decide` for `$fast`'s
+/// mode: one copy of the loop for each, so that a message runs only the
+/// checks it needs.
+macro_rules! in_mode {
+    ($fast:expr, |$f:ident| $body:expr) => {{
+        let fast = $fast;
+        match (fast.policy, fast.sparse()) {
+            (false, false) => {
+                let $f = |h, w| fast.decide::<false, false>(h, w);
+                $body
+            }
+            (true, false) => {
+                let $f = |h, w| fast.decide::<true, false>(h, w);
+                $body
+            }
+            (false, true) => {
+                let $f = |h, w| fast.decide::<false, true>(h, w);
+                $body
+            }
+            (true, true) => {
+                let $f = |h, w| fast.decide::<true, true>(h, w);
+                $body
+            }
         }
-        let bitmap = |layer: OverrideLayer<'p>| match layer {
-            OverrideLayer::Levels(m) => m.bitmap(),
-            _ => Some(&[][..]),
-        };
+    }};
+}
+
+impl<'p> Fast<'p> {
+    /// The fast path for `prepared`. With `disablePush`, the table is
+    /// "disabled" for every entry and nothing but the sender (and extended
+    /// records, which the general path decides the same) leaves it.
+    fn of(prepared: &'p PreparedMessage<'p>) -> Fast<'p> {
         let audience = prepared.audience();
-        Some(Fast {
+        let sender = audience.sender.map_or(u64::MAX, |h| h.index() as u64);
+        if prepared.message.disable_push {
+            return Fast {
+                prepared,
+                decisions: &DISABLED,
+                type_shift: 0,
+                subchannel: &[],
+                conversation: &[],
+                sparse: [None, None],
+                sender,
+                filter: &NO_MENTIONS,
+                listers: &[],
+                consenting: &[],
+                policy: false,
+            };
+        }
+        let layer = |layer: OverrideLayer<'p>| match layer {
+            OverrideLayer::Levels(m) => match m.bitmap() {
+                Some(bits) => (bits, None),
+                None => (&[][..], Some(m)),
+            },
+            _ => (&[][..], None),
+        };
+        let (subchannel, sparse_subchannel) = layer(prepared.subchannel);
+        let (conversation, sparse_conversation) = layer(prepared.conversation);
+        Fast {
             prepared,
             decisions: &prepared.table.decisions,
             type_shift: prepared.table.type_shift,
-            subchannel: bitmap(prepared.subchannel)?,
-            conversation: bitmap(prepared.conversation)?,
-            sender: audience.sender.map_or(u64::MAX, |h| h.index() as u64),
+            subchannel,
+            conversation,
+            sparse: [sparse_subchannel, sparse_conversation],
+            sender,
             filter: audience.filter.words(),
             listers: match prepared.fans {
                 Some(_) => prepared.settings.policies.listers(),
@@ -133,15 +193,24 @@ impl<'p> Fast<'p> {
                 true => prepared.settings.policies.consenting(),
                 false => &[],
             },
-        })
+            policy: prepared.special(),
+        }
     }
 
-    /// Whether the message concerns VIP lists or urgent consent: then the
-    /// table path reads the policy's bitmaps too ([`decide`](Self::decide)'s
-    /// `POLICY`), and otherwise it does not spend an instruction on them.
+    /// Whether an override layer is a map without a bitmap: then the table
+    /// path asks it ([`decide`](Self::decide)'s `SPARSE`), and otherwise it
+    /// does not spend an instruction on it.
     #[inline(always)]
-    fn policy(&self) -> bool {
-        self.prepared.special()
+    fn sparse(&self) -> bool {
+        self.sparse.iter().any(Option::is_some)
+    }
+
+    /// Whether a sparse override layer holds `h`, as 0 or 1: a probe of
+    /// each such layer's map (small and in cache) per recipient.
+    #[inline(always)]
+    fn in_sparse_layer(&self, h: UserHandle) -> u64 {
+        let [subchannel, conversation] = self.sparse;
+        u64::from(subchannel.is_some_and(|m| m.holds(h)) | conversation.is_some_and(|m| m.holds(h)))
     }
 
     /// Decides `handles`, whose records are `words`, onto `out`.
@@ -149,21 +218,18 @@ impl<'p> Fast<'p> {
     fn decide_chunk(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) {
         // A copy on the stack, so that the stores to `out` cannot be taken
         // to change what it points to: its fields stay in registers.
-        let fast = *self;
         let pairs = handles.iter().zip(words);
-        match fast.policy() {
-            false => out.extend(pairs.map(|(&h, &w)| fast.decide::<false>(h, w))),
-            true => out.extend(pairs.map(|(&h, &w)| fast.decide::<true>(h, w))),
-        }
+        in_mode!(*self, |decide| out.extend(pairs.map(|(&h, &w)| decide(h, w))))
     }
 
     /// The decision for handle `h`, whose record is `w`; with `POLICY`, a
     /// recipient who has a VIP list (of a message that concerns them) or
     /// allows urgent messages (of an urgent one) takes the general path,
-    /// which knows whether they break through. `POLICY` must be
-    /// [`policy()`](Self::policy).
+    /// which knows whether they break through; with `SPARSE`, so does a
+    /// recipient whom a sparse override layer holds. `POLICY` must be
+    /// `policy`, `SPARSE` [`sparse()`](Self::sparse).
     #[inline(always)]
-    fn decide<const POLICY: bool>(&self, h: UserHandle, w: u64) -> Decision {
+    fn decide<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
         let i = h.index();
         let wall = self.prepared.walls.seconds((w >> ZONE_SHIFT & ZONE_MASK) as usize);
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
@@ -179,6 +245,10 @@ impl<'p> Fast<'p> {
             | u64::from(i as u64 == self.sender);
         let special = match POLICY {
             true => special | bit(self.listers, i) | bit(self.consenting, i),
+            false => special,
+        };
+        let special = match SPARSE {
+            true => special | self.in_sparse_layer(h),
             false => special,
         };
         if special != 0 {
@@ -236,15 +306,7 @@ impl<'a> PreparedMessage<'a> {
                 out.clear();
                 return Err(e);
             }
-            match &fast {
-                Some(fast) => fast.decide_chunk(chunk, &words, out),
-                None => out.extend(
-                    chunk
-                        .iter()
-                        .zip(&words)
-                        .map(|(&h, &w)| self.decide_with(Some(h), &UserRecord(w), "")),
-                ),
-            }
+            fast.decide_chunk(chunk, &words, out);
         }
         Ok(())
     }
@@ -267,17 +329,8 @@ impl<'a> PreparedMessage<'a> {
                 return Err(e);
             }
             let pairs = chunk.iter().zip(&words).enumerate();
-            let bits = match &fast {
-                Some(fast) if !fast.policy() => pairs.fold(0u64, |bits, (k, (&h, &w))| {
-                    bits | u64::from(fast.decide::<false>(h, w).push) << k
-                }),
-                Some(fast) => pairs.fold(0u64, |bits, (k, (&h, &w))| {
-                    bits | u64::from(fast.decide::<true>(h, w).push) << k
-                }),
-                None => pairs.fold(0u64, |bits, (k, (&h, &w))| {
-                    bits | u64::from(self.decide_with(Some(h), &UserRecord(w), "").push) << k
-                }),
-            };
+            let bits = in_mode!(fast, |decide| pairs
+                .fold(0u64, |bits, (k, (&h, &w))| bits | u64::from(decide(h, w).push) << k));
             out.push(bits);
         }
         Ok(())
@@ -296,16 +349,11 @@ impl<'a> PreparedMessage<'a> {
             for (w, h) in words.iter_mut().zip(&handles) {
                 *w = h.and_then(|h| records.get(h.index())).map_or(0, |r| r.0);
             }
-            out.extend(
-                chunk
-                    .iter()
-                    .zip(handles.iter().zip(&words))
-                    .map(|(id, (&h, &w))| match (h, &fast) {
-                        (Some(h), Some(fast)) if !fast.policy() => fast.decide::<false>(h, w),
-                        (Some(h), Some(fast)) => fast.decide::<true>(h, w),
-                        _ => self.decide_with(h, &UserRecord(w), id.as_ref()),
-                    }),
-            );
+            let triples = chunk.iter().zip(handles.iter().zip(&words));
+            in_mode!(fast, |decide| out.extend(triples.map(|(id, (&h, &w))| match h {
+                Some(h) => decide(h, w),
+                None => self.decide_with(h, &UserRecord(w), id.as_ref()),
+            })));
         }
     }
 

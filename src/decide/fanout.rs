@@ -8,7 +8,8 @@
 //! `prepare` works out the 32 possible answers once ([`Table`]) and such a
 //! recipient costs the read of their 8-byte record, the window test and a
 //! table lookup. Every other recipient (an extended record, a bit in the
-//! conversation's or subchannel's presence bitmap, a hit in the mention
+//! conversation's or subchannel's presence bitmap, or, for a layer whose map
+//! is too sparse for one, a hit in that small map; a hit in the mention
 //! filter, the sender; for a message that concerns VIP lists or urgent
 //! consent, a bit in the presence bitmap of the users who have a VIP list or
 //! allow urgent messages) is flagged by the same few instructions and

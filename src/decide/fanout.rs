@@ -9,7 +9,7 @@
 //! recipient costs the read of their 8-byte record, the window test and a
 //! table lookup. Every other recipient (an extended record, a bit in the
 //! conversation's or subchannel's presence bitmap, or, for a layer whose map
-//! is too sparse for one, a hit in that small map; a hit in the mention
+//! is too sparse for one, in that map's filter; a hit in the mention
 //! filter, the sender; for a message that concerns VIP lists or urgent
 //! consent, a bit in the presence bitmap of the users who have a VIP list or
 //! allow urgent messages) is flagged by the same few instructions and
@@ -21,7 +21,7 @@
 use super::audience::MentionFilter;
 use super::{Decision, OverrideLayer, PreparedMessage};
 use crate::interner::UserHandle;
-use crate::level_map::LevelMap;
+use crate::level_map::{slot, Presence};
 use crate::model::{Level, PeriodLevel};
 use crate::settings::record::{
     level_of_code, window_contains, EXTENDED_SHIFT, LEN_SHIFT, PERIOD_LEVEL_SHIFT, SECONDS_MASK, TYPE_MASK, TYPE_SHIFT,
@@ -89,9 +89,10 @@ struct Fast<'p> {
     /// (empty for a layer that is empty or in `sparse`).
     subchannel: &'p [u64],
     conversation: &'p [u64],
-    /// The subchannel and conversation layers that are maps too sparse to
-    /// keep a presence bitmap: the fast path asks them directly.
-    sparse: [Option<&'p LevelMap>; 2],
+    /// The filters (with their shifts) of the subchannel and conversation
+    /// layers that are maps too sparse to keep a presence bitmap (empty for
+    /// the others): see `LevelMap`.
+    sparse: [(&'p [u64], u32); 2],
     /// The sender's handle index, or `u64::MAX`.
     sender: u64,
     filter: &'p [u64; 16],
@@ -104,14 +105,12 @@ struct Fast<'p> {
     /// [`decide`](Self::decide)'s `POLICY`: whether `listers` or
     /// `consenting` may be non-empty.
     policy: bool,
+    /// [`decide`](Self::decide)'s `SPARSE`: whether either of `sparse` is.
+    any_sparse: bool,
+    /// Whether the message has `disablePush`: then nothing but the sender
+    /// matters ([`decide_disabled`](Self::decide_disabled)).
+    disabled: bool,
 }
-
-/// The table of a message with `disablePush`: no push for anyone but the
-/// sender, whatever their layers hold (RULES §4: sender first, then
-/// `disablePush`).
-const DISABLED: [Decision; 32] = [Decision::DISABLED; 32];
-/// A mention filter that matches no one.
-const NO_MENTIONS: [u64; 16] = [0; 16];
 
 /// Bit `i` of `bits` (0 past its end), as 0 or 1.
 #[inline(always)]
@@ -121,25 +120,32 @@ fn bit(bits: &[u64], i: usize) -> u64 {
 
 /// Calls `$body` with `$f` bound to the fast path's `decide` for `$fast`'s
 /// mode: one copy of the loop for each, so that a message runs only the
-/// checks it needs.
+/// checks it needs. `$f` holds its own copy of `$fast`, and `$body`'s
+/// closures should take `$f` by `move`: a closure that borrows it makes the
+/// loop reload the fields through the borrow (measured: two loads more a
+/// recipient).
 macro_rules! in_mode {
     ($fast:expr, |$f:ident| $body:expr) => {{
         let fast = $fast;
-        match (fast.policy, fast.sparse()) {
-            (false, false) => {
-                let $f = |h, w| fast.decide::<false, false>(h, w);
+        match (fast.disabled, fast.policy, fast.any_sparse) {
+            (true, _, _) => {
+                let $f = move |h: UserHandle, _| fast.decide_disabled(h);
                 $body
             }
-            (true, false) => {
-                let $f = |h, w| fast.decide::<true, false>(h, w);
+            (false, false, false) => {
+                let $f = move |h, w| fast.decide::<false, false>(h, w);
                 $body
             }
-            (false, true) => {
-                let $f = |h, w| fast.decide::<false, true>(h, w);
+            (false, true, false) => {
+                let $f = move |h, w| fast.decide::<true, false>(h, w);
                 $body
             }
-            (true, true) => {
-                let $f = |h, w| fast.decide::<true, true>(h, w);
+            (false, false, true) => {
+                let $f = move |h, w| fast.decide::<false, true>(h, w);
+                $body
+            }
+            (false, true, true) => {
+                let $f = move |h, w| fast.decide::<true, true>(h, w);
                 $body
             }
         }
@@ -147,44 +153,27 @@ macro_rules! in_mode {
 }
 
 impl<'p> Fast<'p> {
-    /// The fast path for `prepared`. With `disablePush`, the table is
-    /// "disabled" for every entry and nothing but the sender (and extended
-    /// records, which the general path decides the same) leaves it.
+    /// The fast path for `prepared`.
     fn of(prepared: &'p PreparedMessage<'p>) -> Fast<'p> {
         let audience = prepared.audience();
-        let sender = audience.sender.map_or(u64::MAX, |h| h.index() as u64);
-        if prepared.message.disable_push {
-            return Fast {
-                prepared,
-                decisions: &DISABLED,
-                type_shift: 0,
-                subchannel: &[],
-                conversation: &[],
-                sparse: [None, None],
-                sender,
-                filter: &NO_MENTIONS,
-                listers: &[],
-                consenting: &[],
-                policy: false,
-            };
-        }
         let layer = |layer: OverrideLayer<'p>| match layer {
-            OverrideLayer::Levels(m) => match m.bitmap() {
-                Some(bits) => (bits, None),
-                None => (&[][..], Some(m)),
+            OverrideLayer::Levels(m) => match m.presence() {
+                Presence::Bitmap(bits) => (bits, (&[][..], 0)),
+                Presence::Filter(filter, shift) => (&[][..], (filter, shift)),
             },
-            _ => (&[][..], None),
+            _ => (&[][..], (&[][..], 0)),
         };
         let (subchannel, sparse_subchannel) = layer(prepared.subchannel);
         let (conversation, sparse_conversation) = layer(prepared.conversation);
+        let sparse = [sparse_subchannel, sparse_conversation];
         Fast {
             prepared,
             decisions: &prepared.table.decisions,
             type_shift: prepared.table.type_shift,
             subchannel,
             conversation,
-            sparse: [sparse_subchannel, sparse_conversation],
-            sender,
+            sparse,
+            sender: audience.sender.map_or(u64::MAX, |h| h.index() as u64),
             filter: audience.filter.words(),
             listers: match prepared.fans {
                 Some(_) => prepared.settings.policies.listers(),
@@ -195,23 +184,29 @@ impl<'p> Fast<'p> {
                 false => &[],
             },
             policy: prepared.special(),
+            any_sparse: sparse.iter().any(|(f, _)| !f.is_empty()),
+            disabled: prepared.message.disable_push,
         }
     }
 
-    /// Whether an override layer is a map without a bitmap: then the table
-    /// path asks it ([`decide`](Self::decide)'s `SPARSE`), and otherwise it
-    /// does not spend an instruction on it.
+    /// The decision for handle `h` of a message with `disablePush`: RULES §4
+    /// checks the sender, then `disablePush`, before any layer.
     #[inline(always)]
-    fn sparse(&self) -> bool {
-        self.sparse.iter().any(Option::is_some)
+    fn decide_disabled(&self, h: UserHandle) -> Decision {
+        match h.index() as u64 == self.sender {
+            true => Decision::SENDER,
+            false => Decision::DISABLED,
+        }
     }
 
-    /// Whether a sparse override layer holds `h`, as 0 or 1: a probe of
-    /// each such layer's map (small and in cache) per recipient.
+    /// Whether the filter of a sparse override layer has `h`'s bit, as 0 or
+    /// 1: set for every handle the layer holds, and for about one handle
+    /// in 64 or more that shares a bit with one (the general path then finds
+    /// nothing in the map).
     #[inline(always)]
     fn in_sparse_layer(&self, h: UserHandle) -> u64 {
-        let [subchannel, conversation] = self.sparse;
-        u64::from(subchannel.is_some_and(|m| m.holds(h)) | conversation.is_some_and(|m| m.holds(h)))
+        let [(sub, sub_shift), (conv, conv_shift)] = self.sparse;
+        bit(sub, slot(h.index(), sub_shift)) | bit(conv, slot(h.index(), conv_shift))
     }
 
     /// Decides `handles`, whose records are `words`, onto `out`.
@@ -220,15 +215,15 @@ impl<'p> Fast<'p> {
         // A copy on the stack, so that the stores to `out` cannot be taken
         // to change what it points to: its fields stay in registers.
         let pairs = handles.iter().zip(words);
-        in_mode!(*self, |decide| out.extend(pairs.map(|(&h, &w)| decide(h, w))))
+        in_mode!(*self, |decide| out.extend(pairs.map(move |(&h, &w)| decide(h, w))))
     }
 
     /// The decision for handle `h`, whose record is `w`; with `POLICY`, a
     /// recipient who has a VIP list (of a message that concerns them) or
     /// allows urgent messages (of an urgent one) takes the general path,
     /// which knows whether they break through; with `SPARSE`, so does a
-    /// recipient whom a sparse override layer holds. `POLICY` must be
-    /// `policy`, `SPARSE` [`sparse()`](Self::sparse).
+    /// recipient whose bit is set in a sparse override layer's filter.
+    /// `POLICY` must be `policy`, `SPARSE` `any_sparse`.
     #[inline(always)]
     fn decide<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
         let i = h.index();
@@ -330,8 +325,8 @@ impl<'a> PreparedMessage<'a> {
                 return Err(e);
             }
             let pairs = chunk.iter().zip(&words).enumerate();
-            let bits = in_mode!(fast, |decide| pairs
-                .fold(0u64, |bits, (k, (&h, &w))| bits | u64::from(decide(h, w).push) << k));
+            let bits = in_mode!(fast, |decide| pairs.fold(0u64, move |bits, (k, (&h, &w))| bits
+                | u64::from(decide(h, w).push) << k));
             out.push(bits);
         }
         Ok(())
@@ -351,7 +346,7 @@ impl<'a> PreparedMessage<'a> {
                 *w = h.and_then(|h| records.get(h.index())).map_or(0, |r| r.0);
             }
             let triples = chunk.iter().zip(handles.iter().zip(&words));
-            in_mode!(fast, |decide| out.extend(triples.map(|(id, (&h, &w))| match h {
+            in_mode!(fast, |decide| out.extend(triples.map(move |(id, (&h, &w))| match h {
                 Some(h) => decide(h, w),
                 None => self.decide_with(h, &UserRecord(w), id.as_ref()),
             })));

@@ -200,8 +200,8 @@ impl<'p> Fast<'p> {
     }
 
     /// Whether the filter of a sparse override layer has `h`'s bit, as 0 or
-    /// 1: set for every handle the layer holds, and for about one handle
-    /// in 64 or more that shares a bit with one (the general path then finds
+    /// 1: set for every handle the layer holds, and for at most one other
+    /// handle in 32 that shares a bit with one (the general path then finds
     /// nothing in the map).
     #[inline(always)]
     fn in_sparse_layer(&self, h: UserHandle) -> u64 {

@@ -36,7 +36,7 @@ pub mod worker;
 use std::fmt::Display;
 
 /// What can go wrong between the nodes: each names the operation.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A NATS or JetStream call failed.

@@ -35,7 +35,7 @@ use futures::StreamExt;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
-use crate::feed::Feed;
+use crate::feed::{Entry, Feed};
 use crate::log::{mark_subject, retry, shard_subjects, SNAPSHOTS, STREAM};
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
@@ -201,7 +201,12 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             Some(mark) = w.marks.1.recv() => {
                 w.marking = false;
                 match mark {
-                    Ok(seq) => w.marked = w.marked.max(seq),
+                    Ok(seq) => {
+                        w.marked = w.marked.max(seq);
+                        // Starts the watchdog's clock of the marker now,
+                        // not at the next tick.
+                        feed.check(w.replica.applied(), w.marked);
+                    }
                     Err(e) => eprintln!("shard {}: a marker was not appended: {e}", w.cfg.shard),
                 }
                 w.mark_if_needed();
@@ -220,9 +225,8 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
 
 impl Worker {
     /// Applies one stream entry, then answers the reads it unblocked.
-    async fn entry(&mut self, message: &jetstream::Message) -> Result<(), Error> {
-        let info = message.info().map_err(nats("a stream entry's metadata"))?;
-        let seq = info.stream_sequence;
+    async fn entry(&mut self, entry: &Entry) -> Result<(), Error> {
+        let (message, seq) = (&entry.message, entry.seq);
         if message.subject.starts_with("dnd.mark.") {
             self.replica.skip_to(seq);
         } else {

@@ -29,6 +29,7 @@ mod feed;
 pub mod log;
 pub mod nats_server;
 pub mod run;
+mod snapshot;
 mod watchdog;
 pub mod wire;
 pub mod worker;

@@ -60,9 +60,12 @@ pub struct DecideRequest {
     pub push: dnd_engine::push::Push,
 }
 
-/// A shard's progress, for operators and tests.
+/// A shard's progress, for operators and tests: the JSON answer of
+/// [`progress_subject`]. Fields are only added (older shards' answers read
+/// with the newer fields at 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Progress {
     /// The highest stream sequence applied.
     pub applied: u64,
@@ -76,6 +79,26 @@ pub struct Progress {
     /// each it replaced (a failed, stalled or gapped one, `docs/scaling.md`).
     #[serde(default)]
     pub consumers_opened: u64,
+    /// Periodic snapshots that failed in a row since the last one saved (0
+    /// once one is): while above 0 the stream is not trimmed and a restart
+    /// replays more (`docs/scaling.md`, Recovery).
+    #[serde(default)]
+    pub snapshot_failures: u64,
+}
+
+impl Progress {
+    /// The progress of a shard that restored its snapshot of sequence
+    /// `applied` (0: none) and has done nothing since.
+    pub fn restored(applied: u64) -> Progress {
+        Progress {
+            applied,
+            applied_since_start: 0,
+            restored: applied,
+            snapshot: applied,
+            consumers_opened: 0,
+            snapshot_failures: 0,
+        }
+    }
 }
 
 /// The code of each layer on the wire, fixed for good: nodes of different

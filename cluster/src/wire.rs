@@ -105,8 +105,10 @@ impl Progress {
 /// versions read each other's answers, so a code is never changed or
 /// reused, whatever the order of [`Layer::ALL`]; a new layer takes the next
 /// free code (`wire::tests::layer_codes_are_frozen` keeps this list and
-/// fails for a layer without one). Code 255 is never assigned.
-pub const LAYER_CODES: [(Layer, u8); 13] = [
+/// fails for a layer without one; the table in `docs/scaling.md` is checked
+/// against it). Code 255 is never assigned. A slice, so that a new layer
+/// changes no type.
+pub const LAYER_CODES: &[(Layer, u8)] = &[
     (Layer::Sender, 0),
     (Layer::DisablePush, 1),
     (Layer::Urgent, 2),
@@ -269,6 +271,35 @@ mod tests {
         layers.sort_unstable();
         layers.dedup();
         assert_eq!(layers.len(), LAYER_CODES.len(), "a layer has two codes");
+    }
+
+    /// The table of `docs/scaling.md` names each code's layer as the
+    /// protocol does (`Layer::as_str`, the `by` of a decision line), and
+    /// lists every code.
+    #[test]
+    fn the_documented_layer_codes_are_the_protocol_names() {
+        let doc = include_str!("../../docs/scaling.md");
+        let table = &doc[doc.find("**Layer codes**").expect("the section")..];
+        let mut listed = Vec::new();
+        for row in table.lines().skip_while(|l| !l.starts_with("| code |")).skip(2) {
+            if !row.starts_with('|') {
+                break;
+            }
+            let cells: Vec<&str> = row.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+            for pair in cells.chunks(2) {
+                let code: u8 = pair[0].parse().expect(row);
+                let name = pair[1].trim_matches('`');
+                assert_eq!(
+                    layer_of(code).map(Layer::as_str),
+                    Some(name),
+                    "code {code} in docs/scaling.md"
+                );
+                listed.push(code);
+            }
+        }
+        listed.sort_unstable();
+        let all: Vec<u8> = LAYER_CODES.iter().map(|&(_, c)| c).collect();
+        assert_eq!(listed, all);
     }
 
     /// A code no layer has is refused as a frame error naming the field,

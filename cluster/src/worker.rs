@@ -3,10 +3,11 @@
 //! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
 //! object store [`SNAPSHOTS`], whose description is the sequence it covers)
 //! and reads the stream from the next sequence through its feed
-//! (`src/feed.rs`): an ordered, unacknowledged consumer over its subjects
-//! ([`shard_subjects`]) that the shard replaces, from the sequence after the
-//! applied one, whenever it fails, skips an entry or stalls
-//! (`src/watchdog.rs`). Each entry is applied through
+//! (`src/feed.rs`): a consumer of its own over its subjects
+//! ([`shard_subjects`]; ephemeral, one replica in memory, no
+//! acknowledgements) that the shard replaces, under a fresh name and from
+//! the sequence after the applied one, whenever it fails, skips an entry or
+//! stalls (`src/watchdog.rs`). Each entry is applied through
 //! [`Replica::apply_at`], so a redelivery or an overlapping replay changes
 //! nothing: the snapshot's sequence is the recovery point, never a
 //! consumer's acknowledgements (which a crashed single server can lose).
@@ -43,8 +44,8 @@ use crate::snapshot::save_timeout;
 pub use crate::snapshot::{load_snapshot, snapshot_name, snapshot_store};
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
+use dnd_engine::push::DecisionLine;
 use dnd_server::backend::Generation;
-use dnd_server::decide::decision_line;
 
 /// How long a read may wait for its shard to catch up before it is refused.
 pub const READ_DEADLINE: Duration = Duration::from_secs(10);
@@ -321,8 +322,11 @@ impl Worker {
                         let mut line = Vec::with_capacity(256);
                         for id in &d.push.recipients {
                             line.clear();
-                            let layer = decision_line(&prepared, id, d.explain, &mut line);
-                            Record::encode(layer, &line, &mut out);
+                            let decision = DecisionLine::of(&prepared, id, d.explain);
+                            // Writing to a Vec fails only for a value serde
+                            // cannot write: none here.
+                            let _ = decision.write_to(&mut line);
+                            Record::encode(decision.decision().by(), &line, &mut out);
                         }
                         out
                     }

@@ -10,7 +10,7 @@
 
 use crate::expiring::Expiring;
 use crate::model::{ConversationType, Level, Mentioned, Mentions, Timestamp};
-use crate::policy::MentionAllOff;
+use crate::policy::{MentionAllOff, Urgency};
 use crate::settings::{Fans, LevelMap, Settings, UserHandle, UserRecord};
 use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER};
 use crate::zone::WallTime;
@@ -480,22 +480,13 @@ impl<'a> PreparedMessage<'a> {
 
     /// Whether some recipient may break through their layers: somebody lists
     /// the sender as a VIP, or the message is urgent and somebody allows
-    /// that. When not, the break-through layers hold for no one, and the
-    /// fanout's table path stands (`fanout.rs`).
+    /// that. When not, the break-through layers hold for no one; when so,
+    /// they hold at most for the users whose bit is set in the presence
+    /// bitmaps of VIP lists and urgent consent, and the fanout's table path
+    /// stands for everyone else (`fanout.rs`).
     #[inline]
     pub(crate) fn special(&self) -> bool {
         self.urgent || self.fans.is_some()
-    }
-
-    /// Whether the recipient with `handle` may break through their layers:
-    /// the message is urgent and they allow urgent messages, or they list
-    /// the sender as a VIP. Such a recipient takes the full walk.
-    #[inline]
-    fn breaks_through(&self, handle: Option<UserHandle>) -> bool {
-        handle.is_some_and(|h| {
-            (self.urgent && self.settings.policies.allows_urgent(h))
-                || self.fans.is_some_and(|f| f.contains_key(&h.number()))
-        })
     }
 
     /// The decision for the recipient with `handle` (or, without one, for the
@@ -512,8 +503,17 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
-        if record.extended() || (self.special() && self.breaks_through(handle)) {
+        if record.extended() {
             return self.decide_extended(handle, id);
+        }
+        if let (Some(h), true) = (handle, self.special()) {
+            // The break-through layers: an urgent message they allow, a
+            // sender they list. Such a recipient is decided as the full walk
+            // decides (`observe.rs`).
+            let (urgency, vip) = (self.urgency(handle), self.vip_scope(handle));
+            if urgency == Urgency::Allowed || vip.is_some() {
+                return self.decide_breaking(h, record, urgency, vip);
+            }
         }
         let (layer, level) = self.choose(self.user_layers(handle, record));
         Decision {

@@ -9,9 +9,11 @@
 //! recipient costs the read of their 8-byte record, the window test and a
 //! table lookup. Every other recipient (an extended record, a bit in the
 //! conversation's or subchannel's presence bitmap, a hit in the mention
-//! filter, the sender) is flagged by the same few instructions and decided
-//! by the general path (`PreparedMessage::decide_with`), which walks the
-//! user layers of `WALK`. The table is built by the same `first_set` over
+//! filter, the sender; for a message that concerns VIP lists or urgent
+//! consent, a bit in the presence bitmap of the users who have a VIP list or
+//! allow urgent messages) is flagged by the same few instructions and
+//! decided by the general path (`PreparedMessage::decide_with`), which walks
+//! the user layers of `WALK`. The table is built by the same `first_set` over
 //! the same slice of `WALK` as the general path, with the override layers
 //! unset; the tests compare both with the naive oracle on large worlds.
 
@@ -87,6 +89,12 @@ struct Fast<'p> {
     /// The sender's handle index, or `u64::MAX`.
     sender: u64,
     filter: &'p [u64; 16],
+    /// For a message that concerns VIP lists (its sender is somebody's VIP),
+    /// the presence bitmap of the users who have a VIP list; else empty.
+    listers: &'p [u64],
+    /// For an urgent message that somebody allows, the presence bitmap of
+    /// the users who allow urgent messages; else empty.
+    consenting: &'p [u64],
 }
 
 /// Bit `i` of `bits` (0 past its end), as 0 or 1.
@@ -97,12 +105,11 @@ fn bit(bits: &[u64], i: usize) -> u64 {
 
 impl<'p> Fast<'p> {
     /// The fast path for `prepared`, unless the message has `disablePush`
-    /// (the table knows nothing of it), concerns somebody's VIP list or
-    /// consent to urgent messages (the table knows nothing of those either),
-    /// or one of its override layers is a map too sparse to keep a presence
-    /// bitmap: then every recipient takes the general path.
+    /// (the table knows nothing of it) or one of its override layers is a
+    /// map too sparse to keep a presence bitmap: then every recipient takes
+    /// the general path.
     fn of(prepared: &'p PreparedMessage<'p>) -> Option<Fast<'p>> {
-        if prepared.message.disable_push || prepared.special() {
+        if prepared.message.disable_push {
             return None;
         }
         let bitmap = |layer: OverrideLayer<'p>| match layer {
@@ -118,7 +125,23 @@ impl<'p> Fast<'p> {
             conversation: bitmap(prepared.conversation)?,
             sender: audience.sender.map_or(u64::MAX, |h| h.index() as u64),
             filter: audience.filter.words(),
+            listers: match prepared.fans {
+                Some(_) => prepared.settings.policies.listers(),
+                None => &[],
+            },
+            consenting: match prepared.urgent {
+                true => prepared.settings.policies.consenting(),
+                false => &[],
+            },
         })
+    }
+
+    /// Whether the message concerns VIP lists or urgent consent: then the
+    /// table path reads the policy's bitmaps too ([`decide`](Self::decide)'s
+    /// `POLICY`), and otherwise it does not spend an instruction on them.
+    #[inline(always)]
+    fn policy(&self) -> bool {
+        self.prepared.special()
     }
 
     /// Decides `handles`, whose records are `words`, onto `out`.
@@ -127,12 +150,20 @@ impl<'p> Fast<'p> {
         // A copy on the stack, so that the stores to `out` cannot be taken
         // to change what it points to: its fields stay in registers.
         let fast = *self;
-        out.extend(handles.iter().zip(words).map(|(&h, &w)| fast.decide(h, w)));
+        let pairs = handles.iter().zip(words);
+        match fast.policy() {
+            false => out.extend(pairs.map(|(&h, &w)| fast.decide::<false>(h, w))),
+            true => out.extend(pairs.map(|(&h, &w)| fast.decide::<true>(h, w))),
+        }
     }
 
-    /// The decision for handle `h`, whose record is `w`.
+    /// The decision for handle `h`, whose record is `w`; with `POLICY`, a
+    /// recipient who has a VIP list (of a message that concerns them) or
+    /// allows urgent messages (of an urgent one) takes the general path,
+    /// which knows whether they break through. `POLICY` must be
+    /// [`policy()`](Self::policy).
     #[inline(always)]
-    fn decide(&self, h: UserHandle, w: u64) -> Decision {
+    fn decide<const POLICY: bool>(&self, h: UserHandle, w: u64) -> Decision {
         let i = h.index();
         let wall = self.prepared.walls.seconds((w >> ZONE_SHIFT & ZONE_MASK) as usize);
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
@@ -146,6 +177,10 @@ impl<'p> Fast<'p> {
             | bit(self.conversation, i)
             | u64::from(self.filter[word] & mask != 0)
             | u64::from(i as u64 == self.sender);
+        let special = match POLICY {
+            true => special | bit(self.listers, i) | bit(self.consenting, i),
+            false => special,
+        };
         if special != 0 {
             self.prepared.decide_special(h, w)
         } else {
@@ -233,8 +268,11 @@ impl<'a> PreparedMessage<'a> {
             }
             let pairs = chunk.iter().zip(&words).enumerate();
             let bits = match &fast {
+                Some(fast) if !fast.policy() => pairs.fold(0u64, |bits, (k, (&h, &w))| {
+                    bits | u64::from(fast.decide::<false>(h, w).push) << k
+                }),
                 Some(fast) => pairs.fold(0u64, |bits, (k, (&h, &w))| {
-                    bits | u64::from(fast.decide(h, w).push) << k
+                    bits | u64::from(fast.decide::<true>(h, w).push) << k
                 }),
                 None => pairs.fold(0u64, |bits, (k, (&h, &w))| {
                     bits | u64::from(self.decide_with(Some(h), &UserRecord(w), "").push) << k
@@ -263,7 +301,8 @@ impl<'a> PreparedMessage<'a> {
                     .iter()
                     .zip(handles.iter().zip(&words))
                     .map(|(id, (&h, &w))| match (h, &fast) {
-                        (Some(h), Some(fast)) => fast.decide(h, w),
+                        (Some(h), Some(fast)) if !fast.policy() => fast.decide::<false>(h, w),
+                        (Some(h), Some(fast)) => fast.decide::<true>(h, w),
                         _ => self.decide_with(h, &UserRecord(w), id.as_ref()),
                     }),
             );

@@ -1,17 +1,19 @@
 //! The full walk for one recipient: what each layer of [`WALK`] holds at a
 //! given instant. The fanout takes it for users with a schedule, a snooze or
-//! a temporary level (their record says so) and for those who may break
-//! through (an urgent message they allow, a sender they list as a VIP); the
-//! explanation and the defer computation take it for everyone. It allocates
-//! nothing.
+//! a temporary level (their record says so); the explanation and the defer
+//! computation take it for everyone. A recipient who may break through (an
+//! urgent message they allow, a sender they list as a VIP) and has none of
+//! those is decided as the walk would, from the break-through layers and the
+//! user layers the general path reads, without building it
+//! (`decide_breaking`). It allocates nothing.
 
 use chrono::{DateTime, Utc};
 
-use super::{Decision, OverrideLayer, PreparedMessage};
+use super::{Decision, OverrideLayer, PreparedMessage, UserLayers};
 use crate::expiring::Expiring;
 use crate::model::Level;
-use crate::policy::Urgency;
-use crate::settings::{UserHandle, ZoneIndex};
+use crate::policy::{Urgency, VipScope};
+use crate::settings::{UserHandle, UserRecord, ZoneIndex};
 use crate::walk::{Layer, LayerKind, Quiet, Seen, Walk, FIRST_DEFAULT_LAYER, WALK};
 use crate::zone::WallTime;
 
@@ -23,6 +25,73 @@ impl PreparedMessage<'_> {
     pub(super) fn decide_extended(&self, handle: Option<UserHandle>, id: &str) -> Decision {
         let walk = self.walk(handle, id, self.message.at.as_datetime(), &|z| self.walls.at(z));
         self.decision_of(&walk, handle, id)
+    }
+
+    /// The decision for a recipient who may break through (an urgent
+    /// message they allow, a sender they list as a VIP) and whose record is
+    /// not extended: what the full walk comes to, without building it. Such
+    /// a record has no snooze, schedule or temporary level, so below the
+    /// break-through layers the walk sees what the general path reads
+    /// (`user_layers`, then the defaults), and its quiet time is the period
+    /// alone.
+    #[cold]
+    #[inline(never)]
+    ///
+    /// `urgency` and `vip` are what the break-through layers see for them
+    /// ([`urgency`](Self::urgency), [`vip_scope`](Self::vip_scope)).
+    pub(super) fn decide_breaking(
+        &self,
+        h: UserHandle,
+        record: &UserRecord,
+        urgency: Urgency,
+        vip: Option<VipScope>,
+    ) -> Decision {
+        debug_assert!(!record.extended());
+        let handle = Some(h);
+        let at = self.message.at.as_datetime();
+        // The break-through layers, in the order of the walk.
+        for &layer in WALK.iter().filter(|l| l.kind() == LayerKind::BreakThrough) {
+            let seen = match layer {
+                Layer::Urgent => Seen::Urgent(urgency),
+                Layer::Vip => Seen::Vip(vip),
+                _ => continue,
+            };
+            if let Some(level) = seen.decides(at) {
+                return self.decision_at((layer, level), handle, "");
+            }
+        }
+        // Then as `readings`: the walk, and for a VIP with scope quiet whom
+        // it does not push to, the walk with the quiet time passed over.
+        let u = self.user_layers(handle, record);
+        let (layer, level) = self.choose(u);
+        let first = self.decision_at((layer, Some(level)), handle, "");
+        if first.push || vip != Some(VipScope::Quiet) {
+            return first;
+        }
+        let (layer, level) = self.choose(UserLayers { period: None, ..u });
+        let second = self.decision_at((layer, Some(level)), handle, "");
+        if second.push {
+            second
+        } else {
+            first
+        }
+    }
+
+    /// Whether the message is urgent and the recipient with `handle` allows that.
+    #[inline]
+    pub(super) fn urgency(&self, handle: Option<UserHandle>) -> Urgency {
+        match handle {
+            _ if !self.message.urgent => Urgency::NotUrgent,
+            Some(h) if self.urgent && self.settings.policies.allows_urgent(h) => Urgency::Allowed,
+            _ => Urgency::NotAllowed,
+        }
+    }
+
+    /// The scope of the sender on the VIP list of the recipient with
+    /// `handle`, if the sender is on it.
+    #[inline]
+    pub(super) fn vip_scope(&self, handle: Option<UserHandle>) -> Option<VipScope> {
+        handle.and_then(|h| self.fans?.get(&h.number()).copied())
     }
 
     /// The decision a walk comes to.
@@ -90,12 +159,8 @@ impl PreparedMessage<'_> {
             *slot = match layer {
                 Layer::Sender => Seen::Outright(is_sender),
                 Layer::DisablePush => Seen::Outright(self.message.disable_push),
-                Layer::Urgent => Seen::Urgent(match handle {
-                    _ if !self.message.urgent => Urgency::NotUrgent,
-                    Some(h) if self.urgent && self.settings.policies.allows_urgent(h) => Urgency::Allowed,
-                    _ => Urgency::NotAllowed,
-                }),
-                Layer::Vip => Seen::Vip(handle.and_then(|h| self.fans?.get(&h.number()).copied())),
+                Layer::Urgent => Seen::Urgent(self.urgency(handle)),
+                Layer::Vip => Seen::Vip(self.vip_scope(handle)),
                 Layer::UserSnooze => Seen::Snooze(extras.and_then(|e| e.snooze)),
                 Layer::UserPeriod => {
                     let schedule = extras.and_then(|e| e.schedule.as_ref());

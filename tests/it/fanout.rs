@@ -181,6 +181,94 @@ proptest! {
     }
 }
 
+/// The world of `seed` with issue 11's policy: a share of the users (from
+/// none to a fifth, so that the presence bitmaps run from empty to dense)
+/// list one to four of the senders `u0`..`u9` as VIPs, in either scope, and
+/// another share allow urgent messages; then some lists are replaced or
+/// removed and some consent is taken back, so that bits are cleared as well
+/// as set.
+fn world_with_policy(seed: u64, users: usize) -> World {
+    let mut w = world(seed, users);
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xb1b);
+    let (vip, urgent) = (
+        [0.0, 0.002, 0.05, 0.2][rng.gen_range(0..4)],
+        [0.0, 0.002, 0.05, 0.2][rng.gen_range(0..4)],
+    );
+    let list = |rng: &mut SmallRng| {
+        let senders: std::collections::BTreeSet<String> = (0..rng.gen_range(1..5))
+            .map(|_| format!("u{}", rng.gen_range(0..10)))
+            .collect();
+        let json = serde_json::to_string(&senders.into_iter().collect::<Vec<_>>()).unwrap();
+        let scope = ["quiet", "all"][rng.gen_range(0..2)];
+        let json: String = form_urlencoded::byte_serialize(json.as_bytes()).collect();
+        format!("&vipUserIds={json}&scope={scope}")
+    };
+    for round in 0..2 {
+        for i in 0..users {
+            let id = w.ids[i].clone();
+            // The second round changes a tenth of what the first set.
+            let p = if round == 0 { 1.0 } else { 0.1 };
+            if rng.gen_bool(vip * p) {
+                let body = match round {
+                    0 => list(&mut rng),
+                    _ if rng.gen_bool(0.5) => "&vipUserIds=%5B%5D".to_owned(),
+                    _ => list(&mut rng),
+                };
+                apply(&mut w, "/user/vip/set.json", &format!("userId={id}{body}"));
+            }
+            if rng.gen_bool(urgent * p) {
+                apply(
+                    &mut w,
+                    "/user/urgent/set.json",
+                    &format!("userId={id}&allow={}", 1 - round),
+                );
+            }
+        }
+    }
+    w
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Issue 11's break-through rules through the fast batch paths, on large
+    /// worlds where from none to a fifth of the users have VIP lists and allow
+    /// urgent messages: every recipient's decision is the naive oracle's, for
+    /// messages from a sender somebody lists and from one nobody does (so
+    /// that only some recipients leave the table path), urgent or not, in
+    /// every conversation type, with and without mentions.
+    #[test]
+    fn the_fast_fanout_agrees_with_the_oracle_with_vip_lists_and_urgent_consent(seed in any::<u64>()) {
+        let users = 3_000 + (seed % 5_000) as usize;
+        let w = world_with_policy(seed, users);
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
+        let instant = Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap();
+        let mentioned: Vec<&str> = (0..rng.gen_range(0..40))
+            .map(|_| w.ids[rng.gen_range(0..users)].as_str())
+            .chain(["nobody"])
+            .collect();
+        for conversation in [
+            Conversation::Private,
+            Conversation::System,
+            Conversation::Group { group_id: "team" },
+            Conversation::UltraGroup { group_id: "club", bus_channel: Some("news") },
+        ] {
+            for (listed, urgent) in [(true, false), (true, true), (false, true), (false, false)] {
+                let sender = match listed {
+                    true => w.ids[rng.gen_range(0..10)].as_str(),
+                    false => w.ids[rng.gen_range(10..users)].as_str(),
+                };
+                let mentions = [Mentions::None, Mentions::All, Mentions::Users(&mentioned)][rng.gen_range(0..3)];
+                let mut message = Message::new(conversation, sender, instant).with_mentions(mentions);
+                if urgent {
+                    message = message.with_urgent();
+                }
+                check(&w, &message, &mut rng);
+            }
+        }
+    }
+}
+
 /// The parallel fanout decides as the single-threaded one, for any number
 /// of threads and recipients (fewer than one chunk, several, not a multiple).
 #[cfg(feature = "parallel")]

@@ -29,6 +29,7 @@ mod feed;
 pub mod log;
 pub mod nats_server;
 pub mod run;
+mod snapshot;
 mod watchdog;
 pub mod wire;
 pub mod worker;
@@ -36,7 +37,7 @@ pub mod worker;
 use std::fmt::Display;
 
 /// What can go wrong between the nodes: each names the operation.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A NATS or JetStream call failed.

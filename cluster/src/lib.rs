@@ -63,6 +63,24 @@ pub enum Error {
     /// that dropped several filter subjects), or could not be started.
     #[error("nats-server: {0}")]
     Server(String),
+    /// The stream was trimmed past the point this shard's snapshot covers
+    /// (its snapshot is missing or older than the trim): the entries in
+    /// between are gone, so the shard refuses to start rather than decide
+    /// without them.
+    #[error(
+        "the stream starts at sequence {first}, but this shard's snapshot covers only up to {applied} \
+         (missing, or older than the stream's trim): entries {} to {} are gone; \
+         put back a snapshot covering at least sequence {}",
+        applied + 1,
+        first - 1,
+        first - 1
+    )]
+    Trimmed {
+        /// The last sequence the shard's snapshot covers (0: no snapshot).
+        applied: u64,
+        /// The stream's first sequence.
+        first: u64,
+    },
     /// An input was refused by the engine.
     #[error(transparent)]
     Engine(#[from] dnd_engine::Error),

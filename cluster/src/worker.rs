@@ -108,6 +108,17 @@ struct Worker {
     marks: (mpsc::Sender<MarkResult>, mpsc::Receiver<MarkResult>),
 }
 
+/// Whether a shard whose settings cover the stream up to `applied` can read
+/// on from a stream whose first entry is `first`: only if nothing between
+/// them was trimmed (an empty stream that was never written reports 0).
+fn resumable(applied: u64, first: u64) -> Result<(), Error> {
+    if first > applied + 1 {
+        Err(Error::Trimmed { applied, first })
+    } else {
+        Ok(())
+    }
+}
+
 /// Runs shard `cfg.shard` until `stop` resolves (then it snapshots and
 /// returns) or an unrecoverable error.
 pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
@@ -118,6 +129,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     let name = cfg.snapshot_name();
     let restored = load_snapshot(&store, &name).await?;
     let replica = restored.unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
+    resumable(replica.applied(), stream.cached_info().state.first_sequence)?;
     let progress = Progress::restored(replica.applied());
     let (layout, shard) = (cfg.layout, cfg.shard);
     let mut gets = client
@@ -395,5 +407,27 @@ impl Worker {
             .await
             .map_err(nats("trim the stream"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_resumes_only_where_nothing_it_needs_was_trimmed() {
+        // A new stream (first 0 or 1), a snapshot at or past the trim.
+        for (applied, first) in [(0, 0), (0, 1), (10, 11), (10, 5), (10, 0)] {
+            assert!(resumable(applied, first).is_ok(), "{applied} {first}");
+        }
+        // No snapshot, or an older one, below a trim: entries are gone.
+        for (applied, first) in [(0, 2), (10, 12), (0, 1_000)] {
+            match resumable(applied, first) {
+                Err(Error::Trimmed { applied: a, first: f }) => assert_eq!((a, f), (applied, first)),
+                other => panic!("{applied} {first}: {other:?}"),
+            }
+        }
+        let text = resumable(4, 11).unwrap_err().to_string();
+        assert!(text.contains("entries 5 to 10 are gone"), "{text}");
     }
 }

@@ -126,3 +126,56 @@ async fn failed_periodic_snapshots_are_counted_until_one_is_saved() {
     assert!(!shard.is_finished(), "the shard goes on");
     shard.abort();
 }
+
+/// A shard whose snapshot is gone after the stream was trimmed below it
+/// refuses to start: starting from nothing would decide without the
+/// trimmed entries, silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_snapshot_below_a_trim_stops_the_shard() {
+    let dir = support::dir();
+    let server = NatsServer::start(dir.path()).expect("nats-server");
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let log = Log::open(client.clone(), 1).await.unwrap();
+    let shard = {
+        let client = client.clone();
+        tokio::spawn(async move { worker::run(client, config(5), std::future::pending()).await })
+    };
+    let mut last = 0;
+    for i in 0..12 {
+        let body = format!("userId=u{i}");
+        let request = Request::parse("/user/blockPushPeriod/delete.json", body.as_bytes()).unwrap();
+        last = log
+            .append(&request, &format!("t{i}"), Duration::from_secs(10))
+            .await
+            .unwrap()
+            .seq;
+    }
+    let p = applied(&client, last).await;
+    assert_eq!(p.snapshot, 10, "{p:?}");
+    shard.abort();
+    let _ = shard.await;
+    let first = log
+        .context()
+        .get_stream("DND")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .state
+        .first_sequence;
+    assert_eq!(first, 11, "trimmed below the snapshot");
+
+    let store = worker::snapshot_store(log.context(), 1).await.unwrap();
+    store.delete(config(5).snapshot_name().as_str()).await.unwrap();
+    let stopped = tokio::time::timeout(
+        Duration::from_secs(60),
+        worker::run(client, config(5), std::future::pending()),
+    )
+    .await
+    .expect("the shard stops");
+    match stopped {
+        Err(Error::Trimmed { applied: 0, first: 11 }) => {}
+        other => panic!("{other:?}"),
+    }
+}

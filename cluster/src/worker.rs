@@ -112,7 +112,7 @@ struct Worker {
 /// on from a stream whose first entry is `first`: only if nothing between
 /// them was trimmed (an empty stream that was never written reports 0).
 fn resumable(applied: u64, first: u64) -> Result<(), Error> {
-    if first > applied + 1 {
+    if first > applied.saturating_add(1) {
         Err(Error::Trimmed { applied, first })
     } else {
         Ok(())
@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn a_shard_resumes_only_where_nothing_it_needs_was_trimmed() {
         // A new stream (first 0 or 1), a snapshot at or past the trim.
-        for (applied, first) in [(0, 0), (0, 1), (10, 11), (10, 5), (10, 0)] {
+        for (applied, first) in [(0, 0), (0, 1), (10, 11), (10, 5), (10, 0), (u64::MAX, u64::MAX)] {
             assert!(resumable(applied, first).is_ok(), "{applied} {first}");
         }
         // No snapshot, or an older one, below a trim: entries are gone.

@@ -16,210 +16,21 @@
 //! left out, and a `null` in its place is refused (`users[0].period: null is
 //! not allowed ...`), never read as absent.
 
+mod format;
+
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::expiring::{Snooze, Temporary};
-use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod, Level, TargetId, UserId};
-use crate::policy::{VipList, VipScope};
-use crate::schedule::WeeklySchedule;
+use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, Level, TargetId, UserId};
+use crate::policy::VipList;
 use crate::settings::{AppDefaults, Config, LevelMap, Settings, UserHandle};
-use crate::shape::{self, Obj};
+use crate::shape::Obj;
 use crate::Error;
-
-const FORMAT: u32 = 2;
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Snapshot {
-    format: u32,
-    time_zone: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    app_defaults: Vec<Obj<TypeLevel>>,
-    /// `Some` only when given (saved only when true): present in format 1, it is refused.
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    private_as_mention: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    mention_all_max_members: Option<u32>,
-    #[serde(default)]
-    users: Vec<Obj<UserSnapshot>>,
-    #[serde(default)]
-    conversations: Vec<Obj<ConversationSnapshot>>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TypeLevel {
-    conversation_type: ConversationType,
-    unpush_level: Level,
-}
-
-/// A temporary level: `unpushLevel` 0 is "not set".
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TemporarySnapshot {
-    unpush_level: i64,
-    #[serde(with = "chrono::serde::ts_milliseconds")]
-    until: DateTime<Utc>,
-}
-
-impl TemporarySnapshot {
-    fn of(t: Temporary) -> Obj<TemporarySnapshot> {
-        Obj(TemporarySnapshot {
-            unpush_level: Level::code_of(t.level),
-            until: t.until,
-        })
-    }
-
-    fn temporary(&self) -> Result<Temporary, Error> {
-        Ok(Temporary {
-            level: Level::from_code(self.unpush_level)
-                .map_err(|e| Error::snapshot(format_args!("unpushLevel: {e}")))?,
-            until: self.until,
-        })
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TemporaryTypeLevel {
-    conversation_type: ConversationType,
-    temporary: Obj<TemporarySnapshot>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TemporaryConversationLevel {
-    conversation_type: ConversationType,
-    target_id: String,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    bus_channel: Option<String>,
-    temporary: Obj<TemporarySnapshot>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UserSnapshot {
-    user_id: String,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    period: Option<Obj<DndPeriod>>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    schedule: Option<Obj<WeeklySchedule>>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    snooze: Option<Obj<Snooze>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    conversation_types: Vec<Obj<TypeLevel>>,
-    /// These three are `Some` only when given (saved only when not empty or
-    /// false): present in format 1, even empty or false, they are refused.
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    temporary_conversation_types: Option<Vec<Obj<TemporaryTypeLevel>>>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    temporary_conversations: Option<Vec<Obj<TemporaryConversationLevel>>>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    vip: Option<Obj<VipSnapshot>>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    urgent_allowed: Option<bool>,
-}
-
-/// A VIP list: 1 to 100 ids of users listed in `users`, none twice.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct VipSnapshot {
-    user_ids: Vec<String>,
-    scope: VipScope,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UserLevel {
-    user_id: String,
-    unpush_level: Level,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConversationSnapshot {
-    conversation_type: ConversationType,
-    target_id: String,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    default: Option<Level>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    default_temporary: Option<Obj<TemporarySnapshot>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    users: Vec<Obj<UserLevel>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    subchannels: Vec<Obj<SubchannelSnapshot>>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SubchannelSnapshot {
-    bus_channel: String,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    default: Option<Level>,
-    #[serde(
-        default,
-        deserialize_with = "shape::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
-    default_temporary: Option<Obj<TemporarySnapshot>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    users: Vec<Obj<UserLevel>>,
-}
+use format::{
+    ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporaryConversationLevel, TemporarySnapshot,
+    TemporaryTypeLevel, TypeLevel, UserLevel, UserSnapshot, VipSnapshot, FORMAT,
+};
 
 fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<Obj<TypeLevel>> {
     ConversationType::ALL

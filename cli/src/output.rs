@@ -94,17 +94,10 @@ impl<W: Write> Session<W> {
         self.out.flush()
     }
 
+    /// A request of the platform's form API.
     fn request(&mut self, path: &str, body: &str) -> io::Result<()> {
         let response = self.settings.handle(path, body.as_bytes()).to_json();
-        match self.mode {
-            Mode::Replay | Mode::ExplainJson => writeln!(self.out, "{response}"),
-            Mode::Explain => writeln!(
-                self.out,
-                "request {} {}\n  -> {response}",
-                Escaped(path, ECHO_CHARS),
-                Escaped(body, ECHO_CHARS)
-            ),
-        }
+        self.respond(path, body, &response)
     }
 
     /// A v4 request: the same settings, the v4 answer.
@@ -113,7 +106,12 @@ impl<W: Write> Session<W> {
             Ok(request) => self.settings.apply(&request),
             Err(e) => Response::from_error(&e),
         };
-        let response = api_v4::to_json(&response);
+        self.respond(path, body, &api_v4::to_json(&response))
+    }
+
+    /// Writes a request's `response` (JSON) of either generation: alone, or
+    /// for people after the request it answers.
+    fn respond(&mut self, path: &str, body: &str, response: &str) -> io::Result<()> {
         match self.mode {
             Mode::Replay | Mode::ExplainJson => writeln!(self.out, "{response}"),
             Mode::Explain => writeln!(

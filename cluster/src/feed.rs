@@ -23,10 +23,13 @@
 //!
 //! Here each consumer has a fresh name the server picks, so each attempt is
 //! placed anew; an attempt that is not answered within the call timeout is
-//! abandoned, and the next one waits [`backoff`]. The decision to reopen is
-//! the [`Watchdog`]'s. Opening runs inside the worker's event loop without
-//! blocking it: reads are still answered (or refused at their deadline)
-//! while the feed reopens.
+//! abandoned, and the next one waits [`Watchdog::wait`]. The decision to
+//! reopen, and how long to wait first (a consumer that dies young makes the
+//! next one wait), is the [`Watchdog`]'s. An entry whose metadata cannot be
+//! read ends the feed with a frame error: a server that sends such entries
+//! sends them to every consumer, and reopening would only loop. Opening
+//! runs inside the worker's event loop without blocking it: reads are still
+//! answered (or refused at their deadline) while the feed reopens.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,7 +41,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::log::CALL_TIMEOUT;
-use crate::watchdog::{backoff, Watchdog, Why, STALL_PATIENCE};
+use crate::watchdog::{Watchdog, Why, STALL_PATIENCE};
 use crate::Error;
 
 /// The idle heartbeat the server sends while a pull waits with nothing to
@@ -71,6 +74,8 @@ struct Open {
 enum State {
     /// Boxed: the message stream is large and the feed opens rarely.
     Reading(Box<Open>),
+    /// The feed ended with this error; every later call returns it again.
+    Failed(Error),
     Opening {
         /// The first sequence asked for.
         from: u64,
@@ -78,6 +83,14 @@ enum State {
         attempt: u32,
         future: Opening,
     },
+}
+
+/// One entry of the shard's subjects.
+pub(crate) struct Entry {
+    /// The message.
+    pub(crate) message: jetstream::Message,
+    /// Its stream sequence.
+    pub(crate) seq: u64,
 }
 
 /// The entries of one shard's subjects.
@@ -120,8 +133,9 @@ impl Feed {
     /// needed; `applied` is the shard's applied sequence (a new consumer
     /// starts after it). Cancel-safe: an interrupted call loses nothing and
     /// the next call goes on where it stopped. Errs only when the server
-    /// cannot serve a shard at all.
-    pub(crate) async fn next(&mut self, applied: u64) -> Result<jetstream::Message, Error> {
+    /// cannot serve a shard at all, or sent an entry without readable
+    /// metadata; after an error every call returns it again.
+    pub(crate) async fn next(&mut self, applied: u64) -> Result<Entry, Error> {
         loop {
             let why = match &mut self.state {
                 State::Opening { from, attempt, future } => {
@@ -141,31 +155,33 @@ impl Feed {
                             self.watchdog.opened(Instant::now());
                             self.state = State::Reading(Box::new(open));
                         }
-                        Err(OpenError::Fatal(e)) => return Err(e),
+                        Err(OpenError::Fatal(e)) => return Err(self.fail(e)),
                         Err(OpenError::Retry(why)) => {
                             let attempt = attempt + 1;
+                            let wait = self.watchdog.wait(attempt);
                             eprintln!(
-                                "{}: opening a consumer failed ({why}); attempt {}",
+                                "{}: opening a consumer failed ({why}); attempt {} in {wait:.2?}",
                                 self.who,
                                 attempt + 1
                             );
                             self.state = State::Opening {
                                 from,
                                 attempt,
-                                future: open(self.stream.clone(), self.subjects.clone(), from, backoff(attempt)),
+                                future: open(self.stream.clone(), self.subjects.clone(), from, wait),
                             };
                         }
                     }
                     continue;
                 }
+                State::Failed(e) => return Err(e.clone()),
                 State::Reading(open) => match open.messages.next().await {
                     Some(Ok(message)) => {
-                        let checked = message
-                            .info()
-                            .map_err(|e| Why::Failed(format!("an entry's metadata: {e}")))
-                            .and_then(|info| self.watchdog.entry(info.consumer_sequence, Instant::now()));
-                        match checked {
-                            Ok(()) => return Ok(message),
+                        let (consumer_seq, seq) = match message.info() {
+                            Ok(info) => (info.consumer_sequence, info.stream_sequence),
+                            Err(e) => return Err(self.fail(Error::frame("a stream entry's metadata", e))),
+                        };
+                        match self.watchdog.entry(consumer_seq, Instant::now()) {
+                            Ok(()) => return Ok(Entry { message, seq }),
                             Err(why) => why,
                         }
                     }
@@ -187,13 +203,23 @@ impl Feed {
         }
     }
 
+    /// Ends the feed with `e`: every later call returns it again.
+    fn fail(&mut self, e: Error) -> Error {
+        self.state = State::Failed(e.clone());
+        e
+    }
+
     /// Drops the consumer and opens a new one from the sequence after
-    /// `applied`; the old one is deleted in the background (the server
-    /// drops it after [`INACTIVE`] anyway).
+    /// `applied`, after the watchdog's wait; the old one is deleted in the
+    /// background (the server drops it after [`INACTIVE`] anyway).
     fn reopen(&mut self, applied: u64, why: &Why) {
         let from = applied + 1;
-        eprintln!("{}: replacing its consumer from sequence {from}: {why}", self.who);
-        let future = open(self.stream.clone(), self.subjects.clone(), from, Duration::ZERO);
+        let wait = self.watchdog.replaced(Instant::now());
+        eprintln!(
+            "{}: replacing its consumer from sequence {from} in {wait:.2?}: {why}",
+            self.who
+        );
+        let future = open(self.stream.clone(), self.subjects.clone(), from, wait);
         let old = std::mem::replace(
             &mut self.state,
             State::Opening {

@@ -29,6 +29,7 @@ mod feed;
 pub mod log;
 pub mod nats_server;
 pub mod run;
+mod snapshot;
 mod watchdog;
 pub mod wire;
 pub mod worker;
@@ -36,7 +37,7 @@ pub mod worker;
 use std::fmt::Display;
 
 /// What can go wrong between the nodes: each names the operation.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A NATS or JetStream call failed.
@@ -62,6 +63,24 @@ pub enum Error {
     /// that dropped several filter subjects), or could not be started.
     #[error("nats-server: {0}")]
     Server(String),
+    /// The stream was trimmed past the point this shard's snapshot covers
+    /// (its snapshot is missing or older than the trim): the entries in
+    /// between are gone, so the shard refuses to start rather than decide
+    /// without them.
+    #[error(
+        "the stream starts at sequence {first}, but this shard's snapshot covers only up to {applied} \
+         (missing, or older than the stream's trim): entries {} to {} are gone; \
+         put back a snapshot covering at least sequence {}",
+        applied + 1,
+        first - 1,
+        first - 1
+    )]
+    Trimmed {
+        /// The last sequence the shard's snapshot covers (0: no snapshot).
+        applied: u64,
+        /// The stream's first sequence.
+        first: u64,
+    },
     /// An input was refused by the engine.
     #[error(transparent)]
     Engine(#[from] dnd_engine::Error),

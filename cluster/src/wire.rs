@@ -60,9 +60,12 @@ pub struct DecideRequest {
     pub push: dnd_engine::push::Push,
 }
 
-/// A shard's progress, for operators and tests.
+/// A shard's progress, for operators and tests: the JSON answer of
+/// [`progress_subject`]. Fields are only added (older shards' answers read
+/// with the newer fields at 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Progress {
     /// The highest stream sequence applied.
     pub applied: u64,
@@ -76,14 +79,36 @@ pub struct Progress {
     /// each it replaced (a failed, stalled or gapped one, `docs/scaling.md`).
     #[serde(default)]
     pub consumers_opened: u64,
+    /// Periodic snapshots that failed in a row since the last one saved (0
+    /// once one is): while above 0 the stream is not trimmed and a restart
+    /// replays more (`docs/scaling.md`, Recovery).
+    #[serde(default)]
+    pub snapshot_failures: u64,
+}
+
+impl Progress {
+    /// The progress of a shard that restored its snapshot of sequence
+    /// `applied` (0: none) and has done nothing since.
+    pub fn restored(applied: u64) -> Progress {
+        Progress {
+            applied,
+            applied_since_start: 0,
+            restored: applied,
+            snapshot: applied,
+            consumers_opened: 0,
+            snapshot_failures: 0,
+        }
+    }
 }
 
 /// The code of each layer on the wire, fixed for good: nodes of different
 /// versions read each other's answers, so a code is never changed or
 /// reused, whatever the order of [`Layer::ALL`]; a new layer takes the next
 /// free code (`wire::tests::layer_codes_are_frozen` keeps this list and
-/// fails for a layer without one). Code 255 is never assigned.
-pub const LAYER_CODES: [(Layer, u8); 13] = [
+/// fails for a layer without one; the table in `docs/scaling.md` is checked
+/// against it). Code 255 is never assigned. A slice, so that a new layer
+/// changes no type.
+pub const LAYER_CODES: &[(Layer, u8)] = &[
     (Layer::Sender, 0),
     (Layer::DisablePush, 1),
     (Layer::Urgent, 2),
@@ -246,6 +271,35 @@ mod tests {
         layers.sort_unstable();
         layers.dedup();
         assert_eq!(layers.len(), LAYER_CODES.len(), "a layer has two codes");
+    }
+
+    /// The table of `docs/scaling.md` names each code's layer as the
+    /// protocol does (`Layer::as_str`, the `by` of a decision line), and
+    /// lists every code.
+    #[test]
+    fn the_documented_layer_codes_are_the_protocol_names() {
+        let doc = include_str!("../../docs/scaling.md");
+        let table = &doc[doc.find("**Layer codes**").expect("the section")..];
+        let mut listed = Vec::new();
+        for row in table.lines().skip_while(|l| !l.starts_with("| code |")).skip(2) {
+            if !row.starts_with('|') {
+                break;
+            }
+            let cells: Vec<&str> = row.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+            for pair in cells.chunks(2) {
+                let code: u8 = pair[0].parse().expect(row);
+                let name = pair[1].trim_matches('`');
+                assert_eq!(
+                    layer_of(code).map(Layer::as_str),
+                    Some(name),
+                    "code {code} in docs/scaling.md"
+                );
+                listed.push(code);
+            }
+        }
+        listed.sort_unstable();
+        let all: Vec<u8> = LAYER_CODES.iter().map(|&(_, c)| c).collect();
+        assert_eq!(listed, all);
     }
 
     /// A code no layer has is refused as a frame error naming the field,

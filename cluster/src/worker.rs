@@ -3,10 +3,11 @@
 //! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
 //! object store [`SNAPSHOTS`], whose description is the sequence it covers)
 //! and reads the stream from the next sequence through its feed
-//! (`src/feed.rs`): an ordered, unacknowledged consumer over its subjects
-//! ([`shard_subjects`]) that the shard replaces, from the sequence after the
-//! applied one, whenever it fails, skips an entry or stalls
-//! (`src/watchdog.rs`). Each entry is applied through
+//! (`src/feed.rs`): a consumer of its own over its subjects
+//! ([`shard_subjects`]; ephemeral, one replica in memory, no
+//! acknowledgements) that the shard replaces, under a fresh name and from
+//! the sequence after the applied one, whenever it fails, skips an entry or
+//! stalls (`src/watchdog.rs`). Each entry is applied through
 //! [`Replica::apply_at`], so a redelivery or an overlapping replay changes
 //! nothing: the snapshot's sequence is the recovery point, never a
 //! consumer's acknowledgements (which a crashed single server can lose).
@@ -22,7 +23,10 @@
 //!
 //! **Snapshots** are taken every `snapshot_every` applied entries (and at a
 //! clean stop); after each, the stream is purged below the oldest of the
-//! current layout's snapshots, once every shard has one.
+//! current layout's snapshots, once every shard has one. A periodic snapshot
+//! that fails is counted in [`Progress`]'s `snapshot_failures` (consecutive
+//! failures; the stream is not trimmed meanwhile) and tried again after
+//! `snapshot_every` more entries.
 
 use std::time::Duration;
 
@@ -32,20 +36,26 @@ use async_nats::{Client, Message, Subject};
 use dnd_engine::shard::{Layout, Replica, ShardId};
 use dnd_engine::{Config, Request, Settings};
 use futures::StreamExt;
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
-use crate::feed::Feed;
-use crate::log::{mark_subject, retry, shard_subjects, SNAPSHOTS, STREAM};
+use crate::feed::{Entry, Feed};
+use crate::log::{mark_subject, retry, retry_within, shard_subjects, ATTEMPTS, STREAM};
+use crate::snapshot::save_timeout;
+pub use crate::snapshot::{load_snapshot, snapshot_name, snapshot_store};
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
+use dnd_engine::push::DecisionLine;
 use dnd_server::backend::Generation;
-use dnd_server::decide::decision_line;
 
 /// How long a read may wait for its shard to catch up before it is refused.
 pub const READ_DEADLINE: Duration = Duration::from_secs(10);
 /// The most reads a shard keeps waiting at once; more are refused.
 pub const MAX_WAITING: usize = 10_000;
+/// Attempts at a periodic snapshot before it counts as failed: few, since
+/// the shard answers no read meanwhile and the next periodic snapshot is the
+/// retry. The snapshot at a clean stop is tried as often as the start-up
+/// calls.
+const PERIODIC_ATTEMPTS: u32 = 3;
 
 /// What a shard worker needs to know.
 #[derive(Clone, Debug)]
@@ -65,44 +75,6 @@ impl ShardConfig {
     pub fn snapshot_name(&self) -> String {
         snapshot_name(self.layout, self.shard)
     }
-}
-
-/// The snapshot object of `shard` in `layout`.
-pub fn snapshot_name(layout: Layout, shard: ShardId) -> String {
-    format!("shard-{}-of-{}", shard, layout.shards())
-}
-
-/// Opens (or creates, with `replicas` copies: the stream's) the snapshot
-/// store.
-pub async fn snapshot_store(js: &jetstream::Context, replicas: usize) -> Result<ObjectStore, Error> {
-    retry("open the snapshot store", || async {
-        match js.get_object_store(SNAPSHOTS).await {
-            Ok(store) => Ok(store),
-            Err(_) => js
-                .create_object_store(object_store::Config {
-                    bucket: SNAPSHOTS.to_owned(),
-                    num_replicas: replicas.max(1),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| e.to_string()),
-        }
-    })
-    .await
-}
-
-/// Reads the newest snapshot of `name`, if there is one.
-pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Replica>, Error> {
-    let mut object = match store.get(name).await {
-        Ok(object) => object,
-        Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(nats("read a snapshot")(e)),
-    };
-    let mut bytes = Vec::new();
-    object.read_to_end(&mut bytes).await.map_err(nats("read a snapshot"))?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::frame("snapshot", e))
 }
 
 /// A read waiting for the shard to catch up.
@@ -136,6 +108,17 @@ struct Worker {
     marks: (mpsc::Sender<MarkResult>, mpsc::Receiver<MarkResult>),
 }
 
+/// Whether a shard whose settings cover the stream up to `applied` can read
+/// on from a stream whose first entry is `first`: only if nothing between
+/// them was trimmed (an empty stream that was never written reports 0).
+fn resumable(applied: u64, first: u64) -> Result<(), Error> {
+    if first > applied.saturating_add(1) {
+        Err(Error::Trimmed { applied, first })
+    } else {
+        Ok(())
+    }
+}
+
 /// Runs shard `cfg.shard` until `stop` resolves (then it snapshots and
 /// returns) or an unrecoverable error.
 pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
@@ -144,15 +127,10 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     // The snapshots survive what the stream survives.
     let store = snapshot_store(&js, stream.cached_info().config.num_replicas).await?;
     let name = cfg.snapshot_name();
-    let restored = retry("read the snapshot", || load_snapshot(&store, &name)).await?;
+    let restored = load_snapshot(&store, &name).await?;
     let replica = restored.unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
-    let progress = Progress {
-        applied: replica.applied(),
-        applied_since_start: 0,
-        restored: replica.applied(),
-        snapshot: replica.applied(),
-        consumers_opened: 0,
-    };
+    resumable(replica.applied(), stream.cached_info().state.first_sequence)?;
+    let progress = Progress::restored(replica.applied());
     let (layout, shard) = (cfg.layout, cfg.shard);
     let mut gets = client
         .queue_subscribe(wire::get_subject(layout, shard), "shard".into())
@@ -201,7 +179,12 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             Some(mark) = w.marks.1.recv() => {
                 w.marking = false;
                 match mark {
-                    Ok(seq) => w.marked = w.marked.max(seq),
+                    Ok(seq) => {
+                        w.marked = w.marked.max(seq);
+                        // Starts the watchdog's clock of the marker now,
+                        // not at the next tick.
+                        feed.check(w.replica.applied(), w.marked);
+                    }
                     Err(e) => eprintln!("shard {}: a marker was not appended: {e}", w.cfg.shard),
                 }
                 w.mark_if_needed();
@@ -211,7 +194,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
                 w.expire().await;
             }
             () = &mut stop => {
-                w.snapshot().await?;
+                w.snapshot(ATTEMPTS).await?;
                 return Ok(());
             }
         }
@@ -220,9 +203,8 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
 
 impl Worker {
     /// Applies one stream entry, then answers the reads it unblocked.
-    async fn entry(&mut self, message: &jetstream::Message) -> Result<(), Error> {
-        let info = message.info().map_err(nats("a stream entry's metadata"))?;
-        let seq = info.stream_sequence;
+    async fn entry(&mut self, entry: &Entry) -> Result<(), Error> {
+        let (message, seq) = (&entry.message, entry.seq);
         if message.subject.starts_with("dnd.mark.") {
             self.replica.skip_to(seq);
         } else {
@@ -243,12 +225,14 @@ impl Worker {
         }
         self.progress.applied = self.replica.applied();
         if self.since_snapshot >= self.cfg.snapshot_every {
-            if let Err(e) = self.snapshot().await {
-                // The replica is intact; only a restart would replay more.
+            if let Err(e) = self.snapshot(PERIODIC_ATTEMPTS).await {
+                // The replica is intact, but the stream is not trimmed and a
+                // restart replays more: counted where operators look.
                 self.since_snapshot = 0;
+                self.progress.snapshot_failures += 1;
                 eprintln!(
-                    "shard {}: no snapshot at {seq} ({e}); the next after {} more entries",
-                    self.cfg.shard, self.cfg.snapshot_every
+                    "shard {}: no snapshot at {seq} ({e}; {} in a row, the stream is not trimmed meanwhile); the next after {} more entries",
+                    self.cfg.shard, self.progress.snapshot_failures, self.cfg.snapshot_every
                 );
             }
         }
@@ -350,8 +334,11 @@ impl Worker {
                         let mut line = Vec::with_capacity(256);
                         for id in &d.push.recipients {
                             line.clear();
-                            let layer = decision_line(&prepared, id, d.explain, &mut line);
-                            Record::encode(layer, &line, &mut out);
+                            let decision = DecisionLine::of(&prepared, id, d.explain);
+                            // Writing to a Vec fails only for a value serde
+                            // cannot write: none here.
+                            let _ = decision.write_to(&mut line);
+                            Record::encode(decision.decision().by(), &line, &mut out);
                         }
                         out
                     }
@@ -367,9 +354,10 @@ impl Worker {
         }
     }
 
-    /// Saves the replica with its sequence, then trims the stream below the
-    /// oldest snapshot of the layout.
-    async fn snapshot(&mut self) -> Result<(), Error> {
+    /// Saves the replica with its sequence (in at most `attempts` attempts,
+    /// each within [`save_timeout`]), then trims the stream below the oldest
+    /// snapshot of the layout.
+    async fn snapshot(&mut self, attempts: u32) -> Result<(), Error> {
         let seq = self.replica.applied();
         if seq == self.progress.snapshot {
             return Ok(());
@@ -380,12 +368,13 @@ impl Worker {
             description: Some(seq.to_string()),
             ..Default::default()
         };
-        retry("save a snapshot", || {
-            let (store, meta, bytes) = (self.store.clone(), meta.clone(), bytes.clone());
+        retry_within("save a snapshot", attempts, save_timeout(bytes.len()), || {
+            let (store, meta, bytes) = (&self.store, meta.clone(), &bytes);
             async move { store.put(meta, &mut bytes.as_slice()).await }
         })
         .await?;
         self.progress.snapshot = seq;
+        self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
         if let Err(e) = self.trim().await {
             eprintln!("shard {}: the stream was not trimmed: {e}", self.cfg.shard);
@@ -418,5 +407,27 @@ impl Worker {
             .await
             .map_err(nats("trim the stream"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_resumes_only_where_nothing_it_needs_was_trimmed() {
+        // A new stream (first 0 or 1), a snapshot at or past the trim.
+        for (applied, first) in [(0, 0), (0, 1), (10, 11), (10, 5), (10, 0), (u64::MAX, u64::MAX)] {
+            assert!(resumable(applied, first).is_ok(), "{applied} {first}");
+        }
+        // No snapshot, or an older one, below a trim: entries are gone.
+        for (applied, first) in [(0, 2), (10, 12), (0, 1_000)] {
+            match resumable(applied, first) {
+                Err(Error::Trimmed { applied: a, first: f }) => assert_eq!((a, f), (applied, first)),
+                other => panic!("{applied} {first}: {other:?}"),
+            }
+        }
+        let text = resumable(4, 11).unwrap_err().to_string();
+        assert!(text.contains("entries 5 to 10 are gone"), "{text}");
     }
 }

@@ -55,7 +55,8 @@ async fn progress(client: &async_nats::Client, layout: Layout, shard: u16) -> Op
 }
 
 /// The server (`n<i>`) holding each shard's consumer, once every shard has
-/// one that answers.
+/// one that answers. A shard's newest consumer (by its creation time) is
+/// its own: one it replaced lingers until the server expires it (30 s).
 async fn consumer_servers(js: &async_nats::jetstream::Context, layout: Layout) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -68,13 +69,17 @@ async fn consumer_servers(js: &async_nats::jetstream::Context, layout: Layout) -
                 let leader = info.cluster.as_ref().and_then(|c| c.leader.clone());
                 for (i, slot) in found.iter_mut().enumerate() {
                     let mark = dnd_cluster::log::mark_subject(layout, ShardId(i as u16));
-                    if info.config.filter_subjects.contains(&mark) {
-                        *slot = leader.clone();
+                    let newer = slot.as_ref().is_none_or(|(created, _)| info.created > *created);
+                    if info.config.filter_subjects.contains(&mark) && newer {
+                        *slot = Some((info.created, leader.clone()));
                     }
                 }
             }
         }
-        if let Some(all) = found.iter().cloned().collect::<Option<Vec<String>>>() {
+        let leaders = found
+            .iter()
+            .map(|slot| slot.as_ref().and_then(|(_, leader)| leader.clone()));
+        if let Some(all) = leaders.collect::<Option<Vec<String>>>() {
             return all;
         }
         assert!(Instant::now() < deadline, "the shards' consumers: {found:?}");

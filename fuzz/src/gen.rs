@@ -28,8 +28,12 @@ pub const ZONES: [Tz; 8] = [
 /// The ids one episode's world is made of. Few, so that requests and
 /// messages meet; odd, so that encodings are exercised.
 pub struct World {
+    /// The users that settings are made for and decisions asked about
+    /// (2 to 16).
     pub users: Vec<String>,
+    /// The group and ultra group ids messages are sent to (1 to 4).
     pub groups: Vec<String>,
+    /// The ultra groups' bus channels a message may carry (1 to 3).
     pub buses: Vec<String>,
 }
 
@@ -50,6 +54,8 @@ fn odd_id(kind: u32, n: u32) -> String {
 }
 
 impl World {
+    /// Draws a world: a handful of ids of every odd kind (non-ASCII, long,
+    /// with form-encoding characters).
     pub fn new(rng: &mut SmallRng) -> World {
         let users = (0..rng.gen_range(2..=16))
             .map(|n| odd_id(rng.gen_range(0..12), n))
@@ -65,6 +71,7 @@ impl World {
         World { users, groups, buses }
     }
 
+    /// One of the world's users, at random.
     pub fn user(&self, rng: &mut SmallRng) -> &str {
         self.users.choose(rng).unwrap()
     }
@@ -87,6 +94,8 @@ impl World {
     }
 }
 
+/// The engine's setup for an episode: a time zone among [`ZONES`], up to
+/// two app defaults, and now and then a mention policy.
 pub fn config(rng: &mut SmallRng) -> Config {
     let mut config = Config::new(*ZONES.choose(rng).unwrap());
     for _ in 0..rng.gen_range(0..3) {
@@ -95,10 +104,12 @@ pub fn config(rng: &mut SmallRng) -> Config {
     crate::policy::mention_policy(rng, config)
 }
 
+/// Any of the conversation types, each as likely.
 pub fn conversation_type(rng: &mut SmallRng) -> ConversationType {
     *ConversationType::ALL.choose(rng).unwrap()
 }
 
+/// Any level a setting can hold, each as likely.
 pub fn level(rng: &mut SmallRng) -> Level {
     *[
         Level::All,
@@ -426,19 +437,28 @@ pub fn extension_form(rng: &mut SmallRng, w: &World) -> (&'static str, Vec<(&'st
 /// A message, owned, in the parts a push object carries.
 #[derive(Clone, Debug)]
 pub struct OwnedMessage {
+    /// The kind of conversation it is sent in.
     pub conversation_type: ConversationType,
+    /// The group it is sent to (ignored for private and system messages).
     pub target: String,
+    /// The bus channel of an ultra group message, if it names one.
     pub bus: Option<String>,
+    /// Who sent it: a user of the world, or now and then a stranger.
     pub sender: String,
     /// 0 none, 1 @all, 2 users.
     pub mention: u8,
+    /// The users it mentions when `mention` is 2.
     pub mentioned: Vec<String>,
+    /// Whether the sender asked for no push at all.
     pub disable_push: bool,
+    /// When it was sent; now and then before 1970 or after 2099, which the
+    /// engine must refuse rather than decide.
     pub at: DateTime<Utc>,
     /// Urgent, the member count and whether @all is allowed.
     pub policy: crate::policy::MessagePolicy,
 }
 
+/// Draws a message in the world `w`, mostly sent between 2020 and 2030.
 pub fn message(rng: &mut SmallRng, w: &World) -> OwnedMessage {
     let conversation_type = conversation_type(rng);
     let ms = match rng.gen_range(0..20) {

@@ -21,12 +21,16 @@ use crate::{mutate, no_panic, Failure, INPUTS_PER_EPISODE};
 /// Counts of what the engine did with the inputs.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
+    /// Inputs the engine took as valid.
     pub accepted: u64,
+    /// Inputs the engine turned down with an error.
     pub refused: u64,
+    /// How often each less travelled path was reached.
     pub reached: Reached,
 }
 
 impl Stats {
+    /// Adds another worker's counts to these.
     pub fn add(&mut self, other: &Stats) {
         self.accepted += other.accepted;
         self.refused += other.refused;
@@ -36,9 +40,19 @@ impl Stats {
 
 /// An input as it was fed to the engine.
 pub enum Input {
-    Form { path: String, body: Vec<u8> },
+    /// A form-encoded body sent to a request path, as the platform's
+    /// server API receives it.
+    Form {
+        /// The request path (one of the engine's or an unknown one).
+        path: String,
+        /// The body's bytes, not necessarily UTF-8.
+        body: Vec<u8>,
+    },
+    /// The text of a request in its JSON form.
     RequestJson(Vec<u8>),
+    /// The text of a push object of the replay protocol.
     Push(Vec<u8>),
+    /// The text of a snapshot to restore.
     Snapshot(Vec<u8>),
 }
 
@@ -56,6 +70,8 @@ fn escape(bytes: &[u8]) -> String {
 }
 
 impl Input {
+    /// The input on one line, for a failure report or a replayed episode:
+    /// its kind, and its bytes with everything but printable ASCII escaped.
     pub fn show(&self) -> String {
         match self {
             Input::Form { path, body } => format!("form {:?} body b\"{}\"", path, escape(body)),

@@ -12,24 +12,27 @@
 //! - a snapshot of the episode's settings, whole or mutated.
 //!
 //! Each goes through parse, apply, decide and save/restore, and the driver
-//! checks the invariants in [`input`]: no panic; a refused input changes
+//! checks the invariants in `input.rs`: no panic; a refused input changes
 //! nothing; a valid input is accepted as what it is; every decision equals
 //! the naive oracle's (`tests/it/naive.rs`, the one oracle of the project);
 //! a restored snapshot decides as the oracle reads it and saves to the same
 //! bytes again. An episode is reproduced alone with `--episode`.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
-pub mod gen;
-pub mod input;
-pub mod mutate;
+// Only `reach` is public (a summary's counts are read by its kinds); the
+// rest is the driver's own machinery.
+pub(crate) mod gen;
+pub(crate) mod input;
+pub(crate) mod mutate;
 #[path = "../../tests/it/naive.rs"]
-pub mod naive;
-pub mod oracle;
-pub mod policy;
+pub(crate) mod naive;
+pub(crate) mod oracle;
+pub(crate) mod policy;
 pub mod reach;
-pub mod read;
-pub mod snapshots;
+pub(crate) mod read;
+pub(crate) mod snapshots;
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
@@ -102,7 +105,10 @@ pub(crate) fn avoid() -> Avoid {
 /// A failed check, with what reproduces it.
 #[derive(Clone, Debug)]
 pub struct Failure {
+    /// The seed of the search that met the failure.
     pub seed: u64,
+    /// The episode of that seed that failed: `--seed S --episode E` runs
+    /// it alone, with the same world and inputs.
     pub episode: u64,
     /// The input's number within the episode (`None` for the world's setup
     /// or the episode's closing checks).
@@ -151,11 +157,16 @@ pub struct Summary {
     /// With `keep_going`: the first failure of each kind, and how often
     /// that kind was met.
     pub failures: Vec<(Failure, u64)>,
+    /// Inputs run, counting a failed episode's up to its failing input.
     pub inputs: u64,
+    /// Episodes the workers drew, each with its own world and inputs.
     pub episodes: u64,
+    /// Wall-clock time from the start of the search to its summary.
     pub elapsed: Duration,
-    /// Inputs the engine accepted and refused.
+    /// Inputs the engine took as valid and applied or answered.
     pub accepted: u64,
+    /// Inputs the engine turned down with an error (and, as checked,
+    /// without changing anything).
     pub refused: u64,
     /// How often the less travelled paths were reached.
     pub reached: reach::Reached,
@@ -181,7 +192,7 @@ thread_local! {
 }
 
 /// Runs `f`, turning a panic into an error that says where it was.
-pub fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
     panic::catch_unwind(AssertUnwindSafe(f))
         .map_err(|_| format!("{what} panicked: {}", PANIC.with(|p| p.borrow().clone())))
 }

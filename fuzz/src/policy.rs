@@ -105,11 +105,20 @@ pub fn mention_policy(rng: &mut SmallRng, mut config: Config) -> Config {
 /// The policy fields of one message.
 #[derive(Clone, Copy, Debug)]
 pub struct MessagePolicy {
+    /// Whether the sender marked it urgent, so that it may break through
+    /// for recipients who consented.
     pub urgent: bool,
+    /// How many members the conversation has, when the push says so (an
+    /// @all counts only up to the configured maximum).
     pub member_count: Option<u32>,
+    /// Whether the sender may mention @all; when not, an @all counts as
+    /// no mention.
     pub mention_all_allowed: bool,
 }
 
+/// Draws a message's policy fields: urgent one time in four, a member
+/// count (now and then 0 or `u32::MAX`) one time in two, @all disallowed
+/// one time in five.
 pub fn message_policy(rng: &mut SmallRng) -> MessagePolicy {
     MessagePolicy {
         urgent: rng.gen_ratio(1, 4),

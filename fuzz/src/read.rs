@@ -35,7 +35,10 @@ pub enum Reading {
 
 /// A valid snapshot's model.
 pub struct Read {
+    /// The oracle set up with the snapshot's configuration and settings,
+    /// to decide as the restored engine must.
     pub naive: Naive,
+    /// The snapshot's `format` number (1 or 2).
     pub format: u64,
     /// Whether it uses a field that format 1 does not have.
     pub extended: bool,

@@ -19,6 +19,7 @@ use dnd_engine::{
 /// A schedule window: (ISO days, start second, minutes, level code).
 type NaiveWindow = (Vec<u8>, u32, u32, i64);
 
+/// One user's settings, kept as the requests gave them.
 #[derive(Clone, Default)]
 pub struct NaiveUser {
     /// (start second of day, minutes, level, zone)
@@ -43,6 +44,8 @@ pub struct NaiveUser {
     urgent: bool,
 }
 
+/// The whole engine's state: its configuration, every user's settings and
+/// the ultra groups' defaults.
 #[derive(Clone)]
 pub struct Naive {
     time_zone: Tz,
@@ -71,11 +74,14 @@ fn effective(permanent: Option<i64>, temporary: Option<&(i64, i64)>, at: i64) ->
 /// What the naive walk answers: push, layer name, level code.
 pub type NaiveDecision = (bool, &'static str, Option<i64>);
 
+/// An engine's decision in the naive walk's terms, to compare the two.
 pub fn as_naive(d: Decision) -> NaiveDecision {
     (d.push(), d.by().as_str(), d.level().map(Level::code))
 }
 
 impl Naive {
+    /// An oracle with no settings yet, for an engine in `time_zone` with
+    /// `app_defaults`.
     pub fn new(time_zone: Tz, app_defaults: &[(ConversationType, Level)]) -> Naive {
         Naive {
             time_zone,
@@ -101,6 +107,8 @@ impl Naive {
         naive
     }
 
+    /// Applies an accepted request, as the rules say it changes the
+    /// settings.
     pub fn apply(&mut self, request: &Request) {
         let set = |map: &mut HashMap<String, i64>, key: &str, level: Option<Level>| match level {
             Some(l) => {

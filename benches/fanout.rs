@@ -8,7 +8,10 @@
 //! level on the benchmark's ultra group and 1% on its subchannel; an admin
 //! default on the group and on the subchannel; and 400 more zones in use,
 //! each named by one user's period. The message is sent in the subchannel
-//! and mentions ten users.
+//! and mentions ten users. A second ultra group, "crowd", has sparse override
+//! maps (20 levels on the group and 5 on its subchannel "lobby", spread over
+//! every handle: too few for a presence bitmap), as a large group where a
+//! handful of members set a level.
 //!
 //! Every figure is per recipient (`Throughput::Elements`), and the baseline,
 //! the straightforward implementation of `tests/it/naive.rs`, runs in the
@@ -140,6 +143,20 @@ impl World {
                     conversation: ConversationKey::new(ConversationType::UltraGroup, group.clone(), Some(bus.clone()))
                         .unwrap(),
                     level: Some(level(&mut rng)),
+                });
+            }
+        }
+        // The sparse group: its own generator, so that the world above is the same as before it.
+        let mut sparse = SmallRng::seed_from_u64(0x5a5a);
+        let crowd = TargetId::new("crowd").unwrap();
+        let lobby = BusChannel::new("lobby").unwrap();
+        for (bus, count) in [(None, 20), (Some(lobby), 5)] {
+            for _ in 0..count {
+                requests.push(Request::SetConversationLevel {
+                    user_id: UserId::new(&ids[sparse.gen_range(0..users)]).unwrap(),
+                    conversation: ConversationKey::new(ConversationType::UltraGroup, crowd.clone(), bus.clone())
+                        .unwrap(),
+                    level: Some(level(&mut sparse)),
                 });
             }
         }
@@ -358,6 +375,28 @@ fn fanout_of(c: &mut Criterion, users: usize) {
                 naive_out.clear();
                 naive_out.extend(black_box(ids).iter().map(|id| world.naive.decide(&message, id)));
             })
+        });
+    }
+    {
+        // The same message in the sparse group: every override layer a map
+        // too small for a presence bitmap.
+        let message = Message::new(
+            Conversation::UltraGroup {
+                group_id: "crowd",
+                bus_channel: Some("lobby"),
+            },
+            "sender",
+            world.at,
+        )
+        .with_mentions(Mentions::Users(&mentioned));
+        check_agreement(&world.settings, &world.naive, &world, &message);
+        let prepared = world.settings.prepare(&message);
+        g.sample_size(20);
+        g.bench_function("by handle, in order, sparse overrides", |b| {
+            timed(b, || prepared.decide_into(black_box(&world.handles), &mut out).unwrap())
+        });
+        g.bench_function("by id, in order, sparse overrides", |b| {
+            timed(b, || prepared.decide_ids_into(black_box(&world.ids), &mut out))
         });
     }
     #[cfg(feature = "parallel")]

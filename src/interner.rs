@@ -153,6 +153,16 @@ fn entry(chunks: &[String], index: u32, start: u32) -> &str {
     &chunk[start + 1..start + 1 + usize::from(chunk.as_bytes()[start])]
 }
 
+/// Whether the id numbered `index`, whose entry starts at `start`, is `id`:
+/// compared as bytes, which skips the two UTF-8 boundary checks of slicing
+/// the chunk as a `str` (the bytes are equal exactly when the strings are).
+#[inline]
+fn entry_is(chunks: &[String], index: u32, start: u32, id: &str) -> bool {
+    let chunk = chunks[(index >> CHUNK_SHIFT) as usize].as_bytes();
+    let start = start as usize;
+    chunk.get(start + 1..start + 1 + usize::from(chunk[start])) == Some(id.as_bytes())
+}
+
 impl Interner {
     /// An interner that numbers at most `limit` users, to test the limit.
     #[cfg(test)]
@@ -207,7 +217,7 @@ impl Interner {
     pub(crate) fn get(&self, id: &str) -> Option<UserHandle> {
         let hash = self.hasher.hash_one(id);
         self.table
-            .find(hash, |&(index, start)| entry(&self.chunks, index, start) == id)
+            .find(hash, |&(index, start)| entry_is(&self.chunks, index, start, id))
             .map(|&(index, _)| self.handle(index))
     }
 
@@ -229,7 +239,7 @@ impl Interner {
         }
         for ((id, slot), &start) in ids.iter().zip(out.iter_mut()).zip(&starts) {
             if let Some(h) = *slot {
-                if entry(&self.chunks, h.number(), start) != id.as_ref() {
+                if !entry_is(&self.chunks, h.number(), start, id.as_ref()) {
                     *slot = self.get(id.as_ref());
                 }
             }

@@ -38,7 +38,12 @@ impl Hasher for HandleHasher {
 /// 16 bytes per entry (32 before it is dropped again), a bitmap of which
 /// handles are in it. A fanout asks the map about every recipient and nearly
 /// always hears "no": with the bitmap that answer is one bit, read in handle
-/// order when the members are.
+/// order when the members are. A map too sparse for the bitmap (a large
+/// group where a handful of members set a level) keeps a filter instead: a
+/// bitmap of at least 64 bits per entry indexed by a hash of the handle
+/// ([`slot`]), with every held handle's bit set; a clear bit is then the
+/// same "no" in one bit, and a set one (a held handle, or at most one handle
+/// in 32 that shares its bit) is asked of the map.
 ///
 /// (A byte per handle instead of a bit, to skip the hash probe for the users
 /// who are in the map, was tried and measured no faster on the benchmark's
@@ -54,6 +59,37 @@ pub(crate) struct LevelMap {
     present: Vec<u64>,
     /// The largest handle `levels` has held since it was last empty.
     max: u32,
+    /// Empty exactly when `present` is not or `levels` is; else a power of
+    /// two words in which bit [`slot`]`(h, filter_shift(len))` is set for
+    /// every handle `h` that `levels` holds (and for some it no longer does:
+    /// `stale` counts removals since it was built).
+    filter: Vec<u64>,
+    stale: usize,
+}
+
+/// Which handles a [`LevelMap`] may hold, one bit each.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Presence<'a> {
+    /// Exact for every handle: bit `h` of word `h / 64` is set exactly when
+    /// the map holds `h` (a handle past the end is not held). What an empty
+    /// map and a dense one keep.
+    Bitmap(&'a [u64]),
+    /// The filter of a sparse map and the shift [`slot`] takes for it: bit
+    /// `slot(h, shift)` is set for every handle `h` the map holds.
+    Filter(&'a [u64], u32),
+}
+
+/// Where the handle numbered `h` sits in a filter of `64 << (58 - shift)`
+/// bits: the top bits of `h` times an odd constant (Fibonacci hashing),
+/// which spread handles that are close together over the whole filter.
+#[inline(always)]
+pub(crate) fn slot(h: usize, shift: u32) -> usize {
+    ((h as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+/// The shift that [`slot`] takes for a filter of `words` words (a power of two).
+fn filter_shift(words: usize) -> u32 {
+    58 - words.trailing_zeros()
 }
 
 impl LevelMap {
@@ -75,24 +111,53 @@ impl LevelMap {
     pub(crate) fn insert(&mut self, h: UserHandle, level: Level) {
         self.levels.insert(h.index() as u32, level);
         self.max = self.max.max(h.index() as u32);
-        if !self.reindex() && !self.present.is_empty() {
+        if self.reindex() {
+        } else if !self.present.is_empty() {
             let words = self.max as usize / 64 + 1;
             if self.present.len() < words {
                 self.present.resize(words, 0);
             }
             self.present[h.index() / 64] |= 1 << (h.index() % 64);
+        } else if self.levels.len() > self.filter.len() {
+            // Below 64 bits an entry: twice the size.
+            self.refilter();
+        } else {
+            let s = slot(h.index(), filter_shift(self.filter.len()));
+            self.filter[s / 64] |= 1 << (s % 64);
         }
     }
 
     pub(crate) fn remove(&mut self, h: UserHandle) {
-        self.levels.remove(&(h.index() as u32));
+        if self.levels.remove(&(h.index() as u32)).is_none() {
+            return;
+        }
         if self.levels.is_empty() {
             *self = LevelMap::default();
-        } else if !self.reindex() {
+        } else if self.reindex() {
+        } else if !self.present.is_empty() {
             if let Some(word) = self.present.get_mut(h.index() / 64) {
                 *word &= !(1 << (h.index() % 64));
             }
+        } else {
+            // The bit may be another handle's too: left set until the
+            // stale bits are as many as the entries, then rebuilt.
+            self.stale += 1;
+            if self.stale > self.levels.len() {
+                self.refilter();
+            }
         }
+    }
+
+    /// Builds the filter afresh: a power of two words, at least one per entry.
+    fn refilter(&mut self) {
+        let words = self.levels.len().next_power_of_two();
+        let shift = filter_shift(words);
+        self.filter = vec![0; words];
+        for &k in self.levels.keys() {
+            let s = slot(k as usize, shift);
+            self.filter[s / 64] |= 1 << (s % 64);
+        }
+        self.stale = 0;
     }
 
     /// Builds or drops the bitmap when the density crosses the threshold:
@@ -108,22 +173,25 @@ impl LevelMap {
                 for &k in self.levels.keys() {
                     self.present[k as usize / 64] |= 1 << (k % 64);
                 }
+                self.filter = Vec::new();
                 true
             }
             (false, _, false) => {
                 self.present = Vec::new();
+                self.refilter();
                 true
             }
             _ => false,
         }
     }
 
-    /// The presence bitmap, exact for every handle (bit `h` of word `h / 64`
-    /// is set exactly when the map holds `h`; a handle past the end is not
-    /// held), when the map keeps one or is empty.
+    /// How the map answers "do you hold `h`?" in a bit: see [`Presence`].
     #[inline]
-    pub(crate) fn bitmap(&self) -> Option<&[u64]> {
-        (self.levels.is_empty() || !self.present.is_empty()).then_some(&self.present[..])
+    pub(crate) fn presence(&self) -> Presence<'_> {
+        match self.filter.is_empty() {
+            true => Presence::Bitmap(&self.present),
+            false => Presence::Filter(&self.filter, filter_shift(self.filter.len())),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -136,7 +204,7 @@ impl LevelMap {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.levels.allocation_size() + self.present.capacity() * 8
+        self.levels.allocation_size() + (self.present.capacity() + self.filter.capacity()) * 8
     }
 }
 
@@ -173,7 +241,23 @@ mod level_map_tests {
                 map.remove(h);
                 truth.remove(&h);
             }
-            kinds.insert(map.present.is_empty());
+            kinds.insert((map.present.is_empty(), map.filter.is_empty()));
+            // Every held handle is in the bitmap or the filter, whichever the map keeps.
+            match map.presence() {
+                Presence::Bitmap(_) => assert!(map.filter.is_empty()),
+                Presence::Filter(filter, shift) => {
+                    assert!(map.present.is_empty());
+                    let s = slot(h.index(), shift);
+                    let held = truth.contains_key(&h);
+                    assert!(!held || filter[s / 64] >> (s % 64) & 1 == 1, "{h:?} after step {n}");
+                    for k in truth.keys() {
+                        let s = slot(k.index(), shift);
+                        assert_eq!(filter[s / 64] >> (s % 64) & 1, 1, "{k:?} after step {n}");
+                    }
+                    assert!(filter.len().is_power_of_two() && filter.len() >= truth.len());
+                    assert!(filter.len() <= 2 * truth.len() + 2 * map.stale, "bounded: {n}");
+                }
+            }
             if n % 997 == 0 {
                 for probe in (0..2_000_000u32).step_by(997).chain(0..300) {
                     let probe = UserHandle::numbered(probe);
@@ -184,7 +268,7 @@ mod level_map_tests {
         assert_eq!(
             kinds.len(),
             2,
-            "the test went through the map with and without its bitmap"
+            "the test went through the map with its bitmap and with its filter"
         );
     }
 }

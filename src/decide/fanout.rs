@@ -8,7 +8,8 @@
 //! `prepare` works out the 32 possible answers once ([`Table`]) and such a
 //! recipient costs the read of their 8-byte record, the window test and a
 //! table lookup. Every other recipient (an extended record, a bit in the
-//! conversation's or subchannel's presence bitmap, a hit in the mention
+//! conversation's or subchannel's presence bitmap, or, for a layer whose map
+//! is too sparse for one, in that map's filter; a hit in the mention
 //! filter, the sender; for a message that concerns VIP lists or urgent
 //! consent, a bit in the presence bitmap of the users who have a VIP list or
 //! allow urgent messages) is flagged by the same few instructions and
@@ -20,6 +21,7 @@
 use super::audience::MentionFilter;
 use super::{Decision, OverrideLayer, PreparedMessage};
 use crate::interner::UserHandle;
+use crate::level_map::{slot, Presence};
 use crate::model::{Level, PeriodLevel};
 use crate::settings::record::{
     level_of_code, window_contains, EXTENDED_SHIFT, LEN_SHIFT, PERIOD_LEVEL_SHIFT, SECONDS_MASK, TYPE_MASK, TYPE_SHIFT,
@@ -83,9 +85,14 @@ struct Fast<'p> {
     decisions: &'p [Decision; 32],
     /// Where the message's conversation type's level sits in the record.
     type_shift: u32,
-    /// The presence bitmaps of the subchannel and conversation layers.
+    /// The presence bitmaps of the subchannel and conversation layers
+    /// (empty for a layer that is empty or in `sparse`).
     subchannel: &'p [u64],
     conversation: &'p [u64],
+    /// The filters (with their shifts) of the subchannel and conversation
+    /// layers that are maps too sparse to keep a presence bitmap (empty for
+    /// the others): see `LevelMap`.
+    sparse: [(&'p [u64], u32); 2],
     /// The sender's handle index, or `u64::MAX`.
     sender: u64,
     filter: &'p [u64; 16],
@@ -95,6 +102,14 @@ struct Fast<'p> {
     /// For an urgent message that somebody allows, the presence bitmap of
     /// the users who allow urgent messages; else empty.
     consenting: &'p [u64],
+    /// [`decide`](Self::decide)'s `POLICY`: whether `listers` or
+    /// `consenting` may be non-empty.
+    policy: bool,
+    /// [`decide`](Self::decide)'s `SPARSE`: whether either of `sparse` is.
+    any_sparse: bool,
+    /// Whether the message has `disablePush`: then nothing but the sender
+    /// matters ([`decide_disabled`](Self::decide_disabled)).
+    disabled: bool,
 }
 
 /// Bit `i` of `bits` (0 past its end), as 0 or 1.
@@ -103,26 +118,61 @@ fn bit(bits: &[u64], i: usize) -> u64 {
     bits.get(i / 64).map_or(0, |w| w >> (i % 64) & 1)
 }
 
-impl<'p> Fast<'p> {
-    /// The fast path for `prepared`, unless the message has `disablePush`
-    /// (the table knows nothing of it) or one of its override layers is a
-    /// map too sparse to keep a presence bitmap: then every recipient takes
-    /// the general path.
-    fn of(prepared: &'p PreparedMessage<'p>) -> Option<Fast<'p>> {
-        if prepared.message.disable_push {
-            return None;
+/// Calls `$body` with `$f` bound to the fast path's `decide` for `$fast`'s
+/// mode: one copy of the loop for each, so that a message runs only the
+/// checks it needs. `$f` holds its own copy of `$fast`, and `$body`'s
+/// closures should take `$f` by `move`: a closure that borrows it makes the
+/// loop reload the fields through the borrow (measured: two loads more a
+/// recipient).
+macro_rules! in_mode {
+    ($fast:expr, |$f:ident| $body:expr) => {{
+        let fast = $fast;
+        match (fast.disabled, fast.policy, fast.any_sparse) {
+            (true, _, _) => {
+                let $f = move |h: UserHandle, _| fast.decide_disabled(h);
+                $body
+            }
+            (false, false, false) => {
+                let $f = move |h, w| fast.decide::<false, false>(h, w);
+                $body
+            }
+            (false, true, false) => {
+                let $f = move |h, w| fast.decide::<true, false>(h, w);
+                $body
+            }
+            (false, false, true) => {
+                let $f = move |h, w| fast.decide::<false, true>(h, w);
+                $body
+            }
+            (false, true, true) => {
+                let $f = move |h, w| fast.decide::<true, true>(h, w);
+                $body
+            }
         }
-        let bitmap = |layer: OverrideLayer<'p>| match layer {
-            OverrideLayer::Levels(m) => m.bitmap(),
-            _ => Some(&[][..]),
-        };
+    }};
+}
+
+impl<'p> Fast<'p> {
+    /// The fast path for `prepared`.
+    fn of(prepared: &'p PreparedMessage<'p>) -> Fast<'p> {
         let audience = prepared.audience();
-        Some(Fast {
+        let layer = |layer: OverrideLayer<'p>| match layer {
+            OverrideLayer::Levels(m) => match m.presence() {
+                Presence::Bitmap(bits) => (bits, (&[][..], 0)),
+                Presence::Filter(filter, shift) => (&[][..], (filter, shift)),
+            },
+            _ => (&[][..], (&[][..], 0)),
+        };
+        let (subchannel, sparse_subchannel) = layer(prepared.subchannel);
+        let (conversation, sparse_conversation) = layer(prepared.conversation);
+        let sparse = [sparse_subchannel, sparse_conversation];
+        Fast {
             prepared,
             decisions: &prepared.table.decisions,
             type_shift: prepared.table.type_shift,
-            subchannel: bitmap(prepared.subchannel)?,
-            conversation: bitmap(prepared.conversation)?,
+            subchannel,
+            conversation,
+            sparse,
             sender: audience.sender.map_or(u64::MAX, |h| h.index() as u64),
             filter: audience.filter.words(),
             listers: match prepared.fans {
@@ -133,15 +183,30 @@ impl<'p> Fast<'p> {
                 true => prepared.settings.policies.consenting(),
                 false => &[],
             },
-        })
+            policy: prepared.special(),
+            any_sparse: sparse.iter().any(|(f, _)| !f.is_empty()),
+            disabled: prepared.message.disable_push,
+        }
     }
 
-    /// Whether the message concerns VIP lists or urgent consent: then the
-    /// table path reads the policy's bitmaps too ([`decide`](Self::decide)'s
-    /// `POLICY`), and otherwise it does not spend an instruction on them.
+    /// The decision for handle `h` of a message with `disablePush`: RULES §4
+    /// checks the sender, then `disablePush`, before any layer.
     #[inline(always)]
-    fn policy(&self) -> bool {
-        self.prepared.special()
+    fn decide_disabled(&self, h: UserHandle) -> Decision {
+        match h.index() as u64 == self.sender {
+            true => Decision::SENDER,
+            false => Decision::DISABLED,
+        }
+    }
+
+    /// Whether the filter of a sparse override layer has `h`'s bit, as 0 or
+    /// 1: set for every handle the layer holds, and for at most one other
+    /// handle in 32 that shares a bit with one (the general path then finds
+    /// nothing in the map).
+    #[inline(always)]
+    fn in_sparse_layer(&self, h: UserHandle) -> u64 {
+        let [(sub, sub_shift), (conv, conv_shift)] = self.sparse;
+        bit(sub, slot(h.index(), sub_shift)) | bit(conv, slot(h.index(), conv_shift))
     }
 
     /// Decides `handles`, whose records are `words`, onto `out`.
@@ -149,21 +214,18 @@ impl<'p> Fast<'p> {
     fn decide_chunk(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) {
         // A copy on the stack, so that the stores to `out` cannot be taken
         // to change what it points to: its fields stay in registers.
-        let fast = *self;
         let pairs = handles.iter().zip(words);
-        match fast.policy() {
-            false => out.extend(pairs.map(|(&h, &w)| fast.decide::<false>(h, w))),
-            true => out.extend(pairs.map(|(&h, &w)| fast.decide::<true>(h, w))),
-        }
+        in_mode!(*self, |decide| out.extend(pairs.map(move |(&h, &w)| decide(h, w))))
     }
 
     /// The decision for handle `h`, whose record is `w`; with `POLICY`, a
     /// recipient who has a VIP list (of a message that concerns them) or
     /// allows urgent messages (of an urgent one) takes the general path,
-    /// which knows whether they break through. `POLICY` must be
-    /// [`policy()`](Self::policy).
+    /// which knows whether they break through; with `SPARSE`, so does a
+    /// recipient whose bit is set in a sparse override layer's filter.
+    /// `POLICY` must be `policy`, `SPARSE` `any_sparse`.
     #[inline(always)]
-    fn decide<const POLICY: bool>(&self, h: UserHandle, w: u64) -> Decision {
+    fn decide<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
         let i = h.index();
         let wall = self.prepared.walls.seconds((w >> ZONE_SHIFT & ZONE_MASK) as usize);
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
@@ -179,6 +241,10 @@ impl<'p> Fast<'p> {
             | u64::from(i as u64 == self.sender);
         let special = match POLICY {
             true => special | bit(self.listers, i) | bit(self.consenting, i),
+            false => special,
+        };
+        let special = match SPARSE {
+            true => special | self.in_sparse_layer(h),
             false => special,
         };
         if special != 0 {
@@ -236,15 +302,7 @@ impl<'a> PreparedMessage<'a> {
                 out.clear();
                 return Err(e);
             }
-            match &fast {
-                Some(fast) => fast.decide_chunk(chunk, &words, out),
-                None => out.extend(
-                    chunk
-                        .iter()
-                        .zip(&words)
-                        .map(|(&h, &w)| self.decide_with(Some(h), &UserRecord(w), "")),
-                ),
-            }
+            fast.decide_chunk(chunk, &words, out);
         }
         Ok(())
     }
@@ -267,17 +325,8 @@ impl<'a> PreparedMessage<'a> {
                 return Err(e);
             }
             let pairs = chunk.iter().zip(&words).enumerate();
-            let bits = match &fast {
-                Some(fast) if !fast.policy() => pairs.fold(0u64, |bits, (k, (&h, &w))| {
-                    bits | u64::from(fast.decide::<false>(h, w).push) << k
-                }),
-                Some(fast) => pairs.fold(0u64, |bits, (k, (&h, &w))| {
-                    bits | u64::from(fast.decide::<true>(h, w).push) << k
-                }),
-                None => pairs.fold(0u64, |bits, (k, (&h, &w))| {
-                    bits | u64::from(self.decide_with(Some(h), &UserRecord(w), "").push) << k
-                }),
-            };
+            let bits = in_mode!(fast, |decide| pairs.fold(0u64, move |bits, (k, (&h, &w))| bits
+                | u64::from(decide(h, w).push) << k));
             out.push(bits);
         }
         Ok(())
@@ -296,16 +345,11 @@ impl<'a> PreparedMessage<'a> {
             for (w, h) in words.iter_mut().zip(&handles) {
                 *w = h.and_then(|h| records.get(h.index())).map_or(0, |r| r.0);
             }
-            out.extend(
-                chunk
-                    .iter()
-                    .zip(handles.iter().zip(&words))
-                    .map(|(id, (&h, &w))| match (h, &fast) {
-                        (Some(h), Some(fast)) if !fast.policy() => fast.decide::<false>(h, w),
-                        (Some(h), Some(fast)) => fast.decide::<true>(h, w),
-                        _ => self.decide_with(h, &UserRecord(w), id.as_ref()),
-                    }),
-            );
+            let triples = chunk.iter().zip(handles.iter().zip(&words));
+            in_mode!(fast, |decide| out.extend(triples.map(move |(id, (&h, &w))| match h {
+                Some(h) => decide(h, w),
+                None => self.decide_with(h, &UserRecord(w), id.as_ref()),
+            })));
         }
     }
 

@@ -143,6 +143,23 @@ fn check(w: &World, message: &Message<'_>, rng: &mut SmallRng) {
     for (&i, d) in order.iter().zip(&out) {
         assert_eq!(as_naive(*d), expected[i], "{} shuffled", w.ids[i]);
     }
+    prepared.push_bits_into(&handles, &mut bits).unwrap();
+    for (k, &i) in order.iter().enumerate() {
+        assert_eq!(
+            bits[k / 64] >> (k % 64) & 1 == 1,
+            expected[i].0,
+            "{} shuffled, as a bit",
+            w.ids[i]
+        );
+    }
+    #[cfg(feature = "parallel")]
+    {
+        let mut parallel = Vec::new();
+        prepared
+            .decide_into_parallel(&handles, &mut parallel, std::num::NonZeroUsize::new(3).unwrap())
+            .unwrap();
+        assert_eq!(parallel, out, "in parallel, {message:?}");
+    }
 }
 
 proptest! {
@@ -266,6 +283,77 @@ proptest! {
                 check(&w, &message, &mut rng);
             }
         }
+    }
+}
+
+/// The world of `seed` (with VIP lists and urgent consent) plus an ultra
+/// group, `crowd`, where a handful of members set a level: from 3 to 30 on
+/// the group and from 1 to 8 on its subchannel `lobby`, spread over the
+/// whole range of handles (the last one included), some set twice or
+/// removed again: maps far too sparse for a presence bitmap. Its subchannel
+/// `hall` has a dense map (one member in 8), so that a message there meets
+/// a sparse conversation layer under a dense subchannel layer, as one in
+/// `club`'s sparse subchannel `news` meets the reverse.
+fn world_with_a_sparse_crowd(seed: u64, users: usize) -> World {
+    let mut w = world_with_policy(seed, users);
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xc0d);
+    let spread = |rng: &mut SmallRng, n: usize| -> Vec<usize> {
+        (0..n).map(|_| rng.gen_range(0..users)).chain([users - 1]).collect()
+    };
+    let (on_group, on_lobby) = (rng.gen_range(3..=30), rng.gen_range(1..=8));
+    let group = spread(&mut rng, on_group);
+    let lobby = spread(&mut rng, on_lobby);
+    let hall: Vec<usize> = (0..users).filter(|_| rng.gen_ratio(1, 8)).collect();
+    for (target, members) in [("", group), ("&busChannel=lobby", lobby), ("&busChannel=hall", hall)] {
+        for i in members {
+            let level = LEVELS[rng.gen_range(0..6)];
+            let body = format!(
+                "conversationType=10&targetId=crowd{target}&requestId={}&unpushLevel={level}",
+                w.ids[i]
+            );
+            apply(&mut w, CONVERSATION, &body);
+        }
+    }
+    w
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// RULES §4 for a large group where a handful of members set a level:
+    /// on worlds of 20,000 to 50,000 users whose group and subchannel maps
+    /// hold a few levels spread over every handle (too sparse for a presence
+    /// bitmap, so the fast path asks the maps themselves), every recipient's
+    /// decision through every batch path is the naive oracle's: for those
+    /// few members (whose level decides) and for everyone else (whom the
+    /// table decides), with the other layer sparse, dense or absent, with
+    /// and without mentions, from a sender somebody lists as a VIP and
+    /// urgent, and with disablePush.
+    #[test]
+    fn the_fast_fanout_agrees_with_the_oracle_in_a_large_group_with_sparse_overrides(seed in any::<u64>()) {
+        let users = 20_000 + (seed % 30_000) as usize;
+        let w = world_with_a_sparse_crowd(seed, users);
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
+        let instant = Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap();
+        let mentioned: Vec<&str> = (0..rng.gen_range(0..40))
+            .map(|_| w.ids[rng.gen_range(0..users)].as_str())
+            .collect();
+        let sender = w.ids[rng.gen_range(10..users)].as_str();
+        let listed = w.ids[rng.gen_range(0..10)].as_str();
+        let crowd = |bus_channel| Conversation::UltraGroup { group_id: "crowd", bus_channel };
+        for (conversation, mentions) in [
+            (crowd(Some("lobby")), Mentions::None),
+            (crowd(Some("lobby")), Mentions::Users(&mentioned)),
+            (crowd(Some("hall")), Mentions::All),
+            (crowd(None), Mentions::Users(&mentioned)),
+            (Conversation::UltraGroup { group_id: "club", bus_channel: Some("news") }, Mentions::None),
+        ] {
+            check(&w, &Message::new(conversation, sender, instant).with_mentions(mentions), &mut rng);
+        }
+        let message = Message::new(crowd(Some("lobby")), listed, instant).with_mentions(Mentions::Users(&mentioned));
+        check(&w, &message, &mut rng);
+        check(&w, &message.with_urgent(), &mut rng);
+        check(&w, &message.with_push_disabled(), &mut rng);
     }
 }
 

@@ -233,6 +233,15 @@ impl World {
         assert!(handles.len() > 10 * 64, "the batches run in many chunks");
         p.decide_into(&handles, &mut out).unwrap();
         assert_eq!(out, known, "decide_into, message {message:?}");
+        let mut bits = Vec::new();
+        p.push_bits_into(&handles, &mut bits).unwrap();
+        for (k, d) in known.iter().enumerate() {
+            assert_eq!(
+                bits[k / 64] >> (k % 64) & 1 == 1,
+                d.push(),
+                "push_bits_into, message {message:?}"
+            );
+        }
         assert_eq!(
             p.decisions(&handles).unwrap().collect::<Vec<_>>(),
             known,

@@ -71,9 +71,9 @@ pub enum Error {
         "the stream starts at sequence {first}, but this shard's snapshot covers only up to {applied} \
          (missing, or older than the stream's trim): entries {} to {} are gone; \
          put back a snapshot covering at least sequence {}",
-        applied + 1,
-        first - 1,
-        first - 1
+        applied.saturating_add(1),
+        first.saturating_sub(1),
+        first.saturating_sub(1)
     )]
     Trimmed {
         /// The last sequence the shard's snapshot covers (0: no snapshot).

@@ -129,7 +129,13 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     let name = cfg.snapshot_name();
     let restored = load_snapshot(&store, &name).await?;
     let replica = restored.unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
-    resumable(replica.applied(), stream.cached_info().state.first_sequence)?;
+    // The stream as it stands now: a trim while the snapshot was read (a
+    // rolling restart's old instance saving and trimming) counts too.
+    let first = retry("read the stream's first sequence", || stream.get_info())
+        .await?
+        .state
+        .first_sequence;
+    resumable(replica.applied(), first)?;
     let progress = Progress::restored(replica.applied());
     let (layout, shard) = (cfg.layout, cfg.shard);
     let mut gets = client

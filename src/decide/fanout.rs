@@ -413,3 +413,54 @@ impl PreparedMessage<'_> {
         outcome
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Fast;
+    use crate::{Config, Conversation, Message, Settings, Timestamp};
+
+    /// The fanout property on sparse worlds (`tests/it/fanout.rs`) covers the
+    /// sparse loop only while its worlds' maps are too sparse for a bitmap:
+    /// this pins that a group of that shape takes the filter, and a dense
+    /// one the bitmap, whatever the thresholds become.
+    #[test]
+    fn a_few_levels_in_a_large_group_take_the_sparse_loop() {
+        let mut settings = Settings::new(Config::new(chrono_tz::Asia::Shanghai));
+        for i in 0..20_000 {
+            let body = format!("userId=u{i}&startTime=22:00:00&period=60&level=5");
+            assert_eq!(
+                settings
+                    .handle("/user/blockPushPeriod/set.json", body.as_bytes())
+                    .code(),
+                200
+            );
+        }
+        for (group, users) in [
+            ("crowd", (0..20_000).step_by(1_000).collect::<Vec<_>>()),
+            ("club", (0..200).collect()),
+        ] {
+            for i in users {
+                let body = format!("conversationType=10&requestId=u{i}&targetId={group}&unpushLevel=1");
+                assert_eq!(
+                    settings
+                        .handle("/conversation/notification/set.json", body.as_bytes())
+                        .code(),
+                    200
+                );
+            }
+        }
+        let at: Timestamp = "2026-11-22T12:00:00+08:00".parse().unwrap();
+        for (group, sparse) in [("crowd", true), ("club", false)] {
+            let message = Message::new(
+                Conversation::UltraGroup {
+                    group_id: group,
+                    bus_channel: None,
+                },
+                "u1",
+                at,
+            );
+            let prepared = settings.prepare(&message);
+            assert_eq!(Fast::of(&prepared).any_sparse, sparse, "{group}");
+        }
+    }
+}

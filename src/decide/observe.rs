@@ -34,11 +34,11 @@ impl PreparedMessage<'_> {
     /// break-through layers the walk sees what the general path reads
     /// (`user_layers`, then the defaults), and its quiet time is the period
     /// alone.
-    #[cold]
-    #[inline(never)]
     ///
     /// `urgency` and `vip` are what the break-through layers see for them
     /// ([`urgency`](Self::urgency), [`vip_scope`](Self::vip_scope)).
+    #[cold]
+    #[inline(never)]
     pub(super) fn decide_breaking(
         &self,
         h: UserHandle,

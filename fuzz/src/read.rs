@@ -218,9 +218,10 @@ const USER: &[&str] = &[
     "vip",
     "urgentAllowed",
 ];
-/// The fields format 1 does not have, at the top and in a user.
-const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers"];
-const USER_2: &[&str] = &[
+/// The fields format 1 does not have, at the top and in a user (the
+/// snapshot generator breaks the format with them too).
+pub(crate) const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers"];
+pub(crate) const USER_2: &[&str] = &[
     "schedule",
     "snooze",
     "temporaryConversationTypes",

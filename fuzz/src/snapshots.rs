@@ -11,6 +11,7 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 
 use crate::gen::{World, ZONES};
+use crate::read::{TOP_2, USER_2};
 
 /// What a generated snapshot must do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,18 +21,6 @@ pub enum Expect {
     /// Be refused: it breaks the rule named.
     Broken(&'static str),
 }
-
-/// The fields format 1 does not have, at the top, in a user, in a
-/// conversation or subchannel.
-const TOP_2: [&str; 2] = ["privateAsMention", "mentionAllMaxMembers"];
-const USER_2: [&str; 6] = [
-    "schedule",
-    "snooze",
-    "temporaryConversationTypes",
-    "temporaryConversations",
-    "vip",
-    "urgentAllowed",
-];
 
 fn users(v: &mut Value) -> &mut Vec<Value> {
     let top = v.as_object_mut().expect("a saved state is an object");
@@ -96,12 +85,12 @@ pub fn format_1(saved: &Value) -> Value {
     let mut v = saved.clone();
     let top = v.as_object_mut().unwrap();
     top.insert("format".into(), json!(1));
-    for k in TOP_2 {
+    for &k in TOP_2 {
         top.remove(k);
     }
     for u in users(&mut v) {
         let u = u.as_object_mut().unwrap();
-        for k in USER_2 {
+        for &k in USER_2 {
             u.remove(k);
         }
     }

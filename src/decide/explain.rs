@@ -332,6 +332,13 @@ impl fmt::Display for Explanation {
         }
         for step in &self.steps {
             write!(f, "  {:<30} ", format!("{}:", step.layer.describe()))?;
+            // What a quiet time or a snooze did: decided, was read through
+            // for a VIP whose scope passes over quiet time, or was skipped.
+            let outcome = |decided: bool| match (decided, step.read_through) {
+                (true, _) => "decides",
+                (false, true) => "passed over for the VIP",
+                (false, false) => "skipped",
+            };
             let verdict = |f: &mut fmt::Formatter<'_>, level: Level| {
                 writeln!(
                     f,
@@ -367,13 +374,7 @@ impl fmt::Display for Explanation {
                     write!(
                         f,
                         "{}: {}",
-                        if decided {
-                            "decides"
-                        } else if step.read_through {
-                            "passed over for the VIP"
-                        } else {
-                            "skipped"
-                        },
+                        outcome(decided),
                         self.quiet_text(q)
                     )?;
                     match (decided, q) {
@@ -410,13 +411,7 @@ impl fmt::Display for Explanation {
                     write!(
                         f,
                         "{}: the snooze until {}, level {}, is {}",
-                        if decided {
-                            "decides"
-                        } else if step.read_through {
-                            "passed over for the VIP"
-                        } else {
-                            "skipped"
-                        },
+                        outcome(decided),
                         local(s.until, self.zone),
                         s.level.level().code(),
                         if s.is_on(self.at) { "on" } else { "over" }

@@ -110,6 +110,19 @@ fn world(seed: u64, users: usize) -> World {
     w
 }
 
+/// An instant in the week from 2026-11-22 (so that periods in many zones
+/// are on and off).
+fn some_instant(rng: &mut SmallRng) -> Timestamp {
+    Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap()
+}
+
+/// Up to 39 of the first `users` users of `w`, drawn with repeats.
+fn some_mentioned<'w>(rng: &mut SmallRng, w: &'w World, users: usize) -> Vec<&'w str> {
+    (0..rng.gen_range(0..40))
+        .map(|_| w.ids[rng.gen_range(0..users)].as_str())
+        .collect()
+}
+
 /// Every batch path against the oracle for `message`, on every user and on
 /// ids the settings do not know.
 fn check(w: &World, message: &Message<'_>, rng: &mut SmallRng) {
@@ -174,11 +187,9 @@ proptest! {
         let users = 3_000 + (seed % 5_000) as usize;
         let w = world(seed, users);
         let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
-        let instant = Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap();
-        let mentioned: Vec<&str> = (0..rng.gen_range(0..40))
-            .map(|_| w.ids[rng.gen_range(0..users)].as_str())
-            .chain(["nobody"])
-            .collect();
+        let instant = some_instant(&mut rng);
+        let mut mentioned = some_mentioned(&mut rng, &w, users);
+        mentioned.push("nobody");
         let sender = w.ids[rng.gen_range(0..users)].as_str();
         for conversation in [
             Conversation::Private,
@@ -259,11 +270,9 @@ proptest! {
         let users = 3_000 + (seed % 5_000) as usize;
         let w = world_with_policy(seed, users);
         let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
-        let instant = Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap();
-        let mentioned: Vec<&str> = (0..rng.gen_range(0..40))
-            .map(|_| w.ids[rng.gen_range(0..users)].as_str())
-            .chain(["nobody"])
-            .collect();
+        let instant = some_instant(&mut rng);
+        let mut mentioned = some_mentioned(&mut rng, &w, users);
+        mentioned.push("nobody");
         for conversation in [
             Conversation::Private,
             Conversation::System,
@@ -334,10 +343,8 @@ proptest! {
         let users = 20_000 + (seed % 30_000) as usize;
         let w = world_with_a_sparse_crowd(seed, users);
         let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
-        let instant = Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap();
-        let mentioned: Vec<&str> = (0..rng.gen_range(0..40))
-            .map(|_| w.ids[rng.gen_range(0..users)].as_str())
-            .collect();
+        let instant = some_instant(&mut rng);
+        let mentioned = some_mentioned(&mut rng, &w, users);
         let sender = w.ids[rng.gen_range(10..users)].as_str();
         let listed = w.ids[rng.gen_range(0..10)].as_str();
         let crowd = |bus_channel| Conversation::UltraGroup { group_id: "crowd", bus_channel };

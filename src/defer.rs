@@ -91,7 +91,11 @@ impl PreparedMessage<'_> {
             return None;
         }
         let at = self.message().at.as_datetime();
-        let from = at.timestamp_millis();
+        // The millisecond the decision read. A leap second (23:59:60.x) is
+        // read as 23:59:59.x, the wall clock of the second before it, so the
+        // look-ahead starts there: the next second's first millisecond is a
+        // candidate, not the lower bound.
+        let from = at.timestamp() * 1000 + i64::from(at.timestamp_subsec_millis().min(999));
         // Never past the last instant the engine decides at (docs/rules.md §8).
         let to = from.checked_add(WEEK_MS)?.min(Timestamp::END_MILLIS - 1);
         let settings = self.settings();

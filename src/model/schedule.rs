@@ -6,7 +6,7 @@
 //! Tuesday 06:59:59.999, and a Sunday window runs into Monday. Windows never
 //! overlap anywhere in the week, so at most one holds any wall time.
 
-use crate::protocol::shape::Obj;
+use crate::model::shape::Obj;
 use std::fmt;
 
 use chrono_tz::Tz;
@@ -240,7 +240,7 @@ struct ScheduleRepr {
     windows: Vec<ScheduleWindow>,
     #[serde(
         default,
-        deserialize_with = "crate::protocol::shape::optional",
+        deserialize_with = "crate::model::shape::optional",
         skip_serializing_if = "Option::is_none"
     )]
     timezone: Option<String>,

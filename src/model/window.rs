@@ -193,7 +193,7 @@ struct PeriodRepr {
     level: PeriodLevel,
     #[serde(
         default,
-        deserialize_with = "crate::protocol::shape::optional",
+        deserialize_with = "crate::model::shape::optional",
         skip_serializing_if = "Option::is_none"
     )]
     timezone: Option<String>,

@@ -209,7 +209,7 @@ proptest! {
     }
 }
 
-/// The world of `seed` with issue 11's policy: a share of the users (from
+/// The world of `seed` with the break-through policy (§10): a share of the users (from
 /// none to a fifth, so that the presence bitmaps run from empty to dense)
 /// list one to four of the senders `u0`..`u9` as VIPs, in either scope, and
 /// another share allow urgent messages; then some lists are replaced or

@@ -195,7 +195,7 @@ pub struct MessageParts {
     pub mentioned: Vec<&'static str>,
     pub disable_push: bool,
     pub at: Timestamp,
-    /// Urgent (issue 11): it matters only where somebody allows urgent messages.
+    /// Urgent: it matters only where somebody allows urgent messages.
     pub urgent: bool,
 }
 

@@ -1,4 +1,4 @@
-//! Properties of issue 11, stated from the rules, on random worlds that use
+//! Properties of the break-through policy (§10), stated from the rules, on random worlds that use
 //! every extension (time and policy): the engine against the naive oracle
 //! (small worlds and a large, sparse one); a quiet-scope VIP never quieter;
 //! urgent with consent; governance; unrelated policy changes nothing;

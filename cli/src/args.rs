@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 use dnd_engine::{parse_zone, Config, ConversationType, Level};
 
-use crate::text::Excerpt;
+use dnd_engine::Excerpt;
 
 /// The longest input line read by default: 64 MiB, room for a message to
 /// several million recipients.
@@ -307,7 +307,7 @@ pub struct AppDefault {
 }
 
 fn time_zone(s: &str) -> Result<Tz, String> {
-    parse_zone(s).map_err(|_| format!("{} is not an IANA time zone name", Excerpt(s)))
+    parse_zone(s).map_err(|_| format!("{} is not an IANA time zone name", Excerpt::new(s)))
 }
 
 fn line_bytes(s: &str) -> Result<u64, String> {
@@ -315,7 +315,7 @@ fn line_bytes(s: &str) -> Result<u64, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!(
             "{} is not a number of bytes (a whole number, 1 or more)",
-            Excerpt(s)
+            Excerpt::new(s)
         )),
     }
 }
@@ -324,18 +324,18 @@ fn members(s: &str) -> Result<u32, String> {
     s.parse::<u32>().map_err(|_| {
         format!(
             "{} is not a number of members (a whole number from 0 to {})",
-            Excerpt(s),
+            Excerpt::new(s),
             u32::MAX
         )
     })
 }
 
 fn app_default(spec: &str) -> Result<AppDefault, String> {
-    let bad = |why: String| format!("{}: {why}; expected TYPE=LEVEL, for example 3=1", Excerpt(spec));
+    let bad = |why: String| format!("{}: {why}; expected TYPE=LEVEL, for example 3=1", Excerpt::new(spec));
     let (t, l) = spec.split_once('=').ok_or_else(|| bad("no '='".into()))?;
     let number = |s: &str| {
         s.parse::<i64>()
-            .map_err(|_| bad(format!("{} is not a number", Excerpt(s))))
+            .map_err(|_| bad(format!("{} is not a number", Excerpt::new(s))))
     };
     let conversation_type = ConversationType::from_code(number(t)?).map_err(|e| bad(e.to_string()))?;
     let level = Level::from_code(number(l)?).map_err(|e| bad(e.to_string()))?;

@@ -5,8 +5,8 @@
 //! - [`args`]: the command line (clap) and the protocol's documentation;
 //! - [`input`]: files and standard input as one stream of bounded lines;
 //! - [`line`]: a line's JSON, understood;
-//! - [`output`]: each line's answer, written as it is made;
-//! - [`text`]: input values written for people.
+//! - [`output`]: each line's answer, written as it is made (input values
+//!   written for people with the engine's `Escaped` and `Excerpt`).
 
 #![forbid(unsafe_code)]
 
@@ -14,7 +14,6 @@ mod args;
 mod input;
 mod line;
 mod output;
-mod text;
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;

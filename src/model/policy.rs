@@ -43,7 +43,7 @@ impl VipScope {
         match name {
             "quiet" => Ok(VipScope::Quiet),
             "all" => Ok(VipScope::All),
-            _ => Err(Error::VipScope(crate::error::Excerpt::new(name))),
+            _ => Err(Error::VipScope(crate::error::excerpt::Excerpt::new(name))),
         }
     }
 

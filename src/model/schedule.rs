@@ -305,14 +305,14 @@ impl WeeklySchedule {
     pub fn parse_windows(json: &str) -> Result<Vec<ScheduleWindow>, Error> {
         let mut de = serde_json::Deserializer::from_str(json);
         let windows: Vec<ScheduleWindow> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            Error::Invalid(crate::error::bounded(format_args!(
+            Error::Invalid(crate::error::excerpt::bounded(format_args!(
                 "windows{}: {}",
                 path_suffix(&e.path().to_string()),
                 e.inner()
             )))
         })?;
         de.end()
-            .map_err(|e| Error::Invalid(crate::error::bounded(format_args!("windows: {e}"))))?;
+            .map_err(|e| Error::Invalid(crate::error::excerpt::bounded(format_args!("windows: {e}"))))?;
         Ok(windows)
     }
 

@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::{PeriodLevel, Timestamp};
+use crate::error::excerpt::Excerpt;
 use crate::error::Error;
-use crate::error::Excerpt;
 
 /// Seconds in a day.
 const DAY: u32 = 86_400;

@@ -141,7 +141,7 @@ pub enum Command {
     /// The settings service: the platform's signed HTTP API (the form and the
     /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
     /// snapshot and a synced log). App keys and secrets come from the config
-    /// file ([[apps]]) or DND_APP_KEY and DND_APP_SECRET, never from the
+    /// file (`[[apps]]`) or DND_APP_KEY and DND_APP_SECRET, never from the
     /// command line. Stops on SIGTERM or SIGINT. See docs/service.md. With
     /// --cluster, the same HTTP front is an API node of a sharded cluster
     /// on NATS JetStream instead (no --data; see docs/scaling.md).
@@ -229,7 +229,7 @@ pub struct ServeArgs {
     /// With --cluster: the stream's copies, if this node creates it.
     #[arg(long, value_name = "R", default_value_t = 1, requires = "cluster")]
     pub replicas: usize,
-    /// A TOML file: [[apps]] key and secret, limits, time_zone, app_defaults.
+    /// A TOML file: `[[apps]]` key and secret, limits, time_zone, app_defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

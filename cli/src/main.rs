@@ -4,7 +4,7 @@
 //!
 //! - [`args`]: the command line (clap) and the protocol's documentation;
 //! - [`input`]: files and standard input as one stream of bounded lines;
-//! - [`line`]: a line's JSON, understood;
+//! - [`line`](mod@line): a line's JSON, understood;
 //! - [`output`]: each line's answer, written as it is made (input values
 //!   written for people with the engine's `Escaped` and `Excerpt`).
 

@@ -1,4 +1,4 @@
-//! Issue 11 on the replay protocol: VIP and urgent requests, the push
+//! The break-through policy (§10) on the replay protocol: VIP and urgent requests, the push
 //! object's urgent, memberCount and mentionAllAllowed, the flags
 //! --private-as-mention and --mention-all-max-members, explain, and the
 //! prior engine's answers when none of it is used.

@@ -138,6 +138,13 @@ pub enum Command {
     /// layers in words (with --json, one JSON object per recipient).
     #[command(after_help = PROTOCOL)]
     Explain(ExplainArgs),
+    /// The same input; one user's week as an SVG picture on standard output:
+    /// their quiet time (period, schedule windows with their levels,
+    /// snooze), their overrides and when they expire, the admins' and the
+    /// app's defaults that reach them, and each message to them as a mark,
+    /// pushed or not, with an arrow to its deferUntil; times in the user's
+    /// zone (their schedule's, else their period's, else --time-zone).
+    Timeline(TimelineArgs),
     /// The settings service: the platform's signed HTTP API (the form and the
     /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
     /// snapshot and a synced log). App keys and secrets come from the config
@@ -232,6 +239,24 @@ pub struct ServeArgs {
     /// A TOML file: `[[apps]]` key and secret, limits, time_zone, app_defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `dnd timeline`'s arguments.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// The user whose week is drawn.
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// The picture's start (RFC 3339 or epoch ms); by default the Monday
+    /// 00:00, in the user's zone, of the week of their first message.
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// The picture's end; by default a week after its start.
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// The engine and the input.
+    #[command(flatten)]
+    pub common: Common,
 }
 
 /// `dnd replay`'s arguments.

@@ -5,6 +5,7 @@ mod api;
 mod checks;
 mod defer_edge;
 mod fanout;
+mod figures;
 mod fuzz_found;
 mod gen;
 mod handles;

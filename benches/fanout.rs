@@ -213,7 +213,7 @@ impl World {
         (settings, naive)
     }
 
-    /// This world with issue 11's policy in use: 10% of its users list the
+    /// This world with the break-through policy in use: 10% of its users list the
     /// benchmark's sender as a VIP (half with scope quiet, half all) and 5%
     /// allow urgent messages.
     fn with_policy(&self) -> (Settings, naive::Naive) {
@@ -423,7 +423,7 @@ fn fanout_of(c: &mut Criterion, users: usize) {
         g.bench_function("by handle, in order, 10% extended", |b| {
             timed(b, || prepared.decide_into(black_box(&handles), &mut out).unwrap())
         });
-        // The same world with VIP lists and urgent consent (issue 11): a message
+        // The same world with VIP lists and urgent consent (docs/rules.md §10): a message
         // from the VIP of 10% of users, then the same message urgent, allowed by 5%.
         let (policy, policy_naive) = world.with_policy();
         let handles: Vec<UserHandle> = world.ids.iter().map(|id| policy.user(id).unwrap()).collect();

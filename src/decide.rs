@@ -25,7 +25,7 @@ mod observe;
 pub(crate) mod walk;
 use audience::Audience;
 use clock::Walls;
-pub use explain::{Escaped, Explanation, Step};
+pub use explain::{Explanation, Step};
 
 /// The conversation a message was sent in, as its recipients see it.
 ///

@@ -13,6 +13,10 @@
 
 use std::fmt;
 
+pub(crate) mod excerpt;
+
+use crate::error::excerpt::Excerpt;
+
 /// Something from outside the crate was not acceptable.
 ///
 /// The `Display` text names what was wrong and, for request parameters, which
@@ -277,102 +281,5 @@ impl Error {
     #[cold]
     pub(crate) fn snapshot(what: impl fmt::Display) -> Error {
         Error::Snapshot(what.to_string())
-    }
-}
-
-/// Another library's error text (serde's), made fit to quote: control
-/// characters escaped, and cut to 200 characters with the whole's length, so
-/// that a value it quotes whole cannot make the text long or forge a line.
-#[cold]
-pub(crate) fn bounded(text: impl fmt::Display) -> String {
-    const CHARS: usize = 200;
-    let text = text.to_string();
-    let mut out = String::new();
-    for c in text.chars().take(CHARS) {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    if text.chars().nth(CHARS).is_some() {
-        out.push_str(&format!("… ({} bytes)", text.len()));
-    }
-    out
-}
-
-/// A value from outside, as an error quotes it: its first
-/// [`CHARS`](Excerpt::CHARS) characters and the length of the whole.
-///
-/// It displays quoted, with quotes, backslashes and control characters
-/// escaped as Rust escapes them (`"a\nb"`), and when the value was longer,
-/// with an ellipsis and its length in bytes: `"xxxx…"… (10485760 bytes)`.
-/// An error that quotes a 10 MB value holds and prints some 40 bytes of it.
-///
-/// ```
-/// use dnd_engine::Excerpt;
-/// assert_eq!(Excerpt::new("a\nb").to_string(), r#""a\nb""#);
-/// let long = Excerpt::new(&"x".repeat(10_000_000));
-/// assert_eq!(long.to_string(), format!("{:?}… (10000000 bytes)", "x".repeat(32)));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Excerpt {
-    head: Box<str>,
-    bytes: usize,
-}
-
-impl Excerpt {
-    /// The most characters an excerpt keeps.
-    pub const CHARS: usize = 32;
-
-    /// The excerpt of `value`.
-    pub fn new(value: &str) -> Excerpt {
-        let end = value.char_indices().nth(Self::CHARS).map_or(value.len(), |(i, _)| i);
-        Excerpt {
-            head: value[..end].into(),
-            bytes: value.len(),
-        }
-    }
-
-    /// The characters kept: the whole value when [`is_whole`](Self::is_whole).
-    pub fn head(&self) -> &str {
-        &self.head
-    }
-
-    /// The length of the whole value, in bytes.
-    pub fn len(&self) -> usize {
-        self.bytes
-    }
-
-    /// Whether the value was empty.
-    pub fn is_empty(&self) -> bool {
-        self.bytes == 0
-    }
-
-    /// Whether the excerpt is the whole value.
-    pub fn is_whole(&self) -> bool {
-        self.head.len() == self.bytes
-    }
-}
-
-impl From<&str> for Excerpt {
-    fn from(value: &str) -> Excerpt {
-        Excerpt::new(value)
-    }
-}
-
-impl From<String> for Excerpt {
-    fn from(value: String) -> Excerpt {
-        Excerpt::new(&value)
-    }
-}
-
-impl fmt::Display for Excerpt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", &*self.head)?;
-        if !self.is_whole() {
-            write!(f, "… ({} bytes)", self.bytes)?;
-        }
-        Ok(())
     }
 }

@@ -110,8 +110,9 @@ mod store;
 
 pub use decide::defer::{Boundary, Deferral};
 pub use decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
-pub use decide::{Conversation, Decision, Escaped, Explanation, Message, PreparedMessage, Recipient, Step};
-pub use error::{Error, Excerpt};
+pub use decide::{Conversation, Decision, Explanation, Message, PreparedMessage, Recipient, Step};
+pub use error::excerpt::{Escaped, Excerpt};
+pub use error::Error;
 pub use model::expiring::{Expiring, Snooze, Temporary};
 pub use model::policy::{MentionAllOff, Urgency, VipList, VipScope};
 pub use model::schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};

@@ -151,7 +151,7 @@ pub struct Settings {
     /// What only some users have; see [`UserExtras`].
     /// Keyed by handle number ([`UserHandle::number`]).
     pub(crate) extras: HashMap<u32, UserExtras, std::hash::BuildHasherDefault<HandleHasher>>,
-    /// VIP lists and urgent consent (issue 11).
+    /// VIP lists and urgent consent (docs/rules.md §10).
     pub(crate) policies: Policies,
 }
 

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 use dnd_engine::{parse_zone, Config, ConversationType, Level};
 
-use crate::text::Excerpt;
+use dnd_engine::Excerpt;
 
 /// The longest input line read by default: 64 MiB, room for a message to
 /// several million recipients.
@@ -138,10 +138,17 @@ pub enum Command {
     /// layers in words (with --json, one JSON object per recipient).
     #[command(after_help = PROTOCOL)]
     Explain(ExplainArgs),
+    /// The same input; one user's week as an SVG picture on standard output:
+    /// their quiet time (period, schedule windows with their levels,
+    /// snooze), their overrides and when they expire, the admins' and the
+    /// app's defaults that reach them, and each message to them as a mark,
+    /// pushed or not, with an arrow to its deferUntil; times in the user's
+    /// zone (their schedule's, else their period's, else --time-zone).
+    Timeline(TimelineArgs),
     /// The settings service: the platform's signed HTTP API (the form and the
     /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
     /// snapshot and a synced log). App keys and secrets come from the config
-    /// file ([[apps]]) or DND_APP_KEY and DND_APP_SECRET, never from the
+    /// file (`[[apps]]`) or DND_APP_KEY and DND_APP_SECRET, never from the
     /// command line. Stops on SIGTERM or SIGINT. See docs/service.md. With
     /// --cluster, the same HTTP front is an API node of a sharded cluster
     /// on NATS JetStream instead (no --data; see docs/scaling.md).
@@ -229,9 +236,27 @@ pub struct ServeArgs {
     /// With --cluster: the stream's copies, if this node creates it.
     #[arg(long, value_name = "R", default_value_t = 1, requires = "cluster")]
     pub replicas: usize,
-    /// A TOML file: [[apps]] key and secret, limits, time_zone, app_defaults.
+    /// A TOML file: `[[apps]]` key and secret, limits, time_zone, app_defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `dnd timeline`'s arguments.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// The user whose week is drawn.
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// The picture's start (RFC 3339 or epoch ms); by default the Monday
+    /// 00:00, in the user's zone, of the week of their first message.
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// The picture's end; by default a week after its start.
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// The engine and the input.
+    #[command(flatten)]
+    pub common: Common,
 }
 
 /// `dnd replay`'s arguments.
@@ -307,7 +332,7 @@ pub struct AppDefault {
 }
 
 fn time_zone(s: &str) -> Result<Tz, String> {
-    parse_zone(s).map_err(|_| format!("{} is not an IANA time zone name", Excerpt(s)))
+    parse_zone(s).map_err(|_| format!("{} is not an IANA time zone name", Excerpt::new(s)))
 }
 
 fn line_bytes(s: &str) -> Result<u64, String> {
@@ -315,7 +340,7 @@ fn line_bytes(s: &str) -> Result<u64, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!(
             "{} is not a number of bytes (a whole number, 1 or more)",
-            Excerpt(s)
+            Excerpt::new(s)
         )),
     }
 }
@@ -324,18 +349,18 @@ fn members(s: &str) -> Result<u32, String> {
     s.parse::<u32>().map_err(|_| {
         format!(
             "{} is not a number of members (a whole number from 0 to {})",
-            Excerpt(s),
+            Excerpt::new(s),
             u32::MAX
         )
     })
 }
 
 fn app_default(spec: &str) -> Result<AppDefault, String> {
-    let bad = |why: String| format!("{}: {why}; expected TYPE=LEVEL, for example 3=1", Excerpt(spec));
+    let bad = |why: String| format!("{}: {why}; expected TYPE=LEVEL, for example 3=1", Excerpt::new(spec));
     let (t, l) = spec.split_once('=').ok_or_else(|| bad("no '='".into()))?;
     let number = |s: &str| {
         s.parse::<i64>()
-            .map_err(|_| bad(format!("{} is not a number", Excerpt(s))))
+            .map_err(|_| bad(format!("{} is not a number", Excerpt::new(s))))
     };
     let conversation_type = ConversationType::from_code(number(t)?).map_err(|e| bad(e.to_string()))?;
     let level = Level::from_code(number(l)?).map_err(|e| bad(e.to_string()))?;

@@ -12,7 +12,7 @@ use dnd_engine::push::Push;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::text::Excerpt;
+use dnd_engine::Excerpt;
 
 /// One input line, understood.
 pub enum Line {
@@ -142,7 +142,7 @@ impl<'de> Visitor<'de> for Envelope<'_> {
                 "request" => &mut keys.request,
                 "body" => &mut keys.body,
                 "push" => &mut keys.push,
-                other => return Err(self.fail(format!("unknown key {}: {SHAPES}", Excerpt(other)))),
+                other => return Err(self.fail(format!("unknown key {}: {SHAPES}", Excerpt::new(other)))),
             };
             if place.is_some() {
                 return Err(self.fail(format!("{key}: is given twice (a key may appear once in an object)")));

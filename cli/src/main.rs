@@ -4,9 +4,10 @@
 //!
 //! - [`args`]: the command line (clap) and the protocol's documentation;
 //! - [`input`]: files and standard input as one stream of bounded lines;
-//! - [`line`]: a line's JSON, understood;
-//! - [`output`]: each line's answer, written as it is made;
-//! - [`text`]: input values written for people.
+//! - [`line`](mod@line): a line's JSON, understood;
+//! - [`timeline`]: one user's week as an SVG picture;
+//! - [`output`]: each line's answer, written as it is made (input values
+//!   written for people with the engine's `Escaped` and `Excerpt`).
 
 #![forbid(unsafe_code)]
 
@@ -14,7 +15,7 @@ mod args;
 mod input;
 mod line;
 mod output;
-mod text;
+mod timeline;
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -57,6 +58,19 @@ fn main() -> ExitCode {
     ExitCode::from(match cli.command {
         Command::Replay(a) => run(Mode::Replay, &a.common),
         Command::Explain(a) => run(if a.json { Mode::ExplainJson } else { Mode::Explain }, &a.common),
+        Command::Timeline(a) => match timeline::run(&a) {
+            Ok(svg) => {
+                let written = io::stdout()
+                    .lock()
+                    .write_all(svg.as_bytes())
+                    .and_then(|()| io::stdout().flush());
+                status_after_writing(written, OK)
+            }
+            Err(e) => {
+                say(format_args!("dnd timeline: {e}\n"));
+                FAILED
+            }
+        },
         Command::Serve(a) => serve(&a),
         Command::Cluster(c) => cluster(c),
     })

@@ -9,7 +9,7 @@ use dnd_engine::{api_v4, Mentions, Message, Response, Settings};
 
 use crate::input;
 use crate::line::{self, Line};
-use crate::text::{self, Escaped};
+use dnd_engine::Escaped;
 
 /// What the answers are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,9 +29,6 @@ pub struct Session<W: Write> {
     max_line_bytes: u64,
     out: W,
 }
-
-/// At most this many characters of a request's path and body are echoed by explain.
-const ECHO_CHARS: usize = 200;
 
 impl<W: Write> Session<W> {
     /// A session that answers in `mode` to `out`.
@@ -117,8 +114,8 @@ impl<W: Write> Session<W> {
             Mode::Explain => writeln!(
                 self.out,
                 "request {} {}\n  -> {response}",
-                Escaped(path, ECHO_CHARS),
-                Escaped(body, ECHO_CHARS)
+                Escaped(path).cut(Escaped::LONG_CHARS),
+                Escaped(body).cut(Escaped::LONG_CHARS)
             ),
         }
     }
@@ -161,7 +158,7 @@ impl<W: Write> Session<W> {
                 serde_json::to_writer(&mut self.out, &serde_json::json!({ "error": why }))?;
                 self.out.write_all(b"\n")
             }
-            Mode::Explain => writeln!(self.out, "error: {}", Escaped(&why, usize::MAX)),
+            Mode::Explain => writeln!(self.out, "error: {}", Escaped(&why)),
         }
     }
 }
@@ -177,15 +174,15 @@ fn header(out: &mut impl Write, settings: &Settings, message: &Message<'_>) -> i
             .as_datetime()
             .with_timezone(&settings.config().time_zone)
             .to_rfc3339(),
-        text::id(message.sender),
+        Escaped(message.sender),
         conversation.conversation_type().name(),
     )?;
     match conversation {
-        dnd_engine::Conversation::Group { group_id } => write!(out, " {}", text::id(group_id))?,
+        dnd_engine::Conversation::Group { group_id } => write!(out, " {}", Escaped(group_id))?,
         dnd_engine::Conversation::UltraGroup { group_id, bus_channel } => {
-            write!(out, " {}", text::id(group_id))?;
+            write!(out, " {}", Escaped(group_id))?;
             if let Some(b) = bus_channel {
-                write!(out, ", subchannel {}", text::id(b))?;
+                write!(out, ", subchannel {}", Escaped(b))?;
             }
         }
         _ => write!(out, " with the sender")?,
@@ -199,11 +196,11 @@ fn header(out: &mut impl Write, settings: &Settings, message: &Message<'_>) -> i
                 if i > 0 {
                     write!(out, ", ")?;
                 }
-                write!(out, "{}", text::id(id))?;
+                write!(out, "{}", Escaped(id))?;
             }
         }
         // A kind of mention a later engine adds.
-        other => write!(out, ", mentioning {}", text::id(&format!("{other:?}")))?,
+        other => write!(out, ", mentioning {}", Escaped(&format!("{other:?}")))?,
     }
     if let Some(n) = message.member_count {
         write!(out, ", {n} members")?;

@@ -1,9 +1,10 @@
 //! `dnd serve` and the v4 lines of `dnd replay`.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use dnd_testkit::client::{Client, KEY, SECRET};
 
 fn replay(input: &str) -> Vec<String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
@@ -51,32 +52,19 @@ fn serve_answers_signed_requests_and_stops_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dnd"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(&dir)
-        .env("DND_APP_KEY", "k")
-        .env("DND_APP_SECRET", "s")
+        .env("DND_APP_KEY", KEY)
+        .env("DND_APP_SECRET", SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let addr = dnd_testkit::process::listening(&mut child);
-    let ts = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string();
-    let body = "conversationType=3&requestId=u1&unpushLevel=5";
-    let request = format!(
-        "POST /conversation/type/notification/set.json HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\
-         App-Key: k\r\nNonce: n1\r\nTimestamp: {ts}\r\nSignature: {}\r\n\r\n{body}",
-        body.len(),
-        dnd_server::auth::sign("s", "n1", &ts)
+    // The testkit's client signs as the platform's SDKs do.
+    let answer = Client::new(addr).post(
+        "/conversation/type/notification/set.json",
+        "conversationType=3&requestId=u1&unpushLevel=5",
     );
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.ends_with(r#"{"code":200}"#), "{answer}");
+    assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"code":200}"#));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -98,7 +86,7 @@ fn serve_answers_signed_requests_and_stops_on_sigterm() {
         "JSON logs: {logs}"
     );
     assert!(
-        logs.contains("\"app_key\":\"k\"") && !logs.contains("\"s\""),
+        logs.contains(&format!("\"app_key\":\"{KEY}\"")) && !logs.contains(SECRET),
         "no secret in the logs"
     );
     assert!(std::fs::read_to_string(dir.join("snapshot.json"))

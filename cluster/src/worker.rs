@@ -1,7 +1,7 @@
 //! A shard worker: one process (or task) holding one shard's settings.
 //!
 //! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
-//! object store [`SNAPSHOTS`], whose description is the sequence it covers)
+//! object store [`SNAPSHOTS`](crate::log::SNAPSHOTS), whose description is the sequence it covers)
 //! and reads the stream from the next sequence through its feed
 //! (`src/feed.rs`): a consumer of its own over its subjects
 //! ([`shard_subjects`]; ephemeral, one replica in memory, no

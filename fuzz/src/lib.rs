@@ -72,11 +72,11 @@ pub struct Options {
 /// Known open defects that a search can step around.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Avoid {
-    /// `fffd`: generate no ids with U+FFFD (issue 9, item 1: they are
+    /// `fffd`: generate no ids with U+FFFD (they are
     /// refused as not UTF-8).
     pub fffd: bool,
     /// `duplicates`: do not fail when a snapshot with a duplicate entry is
-    /// restored (issue 9, item 16); its decisions go unchecked.
+    /// restored; its decisions go unchecked.
     pub duplicates: bool,
 }
 

@@ -1,4 +1,4 @@
-//! Generation for the policy extensions of issue 11 (docs/rules.md §10):
+//! Generation for the policy extensions (docs/rules.md §10):
 //! VIP lists and urgent consent as typed requests and form bodies, the
 //! mention policy of a configuration, and the policy fields of a message.
 //! Everything valid here is valid by the rules.

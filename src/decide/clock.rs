@@ -23,7 +23,7 @@ use crate::model::zone::WallTime;
 use crate::store::ZoneIndex;
 
 /// How many zones the table holds: more than the tz database has (a test in
-/// `settings/record.rs` checks it), and the settings' zone table holds each
+/// `store/record.rs` checks it), and the settings' zone table holds each
 /// zone once.
 pub(crate) const SLOTS: usize = 640;
 

@@ -13,6 +13,7 @@ use super::{PreparedMessage, Recipient};
 use crate::decide::defer::{Boundary, Deferral};
 use crate::decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 use crate::decide::Decision;
+use crate::error::excerpt::Escaped;
 use crate::model::policy::{MentionAllOff, Urgency, VipScope};
 use crate::model::schedule::weekday_name;
 use crate::model::{ConversationType, Level, Mentioned, Mentions};
@@ -155,23 +156,6 @@ pub(crate) fn local(at: DateTime<Utc>, zone: Tz) -> String {
         at.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::AutoSi, false),
         zone.name()
     )
-}
-
-/// An id as written for people: control characters escaped, so that an id
-/// can never forge a line.
-pub struct Escaped<'a>(pub &'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if c.is_control() {
-                write!(f, "\\u{{{:04x}}}", u32::from(c))?;
-            } else {
-                fmt::Write::write_char(f, c)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Explanation {

@@ -5,7 +5,7 @@
 //! this one list: the full walk records what it saw at each layer as a
 //! [`Seen`], and the first layer whose `Seen` holds a level decides.
 //!
-//! The break-through layers (issue 11) are entries of the same list. An
+//! The break-through layers (docs/rules.md §10) are entries of the same list. An
 //! urgent message with the recipient's consent and a VIP sender with scope
 //! `all` are [`LayerKind::BreakThrough`] entries placed after `DisablePush`
 //! (so the sender rule and `disablePush` still come first): when their

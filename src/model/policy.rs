@@ -1,4 +1,4 @@
-//! Break-through and mention policy (issue 11): the values of VIP lists and
+//! Break-through and mention policy (docs/rules.md §10): the values of VIP lists and
 //! urgent messages, and the rule that turns an @all off.
 //!
 //! - A user's VIP list ([`VipList`]) names up to 100 senders whose messages
@@ -13,7 +13,7 @@
 //!   the configured maximum, or when its sender may not mention everyone
 //!   ([`MentionAllOff`]). The message is never blocked, only the push.
 
-use crate::protocol::shape::Obj;
+use crate::model::shape::Obj;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -43,7 +43,7 @@ impl VipScope {
         match name {
             "quiet" => Ok(VipScope::Quiet),
             "all" => Ok(VipScope::All),
-            _ => Err(Error::VipScope(crate::error::Excerpt::new(name))),
+            _ => Err(Error::VipScope(crate::error::excerpt::Excerpt::new(name))),
         }
     }
 

@@ -6,7 +6,7 @@
 //! Tuesday 06:59:59.999, and a Sunday window runs into Monday. Windows never
 //! overlap anywhere in the week, so at most one holds any wall time.
 
-use crate::protocol::shape::Obj;
+use crate::model::shape::Obj;
 use std::fmt;
 
 use chrono_tz::Tz;
@@ -240,7 +240,7 @@ struct ScheduleRepr {
     windows: Vec<ScheduleWindow>,
     #[serde(
         default,
-        deserialize_with = "crate::protocol::shape::optional",
+        deserialize_with = "crate::model::shape::optional",
         skip_serializing_if = "Option::is_none"
     )]
     timezone: Option<String>,
@@ -305,14 +305,14 @@ impl WeeklySchedule {
     pub fn parse_windows(json: &str) -> Result<Vec<ScheduleWindow>, Error> {
         let mut de = serde_json::Deserializer::from_str(json);
         let windows: Vec<ScheduleWindow> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            Error::Invalid(crate::error::bounded(format_args!(
+            Error::Invalid(crate::error::excerpt::bounded(format_args!(
                 "windows{}: {}",
                 path_suffix(&e.path().to_string()),
                 e.inner()
             )))
         })?;
         de.end()
-            .map_err(|e| Error::Invalid(crate::error::bounded(format_args!("windows: {e}"))))?;
+            .map_err(|e| Error::Invalid(crate::error::excerpt::bounded(format_args!("windows: {e}"))))?;
         Ok(windows)
     }
 

@@ -24,8 +24,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Error;
 use crate::model::policy::VipList;
+use crate::model::shape::Obj;
 use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, Level, TargetId, UserId};
-use crate::protocol::shape::Obj;
 use crate::store::{AppDefaults, Config, LevelMap, Settings, UserHandle};
 use format::{
     ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporaryConversationLevel, TemporarySnapshot,

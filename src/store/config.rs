@@ -6,7 +6,7 @@ use crate::model::{ConversationType, Level};
 
 /// How the engine is set up: the data center's zone, the application's
 /// default level per conversation type (RULES §4.7, §5), and the mention
-/// policy (issue 11). Made by [`Config::new`] and the `with_` methods; later
+/// policy (docs/rules.md §10). Made by [`Config::new`] and the `with_` methods; later
 /// versions may add fields, with defaults that keep today's answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,4 +1,4 @@
-//! What users store of issue 11's policy: VIP lists and consent to urgent
+//! What users store of the break-through policy: VIP lists and consent to urgent
 //! messages.
 //!
 //! They live apart from the 8-byte user records, so that a world where

@@ -209,7 +209,7 @@ proptest! {
     }
 }
 
-/// The world of `seed` with issue 11's policy: a share of the users (from
+/// The world of `seed` with the break-through policy (§10): a share of the users (from
 /// none to a fifth, so that the presence bitmaps run from empty to dense)
 /// list one to four of the senders `u0`..`u9` as VIPs, in either scope, and
 /// another share allow urgent messages; then some lists are replaced or
@@ -259,7 +259,7 @@ fn world_with_policy(seed: u64, users: usize) -> World {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 
-    /// Issue 11's break-through rules through the fast batch paths, on large
+    /// The break-through rules (§10) through the fast batch paths, on large
     /// worlds where from none to a fifth of the users have VIP lists and allow
     /// urgent messages: every recipient's decision is the naive oracle's, for
     /// messages from a sender somebody lists and from one nobody does (so

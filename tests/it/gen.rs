@@ -2,7 +2,9 @@
 //! conversation keys, typed change requests, engine set-ups and messages
 //! (`properties`, `shards`, `api`, `sparse`); and worlds of requests as a
 //! client sends them, with the instants around a clock change that they
-//! fall on (`time_props`, `policy_props`).
+//! fall on (`time_props`, `policy_props`). The policy properties' own
+//! generators are in `gen/policy.rs`, the sharding property's in
+//! `gen/shard.rs`: every property generator of the tests is under `gen`.
 //!
 //! Each strategy keeps the shape it had where it was first written, so
 //! the seeds in `tests/proptest-regressions/` still give the same cases.
@@ -16,6 +18,9 @@ use dnd_engine::{
 use proptest::prelude::*;
 
 use crate::naive::Naive;
+
+pub mod policy;
+pub mod shard;
 
 /// The users of the small worlds.
 pub const USERS: [&str; 6] = ["u0", "u1", "u2", "u3", "u4", "u5"];
@@ -195,7 +200,7 @@ pub struct MessageParts {
     pub mentioned: Vec<&'static str>,
     pub disable_push: bool,
     pub at: Timestamp,
-    /// Urgent (issue 11): it matters only where somebody allows urgent messages.
+    /// Urgent: it matters only where somebody allows urgent messages.
     pub urgent: bool,
 }
 

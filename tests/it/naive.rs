@@ -274,7 +274,7 @@ impl Naive {
     }
 
     /// RULES §4, read straight down, for recipient `recipient`, with the
-    /// break-through rules of issue 11 on top.
+    /// break-through rules (§10) on top.
     pub fn decide(&self, message: &Message<'_>, recipient: &str) -> NaiveDecision {
         if recipient == message.sender {
             return (false, "sender", None);

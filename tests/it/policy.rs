@@ -1,4 +1,4 @@
-//! The rules of issue 11, each with its boundary: VIP senders in each scope
+//! The break-through rules (§10), each with its boundary: VIP senders in each scope
 //! against every kind of quiet time and a muted conversation, urgent
 //! messages with and without consent, private chats as mentions, @all
 //! governance, and defer with a VIP.
@@ -18,7 +18,7 @@ fn noon() -> Message<'static> {
     Message::new(group("g"), "boss", at(NOON_UTC))
 }
 
-/// The four ways of holding a message back that issue 11 names: a period,
+/// The four ways of holding a message back that §10 names: a period,
 /// a schedule, a snooze (each holding noon UTC) and a muted conversation.
 const HELD_BACK: [(&str, &str, Layer); 4] = [
     (PERIOD, "userId=r&startTime=11:00:00&period=120&level=5", Layer::UserPeriod),

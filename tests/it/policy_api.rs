@@ -1,4 +1,4 @@
-//! The requests of issue 11 (`/user/vip/*`, `/user/urgent/*`): answers,
+//! The policy requests of §10 (`/user/vip/*`, `/user/urgent/*`): answers,
 //! validation (1002 naming the parameter, nothing changed), JSON commands,
 //! and the snapshot's new fields.
 

@@ -1,138 +1,20 @@
-//! Properties of issue 11, stated from the rules, on random worlds that use
+//! Properties of the break-through policy (§10), stated from the rules, on random worlds that use
 //! every extension (time and policy): the engine against the naive oracle
 //! (small worlds and a large, sparse one); a quiet-scope VIP never quieter;
 //! urgent with consent; governance; unrelated policy changes nothing;
 //! defer against stepping the clock; save and restore.
 
 use chrono::Duration;
-use chrono_tz::Tz;
-use dnd_engine::{
-    Config, Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Recipient, Request, Settings,
-    Timestamp,
-};
+use dnd_engine::{Config, Conversation, Decision, Layer, Mentions, Message, Recipient, Request, Settings, Timestamp};
 use proptest::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::checks::{agrees_with_the_oracle, deferrals_agree_with_stepping_the_clock};
-use crate::gen::{self, conversation, instant, mentions, request, World, CLOCK_ZONES};
+use crate::gen::policy::{config, parts, policy_request, requests, Parts, RECIPIENTS};
+use crate::gen::{self, instant, request, World};
 use crate::naive::{as_naive, Naive};
 use crate::support::at_time;
-
-/// Everyone the properties ask about: the users who set things, the senders, a stranger.
-const RECIPIENTS: [&str; 8] = ["u0", "u1", "u2", "u3", "u4", "s", "boss", "stranger"];
-const SENDERS: [&str; 3] = ["s", "boss", "u1"];
-const MENTIONED: [&str; 2] = ["u1", "u3"];
-
-/// A VIP list or an urgent consent, as a path and a form body.
-fn policy_request() -> impl Strategy<Value = (String, String)> {
-    let user = prop::sample::select(&RECIPIENTS[..6]);
-    let listed = prop::collection::vec(prop::sample::select(&["s", "boss", "u0", "u1", "u2"][..]), 0..4);
-    prop_oneof![
-        (
-            user.clone(),
-            listed,
-            prop::sample::select(&["", "&scope=quiet", "&scope=all"][..])
-        )
-            .prop_map(|(u, mut ids, scope)| {
-                ids.sort_unstable();
-                ids.dedup();
-                let json = serde_json::to_string(&ids).unwrap();
-                let ids: String = form_urlencoded::byte_serialize(json.as_bytes()).collect();
-                (
-                    "/user/vip/set.json".to_string(),
-                    format!("userId={u}&vipUserIds={ids}{scope}"),
-                )
-            }),
-        (user, 0u8..2)
-            .prop_map(|(u, allow)| ("/user/urgent/set.json".to_string(), format!("userId={u}&allow={allow}"))),
-    ]
-}
-
-/// Requests of every kind, a third of them about policy.
-fn requests(most: usize) -> impl Strategy<Value = Vec<(String, String)>> {
-    prop::collection::vec(prop_oneof![2 => request(true), 1 => policy_request()], 0..most)
-}
-
-/// A data-center zone, private chats as mentions or not, a maximum for @all
-/// or none, and app defaults that read mentions (so that @all matters).
-fn config() -> impl Strategy<Value = Config> {
-    (
-        prop::sample::select(&CLOCK_ZONES[..]),
-        any::<bool>(),
-        prop::option::of(0u32..4),
-        prop::sample::select(
-            &[
-                None,
-                Some(Level::Mentions),
-                Some(Level::MentionsOfAll),
-                Some(Level::MentionsOfMe),
-            ][..],
-        ),
-    )
-        .prop_map(|(zone, private, max, default)| {
-            let mut config = Config::new(zone.parse::<Tz>().unwrap());
-            config.private_as_mention = private;
-            config.mention_all_max_members = max;
-            for t in ConversationType::ALL {
-                config.app_defaults.set(t, default);
-            }
-            config
-        })
-}
-
-/// The parts of a message.
-#[derive(Clone, Copy, Debug)]
-struct Parts {
-    kind: u8,
-    sender: &'static str,
-    mention: u8,
-    minutes: i64,
-    urgent: bool,
-    disable_push: bool,
-    members: Option<u32>,
-    allowed: bool,
-}
-
-fn parts() -> impl Strategy<Value = Parts> {
-    (
-        (0u8..5, prop::sample::select(&SENDERS[..]), 0u8..3, -1440i64..12 * 1440),
-        (
-            any::<bool>(),
-            prop::bool::weighted(0.1),
-            prop::option::of(0u32..4),
-            prop::bool::weighted(0.8),
-        ),
-    )
-        .prop_map(
-            |((kind, sender, mention, minutes), (urgent, disable_push, members, allowed))| Parts {
-                kind,
-                sender,
-                mention,
-                minutes,
-                urgent,
-                disable_push,
-                members,
-                allowed,
-            },
-        )
-}
-
-impl Parts {
-    fn message(&self) -> Message<'static> {
-        let mut m = Message::new(
-            conversation(self.kind),
-            self.sender,
-            Timestamp::new(instant(self.minutes)).unwrap(),
-        )
-        .with_mentions(mentions(self.mention, &MENTIONED))
-        .with_mention_all_allowed(self.allowed);
-        m.urgent = self.urgent;
-        m.disable_push = self.disable_push;
-        m.member_count = self.members;
-        m
-    }
-}
 
 /// The accepted requests, applied to settings and to the oracle.
 fn world(config: &Config, requests: &[(String, String)]) -> (Settings, Naive) {

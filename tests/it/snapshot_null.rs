@@ -1,7 +1,7 @@
 //! A snapshot field given as `null` (docs/rules.md §6 and §8): the saved
 //! form never writes one, and the documented format allows none, so a
 //! restore refuses it, naming the place, as the JSON request reader does
-//! (issue 9, item 15); it never reads it as an absent field.
+//! (docs/rules.md); it never reads it as an absent field.
 
 use chrono_tz::Asia;
 use dnd_engine::{Config, Settings};
@@ -149,7 +149,7 @@ fn an_optional_field_given_as_null_is_not_read_as_absent() {
 
 /// A schedule is read by its own type both in a snapshot and in a JSON
 /// request (`setSchedule`), so its `timezone` given as `null` was taken as
-/// absent by the request reader too, where issue 9 item 15 refuses every
+/// absent by the request reader too, which refuses every
 /// `null`.
 #[test]
 fn a_json_schedule_with_a_null_timezone_is_refused() {

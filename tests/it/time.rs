@@ -1,4 +1,4 @@
-//! The rules of time (issue 10): expiring overrides, snooze, weekly
+//! The rules of time (§8): expiring overrides, snooze, weekly
 //! schedules (DST nights included), defer, dropping what expired, and the
 //! snapshot formats.
 

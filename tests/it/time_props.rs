@@ -1,4 +1,4 @@
-//! Properties of time (issue 10), on random worlds that use every extension:
+//! Properties of time (docs/rules.md §8), on random worlds that use every extension:
 //! the engine against the naive oracle; defer against a stepping oracle; an
 //! override at and after its `until`; a one-window schedule against the
 //! equivalent period; save and restore.

@@ -212,14 +212,14 @@ fn error_texts_quote_a_short_excerpt() {
     let text = stdout(&dnd(&["explain"], &line));
     assert!(text.len() < 1000, "{} bytes", text.len());
     assert!(
-        text.contains("userId=a&b=kkk") && text.contains("... (1048587 bytes)"),
+        text.contains("userId=a&b=kkk") && text.contains("… (1048587 bytes)"),
         "{text}"
     );
     let line = format!(r#"{{"request": "/{huge}", "body": ""}}"#);
     let text = stdout(&dnd(&["explain"], &line));
     let request = text.lines().next().unwrap();
     assert!(
-        request.len() < 300 && request.ends_with("... (1048577 bytes) "),
+        request.len() < 300 && request.ends_with("… (1048577 bytes) "),
         "{}",
         &request[..300]
     );

@@ -6,6 +6,7 @@ mod errors;
 mod policy;
 mod protocol;
 mod streams;
+mod timeline;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Issue 11 on the replay protocol: VIP and urgent requests, the push
+//! The break-through policy (§10) on the replay protocol: VIP and urgent requests, the push
 //! object's urgent, memberCount and mentionAllAllowed, the flags
 //! --private-as-mention and --mention-all-max-members, explain, and the
 //! prior engine's answers when none of it is used.
@@ -9,11 +9,11 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/pr
 
 /// A replay of 1,500 random lines (the platform's requests and every
 /// extension of issues 8 and 10, messages of every type) answered, line for
-/// line, as the engine answered before issue 11 (commit 6aab0e5): with no
+/// line, as the engine answered before the policy extensions (commit 6aab0e5): with no
 /// policy configured, and also with a maximum for @all that no message's
 /// (absent) member count passes.
 #[test]
-fn decisions_without_issue_11_settings_equal_the_prior_engines() {
+fn decisions_without_policy_settings_equal_the_prior_engines() {
     let input = std::fs::read_to_string(format!("{FIXTURE}input.jsonl")).unwrap();
     let expected = std::fs::read_to_string(format!("{FIXTURE}expected.jsonl")).unwrap();
     for extra in [&[][..], &["--mention-all-max-members", "0"][..]] {
@@ -164,7 +164,7 @@ fn explain_shows_the_vip_reading_through_the_quiet_time() {
 }
 
 #[test]
-fn help_documents_issue_11() {
+fn help_documents_the_policy_extensions() {
     let help = stdout(&dnd(&["replay", "--help"], ""));
     for needle in [
         "--private-as-mention",

@@ -19,6 +19,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{At, MentionedInfo, Push};
+use crate::error::excerpt::Excerpt;
 use crate::error::Error;
 
 /// The typed error of the first failure, beside serde's text of it.
@@ -32,7 +33,7 @@ pub(super) enum Path<'p> {
     /// A field of an object.
     Field(&'p Path<'p>, &'static str),
     /// A key that the object does not have.
-    Key(&'p Path<'p>, &'p str),
+    Key(&'p Path<'p>, &'p Excerpt),
     /// An element of an array.
     Index(&'p Path<'p>, usize),
 }
@@ -42,22 +43,8 @@ impl fmt::Display for Path<'_> {
         match *self {
             Path::Root => f.write_str("push"),
             Path::Field(parent, name) => write!(f, "{parent}.{name}"),
-            Path::Key(parent, key) => {
-                // A key from the input: a short excerpt, control characters escaped.
-                const MOST: usize = 32;
-                write!(f, "{parent}.")?;
-                for c in key.chars().take(MOST) {
-                    if c.is_control() {
-                        write!(f, "{}", c.escape_default())?;
-                    } else {
-                        write!(f, "{c}")?;
-                    }
-                }
-                if key.chars().nth(MOST).is_some() {
-                    f.write_str("…")?;
-                }
-                Ok(())
-            }
+            // A key from the input: an excerpt, control characters escaped.
+            Path::Key(parent, key) => write!(f, "{parent}.{}", key.unquoted()),
             Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
         }
     }
@@ -261,7 +248,7 @@ fn require<E: de::Error>(
 struct Key(&'static [&'static str]);
 
 impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Result<usize, String>;
+    type Value = Result<usize, Excerpt>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_str(self)
@@ -269,18 +256,14 @@ impl<'de> DeserializeSeed<'de> for Key {
 }
 
 impl Visitor<'_> for Key {
-    type Value = Result<usize, String>;
+    type Value = Result<usize, Excerpt>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self
-            .0
-            .iter()
-            .position(|f| *f == v)
-            .ok_or_else(|| v.chars().take(33).collect()))
+        Ok(self.0.iter().position(|f| *f == v).ok_or_else(|| Excerpt::new(v)))
     }
 }
 

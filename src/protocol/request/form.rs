@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode;
 
 use super::params;
+use crate::error::excerpt::Excerpt;
 use crate::error::Error;
-use crate::error::Excerpt;
 use crate::model::{BusChannel, ConversationKey, ConversationType, Level, TargetId, UserId};
 
 /// A name or a value, decoded to bytes.

@@ -10,7 +10,7 @@
 //! order the form's parameters are checked in.
 //!
 //! The reader of objects and values is `json/reader.rs`; the top level of a
-//! request, its kinds and their checks `json/request.rs`; the objects inside
+//! request, its kinds and their checks `json/top_level.rs`; the objects inside
 //! one (`conversation`, `period`, `snooze`) `json/nested.rs`.
 
 mod nested;

@@ -1,4 +1,4 @@
-//! The requests of issue 11: VIP lists and consent to urgent messages. Same
+//! The policy requests (docs/rules.md §10): VIP lists and consent to urgent messages. Same
 //! form bodies, validation (1002 naming the parameter, nothing changed on
 //! error) and response style as the platform's nine.
 //!

@@ -16,8 +16,8 @@ use crate::error::Error;
 use crate::model::expiring::{Snooze, Temporary};
 use crate::model::policy::VipScope;
 use crate::model::schedule::WeeklySchedule;
+use crate::model::shape::{self, Obj};
 use crate::model::{ConversationType, DndPeriod, Level};
-use crate::protocol::shape::{self, Obj};
 
 /// The format a save is written in (format 1 still restores).
 pub(super) const FORMAT: u32 = 2;

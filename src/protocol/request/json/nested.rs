@@ -6,8 +6,8 @@ use serde::de::MapAccess;
 
 use super::reader::{raw, required, Object, Raw};
 use super::until;
+use crate::error::excerpt::Excerpt;
 use crate::error::Error;
-use crate::error::Excerpt;
 use crate::model::expiring::Snooze;
 use crate::model::schedule::QuietLevel;
 use crate::model::DndPeriod;

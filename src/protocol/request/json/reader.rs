@@ -8,8 +8,8 @@ use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::error::excerpt::Excerpt;
 use crate::error::Error;
-use crate::error::Excerpt;
 
 /// A value as it came, before it is checked.
 pub(super) enum Raw {

@@ -8,8 +8,8 @@ use serde::de::{self, MapAccess};
 use super::nested::{ConversationFields, PeriodFields, SnoozeFields};
 use super::reader::{once, raw, required, Object, ObjectVisitor, Raw};
 use super::{optional_bus_channel, until};
+use crate::error::excerpt::Excerpt;
 use crate::error::Error;
-use crate::error::Excerpt;
 use crate::model::policy::VipList;
 use crate::model::schedule::WeeklySchedule;
 use crate::protocol::request::{params, Request};
@@ -64,7 +64,7 @@ impl Object for RequestFields {
             "vip" => {
                 let value = map
                     .next_value::<VipList>()
-                    .map_err(|e| de::Error::custom(format_args!("vip: {}", crate::error::bounded(e))))?;
+                    .map_err(|e| de::Error::custom(format_args!("vip: {}", crate::error::excerpt::bounded(e))))?;
                 once(&mut self.vip, name, value)
             }
             "conversation" => {
@@ -79,7 +79,7 @@ impl Object for RequestFields {
             "schedule" => {
                 let value = map
                     .next_value::<WeeklySchedule>()
-                    .map_err(|e| de::Error::custom(format_args!("schedule: {}", crate::error::bounded(e))))?;
+                    .map_err(|e| de::Error::custom(format_args!("schedule: {}", crate::error::excerpt::bounded(e))))?;
                 once(&mut self.schedule, name, value)
             }
             _ => {

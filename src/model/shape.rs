@@ -37,7 +37,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
 pub(crate) const NULL: &str = "null is not allowed (a field that is not set is left out)";
 
 /// An optional field, present: its value, never `null`. For
-/// `#[serde(default, deserialize_with = "crate::protocol::shape::optional")]`,
+/// `#[serde(default, deserialize_with = "crate::model::shape::optional")]`,
 /// which leaves an absent field `None` without calling this.
 pub(crate) fn optional<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where

@@ -30,6 +30,7 @@ pub mod log;
 pub mod nats_server;
 pub mod run;
 mod snapshot;
+mod trim;
 mod watchdog;
 pub mod wire;
 pub mod worker;

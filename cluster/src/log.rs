@@ -88,12 +88,19 @@ pub struct Log {
 impl Log {
     /// Opens the stream, creating it with `replicas` copies if there is none.
     pub async fn open(client: async_nats::Client, replicas: usize) -> Result<Log, Error> {
+        Log::open_with_window(client, replicas, DUPLICATE_WINDOW).await
+    }
+
+    /// As [`Log::open`], a stream created here remembering write ids for
+    /// `window` (tests shorten it; an existing stream keeps its own, which
+    /// the shards read when they trim).
+    pub async fn open_with_window(client: async_nats::Client, replicas: usize, window: Duration) -> Result<Log, Error> {
         let js = context(client);
         let config = stream::Config {
             name: STREAM.to_owned(),
             subjects: vec!["dnd.p.*".into(), BROADCAST.into(), "dnd.mark.>".into()],
             storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
+            duplicate_window: window,
             num_replicas: replicas,
             allow_direct: true,
             ..Default::default()

@@ -23,14 +23,15 @@
 //!
 //! **Snapshots** are taken every `snapshot_every` applied entries (and at a
 //! clean stop); after each, the stream is purged below the oldest of the
-//! current layout's snapshots, once every shard has one. A periodic snapshot
+//! current layout's snapshots, once every shard has one, but never inside
+//! the stream's duplicate window (`src/trim.rs`). A periodic snapshot
 //! that fails is counted in [`Progress`]'s `snapshot_failures` (consecutive
 //! failures; the stream is not trimmed meanwhile) and tried again after
 //! `snapshot_every` more entries.
 
 use std::time::Duration;
 
-use async_nats::jetstream::object_store::{self, ObjectMetadata, ObjectStore};
+use async_nats::jetstream::object_store::{ObjectMetadata, ObjectStore};
 use async_nats::jetstream::{self, stream::Stream as JsStream};
 use async_nats::{Client, Message, Subject};
 use dnd_engine::shard::{Layout, Replica, ShardId};
@@ -362,7 +363,7 @@ impl Worker {
 
     /// Saves the replica with its sequence (in at most `attempts` attempts,
     /// each within [`save_timeout`]), then trims the stream below the oldest
-    /// snapshot of the layout.
+    /// snapshot of the layout, outside the duplicate window (`src/trim.rs`).
     async fn snapshot(&mut self, attempts: u32) -> Result<(), Error> {
         let seq = self.replica.applied();
         if seq == self.progress.snapshot {
@@ -382,36 +383,9 @@ impl Worker {
         self.progress.snapshot = seq;
         self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
-        if let Err(e) = self.trim().await {
+        if let Err(e) = crate::trim::trim(&self.js, &self.store, self.cfg.layout).await {
             eprintln!("shard {}: the stream was not trimmed: {e}", self.cfg.shard);
         }
-        Ok(())
-    }
-
-    /// Purges the stream below the oldest snapshot of the layout's shards,
-    /// if every shard has one.
-    async fn trim(&self) -> Result<(), Error> {
-        let layout = self.cfg.layout;
-        let mut oldest = u64::MAX;
-        for shard in layout.all() {
-            let info = match self.store.info(snapshot_name(layout, shard)).await {
-                Ok(info) => info,
-                Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(nats("read a snapshot's sequence")(e)),
-            };
-            let seq = info
-                .description
-                .as_deref()
-                .and_then(|d| d.parse::<u64>().ok())
-                .ok_or_else(|| Error::frame("snapshot description", "not a sequence"))?;
-            oldest = oldest.min(seq);
-        }
-        let stream = self.js.get_stream(STREAM).await.map_err(nats("open the stream"))?;
-        stream
-            .purge()
-            .sequence(oldest + 1)
-            .await
-            .map_err(nats("trim the stream"))?;
         Ok(())
     }
 }

@@ -1,17 +1,21 @@
-//! What JetStream's duplicate window does across a purge: measured, since
-//! the shards purge the stream below their oldest snapshot.
+//! Exactly once through the stream's duplicate window: across a trim, and
+//! across a restart of the nats-server after a trim.
 
 mod support;
 
+use std::time::{Duration, Instant};
+
+use dnd_cluster::api::Api;
 use dnd_cluster::log::Log;
 use dnd_cluster::nats_server::NatsServer;
+use dnd_engine::shard::Layout;
 use dnd_engine::Request;
-use std::time::Duration;
+use dnd_server::backend::Generation;
 
-/// A write purged from the stream is still remembered by its id: a retry
-/// inside the duplicate window after a trim is acknowledged as a duplicate
-/// (with the purged sequence) and stored nowhere. So trimming never lets a
-/// late retry be applied twice while the window lasts.
+/// A write purged from the stream is still remembered by its id while the
+/// server runs: a retry inside the duplicate window after a trim is
+/// acknowledged as a duplicate (with the purged sequence) and stored
+/// nowhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purge_keeps_the_duplicate_window() {
     let dir = support::dir();
@@ -30,4 +34,94 @@ async fn a_purge_keeps_the_duplicate_window() {
     assert!(retry.duplicate, "{retry:?}");
     assert_eq!(retry.seq, first.seq);
     assert_eq!(stream.info().await.unwrap().state.messages, 0, "nothing stored again");
+}
+
+fn set(user: &str, level: u8) -> Request {
+    let body = format!("requestId={user}&conversationType=1&targetId=bob&unpushLevel={level}");
+    Request::parse("/conversation/notification/set.json", body.as_bytes()).unwrap()
+}
+
+fn get(user: &str) -> Request {
+    let body = format!("requestId={user}&conversationType=1&targetId=bob");
+    Request::parse("/conversation/notification/get.json", body.as_bytes()).unwrap()
+}
+
+/// A restarted server knows only the ids of the messages it still stores,
+/// so the shards never trim inside the duplicate window. alice sets level 5
+/// (`k-first`), then 1; sixty more writes make the shard snapshot twelve
+/// times (every 5 entries); the retry of `k-first` is a duplicate, and
+/// still is after the server is killed (-9) and restarted on its store and
+/// port: alice reads 1. Once the window has passed, the shard's next
+/// snapshot trims the stream past those writes after all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_inside_the_window_is_a_duplicate_after_a_trim_and_a_server_restart() {
+    const WINDOW: Duration = Duration::from_secs(6);
+    let dir = support::dir();
+    let mut server = NatsServer::start(dir.path()).expect("nats-server");
+    let client = support::connect(server.url()).await;
+    Log::open_with_window(client.clone(), 1, WINDOW).await.unwrap();
+    let layout = Layout::new(1).unwrap();
+    let api = Api::new(client.clone(), layout, 1).await.unwrap();
+    let _shard = support::shard_every(&client, layout, 0, 5);
+    let form = Generation::Form;
+
+    let started = Instant::now();
+    let first = api.append(&set("alice", 5), form, "k-first").await.unwrap();
+    let later = api.append(&set("alice", 1), form, "k-later").await.unwrap();
+    assert!(!first.duplicate && !later.duplicate);
+    let mut last = later.seq.unwrap();
+    for i in 0..60 {
+        last = api
+            .append(&set(&format!("u{i}"), 2), form, &format!("w{i}"))
+            .await
+            .unwrap()
+            .seq
+            .unwrap();
+    }
+    // Snapshots every 5 entries: the last at most 4 entries back.
+    support::progress_until(&client, layout, 0, |p| p.applied >= last && p.snapshot + 5 > last).await;
+    let (stream_first, ..) = support::stream_state(&client).await;
+    assert!(
+        stream_first <= first.seq.unwrap(),
+        "the stream was trimmed to {stream_first} inside the duplicate window"
+    );
+    let retry = api.append(&set("alice", 5), form, "k-first").await.unwrap();
+    assert!(retry.duplicate, "{retry:?}");
+    assert_eq!(retry.seq, first.seq);
+
+    server.restart().expect("the server restarts");
+    let retry = api.append(&set("alice", 5), form, "k-first").await.unwrap();
+    assert!(
+        started.elapsed() < WINDOW,
+        "the test took {:?}, longer than the window: it proves nothing on a machine this slow",
+        started.elapsed()
+    );
+    assert!(retry.duplicate, "after the restart: {retry:?}");
+    assert_eq!(retry.seq, first.seq);
+    let alice = api.get(&get("alice"), form, 0).await.unwrap();
+    assert_eq!(alice.json, r#"{"code":200,"isMuted":1}"#);
+
+    // Past the window, trimming goes on.
+    tokio::time::sleep((started + WINDOW + Duration::from_secs(1)).saturating_duration_since(Instant::now())).await;
+    for i in 0..10 {
+        last = api
+            .append(&set(&format!("v{i}"), 2), form, &format!("x{i}"))
+            .await
+            .unwrap()
+            .seq
+            .unwrap();
+    }
+    support::progress_until(&client, layout, 0, |p| p.applied >= last && p.snapshot + 5 > last).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (stream_first, ..) = support::stream_state(&client).await;
+        if stream_first > later.seq.unwrap() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never trimmed past the window: first {stream_first}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -11,8 +11,12 @@
 //!
 //! A payload is the [`Request`]'s JSON; the `Nats-Msg-Id` header is the
 //! client's id for the write, so that a retry within the stream's duplicate
-//! window is acknowledged with the original sequence and stored once.
+//! window is acknowledged with the original sequence and stored once; the
+//! [`APPEND_HEADER`] names the API node's append call that stored it, so
+//! that the node's own retry is not reported to the client as a duplicate.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage, stream};
@@ -79,10 +83,21 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+/// The header naming the append call that stored a message:
+/// `<node>.<n>`, where `<node>` is unique to a [`Log`] (a NUID) and `<n>`
+/// counts its appends. A retry of the node's own (its first attempt stored,
+/// the acknowledgement lost) is told apart from a client's retry of an
+/// earlier request by it.
+pub const APPEND_HEADER: &str = "Dnd-Append";
+
 /// The stream, for appending.
 #[derive(Clone, Debug)]
 pub struct Log {
     js: jetstream::Context,
+    /// This node's part of [`APPEND_HEADER`].
+    node: Arc<str>,
+    /// Appends so far.
+    appends: Arc<AtomicU64>,
 }
 
 impl Log {
@@ -95,6 +110,9 @@ impl Log {
     /// `window` (tests shorten it; an existing stream keeps its own, which
     /// the shards read when they trim).
     pub async fn open_with_window(client: async_nats::Client, replicas: usize, window: Duration) -> Result<Log, Error> {
+        // A NUID, as the client makes for its inboxes.
+        let inbox = client.new_inbox();
+        let node: Arc<str> = inbox.rsplit('.').next().unwrap_or(&inbox).into();
         let js = context(client);
         let config = stream::Config {
             name: STREAM.to_owned(),
@@ -106,7 +124,11 @@ impl Log {
             ..Default::default()
         };
         retry("create the stream", || js.get_or_create_stream(config.clone())).await?;
-        Ok(Log { js })
+        Ok(Log {
+            js,
+            node,
+            appends: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// The JetStream context.
@@ -117,28 +139,71 @@ impl Log {
     /// Appends the change `request` under the client's write `id`, retrying
     /// with the same id for up to `patience` while the stream is unavailable
     /// (a leader election, a restarting server).
+    ///
+    /// `duplicate` means an earlier request of the client's was stored: a
+    /// retry of this call's own (an attempt stored whose acknowledgement was
+    /// lost) is not one. Every attempt carries this call's
+    /// [`APPEND_HEADER`]; when a retry is acknowledged as a duplicate, the
+    /// stored message's header says whose it is. If that message cannot be
+    /// read within the patience, the append fails (the client's retry is
+    /// then rightly a duplicate).
     pub async fn append(&self, request: &Request, id: &str, patience: Duration) -> Result<Appended, Error> {
         let subject = subject_of(request.shard_key());
         let payload = serde_json::to_vec(request).map_err(|e| Error::frame("request", e))?;
         let deadline = tokio::time::Instant::now() + patience;
+        let token = format!("{}.{}", self.node, self.appends.fetch_add(1, Ordering::Relaxed));
+        let mut retried = false;
         loop {
-            let message = PublishMessage::build().payload(payload.clone().into()).message_id(id);
+            let message = PublishMessage::build()
+                .payload(payload.clone().into())
+                .message_id(id)
+                .header(APPEND_HEADER, token.as_str());
             let attempt = async {
                 let ack = self.js.send_publish(subject.clone(), message).await?;
                 ack.await
             };
             match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
                 Ok(Ok(ack)) => {
+                    let own = retried && ack.duplicate && self.stored_by(ack.sequence, &token, deadline).await?;
                     return Ok(Appended {
                         seq: ack.sequence,
-                        duplicate: ack.duplicate,
-                    })
+                        duplicate: ack.duplicate && !own,
+                    });
                 }
                 Ok(Err(e)) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
                     return Err(nats("append")(e));
                 }
                 Ok(Err(e)) if tokio::time::Instant::now() >= deadline => return Err(nats("append")(e)),
                 Err(_) if tokio::time::Instant::now() >= deadline => return Err(Error::Timeout("append")),
+                _ => {
+                    retried = true;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    /// Whether the message at `seq` was stored by the append call `token`,
+    /// asking until `deadline` (once at least).
+    async fn stored_by(&self, seq: u64, token: &str, deadline: tokio::time::Instant) -> Result<bool, Error> {
+        loop {
+            let read = async {
+                let stream = self
+                    .js
+                    .get_stream_no_info(STREAM)
+                    .await
+                    .map_err(nats("open the stream"))?;
+                stream
+                    .get_raw_message(seq)
+                    .await
+                    .map_err(nats("read a duplicate's message"))
+            };
+            match tokio::time::timeout(CALL_TIMEOUT, read).await {
+                Ok(Ok(message)) => return Ok(message.headers.get(APPEND_HEADER).is_some_and(|v| v.as_str() == token)),
+                Ok(Err(e)) if tokio::time::Instant::now() >= deadline => return Err(e),
+                Err(_) if tokio::time::Instant::now() >= deadline => {
+                    return Err(Error::Timeout("read a duplicate's message"))
+                }
                 _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }

@@ -4,6 +4,8 @@
 // Each test binary uses a part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod proxy;
+
 use dnd_engine::push::{DecisionLine, Push};
 use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::{Config, Settings};

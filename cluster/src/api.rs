@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::client::RequestErrorKind;
 use async_nats::Client;
 use dnd_engine::shard::{Layout, ShardId, ShardKey};
 use dnd_engine::{Request, Response};
@@ -42,21 +43,28 @@ pub struct Api {
     log: Log,
     layout: Layout,
     patience: Duration,
-    /// The highest sequence this node acknowledged.
+    /// The highest sequence this node acknowledged, or the stream's last
+    /// when the node started if higher: every read reflects it.
     acked: Arc<AtomicU64>,
 }
 
 impl Api {
     /// An API node for `layout`, creating the stream (with `replicas`
     /// copies) if there is none.
+    ///
+    /// Its reads reflect at least the stream as it stood when the node
+    /// started (its last sequence then): a client that wrote through this
+    /// node before it restarted still reads its writes through it, with no
+    /// header.
     pub async fn new(client: Client, layout: Layout, replicas: usize) -> Result<Api, Error> {
         let log = Log::open(client.clone(), replicas).await?;
+        let last = log.last_sequence().await?;
         Ok(Api {
             client,
             log,
             layout,
             patience: Duration::from_secs(20),
-            acked: Arc::new(AtomicU64::new(0)),
+            acked: Arc::new(AtomicU64::new(last)),
         })
     }
 
@@ -71,7 +79,8 @@ impl Api {
     }
 
     /// The position a read must reflect: the client's, or everything this
-    /// node acknowledged before, whichever is later.
+    /// node acknowledged before (and the stream held when it started),
+    /// whichever is later.
     fn read_point(&self, after: u64) -> u64 {
         after.max(self.acked.load(Ordering::Acquire))
     }
@@ -114,13 +123,23 @@ impl Api {
         Ok(answered)
     }
 
+    /// Asks a shard, waiting for it while nobody serves its subject (a
+    /// shard process restarting): see [`ask_until`].
     async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
-        let request = self.client.request(subject, body.into());
-        match tokio::time::timeout(READ_DEADLINE + Duration::from_secs(2), request).await {
-            Ok(Ok(message)) => Ok(message.payload),
-            Ok(Err(e)) => Err(nats("ask a shard")(e)),
-            Err(_) => Err(Error::Timeout("ask a shard")),
-        }
+        let body = bytes::Bytes::from(body);
+        ask_until(tokio::time::Instant::now(), |patience| {
+            let request = async_nats::Request::new().payload(body.clone()).timeout(Some(patience));
+            let asked = self.client.send_request(subject.clone(), request);
+            async move {
+                match asked.await {
+                    Ok(message) => Ok(message.payload),
+                    Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(None),
+                    Err(e) if e.kind() == RequestErrorKind::TimedOut => Err(Some(Error::Timeout("ask a shard"))),
+                    Err(e) => Err(Some(nats("ask a shard")(e))),
+                }
+            }
+        })
+        .await
     }
 
     /// Decides `message` (a push object without `recipients`) for
@@ -166,6 +185,46 @@ impl Api {
             .into_iter()
             .map(|r| r.ok_or_else(|| Error::frame("decide", "a recipient without a decision")))
             .collect()
+    }
+}
+
+/// How long a read may wait for its shard's answer beyond
+/// [`READ_DEADLINE`], so that a shard's own refusal at its deadline arrives
+/// before the node gives up.
+pub const ANSWER_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `ask` (given the time it may wait for an answer) for a read that
+/// arrived at `arrived`: while nobody serves the shard's subject (`ask`
+/// errs with `None`: a shard process dead or restarting) it is asked again,
+/// after 25 ms, then twice as long each time up to 0.5 s, until
+/// [`READ_DEADLINE`] after `arrived`, then refused. Any answer is awaited
+/// until [`ANSWER_GRACE`] past that deadline. So a read waits for a
+/// restarting shard as long as for a lagging one, and never longer than 12
+/// s in all.
+pub async fn ask_until<T, F, Fut>(arrived: tokio::time::Instant, mut ask: F) -> Result<T, Error>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Option<Error>>>,
+{
+    let (give_up, end) = (arrived + READ_DEADLINE, arrived + READ_DEADLINE + ANSWER_GRACE);
+    let mut wait = Duration::from_millis(25);
+    loop {
+        let now = tokio::time::Instant::now();
+        match tokio::time::timeout_at(end, ask(end.saturating_duration_since(now))).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err(Some(e))) => return Err(e),
+            Ok(Err(None)) if tokio::time::Instant::now() + wait <= give_up => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(500));
+            }
+            Ok(Err(None)) => {
+                return Err(Error::Nats {
+                    what: "ask a shard",
+                    why: format!("no shard answered for {READ_DEADLINE:?} (no responders)"),
+                })
+            }
+            Err(_) => return Err(Error::Timeout("ask a shard")),
+        }
     }
 }
 
@@ -220,5 +279,74 @@ impl Backend for Api {
         // Every answer was sent after its append was acknowledged: nothing
         // is held here. Outgoing messages are flushed.
         let _ = self.client.flush().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Instant;
+
+    /// Nobody serving the shard: asked again and again with a growing
+    /// pause, then refused once the read's deadline is near, never later.
+    #[tokio::test(start_paused = true)]
+    async fn a_shard_that_never_comes_back_is_given_up_at_the_read_deadline() {
+        let arrived = Instant::now();
+        let mut asked = 0;
+        let got: Result<(), Error> = ask_until(arrived, |_| {
+            asked += 1;
+            async { Err(None) }
+        })
+        .await;
+        let waited = arrived.elapsed();
+        assert!(
+            matches!(&got, Err(Error::Nats { why, .. }) if why.contains("no responders")),
+            "{got:?}"
+        );
+        assert!(
+            waited <= READ_DEADLINE && waited > READ_DEADLINE - Duration::from_millis(500),
+            "{waited:?}"
+        );
+        // 25, 50, ..., 400 ms, then every 0.5 s.
+        assert!((20..=30).contains(&asked), "{asked}");
+    }
+
+    /// A shard back after 3 s is asked within half a second of it, with
+    /// the time left to answer; an error other than "nobody serves" is
+    /// returned at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_shard_back_in_time_is_asked_and_answers() {
+        let arrived = Instant::now();
+        let back = arrived + Duration::from_secs(3);
+        let got = ask_until(arrived, |patience| async move {
+            assert!(patience <= READ_DEADLINE + ANSWER_GRACE);
+            if Instant::now() < back {
+                Err(None)
+            } else {
+                Ok(patience)
+            }
+        })
+        .await
+        .unwrap();
+        let answered = arrived.elapsed();
+        assert!(
+            answered >= Duration::from_secs(3) && answered <= Duration::from_millis(3_500),
+            "{answered:?}"
+        );
+        assert_eq!(got, READ_DEADLINE + ANSWER_GRACE - answered);
+
+        let started = Instant::now();
+        let got: Result<(), Error> = ask_until(started, |_| async { Err(Some(Error::Timeout("x"))) }).await;
+        assert!(matches!(got, Err(Error::Timeout("x"))));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    /// A shard that takes an answer past the grace is given up then.
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_is_awaited_until_the_grace_ends() {
+        let arrived = Instant::now();
+        let got: Result<(), Error> = ask_until(arrived, |_| std::future::pending()).await;
+        assert!(matches!(got, Err(Error::Timeout(_))));
+        assert_eq!(arrived.elapsed(), READ_DEADLINE + ANSWER_GRACE);
     }
 }

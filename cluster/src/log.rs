@@ -136,6 +136,17 @@ impl Log {
         &self.js
     }
 
+    /// The stream's last sequence now (0 for an empty stream): every write
+    /// acknowledged so far is at or below it.
+    pub async fn last_sequence(&self) -> Result<u64, Error> {
+        let info = retry("read the stream's last sequence", || async {
+            let stream = self.js.get_stream(STREAM).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(stream.cached_info().state.last_sequence)
+        })
+        .await?;
+        Ok(info)
+    }
+
     /// Appends the change `request` under the client's write `id`, retrying
     /// with the same id for up to `patience` while the stream is unavailable
     /// (a leader election, a restarting server).

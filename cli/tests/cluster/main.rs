@@ -6,6 +6,7 @@
 //! kill -9 and an API node's.
 
 mod procs;
+mod restarts;
 
 use std::collections::HashSet;
 use std::io::Write;

@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::log::Log;
+use crate::space::Space;
 use crate::wire::{self, GetRequest, Record};
 use crate::worker::READ_DEADLINE;
 use crate::{nats, Error};
@@ -49,15 +50,16 @@ pub struct Api {
 }
 
 impl Api {
-    /// An API node for `layout`, creating the stream (with `replicas`
-    /// copies) if there is none.
+    /// An API node for the app of `space` and `layout`, creating the app's
+    /// stream (with `replicas` copies) if there is none. One `Api` serves one
+    /// app: apps never see each other's settings.
     ///
     /// Its reads reflect at least the stream as it stood when the node
     /// started (its last sequence then): a client that wrote through this
     /// node before it restarted still reads its writes through it, with no
     /// header.
-    pub async fn new(client: Client, layout: Layout, replicas: usize) -> Result<Api, Error> {
-        let log = Log::open(client.clone(), replicas).await?;
+    pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
+        let log = Log::open(client.clone(), space, replicas).await?;
         let last = log.last_sequence().await?;
         Ok(Api {
             client,
@@ -108,7 +110,7 @@ impl Api {
             generation,
         })
         .map_err(|e| Error::frame("get", e))?;
-        let answer = self.ask(wire::get_subject(self.layout, shard), body).await?;
+        let answer = self.ask(self.log.space().get_subject(self.layout, shard), body).await?;
         let json = std::str::from_utf8(wire::payload(&answer)?).map_err(|e| Error::frame("get answer", e))?;
         #[derive(Deserialize)]
         struct Code {
@@ -168,7 +170,7 @@ impl Api {
                     p.iter().map(|&i| Value::String(recipients[i].clone())).collect(),
                 );
                 let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }));
-                let subject = wire::decide_subject(self.layout, ShardId(s as u16));
+                let subject = self.log.space().decide_subject(self.layout, ShardId(s as u16));
                 async move {
                     let answer = self.ask(subject, body.map_err(|e| Error::frame("decide", e))?).await?;
                     wire::records(wire::payload(&answer)?, p.len()).map(|v| (p, v))

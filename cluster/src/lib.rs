@@ -25,11 +25,13 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod apps;
 mod feed;
 pub mod log;
 pub mod nats_server;
 pub mod run;
 mod snapshot;
+pub mod space;
 mod trim;
 mod watchdog;
 pub mod wire;

@@ -17,17 +17,21 @@ use async_nats::jetstream::object_store::{self, ObjectStore};
 use dnd_engine::shard::Layout;
 use std::future::Future;
 
-use crate::log::STREAM;
-use crate::snapshot::snapshot_name;
+use crate::space::Space;
 use crate::{nats, Error};
 
 /// Purges the stream below the oldest snapshot of `layout`'s shards (if
 /// every shard has one), keeping the duplicate window. Returns the new first
 /// sequence asked for (`None`: nothing to trim yet).
-pub(crate) async fn trim(js: &jetstream::Context, store: &ObjectStore, layout: Layout) -> Result<Option<u64>, Error> {
+pub(crate) async fn trim(
+    js: &jetstream::Context,
+    store: &ObjectStore,
+    space: &Space,
+    layout: Layout,
+) -> Result<Option<u64>, Error> {
     let mut oldest = u64::MAX;
     for shard in layout.all() {
-        let info = match store.info(snapshot_name(layout, shard)).await {
+        let info = match store.info(space.snapshot_name(layout, shard)).await {
             Ok(info) => info,
             Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(nats("read a snapshot's sequence")(e)),
@@ -39,7 +43,7 @@ pub(crate) async fn trim(js: &jetstream::Context, store: &ObjectStore, layout: L
             .ok_or_else(|| Error::frame("snapshot description", "not a sequence"))?;
         oldest = oldest.min(seq);
     }
-    let mut stream = js.get_stream(STREAM).await.map_err(nats("open the stream"))?;
+    let mut stream = js.get_stream(space.stream()).await.map_err(nats("open the stream"))?;
     let info = stream.info().await.map_err(nats("read the stream's state"))?;
     let (window, state) = (info.config.duplicate_window, info.state.clone());
     let below = oldest.saturating_add(1).min(state.last_sequence.saturating_add(1));

@@ -1,10 +1,13 @@
 //! A shard worker: one process (or task) holding one shard's settings.
 //!
-//! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
+//! A shard serves one app's space ([`Space`]): a process runs one worker
+//! per app ([`crate::run::shard`]).
+//!
+//! On start it restores its newest snapshot (object `<app>/shard-<i>-of-<n>` in the
 //! object store [`SNAPSHOTS`], whose description is the sequence it covers)
 //! and reads the stream from the next sequence through its feed
 //! (`src/feed.rs`): a consumer of its own over its subjects
-//! ([`shard_subjects`]; ephemeral, one replica in memory, no
+//! ([`Space::shard_subjects`]; ephemeral, one replica in memory, no
 //! acknowledgements) that the shard replaces, under a fresh name and from
 //! the sequence after the applied one, whenever it fails, skips an entry or
 //! stalls (`src/watchdog.rs`). Each entry is applied through
@@ -40,9 +43,10 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::feed::{Entry, Feed};
-use crate::log::{mark_subject, retry, retry_within, shard_subjects, ATTEMPTS, STREAM};
+use crate::log::{retry, retry_within, ATTEMPTS};
 use crate::snapshot::save_timeout;
-pub use crate::snapshot::{load_snapshot, snapshot_name, snapshot_store};
+pub use crate::snapshot::{load_snapshot, snapshot_store};
+use crate::space::Space;
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
 use dnd_engine::push::DecisionLine;
@@ -61,6 +65,8 @@ const PERIODIC_ATTEMPTS: u32 = 3;
 /// What a shard worker needs to know.
 #[derive(Clone, Debug)]
 pub struct ShardConfig {
+    /// The app whose settings it holds.
+    pub space: Space,
     /// The layout.
     pub layout: Layout,
     /// Which shard this is.
@@ -74,7 +80,7 @@ pub struct ShardConfig {
 impl ShardConfig {
     /// The name of this shard's snapshot object.
     pub fn snapshot_name(&self) -> String {
-        snapshot_name(self.layout, self.shard)
+        self.space.snapshot_name(self.layout, self.shard)
     }
 }
 
@@ -124,7 +130,7 @@ fn resumable(applied: u64, first: u64) -> Result<(), Error> {
 /// returns) or an unrecoverable error.
 pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
     let js = crate::log::context(client.clone());
-    let stream: JsStream = retry("open the stream", || js.get_stream(STREAM)).await?;
+    let stream: JsStream = retry("open the stream", || js.get_stream(cfg.space.stream())).await?;
     // The snapshots survive what the stream survives.
     let store = snapshot_store(&js, stream.cached_info().config.num_replicas).await?;
     let name = cfg.snapshot_name();
@@ -140,15 +146,15 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     let progress = Progress::restored(replica.applied());
     let (layout, shard) = (cfg.layout, cfg.shard);
     let mut gets = client
-        .queue_subscribe(wire::get_subject(layout, shard), "shard".into())
+        .queue_subscribe(cfg.space.get_subject(layout, shard), "shard".into())
         .await
         .map_err(nats("subscribe to gets"))?;
     let mut decides = client
-        .queue_subscribe(wire::decide_subject(layout, shard), "shard".into())
+        .queue_subscribe(cfg.space.decide_subject(layout, shard), "shard".into())
         .await
         .map_err(nats("subscribe to decides"))?;
     let mut progress_requests = client
-        .subscribe(wire::progress_subject(layout, shard))
+        .subscribe(cfg.space.progress_subject(layout, shard))
         .await
         .map_err(nats("subscribe to progress"))?;
     let mut w = Worker {
@@ -166,8 +172,8 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     };
     let mut feed = Feed::new(
         stream,
-        shard_subjects(layout, shard),
-        format!("shard {shard}"),
+        w.cfg.space.shard_subjects(layout, shard),
+        format!("app {} shard {shard}", w.cfg.space),
         w.replica.applied(),
     );
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -297,7 +303,7 @@ impl Worker {
         self.marking = true;
         let (js, subject, done) = (
             self.js.clone(),
-            mark_subject(self.cfg.layout, self.cfg.shard),
+            self.cfg.space.mark_subject(self.cfg.layout, self.cfg.shard),
             self.marks.0.clone(),
         );
         tokio::spawn(async move {
@@ -383,7 +389,7 @@ impl Worker {
         self.progress.snapshot = seq;
         self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
-        if let Err(e) = crate::trim::trim(&self.js, &self.store, self.cfg.layout).await {
+        if let Err(e) = crate::trim::trim(&self.js, &self.store, &self.cfg.space, self.cfg.layout).await {
             eprintln!("shard {}: the stream was not trimmed: {e}", self.cfg.shard);
         }
         Ok(())

@@ -23,9 +23,11 @@ async fn a_first_request_whose_acknowledgement_was_lost_is_not_a_duplicate() {
     let dir = support::dir();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let direct = support::connect(server.url()).await;
-    let other_node = Log::open(direct.clone(), 1).await.unwrap();
+    let other_node = Log::open(direct.clone(), support::app(), 1).await.unwrap();
     let proxy = Proxy::start(server.url()).await;
-    let node = Log::open(support::connect(proxy.url()).await, 1).await.unwrap();
+    let node = Log::open(support::connect(proxy.url()).await, support::app(), 1)
+        .await
+        .unwrap();
     let request = Request::parse("/user/blockPushPeriod/delete.json", b"userId=u1").unwrap();
     let patience = Duration::from_secs(30);
 

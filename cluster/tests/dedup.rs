@@ -21,13 +21,13 @@ async fn a_purge_keeps_the_duplicate_window() {
     let dir = support::dir();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let client = async_nats::connect(server.url()).await.unwrap();
-    let log = Log::open(client, 1).await.unwrap();
+    let log = Log::open(client, support::app(), 1).await.unwrap();
     let request = Request::parse("/user/blockPushPeriod/delete.json", b"userId=u1").unwrap();
     let patience = Duration::from_secs(5);
     let first = log.append(&request, "w1", patience).await.unwrap();
     let other = log.append(&request, "w2", patience).await.unwrap();
     assert!(!first.duplicate && !other.duplicate);
-    let mut stream = log.context().get_stream("DND").await.unwrap();
+    let mut stream = log.context().get_stream(support::app().stream()).await.unwrap();
     stream.purge().sequence(other.seq + 1).await.unwrap();
     assert_eq!(stream.info().await.unwrap().state.messages, 0, "purged");
     let retry = log.append(&request, "w1", patience).await.unwrap();
@@ -59,9 +59,11 @@ async fn a_retry_inside_the_window_is_a_duplicate_after_a_trim_and_a_server_rest
     let dir = support::dir();
     let mut server = NatsServer::start(dir.path()).expect("nats-server");
     let client = support::connect(server.url()).await;
-    Log::open_with_window(client.clone(), 1, WINDOW).await.unwrap();
+    Log::open_with_window(client.clone(), support::app(), 1, WINDOW)
+        .await
+        .unwrap();
     let layout = Layout::new(1).unwrap();
-    let api = Api::new(client.clone(), layout, 1).await.unwrap();
+    let api = Api::new(client.clone(), support::app(), layout, 1).await.unwrap();
     let _shard = support::shard_every(&client, layout, 0, 5);
     let form = Generation::Form;
 

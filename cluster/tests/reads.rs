@@ -37,7 +37,7 @@ async fn a_restarted_node_reads_at_least_what_the_stream_held_when_it_started() 
     let client = connect(server.url()).await;
     let layout = Layout::new(1).unwrap();
     let form = Generation::Form;
-    let before = Api::new(client.clone(), layout, 1).await.unwrap();
+    let before = Api::new(client.clone(), support::app(), layout, 1).await.unwrap();
     let mut last = 0;
     for (i, level) in [2u8, 1, 5].into_iter().enumerate() {
         last = before
@@ -49,8 +49,13 @@ async fn a_restarted_node_reads_at_least_what_the_stream_held_when_it_started() 
     }
     drop(before);
 
-    let node = Api::new(connect(server.url()).await, layout, 1).await.unwrap();
-    let mut stand_in = client.subscribe(wire::get_subject(layout, ShardId(0))).await.unwrap();
+    let node = Api::new(connect(server.url()).await, support::app(), layout, 1)
+        .await
+        .unwrap();
+    let mut stand_in = client
+        .subscribe(support::app().get_subject(layout, ShardId(0)))
+        .await
+        .unwrap();
     client.flush().await.unwrap();
     let asked = tokio::spawn({
         let node = node.clone();
@@ -90,7 +95,7 @@ async fn a_read_waits_for_a_shard_that_is_down_until_it_is_back() {
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let client = connect(server.url()).await;
     let layout = Layout::new(2).unwrap();
-    let api = Api::new(client.clone(), layout, 1).await.unwrap();
+    let api = Api::new(client.clone(), support::app(), layout, 1).await.unwrap();
     let requests = world(5, 400, 60);
     let mut seqs = Vec::new();
     for (i, (path, body)) in requests.iter().enumerate() {

@@ -9,7 +9,7 @@ pub mod proxy;
 use dnd_engine::push::{DecisionLine, Push};
 use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::{Config, Settings};
-pub use dnd_testkit::world::{reference, user, world, ZONE};
+pub use dnd_testkit::world::{gets, reference, user, world, ZONE};
 use serde_json::{Map, Value};
 
 /// The world's push objects (without recipients), as JSON objects.
@@ -38,7 +38,13 @@ pub fn expected(settings: &Settings, message: &Map<String, Value>, recipients: &
         .collect()
 }
 
-/// Shard `index` of `layout` in this process, until the handle is aborted.
+/// The app of the tests that have one.
+pub fn app() -> dnd_cluster::space::Space {
+    dnd_cluster::space::Space::app("app")
+}
+
+/// Shard `index` of `layout` in this process, for every app, until the
+/// handle is aborted.
 pub fn shard(client: &async_nats::Client, layout: Layout, index: u16) -> tokio::task::JoinHandle<()> {
     shard_every(client, layout, index, 1_000_000)
 }
@@ -50,7 +56,7 @@ pub fn shard_every(
     index: u16,
     snapshot_every: u64,
 ) -> tokio::task::JoinHandle<()> {
-    let cfg = dnd_cluster::worker::ShardConfig {
+    let process = dnd_cluster::apps::ShardProcess {
         layout,
         shard: ShardId(index),
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
@@ -58,7 +64,7 @@ pub fn shard_every(
     };
     let client = client.clone();
     tokio::spawn(async move {
-        if let Err(e) = dnd_cluster::worker::run(client, cfg, std::future::pending()).await {
+        if let Err(e) = dnd_cluster::apps::run(client, process, std::future::pending()).await {
             eprintln!("shard {index} stopped: {e}");
         }
     })
@@ -77,7 +83,7 @@ pub async fn progress_until(
     shard: u16,
     mut done: impl FnMut(&dnd_cluster::wire::Progress) -> bool,
 ) -> dnd_cluster::wire::Progress {
-    let subject = dnd_cluster::wire::progress_subject(layout, ShardId(shard));
+    let subject = app().progress_subject(layout, ShardId(shard));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let answer = tokio::time::timeout(
@@ -108,7 +114,7 @@ pub async fn connect(url: &str) -> async_nats::Client {
 /// The stream's (first sequence, last sequence, messages).
 pub async fn stream_state(client: &async_nats::Client) -> (u64, u64, u64) {
     let js = async_nats::jetstream::new(client.clone());
-    let mut stream = js.get_stream("DND").await.unwrap();
+    let mut stream = js.get_stream(app().stream()).await.unwrap();
     let state = stream.info().await.unwrap().state.clone();
     (state.first_sequence, state.last_sequence, state.messages)
 }

@@ -34,8 +34,11 @@ use crate::wire::{self, GetRequest, Record};
 use crate::worker::READ_DEADLINE;
 use crate::{nats, Error};
 
-/// Recipients per chunk of a decide.
+/// Recipients per part of a decide sent to the shards at once.
 pub const DECIDE_CHUNK: usize = 8_192;
+/// Parts of a decide in flight at once: the HTTP layer hands the node
+/// `DECIDE_CHUNK × DECIDE_PARTS` recipients at a time.
+pub const DECIDE_PARTS: usize = 4;
 
 /// An API node's connection to the log and the shards.
 #[derive(Clone, Debug)]
@@ -47,6 +50,8 @@ pub struct Api {
     /// The highest sequence this node acknowledged, or the stream's last
     /// when the node started if higher: every read reflects it.
     acked: Arc<AtomicU64>,
+    /// Whether decides go to the shards as JSON rather than binary frames.
+    json_decides: bool,
 }
 
 impl Api {
@@ -67,7 +72,18 @@ impl Api {
             layout,
             patience: Duration::from_secs(20),
             acked: Arc::new(AtomicU64::new(last)),
+            json_decides: false,
         })
+    }
+
+    /// This node, asking the shards to decide in JSON (`true`: the format
+    /// of shards older than the binary frame, and the baseline of the
+    /// figures in `docs/scaling.md`) or in binary frames (`false`, the
+    /// default, which falls back to JSON for a shard that cannot read one).
+    #[must_use]
+    pub fn with_json_decides(mut self, json: bool) -> Api {
+        self.json_decides = json;
+        self
     }
 
     /// The log.
@@ -154,40 +170,115 @@ impl Api {
         explain: bool,
         after: u64,
     ) -> Result<Vec<Record>, Error> {
-        let after = self.read_point(after);
-        let mut positions: Vec<Vec<usize>> = vec![Vec::new(); usize::from(self.layout.shards())];
-        for (i, r) in recipients.iter().enumerate() {
-            positions[usize::from(self.layout.shard_of_user(r).0)].push(i);
-        }
-        let asks = positions
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !p.is_empty())
-            .map(|(s, p)| {
-                let mut push = message.clone();
-                push.insert(
-                    "recipients".into(),
-                    p.iter().map(|&i| Value::String(recipients[i].clone())).collect(),
-                );
-                let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }));
-                let subject = self.log.space().decide_subject(self.layout, ShardId(s as u16));
-                async move {
-                    let answer = self.ask(subject, body.map_err(|e| Error::frame("decide", e))?).await?;
-                    wire::records(wire::payload(&answer)?, p.len()).map(|v| (p, v))
+        let decided = self.decide_parts(message, recipients, explain, after).await?;
+        Ok(decided
+            .into_iter()
+            .zip(recipients)
+            .map(|(d, id)| match d {
+                Decided::Line(r) => r,
+                Decided::Verdict(v) => {
+                    let mut line = Vec::with_capacity(64);
+                    v.write_line(id, &mut line);
+                    Record {
+                        layer: v.layer,
+                        json: String::from_utf8(line).unwrap_or_default(),
+                    }
                 }
-            });
-        let mut merged: Vec<Option<Record>> = vec![None; recipients.len()];
+            })
+            .collect())
+    }
+
+    /// The decisions of `recipients`, in order: the recipients are cut in
+    /// parts of [`DECIDE_CHUNK`], each part split by shard, and every
+    /// shard's share of every part asked at once, so that a shard decides
+    /// one part while the node encodes or reads another.
+    async fn decide_parts(
+        &self,
+        message: &Map<String, Value>,
+        recipients: &[String],
+        explain: bool,
+        after: u64,
+    ) -> Result<Vec<Decided>, Error> {
+        let after = self.read_point(after);
+        let shards = usize::from(self.layout.shards());
+        let mut asks = Vec::new();
+        for (c, part) in recipients.chunks(DECIDE_CHUNK).enumerate() {
+            let mut positions: Vec<Vec<usize>> = vec![Vec::new(); shards];
+            for (i, r) in part.iter().enumerate() {
+                positions[usize::from(self.layout.shard_of_user(r).0)].push(c * DECIDE_CHUNK + i);
+            }
+            for (s, p) in positions.into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
+                asks.push(self.ask_decide(ShardId(s as u16), p, message, recipients, explain, after));
+            }
+        }
+        let mut merged: Vec<Option<Decided>> = Vec::with_capacity(recipients.len());
+        merged.resize_with(recipients.len(), || None);
         for answer in futures::future::join_all(asks).await {
-            let (p, records) = answer?;
-            for (&i, r) in p.iter().zip(records) {
-                merged[i] = Some(r);
+            let (p, decided) = answer?;
+            for (i, d) in p.into_iter().zip(decided) {
+                merged[i] = Some(d);
             }
         }
         merged
             .into_iter()
-            .map(|r| r.ok_or_else(|| Error::frame("decide", "a recipient without a decision")))
+            .map(|d| d.ok_or_else(|| Error::frame("decide", "a recipient without a decision")))
             .collect()
     }
+
+    /// Asks `shard` for the decisions of `recipients[p]`: as a binary frame
+    /// (`src/frame.rs`), or as JSON when this node talks JSON or the shard
+    /// is older than the frame (it refuses one as a request it cannot read).
+    async fn ask_decide(
+        &self,
+        shard: ShardId,
+        p: Vec<usize>,
+        message: &Map<String, Value>,
+        recipients: &[String],
+        explain: bool,
+        after: u64,
+    ) -> Result<(Vec<usize>, Vec<Decided>), Error> {
+        let subject = self.log.space().decide_subject(self.layout, shard);
+        if !self.json_decides {
+            let mut body = Vec::with_capacity(256 + p.len() * 24);
+            crate::frame::encode_request(
+                after,
+                explain,
+                message,
+                p.iter().map(|&i| recipients[i].as_str()),
+                &mut body,
+            )?;
+            let answer = self.ask(subject.clone(), body).await?;
+            match wire::payload(&answer) {
+                Ok(payload) if explain => {
+                    let records = wire::records(payload, p.len())?;
+                    return Ok((p, records.into_iter().map(Decided::Line).collect()));
+                }
+                Ok(payload) => {
+                    let verdicts = crate::frame::verdicts(payload, p.len())?;
+                    return Ok((p, verdicts.into_iter().map(Decided::Verdict).collect()));
+                }
+                Err(Error::Frame { why, .. }) if why.starts_with("a shard request:") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut push = message.clone();
+        push.insert(
+            "recipients".into(),
+            p.iter().map(|&i| Value::String(recipients[i].clone())).collect(),
+        );
+        let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }))
+            .map_err(|e| Error::frame("decide", e))?;
+        let answer = self.ask(subject, body).await?;
+        let records = wire::records(wire::payload(&answer)?, p.len())?;
+        Ok((p, records.into_iter().map(Decided::Line).collect()))
+    }
+}
+
+/// One recipient's decision from its shard: the line, or a verdict the
+/// node writes the line from.
+enum Decided {
+    Line(Record),
+    Verdict(crate::frame::Verdict),
 }
 
 /// How long a read may wait for its shard's answer beyond
@@ -232,18 +323,24 @@ where
 
 impl Decider for Api {
     fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
-        let decided = tokio::runtime::Handle::current().block_on(self.decide_chunk(
+        let decided = tokio::runtime::Handle::current().block_on(self.decide_parts(
             chunk.fields,
             chunk.recipients,
             chunk.explain,
             chunk.after,
         ));
         match decided {
-            Ok(records) => {
-                for r in records {
-                    lines.line(|out| {
-                        out.extend_from_slice(r.json.as_bytes());
-                        r.layer
+            Ok(decided) => {
+                for (d, id) in decided.into_iter().zip(chunk.recipients) {
+                    lines.line(|out| match d {
+                        Decided::Line(r) => {
+                            out.extend_from_slice(r.json.as_bytes());
+                            r.layer
+                        }
+                        Decided::Verdict(v) => {
+                            v.write_line(id, out);
+                            v.layer
+                        }
                     });
                 }
                 Ok(())
@@ -256,7 +353,7 @@ impl Decider for Api {
     }
 
     fn chunk_size(&self) -> usize {
-        DECIDE_CHUNK
+        DECIDE_CHUNK * DECIDE_PARTS
     }
 }
 

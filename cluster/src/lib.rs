@@ -27,6 +27,7 @@
 pub mod api;
 pub mod apps;
 mod feed;
+pub mod frame;
 pub mod log;
 pub mod nats_server;
 pub mod run;

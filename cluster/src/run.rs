@@ -55,9 +55,17 @@ pub fn serve(
         let client = connect(nats).await.map_err(std::io::Error::other)?;
         let api = Api::new(client, space, layout, replicas)
             .await
-            .map_err(std::io::Error::other)?;
+            .map_err(std::io::Error::other)?
+            .with_json_decides(json_decides());
         dnd_server::serve(api, config, listen).await
     })
+}
+
+/// Whether `DND_CLUSTER_DECIDE=json` asks the API node to decide with the
+/// shards in JSON rather than binary frames (the baseline of the figures;
+/// binary frames fall back to JSON for older shards by themselves).
+fn json_decides() -> bool {
+    std::env::var("DND_CLUSTER_DECIDE").is_ok_and(|v| v == "json")
 }
 
 /// The space of the configuration's one app. An API node process serves

@@ -49,7 +49,7 @@ pub use crate::snapshot::{load_snapshot, snapshot_store};
 use crate::space::Space;
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
-use dnd_engine::push::DecisionLine;
+use dnd_engine::push::{DecisionLine, Push};
 use dnd_server::backend::Generation;
 
 /// How long a read may wait for its shard to catch up before it is refused.
@@ -94,7 +94,16 @@ struct Waiting {
 
 enum Read {
     Get(Request, Generation),
-    Decide(DecideRequest),
+    /// The push, whether to explain, and the shape of the answer.
+    Decide(Push, bool, Answer),
+}
+
+/// How a decide is answered: decision lines (a JSON request, or any with
+/// explanations), or verdicts (a binary frame without: `src/frame.rs`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Lines,
+    Verdicts,
 }
 
 /// A marker's sequence, or why it was not appended.
@@ -113,6 +122,8 @@ struct Worker {
     marked: u64,
     marking: bool,
     marks: (mpsc::Sender<MarkResult>, mpsc::Receiver<MarkResult>),
+    /// The subject of this shard's markers.
+    mark_subject: String,
 }
 
 /// Whether a shard whose settings cover the stream up to `applied` can read
@@ -169,7 +180,9 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         marked: 0,
         marking: false,
         marks: mpsc::channel(4),
+        mark_subject: String::new(),
     };
+    w.mark_subject = w.cfg.space.mark_subject(layout, shard);
     let mut feed = Feed::new(
         stream,
         w.cfg.space.shard_subjects(layout, shard),
@@ -181,8 +194,13 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     loop {
         tokio::select! {
             entry = feed.next(w.replica.applied()) => w.entry(&entry?).await?,
-            Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request, g.generation)))).await,
-            Some(m) = decides.next() => w.read(m, |payload| serde_json::from_slice::<DecideRequest>(payload).map(|d| (d.after, Read::Decide(d)))).await,
+            Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request, g.generation))).map_err(|e| Error::frame("a get", e))).await,
+            Some(m) = decides.next() => w.read(m, |payload| match payload.first() {
+                Some(&crate::frame::VERSION) => crate::frame::decode_request(payload).map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Verdicts))),
+                _ => serde_json::from_slice::<DecideRequest>(payload)
+                    .map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Lines)))
+                    .map_err(|e| Error::frame("a decide", e)),
+            }).await,
             Some(m) = progress_requests.next() => {
                 w.progress.consumers_opened = feed.opened();
                 if let (Some(reply), Ok(body)) = (m.reply, serde_json::to_vec(&w.progress)) {
@@ -218,7 +236,7 @@ impl Worker {
     /// Applies one stream entry, then answers the reads it unblocked.
     async fn entry(&mut self, entry: &Entry) -> Result<(), Error> {
         let (message, seq) = (&entry.message, entry.seq);
-        if message.subject.starts_with("dnd.mark.") {
+        if message.subject.as_str() == self.mark_subject {
             self.replica.skip_to(seq);
         } else {
             match serde_json::from_slice::<Request>(&message.payload) {
@@ -267,7 +285,7 @@ impl Worker {
     /// else kept waiting (and a marker appended).
     async fn read<F>(&mut self, m: Message, parse: F)
     where
-        F: FnOnce(&[u8]) -> Result<(u64, Read), serde_json::Error>,
+        F: FnOnce(&[u8]) -> Result<(u64, Read), Error>,
     {
         let Some(reply) = m.reply else { return };
         match parse(&m.payload) {
@@ -301,11 +319,7 @@ impl Worker {
             return;
         }
         self.marking = true;
-        let (js, subject, done) = (
-            self.js.clone(),
-            self.cfg.space.mark_subject(self.cfg.layout, self.cfg.shard),
-            self.marks.0.clone(),
-        );
+        let (js, subject, done) = (self.js.clone(), self.mark_subject.clone(), self.marks.0.clone());
         tokio::spawn(async move {
             let ack = async { js.publish(subject, bytes::Bytes::new()).await?.await };
             let result = match tokio::time::timeout(crate::log::CALL_TIMEOUT, ack).await {
@@ -337,17 +351,23 @@ impl Worker {
                 Some(response) => wire::ok(generation.render(&response).json.as_bytes()),
                 None => wire::refused("a change sent as a get"),
             },
-            Read::Decide(d) => {
-                let mentioned = d.push.mentioned_ids();
-                match d.push.message(&mentioned) {
+            Read::Decide(push, explain, form) => {
+                let mentioned = push.mentioned_ids();
+                match push.message(&mentioned) {
                     Ok(message) => {
                         let prepared = self.replica.settings().prepare(&message);
-                        let mut out = Vec::with_capacity(1 + d.push.recipients.len() * 80);
+                        let verdicts = *form == Answer::Verdicts && !explain;
+                        let mut out = Vec::with_capacity(1 + push.recipients.len() * if verdicts { 4 } else { 80 });
                         out.push(0);
                         let mut line = Vec::with_capacity(256);
-                        for id in &d.push.recipients {
+                        for id in &push.recipients {
+                            if verdicts {
+                                let (decision, deferral) = prepared.decide_deferred_id(id);
+                                crate::frame::encode_verdict(decision, deferral.as_ref(), &mut out);
+                                continue;
+                            }
                             line.clear();
-                            let decision = DecisionLine::of(&prepared, id, d.explain);
+                            let decision = DecisionLine::of(&prepared, id, *explain);
                             // Writing to a Vec fails only for a value serde
                             // cannot write: none here.
                             let _ = decision.write_to(&mut line);

@@ -66,6 +66,16 @@ async fn two_apps_over_the_same_shards_see_nothing_of_each_other() {
                 .map(|r| r.json)
                 .collect();
             assert_eq!(got, expected(&references[k], &message, &recipients), "app {k}");
+            // The same through JSON (an older shard's format), and with
+            // explanations both ways.
+            let json = api.clone().with_json_decides(true);
+            for explain in [false, true] {
+                let lines = |api: Api| {
+                    let (message, recipients) = (message.clone(), recipients.clone());
+                    async move { api.decide_chunk(&message, &recipients, explain, last[k]).await.unwrap() }
+                };
+                assert_eq!(lines(api.clone()).await, lines(json.clone()).await, "app {k}");
+            }
         }
         for (path, body) in gets(USERS, 3) {
             let request = Request::parse(path, body.as_bytes()).unwrap();

@@ -73,7 +73,7 @@ async fn a_restarted_node_reads_at_least_what_the_stream_held_when_it_started() 
         .await
         .unwrap();
     assert_eq!(asked.await.unwrap().unwrap().json, r#"{"code":200,"isMuted":5}"#);
-    drop(stand_in);
+    stand_in.unsubscribe().await.unwrap();
     client.flush().await.unwrap();
 
     // A real shard, started now: the read waits for it and for its catch-up.

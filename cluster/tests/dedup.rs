@@ -127,3 +127,24 @@ async fn a_retry_inside_the_window_is_a_duplicate_after_a_trim_and_a_server_rest
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A retry later than the duplicate window is a new write: stored again,
+/// at a new sequence (here a 1-s window), which is why clients must give up
+/// well inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_the_window_is_stored_again() {
+    let dir = support::dir();
+    let server = NatsServer::start(dir.path()).expect("nats-server");
+    let client = support::connect(server.url()).await;
+    let log = Log::open_with_window(client.clone(), support::app(), 1, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let patience = Duration::from_secs(5);
+    let first = log.append(&set("alice", 5), "k", patience).await.unwrap();
+    let inside = log.append(&set("alice", 5), "k", patience).await.unwrap();
+    assert!(inside.duplicate && inside.seq == first.seq, "{inside:?}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let late = log.append(&set("alice", 5), "k", patience).await.unwrap();
+    assert!(!late.duplicate && late.seq > first.seq, "{late:?}");
+    assert_eq!(support::stream_state(&client).await.2, 2, "stored twice");
+}

@@ -289,4 +289,12 @@ async fn a_killed_server_of_three_loses_nothing_and_doubles_nothing() {
          (consumers opened per shard: {opened:?}); whole test {:.2?}",
         started.elapsed()
     );
+
+    // Two of three down: no quorum, so a write is refused (no
+    // acknowledgement), never acknowledged and lost.
+    let survivor = (0..3).find(|&i| i != victim).unwrap();
+    servers[survivor].kill();
+    let request = Request::parse("/user/blockPushPeriod/delete.json", b"userId=late").unwrap();
+    let refused = log.append(&request, "after-quorum-loss", Duration::from_secs(4)).await;
+    assert!(refused.is_err(), "acknowledged without a quorum: {refused:?}");
 }

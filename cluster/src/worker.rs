@@ -4,7 +4,7 @@
 //! per app ([`crate::run::shard`]).
 //!
 //! On start it restores its newest snapshot (object `<app>/shard-<i>-of-<n>` in the
-//! object store [`SNAPSHOTS`], whose description is the sequence it covers)
+//! object store [`SNAPSHOTS`](crate::log::SNAPSHOTS), whose description is the sequence it covers)
 //! and reads the stream from the next sequence through its feed
 //! (`src/feed.rs`): a consumer of its own over its subjects
 //! ([`Space::shard_subjects`]; ephemeral, one replica in memory, no

@@ -95,7 +95,15 @@ fn main() {
         .map(|s| procs::shard(nats.url(), &config, s, 20_000))
         .collect();
     let cluster_writes = writes(addr);
-    let cluster_decisions = decisions(addr, &push);
+    // The shards' decide in binary frames (the default) and in JSON (an API
+    // node told to talk JSON), alternated over the same shards: the mean of
+    // the two binary runs against the JSON one.
+    let (json_api, json_addr) = procs::api_with(nats.url(), &config, &[("DND_CLUSTER_DECIDE", "json")]);
+    let binary_first = decisions(addr, &push);
+    let cluster_json_decisions = decisions(json_addr, &push);
+    let binary_second = decisions(addr, &push);
+    let cluster_decisions = (binary_first + binary_second) / 2.0;
+    drop(json_api);
     drop(api);
     drop(shards);
     drop(nats);
@@ -157,5 +165,13 @@ fn main() {
             d / in_process_lines
         );
     }
-    println!("  3 shards / one node = {:.3}", cluster_decisions / single_decisions);
+    println!(
+        "  3 shards, JSON to the shards: {cluster_json_decisions:.0}/s; binary frames (two runs: {binary_first:.0}/s, {binary_second:.0}/s) / JSON = {:.3}",
+        cluster_decisions / cluster_json_decisions
+    );
+    println!(
+        "  3 shards / one node = {:.3}; 3 shards JSON / one node = {:.3}",
+        cluster_decisions / single_decisions,
+        cluster_json_decisions / single_decisions
+    );
 }

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::client::RequestErrorKind;
 use async_nats::Client;
 use dnd_engine::shard::{Layout, ShardId, ShardKey};
 use dnd_engine::{Request, Response};
@@ -28,12 +29,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::log::Log;
+use crate::space::Space;
 use crate::wire::{self, GetRequest, Record};
 use crate::worker::READ_DEADLINE;
 use crate::{nats, Error};
 
-/// Recipients per chunk of a decide.
+/// Recipients per part of a decide sent to the shards at once.
 pub const DECIDE_CHUNK: usize = 8_192;
+/// Parts of a decide in flight at once: the HTTP layer hands the node
+/// `DECIDE_CHUNK × DECIDE_PARTS` recipients at a time.
+pub const DECIDE_PARTS: usize = 4;
 
 /// An API node's connection to the log and the shards.
 #[derive(Clone, Debug)]
@@ -42,22 +47,43 @@ pub struct Api {
     log: Log,
     layout: Layout,
     patience: Duration,
-    /// The highest sequence this node acknowledged.
+    /// The highest sequence this node acknowledged, or the stream's last
+    /// when the node started if higher: every read reflects it.
     acked: Arc<AtomicU64>,
+    /// Whether decides go to the shards as JSON rather than binary frames.
+    json_decides: bool,
 }
 
 impl Api {
-    /// An API node for `layout`, creating the stream (with `replicas`
-    /// copies) if there is none.
-    pub async fn new(client: Client, layout: Layout, replicas: usize) -> Result<Api, Error> {
-        let log = Log::open(client.clone(), replicas).await?;
+    /// An API node for the app of `space` and `layout`, creating the app's
+    /// stream (with `replicas` copies) if there is none. One `Api` serves one
+    /// app: apps never see each other's settings.
+    ///
+    /// Its reads reflect at least the stream as it stood when the node
+    /// started (its last sequence then): a client that wrote through this
+    /// node before it restarted still reads its writes through it, with no
+    /// header.
+    pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
+        let log = Log::open(client.clone(), space, replicas).await?;
+        let last = log.last_sequence().await?;
         Ok(Api {
             client,
             log,
             layout,
             patience: Duration::from_secs(20),
-            acked: Arc::new(AtomicU64::new(0)),
+            acked: Arc::new(AtomicU64::new(last)),
+            json_decides: false,
         })
+    }
+
+    /// This node, asking the shards to decide in JSON (`true`: the format
+    /// of shards older than the binary frame, and the baseline of the
+    /// figures in `docs/scaling.md`) or in binary frames (`false`, the
+    /// default, which falls back to JSON for a shard that cannot read one).
+    #[must_use]
+    pub fn with_json_decides(mut self, json: bool) -> Api {
+        self.json_decides = json;
+        self
     }
 
     /// The log.
@@ -71,7 +97,8 @@ impl Api {
     }
 
     /// The position a read must reflect: the client's, or everything this
-    /// node acknowledged before, whichever is later.
+    /// node acknowledged before (and the stream held when it started),
+    /// whichever is later.
     fn read_point(&self, after: u64) -> u64 {
         after.max(self.acked.load(Ordering::Acquire))
     }
@@ -99,7 +126,7 @@ impl Api {
             generation,
         })
         .map_err(|e| Error::frame("get", e))?;
-        let answer = self.ask(wire::get_subject(self.layout, shard), body).await?;
+        let answer = self.ask(self.log.space().get_subject(self.layout, shard), body).await?;
         let json = std::str::from_utf8(wire::payload(&answer)?).map_err(|e| Error::frame("get answer", e))?;
         #[derive(Deserialize)]
         struct Code {
@@ -114,13 +141,23 @@ impl Api {
         Ok(answered)
     }
 
+    /// Asks a shard, waiting for it while nobody serves its subject (a
+    /// shard process restarting): see [`ask_until`].
     async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
-        let request = self.client.request(subject, body.into());
-        match tokio::time::timeout(READ_DEADLINE + Duration::from_secs(2), request).await {
-            Ok(Ok(message)) => Ok(message.payload),
-            Ok(Err(e)) => Err(nats("ask a shard")(e)),
-            Err(_) => Err(Error::Timeout("ask a shard")),
-        }
+        let body = bytes::Bytes::from(body);
+        ask_until(tokio::time::Instant::now(), |patience| {
+            let request = async_nats::Request::new().payload(body.clone()).timeout(Some(patience));
+            let asked = self.client.send_request(subject.clone(), request);
+            async move {
+                match asked.await {
+                    Ok(message) => Ok(message.payload),
+                    Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(None),
+                    Err(e) if e.kind() == RequestErrorKind::TimedOut => Err(Some(Error::Timeout("ask a shard"))),
+                    Err(e) => Err(Some(nats("ask a shard")(e))),
+                }
+            }
+        })
+        .await
     }
 
     /// Decides `message` (a push object without `recipients`) for
@@ -133,56 +170,177 @@ impl Api {
         explain: bool,
         after: u64,
     ) -> Result<Vec<Record>, Error> {
-        let after = self.read_point(after);
-        let mut positions: Vec<Vec<usize>> = vec![Vec::new(); usize::from(self.layout.shards())];
-        for (i, r) in recipients.iter().enumerate() {
-            positions[usize::from(self.layout.shard_of_user(r).0)].push(i);
-        }
-        let asks = positions
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !p.is_empty())
-            .map(|(s, p)| {
-                let mut push = message.clone();
-                push.insert(
-                    "recipients".into(),
-                    p.iter().map(|&i| Value::String(recipients[i].clone())).collect(),
-                );
-                let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }));
-                let subject = wire::decide_subject(self.layout, ShardId(s as u16));
-                async move {
-                    let answer = self.ask(subject, body.map_err(|e| Error::frame("decide", e))?).await?;
-                    wire::records(wire::payload(&answer)?, p.len()).map(|v| (p, v))
+        let decided = self.decide_parts(message, recipients, explain, after).await?;
+        Ok(decided
+            .into_iter()
+            .zip(recipients)
+            .map(|(d, id)| match d {
+                Decided::Line(r) => r,
+                Decided::Verdict(v) => {
+                    let mut line = Vec::with_capacity(64);
+                    v.write_line(id, &mut line);
+                    Record {
+                        layer: v.layer,
+                        json: String::from_utf8(line).unwrap_or_default(),
+                    }
                 }
-            });
-        let mut merged: Vec<Option<Record>> = vec![None; recipients.len()];
+            })
+            .collect())
+    }
+
+    /// The decisions of `recipients`, in order: the recipients are cut in
+    /// parts of [`DECIDE_CHUNK`], each part split by shard, and every
+    /// shard's share of every part asked at once, so that a shard decides
+    /// one part while the node encodes or reads another.
+    async fn decide_parts(
+        &self,
+        message: &Map<String, Value>,
+        recipients: &[String],
+        explain: bool,
+        after: u64,
+    ) -> Result<Vec<Decided>, Error> {
+        let after = self.read_point(after);
+        let shards = usize::from(self.layout.shards());
+        let mut asks = Vec::new();
+        for (c, part) in recipients.chunks(DECIDE_CHUNK).enumerate() {
+            let mut positions: Vec<Vec<usize>> = vec![Vec::new(); shards];
+            for (i, r) in part.iter().enumerate() {
+                positions[usize::from(self.layout.shard_of_user(r).0)].push(c * DECIDE_CHUNK + i);
+            }
+            for (s, p) in positions.into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
+                asks.push(self.ask_decide(ShardId(s as u16), p, message, recipients, explain, after));
+            }
+        }
+        let mut merged: Vec<Option<Decided>> = Vec::with_capacity(recipients.len());
+        merged.resize_with(recipients.len(), || None);
         for answer in futures::future::join_all(asks).await {
-            let (p, records) = answer?;
-            for (&i, r) in p.iter().zip(records) {
-                merged[i] = Some(r);
+            let (p, decided) = answer?;
+            for (i, d) in p.into_iter().zip(decided) {
+                merged[i] = Some(d);
             }
         }
         merged
             .into_iter()
-            .map(|r| r.ok_or_else(|| Error::frame("decide", "a recipient without a decision")))
+            .map(|d| d.ok_or_else(|| Error::frame("decide", "a recipient without a decision")))
             .collect()
+    }
+
+    /// Asks `shard` for the decisions of `recipients[p]`: as a binary frame
+    /// (`src/frame.rs`), or as JSON when this node talks JSON or the shard
+    /// is older than the frame (it refuses one as a request it cannot read).
+    async fn ask_decide(
+        &self,
+        shard: ShardId,
+        p: Vec<usize>,
+        message: &Map<String, Value>,
+        recipients: &[String],
+        explain: bool,
+        after: u64,
+    ) -> Result<(Vec<usize>, Vec<Decided>), Error> {
+        let subject = self.log.space().decide_subject(self.layout, shard);
+        if !self.json_decides {
+            let mut body = Vec::with_capacity(256 + p.len() * 24);
+            crate::frame::encode_request(
+                after,
+                explain,
+                message,
+                p.iter().map(|&i| recipients[i].as_str()),
+                &mut body,
+            )?;
+            let answer = self.ask(subject.clone(), body).await?;
+            match wire::payload(&answer) {
+                Ok(payload) if explain => {
+                    let records = wire::records(payload, p.len())?;
+                    return Ok((p, records.into_iter().map(Decided::Line).collect()));
+                }
+                Ok(payload) => {
+                    let verdicts = crate::frame::verdicts(payload, p.len())?;
+                    return Ok((p, verdicts.into_iter().map(Decided::Verdict).collect()));
+                }
+                Err(Error::Frame { why, .. }) if why.starts_with("a shard request:") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut push = message.clone();
+        push.insert(
+            "recipients".into(),
+            p.iter().map(|&i| Value::String(recipients[i].clone())).collect(),
+        );
+        let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }))
+            .map_err(|e| Error::frame("decide", e))?;
+        let answer = self.ask(subject, body).await?;
+        let records = wire::records(wire::payload(&answer)?, p.len())?;
+        Ok((p, records.into_iter().map(Decided::Line).collect()))
+    }
+}
+
+/// One recipient's decision from its shard: the line, or a verdict the
+/// node writes the line from.
+enum Decided {
+    Line(Record),
+    Verdict(crate::frame::Verdict),
+}
+
+/// How long a read may wait for its shard's answer beyond
+/// [`READ_DEADLINE`], so that a shard's own refusal at its deadline arrives
+/// before the node gives up.
+pub const ANSWER_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `ask` (given the time it may wait for an answer) for a read that
+/// arrived at `arrived`: while nobody serves the shard's subject (`ask`
+/// errs with `None`: a shard process dead or restarting) it is asked again,
+/// after 25 ms, then twice as long each time up to 0.5 s, until
+/// [`READ_DEADLINE`] after `arrived`, then refused. Any answer is awaited
+/// until [`ANSWER_GRACE`] past that deadline. So a read waits for a
+/// restarting shard as long as for a lagging one, and never longer than 12
+/// s in all.
+pub async fn ask_until<T, F, Fut>(arrived: tokio::time::Instant, mut ask: F) -> Result<T, Error>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Option<Error>>>,
+{
+    let (give_up, end) = (arrived + READ_DEADLINE, arrived + READ_DEADLINE + ANSWER_GRACE);
+    let mut wait = Duration::from_millis(25);
+    loop {
+        let now = tokio::time::Instant::now();
+        match tokio::time::timeout_at(end, ask(end.saturating_duration_since(now))).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err(Some(e))) => return Err(e),
+            Ok(Err(None)) if tokio::time::Instant::now() + wait <= give_up => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(500));
+            }
+            Ok(Err(None)) => {
+                return Err(Error::Nats {
+                    what: "ask a shard",
+                    why: format!("no shard answered for {READ_DEADLINE:?} (no responders)"),
+                })
+            }
+            Err(_) => return Err(Error::Timeout("ask a shard")),
+        }
     }
 }
 
 impl Decider for Api {
     fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
-        let decided = tokio::runtime::Handle::current().block_on(self.decide_chunk(
+        let decided = tokio::runtime::Handle::current().block_on(self.decide_parts(
             chunk.fields,
             chunk.recipients,
             chunk.explain,
             chunk.after,
         ));
         match decided {
-            Ok(records) => {
-                for r in records {
-                    lines.line(|out| {
-                        out.extend_from_slice(r.json.as_bytes());
-                        r.layer
+            Ok(decided) => {
+                for (d, id) in decided.into_iter().zip(chunk.recipients) {
+                    lines.line(|out| match d {
+                        Decided::Line(r) => {
+                            out.extend_from_slice(r.json.as_bytes());
+                            r.layer
+                        }
+                        Decided::Verdict(v) => {
+                            v.write_line(id, out);
+                            v.layer
+                        }
                     });
                 }
                 Ok(())
@@ -195,7 +353,7 @@ impl Decider for Api {
     }
 
     fn chunk_size(&self) -> usize {
-        DECIDE_CHUNK
+        DECIDE_CHUNK * DECIDE_PARTS
     }
 }
 
@@ -220,5 +378,74 @@ impl Backend for Api {
         // Every answer was sent after its append was acknowledged: nothing
         // is held here. Outgoing messages are flushed.
         let _ = self.client.flush().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Instant;
+
+    /// Nobody serving the shard: asked again and again with a growing
+    /// pause, then refused once the read's deadline is near, never later.
+    #[tokio::test(start_paused = true)]
+    async fn a_shard_that_never_comes_back_is_given_up_at_the_read_deadline() {
+        let arrived = Instant::now();
+        let mut asked = 0;
+        let got: Result<(), Error> = ask_until(arrived, |_| {
+            asked += 1;
+            async { Err(None) }
+        })
+        .await;
+        let waited = arrived.elapsed();
+        assert!(
+            matches!(&got, Err(Error::Nats { why, .. }) if why.contains("no responders")),
+            "{got:?}"
+        );
+        assert!(
+            waited <= READ_DEADLINE && waited > READ_DEADLINE - Duration::from_millis(500),
+            "{waited:?}"
+        );
+        // 25, 50, ..., 400 ms, then every 0.5 s.
+        assert!((20..=30).contains(&asked), "{asked}");
+    }
+
+    /// A shard back after 3 s is asked within half a second of it, with
+    /// the time left to answer; an error other than "nobody serves" is
+    /// returned at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_shard_back_in_time_is_asked_and_answers() {
+        let arrived = Instant::now();
+        let back = arrived + Duration::from_secs(3);
+        let got = ask_until(arrived, |patience| async move {
+            assert!(patience <= READ_DEADLINE + ANSWER_GRACE);
+            if Instant::now() < back {
+                Err(None)
+            } else {
+                Ok(patience)
+            }
+        })
+        .await
+        .unwrap();
+        let answered = arrived.elapsed();
+        assert!(
+            answered >= Duration::from_secs(3) && answered <= Duration::from_millis(3_500),
+            "{answered:?}"
+        );
+        assert_eq!(got, READ_DEADLINE + ANSWER_GRACE - answered);
+
+        let started = Instant::now();
+        let got: Result<(), Error> = ask_until(started, |_| async { Err(Some(Error::Timeout("x"))) }).await;
+        assert!(matches!(got, Err(Error::Timeout("x"))));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    /// A shard that takes an answer past the grace is given up then.
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_is_awaited_until_the_grace_ends() {
+        let arrived = Instant::now();
+        let got: Result<(), Error> = ask_until(arrived, |_| std::future::pending()).await;
+        assert!(matches!(got, Err(Error::Timeout(_))));
+        assert_eq!(arrived.elapsed(), READ_DEADLINE + ANSWER_GRACE);
     }
 }

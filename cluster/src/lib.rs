@@ -1,20 +1,25 @@
 //! dnd-engine's settings sharded over NATS JetStream, deciding exactly as one
 //! node does (`docs/scaling.md`).
 //!
-//! - [`log`]: the stream of accepted settings requests, one subject per
+//! - [`space`]: apps kept apart: each app key's own stream, subjects, shard
+//!   state and snapshots.
+//! - [`log`]: an app's stream of accepted settings requests, one subject per
 //!   logical partition plus a broadcast subject, appended with the client's
-//!   id as `Nats-Msg-Id` so that a retry is stored once.
+//!   id as `Nats-Msg-Id` so that a retry is stored once, and stamped with
+//!   the append call so that the node's own retry is told apart.
 //! - [`worker`]: a shard: restores its newest snapshot, applies its subjects
 //!   in stream order exactly once ([`dnd_engine::shard::Replica`]), answers
 //!   gets and decisions for its users after the writes they must see, and
 //!   snapshots with the sequence covered, trimming the stream below the
-//!   oldest snapshot still needed.
+//!   oldest snapshot still needed but never inside the duplicate window.
 //! - [`api`]: the API node, a [`dnd_server::Backend`] behind the settings
 //!   service's HTTP front: appends changes, routes gets; splits a push by
 //!   shard, decides chunk by chunk and merges in recipient order.
+//! - [`apps`]: a shard process, one worker per app's stream.
 //! - [`run`]: the processes, as `dnd serve --cluster` and `dnd cluster
 //!   shard|local` start them.
-//! - [`wire`]: what travels between them.
+//! - [`wire`] and [`frame`]: what travels between them (a decide as a
+//!   binary frame of ids, answered with verdicts).
 //! - [`nats_server`]: starts a `nats-server` on a free loopback port, found or
 //!   installed by `scripts/nats-server.sh` (tests, and `dnd cluster local`).
 //!
@@ -25,11 +30,15 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod apps;
 mod feed;
+pub mod frame;
 pub mod log;
 pub mod nats_server;
 pub mod run;
 mod snapshot;
+pub mod space;
+mod trim;
 mod watchdog;
 pub mod wire;
 pub mod worker;

@@ -38,6 +38,8 @@ pub fn binary() -> Result<PathBuf, Error> {
 pub struct NatsServer {
     child: Child,
     url: String,
+    dir: PathBuf,
+    extra: Vec<String>,
 }
 
 impl NatsServer {
@@ -50,11 +52,35 @@ impl NatsServer {
     /// As [`NatsServer::start`], with more arguments (a cluster's name,
     /// routes and server name).
     pub fn start_with(dir: &Path, extra: &[String]) -> Result<NatsServer, Error> {
+        NatsServer::spawn(dir, extra, "-1")
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same store,
+    /// port and arguments: what an operator's restart after a crash does.
+    pub fn restart(&mut self) -> Result<(), Error> {
+        self.kill();
+        let port = self.url.rsplit(':').next().unwrap_or_default().to_owned();
+        let (dir, extra) = (std::mem::take(&mut self.dir), std::mem::take(&mut self.extra));
+        // The port may stay busy for a moment after the kill.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match NatsServer::spawn(&dir, &extra, &port) {
+                Ok(server) => {
+                    *self = server;
+                    return Ok(());
+                }
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    fn spawn(dir: &Path, extra: &[String], port: &str) -> Result<NatsServer, Error> {
         let binary = binary()?;
         let ports = dir.join("ports");
         std::fs::create_dir_all(&ports).map_err(|e| Error::Server(format!("{}: {e}", ports.display())))?;
         let child = Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", "-1", "-js", "-sd"])
+            .args(["-a", "127.0.0.1", "-p", port, "-js", "-sd"])
             .arg(dir.join("js"))
             .arg("--ports_file_dir")
             .arg(&ports)
@@ -66,6 +92,8 @@ impl NatsServer {
         let mut server = NatsServer {
             child,
             url: String::new(),
+            dir: dir.to_owned(),
+            extra: extra.to_vec(),
         };
         let file = ports.join(format!("nats-server_{}.ports", server.child.id()));
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -20,8 +20,9 @@ use std::time::Duration;
 use dnd_engine::shard::{Layout, ShardId};
 
 use crate::api::Api;
+pub use crate::apps::ShardProcess;
 use crate::nats_server::NatsServer;
-use crate::worker::{self, ShardConfig};
+use crate::space::Space;
 
 /// Connects to the servers of `URL[,URL...]`, retrying until one answers.
 pub async fn connect(urls: &str) -> Result<async_nats::Client, String> {
@@ -49,18 +50,41 @@ pub fn serve(
     listen: SocketAddr,
 ) -> Result<(), String> {
     config.engine_config()?;
+    let space = one_app(&config)?;
     dnd_server::run_with(|| async move {
         let client = connect(nats).await.map_err(std::io::Error::other)?;
-        let api = Api::new(client, layout, replicas)
+        let api = Api::new(client, space, layout, replicas)
             .await
-            .map_err(std::io::Error::other)?;
+            .map_err(std::io::Error::other)?
+            .with_json_decides(json_decides());
         dnd_server::serve(api, config, listen).await
     })
 }
 
-/// Runs one shard until SIGTERM or SIGINT, then snapshots
+/// Whether `DND_CLUSTER_DECIDE=json` asks the API node to decide with the
+/// shards in JSON rather than binary frames (the baseline of the figures;
+/// binary frames fall back to JSON for older shards by themselves).
+fn json_decides() -> bool {
+    std::env::var("DND_CLUSTER_DECIDE").is_ok_and(|v| v == "json")
+}
+
+/// The space of the configuration's one app. An API node process serves
+/// one app, over that app's stream and shards: a configuration of several
+/// is refused rather than letting them share settings (start a node per
+/// app; the shards serve every app).
+fn one_app(config: &dnd_server::Config) -> Result<Space, String> {
+    match config.apps.as_slice() {
+        [app] => Ok(Space::app(&app.key)),
+        apps => Err(format!(
+            "an API node of a cluster serves one app, and the configuration has {}: start one node per app key (the shards serve them all), so that apps never see each other's settings",
+            apps.len()
+        )),
+    }
+}
+
+/// Runs one shard, for every app, until SIGTERM or SIGINT, then snapshots
 /// (`dnd cluster shard`).
-pub fn shard(nats: &str, cfg: ShardConfig) -> Result<(), String> {
+pub fn shard(nats: &str, cfg: ShardProcess) -> Result<(), String> {
     if cfg.shard.0 >= cfg.layout.shards() {
         return Err(format!(
             "--index {} is not below --shards {}",
@@ -75,7 +99,9 @@ pub fn shard(nats: &str, cfg: ShardConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let client = connect(nats).await?;
-        worker::run(client, cfg, stop_signal()).await.map_err(|e| e.to_string())
+        crate::apps::run(client, cfg, stop_signal())
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 
@@ -118,6 +144,7 @@ pub fn local(
     dir: Option<PathBuf>,
 ) -> Result<(), String> {
     config.engine_config()?;
+    let space = one_app(&config)?;
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("dnd-cluster-{}", std::process::id())));
     let server = NatsServer::start(&dir).map_err(|e| e.to_string())?;
     eprintln!(
@@ -144,7 +171,9 @@ pub fn local(
     let outcome = dnd_server::run_with(|| async move {
         let client = connect(&url).await.map_err(std::io::Error::other)?;
         // The API node creates the stream before the shards look for it.
-        let api = Api::new(client, layout, 1).await.map_err(std::io::Error::other)?;
+        let api = Api::new(client, space, layout, 1)
+            .await
+            .map_err(std::io::Error::other)?;
         start_shards(kids_now).map_err(std::io::Error::other)?;
         tokio::time::sleep(Duration::from_millis(100)).await;
         dnd_server::serve(api, config, listen).await
@@ -154,14 +183,14 @@ pub fn local(
     outcome
 }
 
-/// The configuration of shard `index` of `shards`.
+/// The configuration of shard `index` of `shards` (for every app).
 pub fn shard_config(
     config: &dnd_server::Config,
     shards: u16,
     index: u16,
     snapshot_every: u64,
-) -> Result<ShardConfig, String> {
-    Ok(ShardConfig {
+) -> Result<ShardProcess, String> {
+    Ok(ShardProcess {
         layout: Layout::new(shards).map_err(|e| e.to_string())?,
         shard: ShardId(index),
         config: config.engine()?,

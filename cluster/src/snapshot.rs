@@ -1,5 +1,5 @@
 //! A shard's snapshot in the object store [`SNAPSHOTS`]: object
-//! `shard-<i>-of-<n>`, the [`Replica`]'s JSON, its sequence in the
+//! `<app>/shard-<i>-of-<n>` ([`crate::space::Space::snapshot_name`]), the [`Replica`]'s JSON, its sequence in the
 //! description. Read once at start, however large and however slow the
 //! link; saved under a limit that grows with its size.
 
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use async_nats::jetstream::object_store::{self, ObjectStore};
-use dnd_engine::shard::{Layout, Replica, ShardId};
+use dnd_engine::shard::Replica;
 use tokio::io::AsyncReadExt;
 
 use crate::log::{retry, CALL_TIMEOUT, SNAPSHOTS};
@@ -22,11 +22,6 @@ pub(crate) const SLOWEST_TRANSFER: u64 = 1 << 20;
 /// Attempts at reading a snapshot's body (each after asking for the object
 /// again) before the shard gives up starting.
 const BODY_ATTEMPTS: u32 = 3;
-
-/// The snapshot object of `shard` in `layout`.
-pub fn snapshot_name(layout: Layout, shard: ShardId) -> String {
-    format!("shard-{}-of-{}", shard, layout.shards())
-}
 
 /// Opens the snapshot store, creating it with `replicas` copies if there is
 /// none (the shards pass the stream's, so that the snapshots survive what

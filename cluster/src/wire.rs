@@ -2,7 +2,7 @@
 //! request/reply.
 //!
 //! - A get: `{"after": SEQ, "request": REQUEST, "generation": "Form"|"V4"}`
-//!   to `dnd.shard.<shards>.<shard>.get`; the answer is the platform's
+//!   to `dnd.<app>.shard.<shards>.<shard>.get` ([`crate::space::Space`]); the answer is the platform's
 //!   response JSON in that generation's shape.
 //! - A decide: `{"after": SEQ, "push": PUSH}` to `...decide`, where `PUSH` is
 //!   the replay protocol's push object holding only that shard's recipients;
@@ -12,27 +12,11 @@
 //! Every answer starts with one status byte: `0` and the payload, or `1`
 //! and a UTF-8 message saying what was refused.
 
-use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::{Layer, Request};
 use dnd_server::backend::Generation;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-
-/// The subject where `shard` answers gets.
-pub fn get_subject(layout: Layout, shard: ShardId) -> String {
-    format!("dnd.shard.{}.{}.get", layout.shards(), shard)
-}
-
-/// The subject where `shard` decides.
-pub fn decide_subject(layout: Layout, shard: ShardId) -> String {
-    format!("dnd.shard.{}.{}.decide", layout.shards(), shard)
-}
-
-/// The subject where `shard` reports its progress ([`Progress`]).
-pub fn progress_subject(layout: Layout, shard: ShardId) -> String {
-    format!("dnd.shard.{}.{}.progress", layout.shards(), shard)
-}
 
 /// A get for a shard: answered once the shard has applied sequence `after`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,7 +45,7 @@ pub struct DecideRequest {
 }
 
 /// A shard's progress, for operators and tests: the JSON answer of
-/// [`progress_subject`]. Fields are only added (older shards' answers read
+/// [`crate::space::Space::progress_subject`]. Fields are only added (older shards' answers read
 /// with the newer fields at 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

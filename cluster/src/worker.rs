@@ -1,10 +1,13 @@
 //! A shard worker: one process (or task) holding one shard's settings.
 //!
-//! On start it restores its newest snapshot (object `shard-<i>-of-<n>` in the
+//! A shard serves one app's space ([`Space`]): a process runs one worker
+//! per app ([`crate::run::shard`]).
+//!
+//! On start it restores its newest snapshot (object `<app>/shard-<i>-of-<n>` in the
 //! object store [`SNAPSHOTS`](crate::log::SNAPSHOTS), whose description is the sequence it covers)
 //! and reads the stream from the next sequence through its feed
 //! (`src/feed.rs`): a consumer of its own over its subjects
-//! ([`shard_subjects`]; ephemeral, one replica in memory, no
+//! ([`Space::shard_subjects`]; ephemeral, one replica in memory, no
 //! acknowledgements) that the shard replaces, under a fresh name and from
 //! the sequence after the applied one, whenever it fails, skips an entry or
 //! stalls (`src/watchdog.rs`). Each entry is applied through
@@ -23,14 +26,15 @@
 //!
 //! **Snapshots** are taken every `snapshot_every` applied entries (and at a
 //! clean stop); after each, the stream is purged below the oldest of the
-//! current layout's snapshots, once every shard has one. A periodic snapshot
+//! current layout's snapshots, once every shard has one, but never inside
+//! the stream's duplicate window (`src/trim.rs`). A periodic snapshot
 //! that fails is counted in [`Progress`]'s `snapshot_failures` (consecutive
 //! failures; the stream is not trimmed meanwhile) and tried again after
 //! `snapshot_every` more entries.
 
 use std::time::Duration;
 
-use async_nats::jetstream::object_store::{self, ObjectMetadata, ObjectStore};
+use async_nats::jetstream::object_store::{ObjectMetadata, ObjectStore};
 use async_nats::jetstream::{self, stream::Stream as JsStream};
 use async_nats::{Client, Message, Subject};
 use dnd_engine::shard::{Layout, Replica, ShardId};
@@ -39,12 +43,13 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::feed::{Entry, Feed};
-use crate::log::{mark_subject, retry, retry_within, shard_subjects, ATTEMPTS, STREAM};
+use crate::log::{retry, retry_within, ATTEMPTS};
 use crate::snapshot::save_timeout;
-pub use crate::snapshot::{load_snapshot, snapshot_name, snapshot_store};
+pub use crate::snapshot::{load_snapshot, snapshot_store};
+use crate::space::Space;
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
-use dnd_engine::push::DecisionLine;
+use dnd_engine::push::{DecisionLine, Push};
 use dnd_server::backend::Generation;
 
 /// How long a read may wait for its shard to catch up before it is refused.
@@ -60,6 +65,8 @@ const PERIODIC_ATTEMPTS: u32 = 3;
 /// What a shard worker needs to know.
 #[derive(Clone, Debug)]
 pub struct ShardConfig {
+    /// The app whose settings it holds.
+    pub space: Space,
     /// The layout.
     pub layout: Layout,
     /// Which shard this is.
@@ -73,7 +80,7 @@ pub struct ShardConfig {
 impl ShardConfig {
     /// The name of this shard's snapshot object.
     pub fn snapshot_name(&self) -> String {
-        snapshot_name(self.layout, self.shard)
+        self.space.snapshot_name(self.layout, self.shard)
     }
 }
 
@@ -87,7 +94,16 @@ struct Waiting {
 
 enum Read {
     Get(Request, Generation),
-    Decide(DecideRequest),
+    /// The push, whether to explain, and the shape of the answer.
+    Decide(Push, bool, Answer),
+}
+
+/// How a decide is answered: decision lines (a JSON request, or any with
+/// explanations), or verdicts (a binary frame without: `src/frame.rs`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Lines,
+    Verdicts,
 }
 
 /// A marker's sequence, or why it was not appended.
@@ -106,6 +122,8 @@ struct Worker {
     marked: u64,
     marking: bool,
     marks: (mpsc::Sender<MarkResult>, mpsc::Receiver<MarkResult>),
+    /// The subject of this shard's markers.
+    mark_subject: String,
 }
 
 /// Whether a shard whose settings cover the stream up to `applied` can read
@@ -123,7 +141,7 @@ fn resumable(applied: u64, first: u64) -> Result<(), Error> {
 /// returns) or an unrecoverable error.
 pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
     let js = crate::log::context(client.clone());
-    let stream: JsStream = retry("open the stream", || js.get_stream(STREAM)).await?;
+    let stream: JsStream = retry("open the stream", || js.get_stream(cfg.space.stream())).await?;
     // The snapshots survive what the stream survives.
     let store = snapshot_store(&js, stream.cached_info().config.num_replicas).await?;
     let name = cfg.snapshot_name();
@@ -139,15 +157,15 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     let progress = Progress::restored(replica.applied());
     let (layout, shard) = (cfg.layout, cfg.shard);
     let mut gets = client
-        .queue_subscribe(wire::get_subject(layout, shard), "shard".into())
+        .queue_subscribe(cfg.space.get_subject(layout, shard), "shard".into())
         .await
         .map_err(nats("subscribe to gets"))?;
     let mut decides = client
-        .queue_subscribe(wire::decide_subject(layout, shard), "shard".into())
+        .queue_subscribe(cfg.space.decide_subject(layout, shard), "shard".into())
         .await
         .map_err(nats("subscribe to decides"))?;
     let mut progress_requests = client
-        .subscribe(wire::progress_subject(layout, shard))
+        .subscribe(cfg.space.progress_subject(layout, shard))
         .await
         .map_err(nats("subscribe to progress"))?;
     let mut w = Worker {
@@ -162,11 +180,13 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         marked: 0,
         marking: false,
         marks: mpsc::channel(4),
+        mark_subject: String::new(),
     };
+    w.mark_subject = w.cfg.space.mark_subject(layout, shard);
     let mut feed = Feed::new(
         stream,
-        shard_subjects(layout, shard),
-        format!("shard {shard}"),
+        w.cfg.space.shard_subjects(layout, shard),
+        format!("app {} shard {shard}", w.cfg.space),
         w.replica.applied(),
     );
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -174,8 +194,13 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     loop {
         tokio::select! {
             entry = feed.next(w.replica.applied()) => w.entry(&entry?).await?,
-            Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request, g.generation)))).await,
-            Some(m) = decides.next() => w.read(m, |payload| serde_json::from_slice::<DecideRequest>(payload).map(|d| (d.after, Read::Decide(d)))).await,
+            Some(m) = gets.next() => w.read(m, |payload| serde_json::from_slice::<GetRequest>(payload).map(|g| (g.after, Read::Get(g.request, g.generation))).map_err(|e| Error::frame("a get", e))).await,
+            Some(m) = decides.next() => w.read(m, |payload| match payload.first() {
+                Some(&crate::frame::VERSION) => crate::frame::decode_request(payload).map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Verdicts))),
+                _ => serde_json::from_slice::<DecideRequest>(payload)
+                    .map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Lines)))
+                    .map_err(|e| Error::frame("a decide", e)),
+            }).await,
             Some(m) = progress_requests.next() => {
                 w.progress.consumers_opened = feed.opened();
                 if let (Some(reply), Ok(body)) = (m.reply, serde_json::to_vec(&w.progress)) {
@@ -211,7 +236,7 @@ impl Worker {
     /// Applies one stream entry, then answers the reads it unblocked.
     async fn entry(&mut self, entry: &Entry) -> Result<(), Error> {
         let (message, seq) = (&entry.message, entry.seq);
-        if message.subject.starts_with("dnd.mark.") {
+        if message.subject.as_str() == self.mark_subject {
             self.replica.skip_to(seq);
         } else {
             match serde_json::from_slice::<Request>(&message.payload) {
@@ -260,7 +285,7 @@ impl Worker {
     /// else kept waiting (and a marker appended).
     async fn read<F>(&mut self, m: Message, parse: F)
     where
-        F: FnOnce(&[u8]) -> Result<(u64, Read), serde_json::Error>,
+        F: FnOnce(&[u8]) -> Result<(u64, Read), Error>,
     {
         let Some(reply) = m.reply else { return };
         match parse(&m.payload) {
@@ -294,11 +319,7 @@ impl Worker {
             return;
         }
         self.marking = true;
-        let (js, subject, done) = (
-            self.js.clone(),
-            mark_subject(self.cfg.layout, self.cfg.shard),
-            self.marks.0.clone(),
-        );
+        let (js, subject, done) = (self.js.clone(), self.mark_subject.clone(), self.marks.0.clone());
         tokio::spawn(async move {
             let ack = async { js.publish(subject, bytes::Bytes::new()).await?.await };
             let result = match tokio::time::timeout(crate::log::CALL_TIMEOUT, ack).await {
@@ -330,17 +351,23 @@ impl Worker {
                 Some(response) => wire::ok(generation.render(&response).json.as_bytes()),
                 None => wire::refused("a change sent as a get"),
             },
-            Read::Decide(d) => {
-                let mentioned = d.push.mentioned_ids();
-                match d.push.message(&mentioned) {
+            Read::Decide(push, explain, form) => {
+                let mentioned = push.mentioned_ids();
+                match push.message(&mentioned) {
                     Ok(message) => {
                         let prepared = self.replica.settings().prepare(&message);
-                        let mut out = Vec::with_capacity(1 + d.push.recipients.len() * 80);
+                        let verdicts = *form == Answer::Verdicts && !explain;
+                        let mut out = Vec::with_capacity(1 + push.recipients.len() * if verdicts { 4 } else { 80 });
                         out.push(0);
                         let mut line = Vec::with_capacity(256);
-                        for id in &d.push.recipients {
+                        for id in &push.recipients {
+                            if verdicts {
+                                let (decision, deferral) = prepared.decide_deferred_id(id);
+                                crate::frame::encode_verdict(decision, deferral.as_ref(), &mut out);
+                                continue;
+                            }
                             line.clear();
-                            let decision = DecisionLine::of(&prepared, id, d.explain);
+                            let decision = DecisionLine::of(&prepared, id, *explain);
                             // Writing to a Vec fails only for a value serde
                             // cannot write: none here.
                             let _ = decision.write_to(&mut line);
@@ -362,7 +389,7 @@ impl Worker {
 
     /// Saves the replica with its sequence (in at most `attempts` attempts,
     /// each within [`save_timeout`]), then trims the stream below the oldest
-    /// snapshot of the layout.
+    /// snapshot of the layout, outside the duplicate window (`src/trim.rs`).
     async fn snapshot(&mut self, attempts: u32) -> Result<(), Error> {
         let seq = self.replica.applied();
         if seq == self.progress.snapshot {
@@ -382,36 +409,9 @@ impl Worker {
         self.progress.snapshot = seq;
         self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
-        if let Err(e) = self.trim().await {
+        if let Err(e) = crate::trim::trim(&self.js, &self.store, &self.cfg.space, self.cfg.layout).await {
             eprintln!("shard {}: the stream was not trimmed: {e}", self.cfg.shard);
         }
-        Ok(())
-    }
-
-    /// Purges the stream below the oldest snapshot of the layout's shards,
-    /// if every shard has one.
-    async fn trim(&self) -> Result<(), Error> {
-        let layout = self.cfg.layout;
-        let mut oldest = u64::MAX;
-        for shard in layout.all() {
-            let info = match self.store.info(snapshot_name(layout, shard)).await {
-                Ok(info) => info,
-                Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(nats("read a snapshot's sequence")(e)),
-            };
-            let seq = info
-                .description
-                .as_deref()
-                .and_then(|d| d.parse::<u64>().ok())
-                .ok_or_else(|| Error::frame("snapshot description", "not a sequence"))?;
-            oldest = oldest.min(seq);
-        }
-        let stream = self.js.get_stream(STREAM).await.map_err(nats("open the stream"))?;
-        stream
-            .purge()
-            .sequence(oldest + 1)
-            .await
-            .map_err(nats("trim the stream"))?;
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use dnd_cluster::api::Api;
 use dnd_cluster::log::Log;
 use dnd_cluster::nats_server::NatsServer;
-use dnd_cluster::wire::{self, Progress};
+use dnd_cluster::wire::Progress;
 use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::Request;
 use futures::StreamExt;
@@ -49,7 +49,7 @@ fn server(dir: &std::path::Path, i: usize, routes: &[u16]) -> NatsServer {
 
 /// Shard `shard`'s progress, if it answers within a second.
 async fn progress(client: &async_nats::Client, layout: Layout, shard: u16) -> Option<Progress> {
-    let request = client.request(wire::progress_subject(layout, ShardId(shard)), "".into());
+    let request = client.request(support::app().progress_subject(layout, ShardId(shard)), "".into());
     let answer = tokio::time::timeout(Duration::from_secs(1), request).await.ok()?.ok()?;
     serde_json::from_slice(&answer.payload).ok()
 }
@@ -61,14 +61,14 @@ async fn consumer_servers(js: &async_nats::jetstream::Context, layout: Layout) -
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut found = vec![None; usize::from(layout.shards())];
-        if let Ok(stream) = js.get_stream("DND").await {
+        if let Ok(stream) = js.get_stream(support::app().stream()).await {
             let mut names = stream.consumer_names();
             while let Some(Ok(name)) = names.next().await {
                 let info = tokio::time::timeout(Duration::from_secs(1), stream.consumer_info(&name)).await;
                 let Ok(Ok(info)) = info else { continue };
                 let leader = info.cluster.as_ref().and_then(|c| c.leader.clone());
                 for (i, slot) in found.iter_mut().enumerate() {
-                    let mark = dnd_cluster::log::mark_subject(layout, ShardId(i as u16));
+                    let mark = support::app().mark_subject(layout, ShardId(i as u16));
                     let newer = slot.as_ref().is_none_or(|(created, _)| info.created > *created);
                     if info.config.filter_subjects.contains(&mark) && newer {
                         *slot = Some((info.created, leader.clone()));
@@ -89,7 +89,7 @@ async fn consumer_servers(js: &async_nats::jetstream::Context, layout: Layout) -
 
 /// The server leading the stream.
 async fn stream_leader(js: &async_nats::jetstream::Context) -> Option<String> {
-    let mut stream = js.get_stream("DND").await.ok()?;
+    let mut stream = js.get_stream(support::app().stream()).await.ok()?;
     stream.info().await.ok()?.cluster.clone()?.leader
 }
 
@@ -105,7 +105,10 @@ async fn lead_from(client: &async_nats::Client, js: &async_nats::jetstream::Cont
         let body = serde_json::json!({"placement": {"preferred": server}}).to_string();
         let _ = tokio::time::timeout(
             Duration::from_secs(3),
-            client.request("$JS.API.STREAM.LEADER.STEPDOWN.DND", body.into()),
+            client.request(
+                format!("$JS.API.STREAM.LEADER.STEPDOWN.{}", support::app().stream()),
+                body.into(),
+            ),
         )
         .await;
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -130,7 +133,9 @@ async fn a_killed_server_of_three_loses_nothing_and_doubles_nothing() {
 
     // The JetStream API answers once the cluster has a meta leader (~1 s).
     let layout = Layout::new(3).unwrap();
-    let api = Api::new(client.clone(), layout, 3).await.expect("an R3 stream");
+    let api = Api::new(client.clone(), support::app(), layout, 3)
+        .await
+        .expect("an R3 stream");
     // The shards run in this process, on the same client (it knows all three
     // servers and reconnects to another when its own is killed).
     let shards: Vec<_> = (0..3).map(|s| shard(&client, layout, s)).collect();
@@ -221,7 +226,7 @@ async fn a_killed_server_of_three_loses_nothing_and_doubles_nothing() {
     );
     let state = log
         .context()
-        .get_stream("DND")
+        .get_stream(support::app().stream())
         .await
         .unwrap()
         .info()
@@ -284,4 +289,12 @@ async fn a_killed_server_of_three_loses_nothing_and_doubles_nothing() {
          (consumers opened per shard: {opened:?}); whole test {:.2?}",
         started.elapsed()
     );
+
+    // Two of three down: no quorum, so a write is refused (no
+    // acknowledgement), never acknowledged and lost.
+    let survivor = (0..3).find(|&i| i != victim).unwrap();
+    servers[survivor].kill();
+    let request = Request::parse("/user/blockPushPeriod/delete.json", b"userId=late").unwrap();
+    let refused = log.append(&request, "after-quorum-loss", Duration::from_secs(4)).await;
+    assert!(refused.is_err(), "acknowledged without a quorum: {refused:?}");
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::object_store;
 use dnd_cluster::log::{Log, SNAPSHOTS};
 use dnd_cluster::nats_server::NatsServer;
-use dnd_cluster::wire::{self, Progress};
+use dnd_cluster::wire::Progress;
 use dnd_cluster::worker::{self, ShardConfig};
 use dnd_cluster::Error;
 use dnd_engine::shard::{Layout, ShardId};
@@ -17,6 +17,7 @@ use dnd_engine::{Config, Request};
 
 fn config(snapshot_every: u64) -> ShardConfig {
     ShardConfig {
+        space: support::app(),
         layout: Layout::new(1).unwrap(),
         shard: ShardId(0),
         config: Config::new(dnd_engine::parse_zone(support::ZONE).unwrap()),
@@ -32,7 +33,7 @@ async fn a_corrupt_snapshot_stops_the_shard_with_a_frame_error() {
     let dir = support::dir();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let client = async_nats::connect(server.url()).await.unwrap();
-    let log = Log::open(client.clone(), 1).await.unwrap();
+    let log = Log::open(client.clone(), support::app(), 1).await.unwrap();
     let store = worker::snapshot_store(log.context(), 1).await.unwrap();
     let cfg = config(1_000);
     store
@@ -56,7 +57,7 @@ async fn a_corrupt_snapshot_stops_the_shard_with_a_frame_error() {
 
 /// The shard's progress once it has applied `seq`.
 async fn applied(client: &async_nats::Client, seq: u64) -> Progress {
-    let subject = wire::progress_subject(Layout::new(1).unwrap(), ShardId(0));
+    let subject = support::app().progress_subject(Layout::new(1).unwrap(), ShardId(0));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let answer = tokio::time::timeout(Duration::from_secs(1), client.request(subject.clone(), "".into())).await;
@@ -79,7 +80,7 @@ async fn failed_periodic_snapshots_are_counted_until_one_is_saved() {
     let dir = support::dir();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let client = async_nats::connect(server.url()).await.unwrap();
-    let log = Log::open(client.clone(), 1).await.unwrap();
+    let log = Log::open(client.clone(), support::app(), 1).await.unwrap();
     let js = log.context();
     js.create_object_store(object_store::Config {
         bucket: SNAPSHOTS.to_owned(),
@@ -112,7 +113,15 @@ async fn failed_periodic_snapshots_are_counted_until_one_is_saved() {
     let last = append(12).await;
     let p = applied(&client, last).await;
     assert_eq!((p.snapshot, p.snapshot_failures), (0, 2), "{p:?}");
-    let messages = js.get_stream("DND").await.unwrap().info().await.unwrap().state.messages;
+    let messages = js
+        .get_stream(support::app().stream())
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .state
+        .messages;
     assert_eq!(messages, 12, "nothing trimmed");
 
     // The bucket is given room: the next one is saved, and the count is 0.
@@ -129,19 +138,26 @@ async fn failed_periodic_snapshots_are_counted_until_one_is_saved() {
 
 /// A shard whose snapshot is gone after the stream was trimmed below it
 /// refuses to start: starting from nothing would decide without the
-/// trimmed entries, silently.
+/// trimmed entries, silently. (A stream of a 1-s duplicate window, its
+/// first six entries written more than a second before the others: the
+/// snapshot at 10 trims those six and keeps the window's.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_snapshot_below_a_trim_stops_the_shard() {
     let dir = support::dir();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let client = async_nats::connect(server.url()).await.unwrap();
-    let log = Log::open(client.clone(), 1).await.unwrap();
+    let log = Log::open_with_window(client.clone(), support::app(), 1, Duration::from_secs(1))
+        .await
+        .unwrap();
     let shard = {
         let client = client.clone();
         tokio::spawn(async move { worker::run(client, config(5), std::future::pending()).await })
     };
     let mut last = 0;
     for i in 0..12 {
+        if i == 6 {
+            tokio::time::sleep(Duration::from_millis(1_200)).await;
+        }
         let body = format!("userId=u{i}");
         let request = Request::parse("/user/blockPushPeriod/delete.json", body.as_bytes()).unwrap();
         last = log
@@ -156,7 +172,7 @@ async fn a_missing_snapshot_below_a_trim_stops_the_shard() {
     let _ = shard.await;
     let first = log
         .context()
-        .get_stream("DND")
+        .get_stream(support::app().stream())
         .await
         .unwrap()
         .info()
@@ -164,7 +180,7 @@ async fn a_missing_snapshot_below_a_trim_stops_the_shard() {
         .unwrap()
         .state
         .first_sequence;
-    assert_eq!(first, 11, "trimmed below the snapshot");
+    assert_eq!(first, 7, "trimmed below the snapshot, outside the window");
 
     let store = worker::snapshot_store(log.context(), 1).await.unwrap();
     store.delete(config(5).snapshot_name().as_str()).await.unwrap();
@@ -175,7 +191,7 @@ async fn a_missing_snapshot_below_a_trim_stops_the_shard() {
     .await
     .expect("the shard stops");
     match stopped {
-        Err(Error::Trimmed { applied: 0, first: 11 }) => {}
+        Err(Error::Trimmed { applied: 0, first: 7 }) => {}
         other => panic!("{other:?}"),
     }
 }

@@ -6,6 +6,7 @@
 //! kill -9 and an API node's.
 
 mod procs;
+mod restarts;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -215,7 +216,10 @@ fn stream_state(url: &str) -> (u64, u64) {
     runtime.block_on(async {
         let client = async_nats::connect(url).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        let mut stream = js.get_stream("DND").await.unwrap();
+        let mut stream = js
+            .get_stream(dnd_cluster::space::Space::app(dnd_testkit::client::KEY).stream())
+            .await
+            .unwrap();
         let state = stream.info().await.unwrap().state.clone();
         (state.messages, state.last_sequence)
     })

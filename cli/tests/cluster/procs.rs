@@ -60,7 +60,13 @@ pub fn shard(url: &str, config: &std::path::Path, index: u16, snapshot_every: u6
 
 /// An HTTP API node on a free loopback port, once it listens.
 pub fn api(url: &str, config: &std::path::Path) -> (Proc, SocketAddr) {
+    api_with(url, config, &[])
+}
+
+/// As [`api`], with more environment variables.
+pub fn api_with(url: &str, config: &std::path::Path, env: &[(&str, &str)]) -> (Proc, SocketAddr) {
     let mut c = dnd();
+    c.envs(env.iter().copied());
     c.args([
         "serve",
         "--listen",

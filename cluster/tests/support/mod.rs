@@ -4,10 +4,12 @@
 // Each test binary uses a part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod proxy;
+
 use dnd_engine::push::{DecisionLine, Push};
 use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::{Config, Settings};
-pub use dnd_testkit::world::{reference, user, world, ZONE};
+pub use dnd_testkit::world::{gets, reference, user, world, ZONE};
 use serde_json::{Map, Value};
 
 /// The world's push objects (without recipients), as JSON objects.
@@ -36,17 +38,33 @@ pub fn expected(settings: &Settings, message: &Map<String, Value>, recipients: &
         .collect()
 }
 
-/// Shard `index` of `layout` in this process, until the handle is aborted.
+/// The app of the tests that have one.
+pub fn app() -> dnd_cluster::space::Space {
+    dnd_cluster::space::Space::app("app")
+}
+
+/// Shard `index` of `layout` in this process, for every app, until the
+/// handle is aborted.
 pub fn shard(client: &async_nats::Client, layout: Layout, index: u16) -> tokio::task::JoinHandle<()> {
-    let cfg = dnd_cluster::worker::ShardConfig {
+    shard_every(client, layout, index, 1_000_000)
+}
+
+/// As [`shard`], snapshotting every `snapshot_every` entries.
+pub fn shard_every(
+    client: &async_nats::Client,
+    layout: Layout,
+    index: u16,
+    snapshot_every: u64,
+) -> tokio::task::JoinHandle<()> {
+    let process = dnd_cluster::apps::ShardProcess {
         layout,
         shard: ShardId(index),
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
-        snapshot_every: 1_000_000,
+        snapshot_every,
     };
     let client = client.clone();
     tokio::spawn(async move {
-        if let Err(e) = dnd_cluster::worker::run(client, cfg, std::future::pending()).await {
+        if let Err(e) = dnd_cluster::apps::run(client, process, std::future::pending()).await {
             eprintln!("shard {index} stopped: {e}");
         }
     })
@@ -55,4 +73,48 @@ pub fn shard(client: &async_nats::Client, layout: Layout, index: u16) -> tokio::
 /// A fresh directory for a server's store.
 pub fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
+}
+
+/// The progress of `shard` of `layout`, once it answers and `done` holds of
+/// it (within 60 s).
+pub async fn progress_until(
+    client: &async_nats::Client,
+    layout: Layout,
+    shard: u16,
+    mut done: impl FnMut(&dnd_cluster::wire::Progress) -> bool,
+) -> dnd_cluster::wire::Progress {
+    let subject = app().progress_subject(layout, ShardId(shard));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            client.request(subject.clone(), "".into()),
+        )
+        .await;
+        if let Ok(Ok(answer)) = answer {
+            let p: dnd_cluster::wire::Progress = serde_json::from_slice(&answer.payload).unwrap();
+            if done(&p) {
+                return p;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "shard {shard}: not within 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A client that reconnects for as long as it takes (a restarted server).
+pub async fn connect(url: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(url)
+        .await
+        .unwrap()
+}
+
+/// The stream's (first sequence, last sequence, messages).
+pub async fn stream_state(client: &async_nats::Client) -> (u64, u64, u64) {
+    let js = async_nats::jetstream::new(client.clone());
+    let mut stream = js.get_stream(app().stream()).await.unwrap();
+    let state = stream.info().await.unwrap().state.clone();
+    (state.first_sequence, state.last_sequence, state.messages)
 }

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod decide;
+pub mod lock;
 pub mod metrics;
 pub mod service;
 pub mod store;
@@ -45,6 +46,7 @@ use tokio::task::JoinHandle;
 
 pub use backend::{Backend, Local};
 pub use config::{App, Config};
+pub use lock::DirLock;
 pub use store::{ChangeLog, FileLog, Recovery};
 
 /// The settings as the service shares them: the core's shared settings.
@@ -91,8 +93,13 @@ impl Server {
 }
 
 /// Recovers the store in `data` and serves on `listen`.
+///
+/// The data directory is locked first ([`DirLock`]) and stays locked until
+/// the server has stopped: a second server on the same directory refuses
+/// to start, naming this process.
 pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Result<Server> {
     let fresh = config.engine_config().map_err(io::Error::other)?;
+    let lock = DirLock::acquire(data)?;
     let data = data.to_owned();
     let (log, settings, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&data, fresh))
         .await
@@ -107,13 +114,23 @@ pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Resul
     );
     let settings = Arc::new(SharedSettings::new(settings));
     let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
-    serve(Local::new(settings, writer, thread), config, listen).await
+    serve_holding(Local::new(settings, writer, thread), config, listen, Some(lock)).await
 }
 
 /// Serves the HTTP API on `listen` over `backend` (this process's store, or
 /// a cluster's); stopping the server stops the backend after the requests
 /// in flight.
 pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -> io::Result<Server> {
+    serve_holding(backend, config, listen, None).await
+}
+
+/// [`serve`], releasing `lock` only once the backend has stopped.
+async fn serve_holding<B: Backend>(
+    backend: B,
+    config: Config,
+    listen: SocketAddr,
+    lock: Option<DirLock>,
+) -> io::Result<Server> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let state = Arc::new(service::State {
@@ -126,6 +143,7 @@ pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -
     let task = tokio::spawn(async move {
         accept(listener, state.clone(), stopped).await;
         state.backend.stop().await;
+        drop(lock);
         tracing::info!("stopped");
         Ok(())
     });
@@ -178,12 +196,33 @@ async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>
 }
 
 /// Installs the JSON logger (one object per line on standard error).
+///
+/// A log line that cannot be written (standard error closed, its reader
+/// gone, a full disk) is dropped: logging never fails a request nor stops
+/// the service.
 pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_writer(io::stderr)
+        .with_writer(|| LossyStderr)
+        .log_internal_errors(false)
         .with_target(false)
         .try_init();
+}
+
+/// Standard error, dropping what cannot be written.
+#[derive(Clone, Copy, Debug)]
+pub struct LossyStderr;
+
+impl io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
+    }
 }
 
 /// Runs the service until SIGTERM or SIGINT: the `dnd serve` command.
@@ -207,7 +246,13 @@ where
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let server = start().await.map_err(|e| e.to_string())?;
-        println!("listening on {}", server.local_addr());
+        {
+            // Standard output may be closed too: that fails nothing.
+            use io::Write as _;
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", server.local_addr());
+            let _ = out.flush();
+        }
         tracing::info!(addr = %server.local_addr(), "listening");
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;

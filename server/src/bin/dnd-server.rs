@@ -21,14 +21,14 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             other => {
-                eprintln!("dnd-server: unknown argument {other:?}\n{USAGE}");
+                say(format_args!("dnd-server: unknown argument {other:?}\n{USAGE}"));
                 return ExitCode::from(2);
             }
         };
         *slot = args.next();
     }
     let (Some(listen), Some(data)) = (listen, data) else {
-        eprintln!("dnd-server: --listen and --data are required\n{USAGE}");
+        say(format_args!("dnd-server: --listen and --data are required\n{USAGE}"));
         return ExitCode::from(2);
     };
     let outcome = (|| {
@@ -43,8 +43,14 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("dnd-server: {e}");
+            say(format_args!("dnd-server: {e}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// A line on standard error; a closed or full one fails nothing.
+fn say(what: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{what}");
 }

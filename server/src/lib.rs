@@ -112,6 +112,12 @@ pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Resul
         users = settings.user_count(),
         "store recovered"
     );
+    if recovery.torn_bytes > 0 {
+        tracing::warn!(
+            torn_bytes = recovery.torn_bytes,
+            "the log ended in a torn record (a crash during an unacknowledged write); it was cut off"
+        );
+    }
     let settings = Arc::new(SharedSettings::new(settings));
     let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
     serve_holding(Local::new(settings, writer, thread), config, listen, Some(lock)).await

@@ -48,7 +48,8 @@ pub struct Config {
     pub mention_all_max_members: Option<u32>,
     /// How far a request's `Timestamp` may be from the server's clock, in seconds.
     pub timestamp_window_secs: u64,
-    /// The most nonces remembered at once; past it requests are refused with 1008.
+    /// The most nonces remembered at once per app key; past it that app
+    /// key's requests are refused with 1008.
     pub max_nonces: usize,
     /// The largest settings request body, in bytes.
     pub max_body_bytes: usize,

@@ -25,6 +25,7 @@ pub mod config;
 pub mod decide;
 pub mod lock;
 pub mod metrics;
+pub mod nonces;
 pub mod service;
 pub mod store;
 pub mod writer;

@@ -232,6 +232,13 @@ pub struct ServeArgs {
     /// A TOML file: [[apps]] key and secret, limits, time_zone, app_defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM), read again on SIGHUP;
+    /// with --tls-key. Overrides the config file's tls_cert.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert. Overrides the config file's tls_key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `dnd replay`'s arguments.

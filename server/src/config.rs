@@ -64,6 +64,11 @@ pub struct Config {
     /// How long a client may take to send a settings body, or between two
     /// pieces of a decide body, in milliseconds.
     pub body_timeout_ms: u64,
+    /// The least rate of a decide body, in bytes a second, after its first
+    /// `body_timeout_ms` (0: no floor).
+    pub min_body_bytes_per_sec: u32,
+    /// Threads deciding pushes at once (0: one per core).
+    pub decide_threads: usize,
     /// How long a write to a client may make no progress before the
     /// connection is closed, in milliseconds.
     pub send_timeout_ms: u64,
@@ -101,6 +106,8 @@ impl Default for Config {
             max_header_bytes: 16 * 1024,
             header_timeout_ms: 10_000,
             body_timeout_ms: 10_000,
+            min_body_bytes_per_sec: 64 * 1024,
+            decide_threads: 0,
             send_timeout_ms: 10_000,
             send_buffer_bytes: 256 * 1024,
             max_connections: 1024,

@@ -253,8 +253,9 @@ mod tests {
         assert!(!registry.evict_stalled(), "nothing is stalled");
         a.info.stalled_since.store(1, Ordering::Relaxed);
         b.info.stalled_since.store(2, Ordering::Relaxed);
+        tokio::time::sleep(EVICT_AFTER + Duration::from_millis(10)).await;
+        // Stalled just now: not yet a candidate.
         c.info.stalled_since.store(registry.now_ms(), Ordering::Relaxed);
-        tokio::time::sleep(EVICT_AFTER).await;
         assert!(registry.evict_stalled());
         // The longest stalled is told to close, and only it.
         tokio::time::timeout(Duration::from_secs(1), a.info.close.notified())

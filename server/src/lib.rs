@@ -160,11 +160,16 @@ async fn serve_holding<B: Backend>(
     let tls = Tls::of(&config)?;
     let listener = conn::listen(listen, config.send_buffer_bytes)?;
     let addr = listener.local_addr()?;
+    let threads = match config.decide_threads {
+        0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        n => n,
+    };
     let state = Arc::new(service::State {
         backend,
         auth: auth::Auth::new(&config),
         metrics: metrics::Metrics::default(),
         config,
+        decide_pool: Arc::new(Semaphore::new(threads)),
     });
     let (stop, stopped) = watch::channel(false);
     if let Some(tls) = &tls {

@@ -98,3 +98,50 @@ fn a_certificate_without_its_key_refuses_to_start() {
         .unwrap_err();
     assert!(err.to_string().contains("tls_key"), "{err}");
 }
+
+#[test]
+fn the_server_reads_its_certificate_again_on_sighup() {
+    let data = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let first = certificate(certs.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnd-server"))
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--tls-cert")
+        .arg(certs.path().join("cert.pem"))
+        .arg("--tls-key")
+        .arg(certs.path().join("key.pem"))
+        .env("DND_APP_KEY", common::KEY)
+        .env("DND_APP_SECRET", common::SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = dnd_testkit::process::listening(&mut child);
+    assert_eq!(
+        send(addr, &first, GET, "conversationType=3&requestId=u")
+            .unwrap()
+            .status,
+        200
+    );
+    let second = certificate(certs.path());
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let started = std::time::Instant::now();
+    loop {
+        if send(addr, &second, GET, "conversationType=3&requestId=u").is_ok() {
+            break;
+        }
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "the new certificate is served after SIGHUP"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "SIGHUP does not stop it");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

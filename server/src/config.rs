@@ -67,7 +67,8 @@ pub struct Config {
     /// The least rate of a decide body, in bytes a second, after its first
     /// `body_timeout_ms` (0: no floor).
     pub min_body_bytes_per_sec: u32,
-    /// Threads deciding pushes at once (0: one per core).
+    /// Threads deciding pushes at once (0: four per core, since a
+    /// cluster's decides wait on the network as much as they compute).
     pub decide_threads: usize,
     /// How long a write to a client may make no progress before the
     /// connection is closed, in milliseconds.

@@ -161,7 +161,7 @@ async fn serve_holding<B: Backend>(
     let listener = conn::listen(listen, config.send_buffer_bytes)?;
     let addr = listener.local_addr()?;
     let threads = match config.decide_threads {
-        0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        0 => 4 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
         n => n,
     };
     let state = Arc::new(service::State {

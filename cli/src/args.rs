@@ -149,7 +149,11 @@ pub enum Command {
     /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
     /// snapshot and a synced log). App keys and secrets come from the config
     /// file (`[[apps]]`) or DND_APP_KEY and DND_APP_SECRET, never from the
-    /// command line. Stops on SIGTERM or SIGINT. See docs/service.md. With
+    /// command line. Stops on SIGTERM or SIGINT. With --tls-cert and
+    /// --tls-key it serves HTTPS (SIGHUP reads them again); plain HTTP is
+    /// safe only on loopback or behind a TLS-terminating proxy in a private
+    /// network, since the signature covers neither path nor body. One
+    /// server per DIR (a lock). See docs/service.md. With
     /// --cluster, the same HTTP front is an API node of a sharded cluster
     /// on NATS JetStream instead (no --data; see docs/scaling.md).
     Serve(ServeArgs),
@@ -239,6 +243,13 @@ pub struct ServeArgs {
     /// A TOML file: `[[apps]]` key and secret, limits, time_zone, app_defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM), read again on SIGHUP;
+    /// with --tls-key. Overrides the config file's tls_cert.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert. Overrides the config file's tls_key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `dnd timeline`'s arguments.

@@ -91,7 +91,14 @@ fn layout(shards: u16) -> Result<dnd_engine::shard::Layout, String> {
 
 /// Runs the service until SIGTERM or SIGINT.
 fn serve(args: &args::ServeArgs) -> u8 {
-    let outcome = service_config(args.config.as_deref()).and_then(|config| match (&args.cluster, &args.data) {
+    let outcome = service_config(args.config.as_deref()).map(|mut config| {
+        if args.tls_cert.is_some() {
+            config.tls_cert.clone_from(&args.tls_cert);
+            config.tls_key.clone_from(&args.tls_key);
+        }
+        config
+    });
+    let outcome = outcome.and_then(|config| match (&args.cluster, &args.data) {
         (Some(nats), _) => dnd_cluster::run::serve(config, nats, layout(args.shards)?, args.replicas, args.listen),
         (None, Some(data)) => dnd_server::run(config, data, args.listen),
         (None, None) => Err("--data DIR or --cluster URLS is required".into()),

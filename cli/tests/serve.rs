@@ -113,6 +113,38 @@ fn serve_without_a_key_says_so() {
     assert_eq!(usage.status.code(), Some(2));
 }
 
+#[test]
+fn serve_takes_tls_files_together_and_names_one_it_cannot_read() {
+    let alone = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert", "c.pem", "--data"])
+        .arg(tempfile_dir())
+        .output()
+        .unwrap();
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("--tls-key"));
+    let dir = tempfile_dir();
+    let missing = Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "/nonexistent/c.pem",
+            "--tls-key",
+            "k.pem",
+            "--data",
+        ])
+        .arg(&dir)
+        .env("DND_APP_KEY", "k")
+        .env("DND_APP_SECRET", "s")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/c.pem"));
+    assert!(!dir.join("changes.log").exists(), "nothing was touched");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn tempfile_dir() -> std::path::PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -8,15 +8,17 @@
 //! the signature (1004, compared in constant time), the timestamp's window,
 //! the nonce's freshness (both 1002 naming the header), the rate (1008).
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
 use crate::config::{App, Config};
+use crate::nonces::Nonces;
 
 /// The longest nonce accepted, in bytes.
 pub const MAX_NONCE_BYTES: usize = 128;
@@ -60,29 +62,51 @@ pub enum TimeUnit {
     Millis,
 }
 
-/// The signature checker, shared by every connection.
-#[derive(Debug)]
-pub struct Auth {
-    apps: HashMap<String, String>,
-    window: Duration,
+/// What the checker keeps per app key: its secret, the nonces it used
+/// within the window, and its rate.
+struct AppState {
+    secret: String,
     nonces: Mutex<Nonces>,
-    rate: Option<Mutex<HashMap<String, Bucket>>>,
-    rate_per_sec: f64,
+    rate: Option<DefaultDirectRateLimiter>,
+}
+
+/// The signature checker, shared by every connection.
+pub struct Auth {
+    apps: HashMap<String, AppState>,
+    window: Duration,
+    rate_per_sec: u32,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("apps", &self.apps.keys().collect::<Vec<_>>())
+            .field("window", &self.window)
+            .field("rate_per_sec", &self.rate_per_sec)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Auth {
     /// A checker for the apps and limits of `config`.
     pub fn new(config: &Config) -> Auth {
+        let window = config.window();
+        let quota = NonZeroU32::new(config.rate_per_app_key).map(Quota::per_second);
         Auth {
             apps: config
                 .apps
                 .iter()
-                .map(|App { key, secret }| (key.clone(), secret.clone()))
+                .map(|App { key, secret }| {
+                    let state = AppState {
+                        secret: secret.clone(),
+                        nonces: Mutex::new(Nonces::new(config.max_nonces, window)),
+                        rate: quota.map(RateLimiter::direct),
+                    };
+                    (key.clone(), state)
+                })
                 .collect(),
-            window: config.window(),
-            nonces: Mutex::new(Nonces::new(config.max_nonces)),
-            rate: (config.rate_per_app_key > 0).then(|| Mutex::new(HashMap::new())),
-            rate_per_sec: f64::from(config.rate_per_app_key),
+            window,
+            rate_per_sec: config.rate_per_app_key,
         }
     }
 
@@ -103,10 +127,11 @@ impl Auth {
         let app_key = headers
             .app_key
             .ok_or_else(|| refuse(1001, "header App-Key is missing"))?;
-        let secret = self
+        let app = self
             .apps
             .get(app_key)
             .ok_or_else(|| refuse(1001, "header App-Key: unknown app key"))?;
+        let secret = &app.secret;
         let nonce = headers.nonce.ok_or_else(|| refuse(1002, "header Nonce is missing"))?;
         let timestamp = headers
             .timestamp
@@ -126,7 +151,9 @@ impl Auth {
         let at = parse_timestamp(timestamp, unit)
             .ok_or_else(|| refuse(1002, format!("header Timestamp: {timestamp:?} is not a whole number")))?;
         let window = self.window;
-        if at + window < now || at > now + window {
+        // A timestamp so large that it overflows is as far off as any.
+        let late = at.checked_add(window).is_none_or(|end| end < now);
+        if late || at > now + window {
             return Err(refuse(
                 1002,
                 format!(
@@ -137,15 +164,10 @@ impl Auth {
         }
         // Remembered until the timestamp leaves the window: after that the
         // same request is refused for its timestamp.
-        let expires = tick + (at + window).saturating_sub(now);
-        lock(&self.nonces).insert(app_key, nonce, expires, tick)?;
-        if let Some(rate) = &self.rate {
-            let mut buckets = lock(rate);
-            let bucket = buckets.entry(app_key.to_owned()).or_insert(Bucket {
-                tokens: self.rate_per_sec,
-                at: tick,
-            });
-            if !bucket.take(self.rate_per_sec, tick) {
+        let left = (at + window).saturating_sub(now);
+        lock(&app.nonces).insert(nonce, left, tick)?;
+        if let Some(rate) = &app.rate {
+            if rate.check().is_err() {
                 return Err(refuse(
                     1008,
                     format!("app key {app_key}: more than {} requests per second", self.rate_per_sec),
@@ -155,9 +177,9 @@ impl Auth {
         Ok(app_key)
     }
 
-    /// How many nonces are remembered now.
+    /// How many nonces are remembered now, over every app key.
     pub fn nonces_held(&self) -> usize {
-        lock(&self.nonces).seen.len()
+        self.apps.values().map(|a| lock(&a.nonces).len()).sum()
     }
 }
 
@@ -197,66 +219,6 @@ fn parse_timestamp(text: &str, unit: TimeUnit) -> Option<Duration> {
         TimeUnit::Seconds => Duration::from_secs(n),
         TimeUnit::Millis => Duration::from_millis(n),
     })
-}
-
-/// The nonces seen within the window, per app key, expiring with it.
-#[derive(Debug)]
-struct Nonces {
-    seen: HashSet<(String, String)>,
-    expiry: BinaryHeap<Reverse<(Instant, String, String)>>,
-    cap: usize,
-}
-
-impl Nonces {
-    fn new(cap: usize) -> Nonces {
-        Nonces {
-            seen: HashSet::new(),
-            expiry: BinaryHeap::new(),
-            cap,
-        }
-    }
-
-    fn insert(&mut self, app: &str, nonce: &str, expires: Instant, now: Instant) -> Result<(), Refusal> {
-        while let Some(Reverse((at, _, _))) = self.expiry.peek() {
-            if *at > now {
-                break;
-            }
-            if let Some(Reverse((_, a, n))) = self.expiry.pop() {
-                self.seen.remove(&(a, n));
-            }
-        }
-        let key = (app.to_owned(), nonce.to_owned());
-        if self.seen.contains(&key) {
-            return Err(refuse(1002, "header Nonce: already used within the timestamp window"));
-        }
-        if self.seen.len() >= self.cap {
-            return Err(refuse(1008, "too many requests within the timestamp window"));
-        }
-        self.expiry.push(Reverse((expires, key.0.clone(), key.1.clone())));
-        self.seen.insert(key);
-        Ok(())
-    }
-}
-
-/// A token bucket: `rate` tokens a second, at most `rate` held.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn take(&mut self, rate: f64, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * rate).min(rate);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 #[cfg(test)]
@@ -302,9 +264,15 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("Timestamp"), "{err:?}");
         assert_eq!(a.nonces_held(), 1);
-        let upper = sign("s", "n2", "1700000000").to_uppercase();
-        let h2 = headers("n2", "1700000000", &upper);
-        assert!(a.check_at(h2, TimeUnit::Seconds, now, later).is_ok());
+        // Well past the window (and the slot the nonce was kept in), a new
+        // request makes room: the first nonce is forgotten.
+        let much_later = t0 + Duration::from_secs(330);
+        let ts2 = (1_700_000_000u64 + 330).to_string();
+        let upper = sign("s", "n2", &ts2).to_uppercase();
+        let h2 = headers("n2", &ts2, &upper);
+        assert!(a
+            .check_at(h2, TimeUnit::Seconds, now + Duration::from_secs(330), much_later)
+            .is_ok());
         assert_eq!(a.nonces_held(), 1, "the first nonce expired");
     }
 
@@ -351,21 +319,64 @@ mod tests {
     #[test]
     fn the_rate_per_app_key_refuses_past_the_burst_and_refills() {
         let a = auth(2, 100);
-        let now = Duration::from_secs(1_000_000);
-        let t = Instant::now();
-        let codes: Vec<u16> = (0..3)
-            .map(|i| {
-                let n = format!("n{i}");
-                let sig = sign("s", &n, "1000000");
-                a.check_at(headers(&n, "1000000", &sig), TimeUnit::Seconds, now, t)
-                    .map_or_else(|e| e.code, |_| 200)
-            })
-            .collect();
+        let check = |n: &str| {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            let ts = now.as_secs().to_string();
+            let sig = sign("s", n, &ts);
+            a.check_at(headers(n, &ts, &sig), TimeUnit::Seconds, now, Instant::now())
+                .map_or_else(|e| e.code, |_| 200)
+        };
+        let codes: Vec<u16> = (0..3).map(|i| check(&format!("n{i}"))).collect();
         assert_eq!(codes, [200, 200, 1008]);
-        let sig = sign("s", "late", "1000000");
-        let h = headers("late", "1000000", &sig);
-        assert!(a
-            .check_at(h, TimeUnit::Seconds, now, t + Duration::from_millis(600))
-            .is_ok());
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(check("late"), 200, "refilled");
+    }
+
+    #[test]
+    fn a_timestamp_too_large_to_add_to_is_refused_not_a_panic() {
+        let a = auth(0, 10);
+        let now = Duration::from_secs(1_700_000_000);
+        for (ts, unit) in [
+            (u64::MAX.to_string(), TimeUnit::Seconds),
+            (u64::MAX.to_string(), TimeUnit::Millis),
+            ((u64::MAX - 100).to_string(), TimeUnit::Seconds),
+        ] {
+            let sig = sign("s", "n", &ts);
+            let err = a
+                .check_at(headers("n", &ts, &sig), unit, now, Instant::now())
+                .unwrap_err();
+            assert_eq!(err.code, 1002, "{ts}");
+            assert!(err.message.contains("Timestamp"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn each_app_key_has_its_own_nonces_and_limit() {
+        let mut config = Config::default();
+        for (key, secret) in [("k", "s"), ("k2", "s2")] {
+            config.apps.push(App {
+                key: key.into(),
+                secret: secret.into(),
+            });
+        }
+        config.max_nonces = 3;
+        let a = Auth::new(&config);
+        let now = Duration::from_secs(1_700_000_000);
+        let t = Instant::now();
+        let ts = "1700000000";
+        let check = |key: &'static str, secret: &str, nonce: &str| {
+            let sig = sign(secret, nonce, ts);
+            let mut h = headers(nonce, ts, &sig);
+            h.app_key = Some(key);
+            a.check_at(h, TimeUnit::Seconds, now, t)
+                .map_or_else(|e| e.code, |_| 200)
+        };
+        // One app fills its own memory ...
+        let filled: Vec<u16> = (0..4).map(|i| check("k", "s", &format!("n{i}"))).collect();
+        assert_eq!(filled, [200, 200, 200, 1008]);
+        // ... and the other is not touched, not even by the same nonces.
+        assert_eq!(check("k2", "s2", "n0"), 200);
+        assert_eq!(check("k2", "s2", "other"), 200);
+        assert_eq!(check("k2", "s2", "n0"), 1002);
     }
 }

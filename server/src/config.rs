@@ -5,7 +5,7 @@
 //! never printed: [`App`]'s `Debug` hides the secret.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dnd_engine::{parse_zone, ConversationType, Level};
@@ -48,7 +48,8 @@ pub struct Config {
     pub mention_all_max_members: Option<u32>,
     /// How far a request's `Timestamp` may be from the server's clock, in seconds.
     pub timestamp_window_secs: u64,
-    /// The most nonces remembered at once; past it requests are refused with 1008.
+    /// The most nonces remembered at once per app key; past it that app
+    /// key's requests are refused with 1008.
     pub max_nonces: usize,
     /// The largest settings request body, in bytes.
     pub max_body_bytes: usize,
@@ -63,8 +64,26 @@ pub struct Config {
     /// How long a client may take to send a settings body, or between two
     /// pieces of a decide body, in milliseconds.
     pub body_timeout_ms: u64,
-    /// The most connections served at once; more wait in the listen queue.
+    /// The least rate of a decide body, in bytes a second, after its first
+    /// `body_timeout_ms` (0: no floor).
+    pub min_body_bytes_per_sec: u32,
+    /// Threads deciding pushes at once (0: four per core, since a
+    /// cluster's decides wait on the network as much as they compute).
+    pub decide_threads: usize,
+    /// How long a write to a client may make no progress before the
+    /// connection is closed, in milliseconds.
+    pub send_timeout_ms: u64,
+    /// The kernel's send buffer per connection, in bytes (0: the kernel's
+    /// own, which grows to megabytes): how much of its answers a client
+    /// that does not read can leave waiting.
+    pub send_buffer_bytes: u32,
+    /// The most connections served at once; past it a connection whose
+    /// writes are stalled is closed to make room, or the newcomer waits.
     pub max_connections: usize,
+    /// The certificate chain (PEM) to serve HTTPS with, beside `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Requests per second allowed per app key (with a burst of the same
     /// size); 0 means no limit.
     pub rate_per_app_key: u32,
@@ -88,7 +107,13 @@ impl Default for Config {
             max_header_bytes: 16 * 1024,
             header_timeout_ms: 10_000,
             body_timeout_ms: 10_000,
+            min_body_bytes_per_sec: 64 * 1024,
+            decide_threads: 0,
+            send_timeout_ms: 10_000,
+            send_buffer_bytes: 256 * 1024,
             max_connections: 1024,
+            tls_cert: None,
+            tls_key: None,
             rate_per_app_key: 0,
             compact_every: 100_000,
         }

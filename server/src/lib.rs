@@ -22,10 +22,14 @@
 pub mod auth;
 pub mod backend;
 pub mod config;
+pub mod conn;
 pub mod decide;
+pub mod lock;
 pub mod metrics;
+pub mod nonces;
 pub mod service;
 pub mod store;
+pub mod tls;
 pub mod writer;
 
 use std::io;
@@ -40,11 +44,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
+
+use tls::Tls;
 
 pub use backend::{Backend, Local};
 pub use config::{App, Config};
+pub use lock::DirLock;
 pub use store::{ChangeLog, FileLog, Recovery};
 
 /// The settings as the service shares them: the core's shared settings.
@@ -68,6 +75,7 @@ pub struct Server {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<io::Result<()>>,
+    tls: Option<Arc<Tls>>,
 }
 
 impl Server {
@@ -84,6 +92,18 @@ impl Server {
         self.wait().await
     }
 
+    /// Reads the TLS certificate and key files again (what SIGHUP does):
+    /// new connections use them. An error leaves the certificate in use.
+    pub fn reload_tls(&self) -> io::Result<()> {
+        match &self.tls {
+            Some(tls) => tls.reload(),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the server does not serve HTTPS",
+            )),
+        }
+    }
+
     /// Waits until the service has stopped.
     pub async fn wait(self) -> io::Result<()> {
         self.task.await.map_err(io::Error::other)?
@@ -91,8 +111,15 @@ impl Server {
 }
 
 /// Recovers the store in `data` and serves on `listen`.
+///
+/// The data directory is locked first ([`DirLock`]) and stays locked until
+/// the server has stopped: a second server on the same directory refuses
+/// to start, naming this process.
 pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Result<Server> {
     let fresh = config.engine_config().map_err(io::Error::other)?;
+    // Files named but unreadable fail the start before the store is touched.
+    Tls::of(&config)?;
+    let lock = DirLock::acquire(data)?;
     let data = data.to_owned();
     let (log, settings, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&data, fresh))
         .await
@@ -105,45 +132,100 @@ pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Resul
         users = settings.user_count(),
         "store recovered"
     );
+    if recovery.torn_bytes > 0 {
+        tracing::warn!(
+            torn_bytes = recovery.torn_bytes,
+            "the log ended in a torn record (a crash during an unacknowledged write); it was cut off"
+        );
+    }
     let settings = Arc::new(SharedSettings::new(settings));
     let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
-    serve(Local::new(settings, writer, thread), config, listen).await
+    serve_holding(Local::new(settings, writer, thread), config, listen, Some(lock)).await
 }
 
 /// Serves the HTTP API on `listen` over `backend` (this process's store, or
 /// a cluster's); stopping the server stops the backend after the requests
 /// in flight.
 pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -> io::Result<Server> {
-    let listener = TcpListener::bind(listen).await?;
+    serve_holding(backend, config, listen, None).await
+}
+
+/// [`serve`], releasing `lock` only once the backend has stopped.
+async fn serve_holding<B: Backend>(
+    backend: B,
+    config: Config,
+    listen: SocketAddr,
+    lock: Option<DirLock>,
+) -> io::Result<Server> {
+    let tls = Tls::of(&config)?;
+    let listener = conn::listen(listen, config.send_buffer_bytes)?;
     let addr = listener.local_addr()?;
+    let threads = match config.decide_threads {
+        0 => 4 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        n => n,
+    };
     let state = Arc::new(service::State {
         backend,
         auth: auth::Auth::new(&config),
         metrics: metrics::Metrics::default(),
         config,
+        decide_pool: Arc::new(Semaphore::new(threads)),
     });
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        accept(listener, state.clone(), stopped).await;
-        state.backend.stop().await;
-        tracing::info!("stopped");
-        Ok(())
+    if let Some(tls) = &tls {
+        reload_on_hangup(tls.clone(), stopped.clone())?;
+    }
+    let task = tokio::spawn({
+        let tls = tls.clone();
+        async move {
+            accept(listener, state.clone(), stopped, tls).await;
+            state.backend.stop().await;
+            drop(lock);
+            tracing::info!("stopped");
+            Ok(())
+        }
     });
-    Ok(Server { addr, stop, task })
+    Ok(Server { addr, stop, task, tls })
 }
 
-async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>, mut stopped: watch::Receiver<bool>) {
+/// Reads the certificate again on each SIGHUP until the server stops.
+fn reload_on_hangup(tls: Arc<Tls>, mut stopped: watch::Receiver<bool>) -> io::Result<()> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                got = hangup.recv() => {
+                    if got.is_none() {
+                        break;
+                    }
+                    match tls.reload() {
+                        Ok(()) => tracing::info!("TLS certificate reloaded"),
+                        Err(e) => tracing::error!(error = %e, "reloading the TLS certificate failed; the old one stays"),
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn accept<B: Backend>(
+    listener: TcpListener,
+    state: Arc<service::State<B>>,
+    mut stopped: watch::Receiver<bool>,
+    tls: Option<Arc<Tls>>,
+) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(state.config.header_timeout_ms))
         .max_buf_size(state.config.max_header_bytes);
     let permits = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    let registry = Arc::new(conn::Registry::default());
+    let send_timeout = Duration::from_millis(state.config.send_timeout_ms.max(1));
+    let handshake_timeout = Duration::from_millis(state.config.header_timeout_ms.max(1));
     let graceful = GracefulShutdown::new();
-    loop {
-        let permit = tokio::select! {
-            _ = stopped.changed() => break,
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-        };
+    'accepting: loop {
         let stream = tokio::select! {
             _ = stopped.changed() => break,
             s = listener.accept() => match s {
@@ -155,21 +237,60 @@ async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>
                 }
             },
         };
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            // Full: make room by closing a connection that does not read
+            // its answers, or wait for one to end or to stall.
+            Err(_) => loop {
+                registry.evict_stalled();
+                tokio::select! {
+                    _ = stopped.changed() => break 'accepting,
+                    p = permits.clone().acquire_owned() => match p {
+                        Ok(p) => break p,
+                        Err(_) => break 'accepting,
+                    },
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            },
+        };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let service = service_fn(move |request| {
+        let entry = registry.add();
+        let io = conn::Watched::new(stream, send_timeout, &entry);
+        let service = {
             let state = state.clone();
-            async move {
-                // A panic in a handler fails its own task only: that request
-                // answers 500 and the connection and the server go on.
-                Ok::<_, std::convert::Infallible>(service::guarded(service::handle(state, request)).await)
+            service_fn(move |request| {
+                let state = state.clone();
+                async move {
+                    // A panic in a handler fails its own task only: that request
+                    // answers 500 and the connection and the server go on.
+                    Ok::<_, std::convert::Infallible>(service::guarded(service::handle(state, request)).await)
+                }
+            })
+        };
+        match &tls {
+            None => {
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+                tokio::spawn(serve_one(connection, entry, permit));
             }
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(permit);
-        });
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                let (http, watcher) = (http.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    let handshake = tokio::select! {
+                        _ = entry.info.close.notified() => return,
+                        h = tokio::time::timeout(handshake_timeout, acceptor.accept(io)) => h,
+                    };
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            let connection = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
+                            serve_one(connection, entry, permit).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
@@ -177,13 +298,44 @@ async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>
     }
 }
 
+/// Serves one connection until it ends or is closed to make room.
+async fn serve_one<C: std::future::Future>(connection: C, entry: conn::Entry, permit: OwnedSemaphorePermit) {
+    tokio::select! {
+        _ = connection => {}
+        _ = entry.info.close.notified() => tracing::debug!("closed a connection that does not read its answers"),
+    }
+    drop(entry);
+    drop(permit);
+}
+
 /// Installs the JSON logger (one object per line on standard error).
+///
+/// A log line that cannot be written (standard error closed, its reader
+/// gone, a full disk) is dropped: logging never fails a request nor stops
+/// the service.
 pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_writer(io::stderr)
+        .with_writer(|| LossyStderr)
+        .log_internal_errors(false)
         .with_target(false)
         .try_init();
+}
+
+/// Standard error, dropping what cannot be written.
+#[derive(Clone, Copy, Debug)]
+pub struct LossyStderr;
+
+impl io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
+    }
 }
 
 /// Runs the service until SIGTERM or SIGINT: the `dnd serve` command.
@@ -207,7 +359,13 @@ where
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let server = start().await.map_err(|e| e.to_string())?;
-        println!("listening on {}", server.local_addr());
+        {
+            // Standard output may be closed too: that fails nothing.
+            use io::Write as _;
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", server.local_addr());
+            let _ = out.flush();
+        }
         tracing::info!(addr = %server.local_addr(), "listening");
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;

@@ -3,30 +3,33 @@
 //! log (a replicated one) can take the file log's place.
 //!
 //! Files in the data directory:
-//! - `snapshot.json`: `{"seq":N,"settings":{...}}`, the core's serde snapshot
-//!   of the settings after the first `N` changes ever accepted;
-//! - `changes.log`: records, each `[len u32 LE][crc32 u32 LE][seq u64 LE][payload]`,
-//!   the payload being the change as the core's serde [`Request`] (JSON) and
-//!   the checksum covering the sequence number and the payload.
+//! - `snapshot.json`: the core's serde snapshot of the settings after the
+//!   first `N` changes ever accepted, behind a header with its length and
+//!   checksum ([`snapshot`]);
+//! - `changes.log`: the changes accepted since, one checksummed record each,
+//!   numbered in sequence ([`record`]).
 //!
-//! Recovery reads the snapshot, then applies the records whose sequence
-//! number follows it, in order, and stops at the first record that is cut
-//! short or fails its checksum: the tail a crash tore while it was being
-//! written, which was never acknowledged (an answer waits for `sync_data`).
-//! That tail is cut off. Records at or below the snapshot's sequence (left by
-//! a crash between a new snapshot and the log's truncation) are skipped, so
-//! nothing is applied twice.
+//! Recovery reads the snapshot (refusing it whole if its checksum fails),
+//! then applies the records whose sequence number follows it, in order.
+//! A damaged record (a checksum fails, or the file ends inside it) is a torn
+//! tail only if no intact record follows it: what a crash while the last,
+//! unacknowledged batch was being written leaves (an answer waits for
+//! `sync_data`). That tail is cut off. A damaged record with an intact one
+//! after it is corruption: the start is refused with an error naming the
+//! record, and nothing is cut. Records at or below the snapshot's sequence
+//! (left by a crash between a new snapshot and the log's truncation) are
+//! skipped, so nothing is applied twice.
+
+pub mod record;
+pub mod snapshot;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use dnd_engine::{Request, Settings};
-use serde::{Deserialize, Serialize};
 
-/// The largest record payload read back; a longer length is a torn header.
-const MAX_RECORD: usize = 1 << 20;
-const HEADER: usize = 16;
+use record::{Format, Found, MAGIC};
 
 /// Where accepted changes go before they are applied and acknowledged.
 ///
@@ -35,7 +38,9 @@ const HEADER: usize = 16;
 /// the file log by implementing this trait.
 pub trait ChangeLog: Send + 'static {
     /// Appends `batch`, in order, after every change already appended, and
-    /// returns once the changes survive a crash.
+    /// returns once the changes survive a crash. On an error none of the
+    /// batch counts as appended, and a later call may succeed (a full disk
+    /// freed): the log takes back whatever part of the batch it wrote.
     fn append(&mut self, batch: &[&Request]) -> io::Result<()>;
 
     /// How many changes were appended since the last snapshot.
@@ -70,19 +75,15 @@ pub struct FileLog {
     /// The sequence number the snapshot covers.
     snapshot_seq: u64,
     buf: Vec<u8>,
-}
-
-#[derive(Serialize)]
-struct SnapshotOut<'a> {
-    seq: u64,
-    settings: &'a Settings,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SnapshotIn {
-    seq: u64,
-    settings: Settings,
+    /// The log's length after the last change made durable.
+    len: u64,
+    /// Whether a failed append could not be taken back yet: the log may end
+    /// in part of a batch, and nothing is appended until it is cut off.
+    broken: bool,
+    /// Tests: the next append writes this many bytes and then fails, as a
+    /// full disk does.
+    #[cfg(test)]
+    fail_after: Option<usize>,
 }
 
 const SNAPSHOT: &str = "snapshot.json";
@@ -94,12 +95,10 @@ impl FileLog {
     pub fn open(dir: &Path, fresh: dnd_engine::Config) -> io::Result<(FileLog, Settings, Recovery)> {
         fs::create_dir_all(dir)?;
         let mut recovery = Recovery::default();
-        let mut settings = match File::open(dir.join(SNAPSHOT)) {
-            Ok(file) => {
-                let snap: SnapshotIn = serde_json::from_reader(BufReader::new(file))
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{SNAPSHOT}: {e}")))?;
-                recovery.snapshot_seq = snap.seq;
-                snap.settings
+        let mut settings = match snapshot::read(&dir.join(SNAPSHOT)) {
+            Ok((seq, settings)) => {
+                recovery.snapshot_seq = seq;
+                settings
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Settings::new(fresh),
             Err(e) => return Err(e),
@@ -112,13 +111,37 @@ impl FileLog {
         }
         let mut bytes = Vec::new();
         log.read_to_end(&mut bytes)?;
+        let (format, mut at) = Format::of(&bytes);
         let mut seq = recovery.snapshot_seq;
-        let mut at = 0;
-        while let Some((record_seq, payload, len)) = read_record(&bytes[at..]) {
-            let request: Request = match serde_json::from_slice(payload) {
-                Ok(r) => r,
-                Err(_) => break,
+        let mut index = 0u64;
+        let mut kept = Vec::new();
+        while at < bytes.len() {
+            index += 1;
+            let (record_seq, payload, len) = match format.read(&bytes[at..]) {
+                Found::Record { seq, payload, len } => (seq, payload, len),
+                found => {
+                    let why = match found {
+                        Found::Damaged(why) => why,
+                        _ => "the file ends inside it",
+                    };
+                    if let Some(next) = format.intact_after(&bytes[at..]) {
+                        return Err(corrupt(&format!(
+                            "record {index} (at byte {at}, after change {seq}): {why}, and an intact record follows at byte {}: \
+                             the log is damaged, not torn; refusing to start (nothing was cut; restore the data directory or \
+                             remove the damaged records knowingly)",
+                            at + next
+                        )));
+                    }
+                    recovery.torn_bytes = (bytes.len() - at) as u64;
+                    break;
+                }
             };
+            let request: Request = serde_json::from_slice(payload).map_err(|e| {
+                corrupt(&format!(
+                    "record {index} (at byte {at}, change {record_seq}): its checksum holds but it is not a change ({e}); \
+                     refusing to start"
+                ))
+            })?;
             if record_seq <= recovery.snapshot_seq {
                 recovery.skipped += 1;
             } else if record_seq == seq + 1 {
@@ -126,58 +149,99 @@ impl FileLog {
                 let _ = settings.apply(&request);
                 seq = record_seq;
                 recovery.replayed += 1;
+                if format == Format::V1 {
+                    kept.push(request);
+                }
             } else {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{LOG}: record {record_seq} follows {seq}: the log has a gap"),
-                ));
+                return Err(corrupt(&format!(
+                    "record {record_seq} follows {seq}: the log has a gap"
+                )));
             }
             at += len;
         }
-        if at < bytes.len() {
-            recovery.torn_bytes = (bytes.len() - at) as u64;
+        if recovery.torn_bytes > 0 {
             log.set_len(at as u64)?;
             log.sync_all()?;
         }
-        let store = FileLog {
+        let mut store = FileLog {
             dir: dir.to_owned(),
             log,
             seq,
             snapshot_seq: recovery.snapshot_seq,
             buf: Vec::new(),
+            len: 0,
+            broken: false,
+            #[cfg(test)]
+            fail_after: None,
         };
+        match format {
+            Format::V1 => store.rewrite(&kept)?,
+            Format::V2 if at == 0 => store.start_file()?,
+            Format::V2 => {}
+        }
+        store.len = store.log.metadata()?.len();
         Ok((store, settings, recovery))
+    }
+
+    /// Replaces the log with format 2's, holding `changes` (those after the
+    /// snapshot, in order): a format-1 log read at start.
+    fn rewrite(&mut self, changes: &[Request]) -> io::Result<()> {
+        let tmp = self.dir.join("changes.log.tmp");
+        let mut bytes = MAGIC.to_vec();
+        let first = self.seq - changes.len() as u64;
+        for (i, request) in changes.iter().enumerate() {
+            write_record(&mut bytes, first + 1 + i as u64, request)?;
+        }
+        {
+            let mut file = File::create(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+        }
+        fs::rename(&tmp, self.dir.join(LOG))?;
+        sync_dir(&self.dir)?;
+        self.log = OpenOptions::new().read(true).append(true).open(self.dir.join(LOG))?;
+        Ok(())
+    }
+
+    /// Writes the format's magic at the start of the empty log.
+    fn start_file(&mut self) -> io::Result<()> {
+        self.log.set_len(0)?;
+        self.log.write_all(MAGIC)?;
+        self.log.sync_all()?;
+        self.len = MAGIC.len() as u64;
+        Ok(())
+    }
+
+    /// Writes and syncs the batch in `buf`.
+    fn write_batch(&mut self) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(n) = self.fail_after.take() {
+            self.log.write_all(&self.buf[..n.min(self.buf.len())])?;
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "no space left (a test)"));
+        }
+        self.log.write_all(&self.buf)?;
+        // One sync for the whole batch: group commit.
+        self.log.sync_data()
+    }
+
+    /// Cuts the log back to its last durable length, so that the next batch
+    /// follows the last acknowledged one.
+    fn take_back(&mut self) -> io::Result<()> {
+        self.log.set_len(self.len)?;
+        self.log.sync_all()?;
+        self.broken = false;
+        Ok(())
     }
 }
 
-/// One record at the start of `bytes`: its sequence number, payload and
-/// length; `None` if it is cut short or fails its checksum.
-fn read_record(bytes: &[u8]) -> Option<(u64, &[u8], usize)> {
-    let header = bytes.get(..HEADER)?;
-    let len = u32::from_le_bytes(header[0..4].try_into().ok()?) as usize;
-    let crc = u32::from_le_bytes(header[4..8].try_into().ok()?);
-    if len > MAX_RECORD {
-        return None;
-    }
-    let body = bytes.get(8..HEADER + len)?;
-    if crc32fast::hash(body) != crc {
-        return None;
-    }
-    let seq = u64::from_le_bytes(body[0..8].try_into().ok()?);
-    Some((seq, &body[8..], HEADER + len))
+fn corrupt(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{LOG}: {what}"))
 }
 
 fn write_record(out: &mut Vec<u8>, seq: u64, request: &Request) -> io::Result<()> {
-    let start = out.len();
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&seq.to_le_bytes());
-    serde_json::to_writer(&mut *out, request).map_err(io::Error::other)?;
-    let len = out.len() - start - HEADER;
-    let crc = crc32fast::hash(&out[start + 8..]);
-    let len = u32::try_from(len).map_err(io::Error::other)?;
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
-    Ok(())
+    record::write(out, seq, |out| {
+        serde_json::to_writer(out, request).map_err(io::Error::other)
+    })
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -186,13 +250,22 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 impl ChangeLog for FileLog {
     fn append(&mut self, batch: &[&Request]) -> io::Result<()> {
+        if self.broken {
+            self.take_back()?;
+        }
         self.buf.clear();
         for (i, request) in batch.iter().enumerate() {
             write_record(&mut self.buf, self.seq + 1 + i as u64, request)?;
         }
-        self.log.write_all(&self.buf)?;
-        // One sync for the whole batch: group commit.
-        self.log.sync_data()?;
+        if let Err(e) = self.write_batch() {
+            // Part of the batch may be in the file (a full disk takes what
+            // fits): cut it off now, or before the next batch if that fails
+            // too, so the log never holds a change that was refused.
+            self.broken = true;
+            let _ = self.take_back();
+            return Err(e);
+        }
+        self.len += self.buf.len() as u64;
         self.seq += batch.len() as u64;
         Ok(())
     }
@@ -203,24 +276,13 @@ impl ChangeLog for FileLog {
 
     fn snapshot(&mut self, settings: &Settings) -> io::Result<()> {
         let tmp = self.dir.join("snapshot.json.tmp");
-        {
-            let mut out = BufWriter::new(File::create(&tmp)?);
-            serde_json::to_writer(
-                &mut out,
-                &SnapshotOut {
-                    seq: self.seq,
-                    settings,
-                },
-            )
-            .map_err(io::Error::other)?;
-            out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-        }
+        snapshot::write(&tmp, self.seq, settings)?;
         fs::rename(&tmp, self.dir.join(SNAPSHOT))?;
         sync_dir(&self.dir)?;
         // A crash before this line leaves records the snapshot covers:
-        // recovery skips them by sequence number.
-        self.log.set_len(0)?;
-        self.log.sync_all()?;
+        // recovery skips them by sequence number. A crash between the two
+        // leaves an empty log, which is started anew.
+        self.start_file()?;
         self.snapshot_seq = self.seq;
         Ok(())
     }
@@ -300,12 +362,40 @@ mod tests {
         // As if the crash came between the snapshot's rename and the
         // truncation: the old records come back, and are skipped.
         let tail = fs::read(dir.path().join(LOG)).unwrap();
-        fs::write(dir.path().join(LOG), [before_truncate, tail].concat()).unwrap();
+        fs::write(
+            dir.path().join(LOG),
+            [&before_truncate[..], &tail[MAGIC.len()..]].concat(),
+        )
+        .unwrap();
         let (mut log3, s3, r) = FileLog::open(dir.path(), config()).unwrap();
         assert_eq!((r.skipped, r.replayed), (2, 1));
         assert_eq!(level(&s3, "a"), r#"{"code":200,"isMuted":1}"#);
         assert_eq!(level(&s3, "b"), r#"{"code":200,"isMuted":4}"#);
         assert_eq!(log3.since_snapshot(), 1);
         log3.append(&[&request("c", 5)]).unwrap();
+    }
+
+    #[test]
+    fn a_failed_append_is_taken_back_and_the_next_one_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _, _) = FileLog::open(dir.path(), config()).unwrap();
+        log.append(&[&request("a", 5)]).unwrap();
+        let before = fs::read(dir.path().join(LOG)).unwrap();
+        // The disk takes part of the batch, then is full.
+        log.fail_after = Some(30);
+        assert!(log.append(&[&request("b", 4), &request("c", 4)]).is_err());
+        assert_eq!(
+            fs::read(dir.path().join(LOG)).unwrap(),
+            before,
+            "nothing of the batch is left"
+        );
+        assert_eq!(log.since_snapshot(), 1);
+        // Room again: the next batch follows the last acknowledged change.
+        log.append(&[&request("a", 1)]).unwrap();
+        drop(log);
+        let (_, s, r) = FileLog::open(dir.path(), config()).unwrap();
+        assert_eq!((r.replayed, r.torn_bytes), (2, 0));
+        assert_eq!(level(&s, "a"), r#"{"code":200,"isMuted":1}"#);
+        assert_eq!(level(&s, "b"), r#"{"code":200,"isMuted":0}"#);
     }
 }

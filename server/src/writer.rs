@@ -8,9 +8,10 @@
 //! batch or none of it, and never wait for it), and only then answers each.
 //! So a change is visible to gets only once it is durable, every get after
 //! its answer sees it, and the settings always equal the snapshot plus the
-//! log. After a failed append the log may hold half a batch: the writer
-//! stops taking changes (every later change answers 1000) rather than write
-//! after it.
+//! log. A failed append (a full disk, an I/O error) refuses its batch
+//! (1000; the log takes back whatever part of it was written, nothing is
+//! applied) and turns `/ready` 503; the next batch tries again, so the
+//! service recovers on its own once the disk has room.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -94,22 +95,20 @@ impl Writer {
                 if batch.is_empty() {
                     continue;
                 }
-                if !flag.load(Ordering::Acquire) {
-                    batch.clear();
-                    for reply in replies.drain(..) {
-                        let _ = reply.send(internal("the store failed earlier; restart the service"));
-                    }
-                    continue;
-                }
                 let requests: Vec<&Request> = batch.iter().collect();
                 if let Err(e) = log.append(&requests) {
-                    tracing::error!(error = %e, "appending to the log failed; refusing further changes");
+                    // The log took the batch back: nothing of it was applied,
+                    // and the next batch tries again (a disk freed meanwhile).
+                    tracing::error!(error = %e, "appending to the log failed; the batch is refused");
                     flag.store(false, Ordering::Release);
                     batch.clear();
                     for reply in replies.drain(..) {
-                        let _ = reply.send(internal("the change could not be made durable"));
+                        let _ = reply.send(internal("the change could not be made durable; it was not applied"));
                     }
                     continue;
+                }
+                if !flag.swap(true, Ordering::AcqRel) {
+                    tracing::info!("appending to the log works again");
                 }
                 // One new version for the batch: a refused change changes nothing.
                 let answers = settings.apply_all(&batch);
@@ -121,7 +120,7 @@ impl Writer {
                     snapshot(&mut log, &settings);
                 }
             }
-            if log.since_snapshot() > 0 && flag.load(Ordering::Acquire) {
+            if log.since_snapshot() > 0 {
                 snapshot(&mut log, &settings);
             }
         })?;
@@ -145,7 +144,7 @@ impl Writer {
         let _ = self.queue.send(Job::Stop).await;
     }
 
-    /// Whether changes can be made durable.
+    /// Whether changes can be made durable: the last append worked.
     pub fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire) && !self.queue.is_closed()
     }

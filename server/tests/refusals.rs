@@ -130,6 +130,22 @@ fn every_signature_failure_is_refused_and_changes_nothing() {
             "Timestamp",
         ),
         (
+            "timestamp 2^64-1, signed",
+            SET,
+            good(&nonce(), &u64::MAX.to_string()),
+            400,
+            1002,
+            "Timestamp",
+        ),
+        (
+            "v4 timestamp 2^64-1, signed",
+            "/v4/channel-type/push/set",
+            good(&nonce(), &u64::MAX.to_string()),
+            400,
+            1002,
+            "Timestamp",
+        ),
+        (
             "form timestamp in milliseconds",
             SET,
             good(&nonce(), &ms),

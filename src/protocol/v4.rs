@@ -44,7 +44,9 @@ pub fn is_v4(path: &str) -> bool {
 /// Decodes and validates the v4 request `body` sent to `path`.
 ///
 /// Unknown fields are ignored, as the form API ignores unknown parameters;
-/// every known one is checked and named in the error. An unknown path is
+/// every known one is checked and named in the error. A key given twice in
+/// the object is refused (1002 naming it), as the form API refuses a
+/// repeated parameter. An unknown path is
 /// [`Error::UnknownPath`].
 pub fn parse(path: &str, body: &[u8]) -> Result<Request, Error> {
     if !PATHS.contains(&path) {
@@ -55,6 +57,9 @@ pub fn parse(path: &str, body: &[u8]) -> Result<Request, Error> {
         Ok(_) => return Err(Error::field("body", Error::JsonType("a JSON object"))),
         Err(e) => return Err(Error::field("body", Error::Json(e.to_string()))),
     };
+    if let Some(name) = repeated_field(body) {
+        return Err(Error::DuplicateField(name));
+    }
     let fields = Fields(&object);
     let conversation_type = fields.conversation_type()?;
     let user_id = UserId::new(fields.string("requestId")?).map_err(|e| e.in_parameter("requestId"))?;
@@ -91,6 +96,57 @@ pub fn parse(path: &str, body: &[u8]) -> Result<Request, Error> {
             }
         }),
     }
+}
+
+/// The fields a v4 request may have.
+const FIELDS: [&str; 5] = [
+    "channelType",
+    "requestId",
+    "channelId",
+    "subchannelId",
+    "noDisturbLevel",
+];
+
+/// The first known field given twice in the top-level object of `body`
+/// (already read as one), as the form API refuses a repeated parameter: a
+/// JSON reader keeping the last value would let two readers of one body
+/// disagree. Unknown fields are ignored, repeated or not.
+fn repeated_field(body: &[u8]) -> Option<&'static str> {
+    use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
+
+    struct Keys<'a>(&'a mut Option<&'static str>);
+
+    impl<'de> DeserializeSeed<'de> for Keys<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = [false; FIELDS.len()];
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if let Some(i) = FIELDS.iter().position(|f| *f == key) {
+                    if seen[i] {
+                        *self.0 = Some(FIELDS[i]);
+                        return Err(A::Error::custom("a repeated field"));
+                    }
+                    seen[i] = true;
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut repeated = None;
+    let _ = Keys(&mut repeated).deserialize(&mut serde_json::Deserializer::from_slice(body));
+    repeated
 }
 
 /// The v4 answer for `response`, as a line of JSON.
@@ -262,5 +318,35 @@ mod tests {
         assert!(answer(&mut s, "/v4/channel/push/set", "{").starts_with(r#"{"code":1002"#));
         assert!(answer(&mut s, "/v4/nothing", "{}").starts_with(r#"{"code":404"#));
         assert_eq!(s.user_count(), 0);
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_naming_it() {
+        let mut s = Settings::new(Config::new(chrono_tz::UTC));
+        for (body, key) in [
+            (
+                r#"{"channelType":"3","requestId":"u","noDisturbLevel":5,"noDisturbLevel":1}"#,
+                "noDisturbLevel",
+            ),
+            (
+                r#"{"channelType":"3","requestId":"u","requestId":"v","noDisturbLevel":5}"#,
+                "requestId",
+            ),
+            (
+                r#"{"channelType":"3","channelType":3,"requestId":"u","noDisturbLevel":5}"#,
+                "channelType",
+            ),
+        ] {
+            let out = answer(&mut s, "/v4/channel-type/push/set", body);
+            assert!(
+                out.starts_with(r#"{"code":1002,"#) && out.contains(&format!("parameter {key} is given twice")),
+                "{body} -> {out}"
+            );
+        }
+        assert_eq!(s.user_count(), 0, "nothing changed");
+        // The same key in two objects is not a repeat, and unknown fields
+        // are ignored, repeated or not.
+        let nested = r#"{"channelType":"3","requestId":"u","noDisturbLevel":5,"o":{"requestId":1},"x":1,"x":2}"#;
+        assert_eq!(answer(&mut s, "/v4/channel-type/push/set", nested), r#"{"code":0}"#);
     }
 }

@@ -28,7 +28,7 @@ mod result;
 mod status;
 mod store;
 
-pub use abi::{DndPrepared, DndSettings, DndShared};
+pub use abi::*;
 pub use config::parse_config;
 pub use prepared::{Prepared, CHUNK};
 pub use result::*;

@@ -218,3 +218,104 @@ fn line_json(line: &DecisionLine<'_>) -> String {
     let _ = line.write_to(&mut out);
     String::from_utf8(out).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dnd_engine::chrono_tz::UTC;
+    use dnd_engine::{Config, SharedSettings, UserId};
+
+    const PUSH: &str =
+        r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["a", "b", "s"]}"#;
+
+    fn shared() -> SharedSettings {
+        let s = SharedSettings::new(Settings::new(Config::new(UTC)));
+        let r = s.handle(
+            "/conversation/notification/set.json",
+            b"conversationType=3&requestId=a&targetId=g&unpushLevel=5",
+        );
+        assert_eq!(r.code(), 200);
+        s
+    }
+
+    #[test]
+    fn every_object_may_cross_threads() {
+        fn shared_between_threads<T: Send + Sync>() {}
+        shared_between_threads::<Prepared>();
+        shared_between_threads::<crate::Owned>();
+        shared_between_threads::<crate::DndSettings>();
+        shared_between_threads::<crate::DndShared>();
+        shared_between_threads::<crate::DndPrepared>();
+    }
+
+    #[test]
+    fn batches_decide_as_the_core_and_a_foreign_handle_zeroes_the_batch() {
+        let s = shared();
+        let ids = ["a", "b", "s", "nobody"];
+        let handles: Vec<u64> = ids
+            .iter()
+            .map(|id| s.intern_user(&UserId::new(id).unwrap()).unwrap().to_bits())
+            .collect();
+        let p = Prepared::from_json(s.read(), PUSH).unwrap();
+        let mut scratch = Vec::new();
+        let (mut by_id, mut by_handle) = ([DndDecision::default(); 4], [DndDecision::default(); 4]);
+        p.decide_ids(&ids, &mut by_id, None, &mut scratch);
+        p.decide_handles(&handles, &mut by_handle, None, &mut scratch).unwrap();
+        assert_eq!(by_id, by_handle);
+        let core: Vec<DndDecision> = p.with(|core| ids.iter().map(|id| DndDecision::of(core.decide_id(id))).collect());
+        assert_eq!(&by_id[..], &core[..]);
+        assert_eq!(
+            (by_id[0].push, by_id[1].push, by_id[2].layer),
+            (0, 1, crate::DND_LAYER_SENDER)
+        );
+
+        let other = Prepared::from_json(shared().read(), PUSH).unwrap();
+        let mut out = [DndDecision {
+            push: 9,
+            ..DndDecision::default()
+        }; 4];
+        let e = other
+            .decide_handles(&handles, &mut out, None, &mut scratch)
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("handles[0]"));
+        assert_eq!(out, [DndDecision::default(); 4]);
+        assert!(other.explain_handle(handles[0]).is_err());
+        assert!(p
+            .explain_handle(handles[0])
+            .unwrap()
+            .starts_with(r#"{"userId":"a","push":false"#));
+        assert_eq!(
+            p.decisions_json(),
+            r#"{"decisions":[{"userId":"a","push":false,"by":"user_conversation","level":5},{"userId":"b","push":true,"by":"none","level":-1},{"userId":"s","push":false,"by":"sender","level":null}]}"#
+        );
+    }
+
+    #[test]
+    fn threads_decide_one_message_while_the_settings_change() {
+        let s = shared();
+        let p = Prepared::from_json(s.read(), PUSH).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    let mut out = [DndDecision::default(); 3];
+                    for _ in 0..200 {
+                        p.decide_ids(p.recipients(), &mut out, None, &mut Vec::new());
+                        assert_eq!(out.map(|d| d.push), [0, 1, 0]);
+                    }
+                });
+            }
+            scope.spawn(|| {
+                for i in 0..200 {
+                    let body = format!(
+                        "conversationType=3&requestId=a&targetId=g&unpushLevel={}",
+                        [-1, 5][i % 2]
+                    );
+                    assert_eq!(
+                        s.handle("/conversation/notification/set.json", body.as_bytes()).code(),
+                        200
+                    );
+                }
+            });
+        });
+    }
+}

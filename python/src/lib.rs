@@ -5,11 +5,14 @@
 //! The classes and their behaviour are documented for Python users in
 //! `dnd_engine.pyi` (the type stubs) and `docs/embedding.md`.
 
+// The one `unsafe` is in `utf8.rs`, with its invariant written.
 #![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod decisions;
 mod errors;
 mod ids;
+mod utf8;
 
 use std::sync::Arc;
 

@@ -12,11 +12,16 @@
 //! The extern functions are called from Rust here, as a C caller calls
 //! them: the `unsafe` below keeps the ABI's contract (live buffers of the
 //! stated lengths), which each block says.
+//!
+//! `DND_CPU_TIME=1` times by this thread's time on a CPU rather than by the
+//! wall clock, for a machine shared with other work.
 
 use std::ffi::{c_char, CString};
 use std::ptr::{null, null_mut};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use dnd_engine::chrono_tz::Asia::Shanghai;
 use dnd_engine::push::Push;
 use dnd_engine::{Config, ConversationType, Level, Settings, UserHandle, UserId};
@@ -88,6 +93,28 @@ fn world(users: usize) -> Settings {
         }
     }
     s
+}
+
+/// This thread's time on a CPU so far (Linux, `/proc/thread-self/schedstat`):
+/// on a machine shared with other work, the wall clock measures the others.
+fn on_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("DND_CPU_TIME needs Linux");
+    Duration::from_nanos(text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0))
+}
+
+/// Times `f` by wall time, or with `DND_CPU_TIME` set by time on a CPU.
+fn timed(b: &mut Bencher<'_>, mut f: impl FnMut()) {
+    if std::env::var_os("DND_CPU_TIME").is_some() {
+        b.iter_custom(|iters| {
+            let start = on_cpu();
+            for _ in 0..iters {
+                f();
+            }
+            on_cpu() - start
+        });
+    } else {
+        b.iter(f);
+    }
 }
 
 fn check(status: DndStatus, error: *mut c_char) {
@@ -207,10 +234,10 @@ fn abi(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("abi/{users}"));
     group.sample_size(10);
     group.bench_function("by id, shuffled: Rust decide_ids_into", |b| {
-        b.iter(|| prepared.decide_ids_into(&ids, &mut rust_out))
+        timed(b, || prepared.decide_ids_into(&ids, &mut rust_out))
     });
     group.bench_function("by id, shuffled: C ABI, C strings", |b| {
-        b.iter(|| {
+        timed(b, || {
             // SAFETY: as in the check above.
             let status = unsafe {
                 dnd_prepared_decide_ids(
@@ -228,7 +255,7 @@ fn abi(c: &mut Criterion) {
         })
     });
     group.bench_function("by id, shuffled: C ABI, packed", |b| {
-        b.iter(|| {
+        timed(b, || {
             // SAFETY: `packed` holds every id, `ends` their `users` ends.
             let status = unsafe {
                 dnd_prepared_decide_ids(
@@ -246,10 +273,10 @@ fn abi(c: &mut Criterion) {
         })
     });
     group.bench_function("by handle, in order: Rust decide_into", |b| {
-        b.iter(|| prepared.decide_into(&handles, &mut rust_out).unwrap())
+        timed(b, || prepared.decide_into(&handles, &mut rust_out).unwrap())
     });
     group.bench_function("by handle, in order: C ABI", |b| {
-        b.iter(|| {
+        timed(b, || {
             // SAFETY: as in the check above.
             let status = unsafe {
                 dnd_prepared_decide_handles(

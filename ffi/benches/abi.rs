@@ -87,10 +87,8 @@ fn world(users: usize) -> Settings {
                 format!("conversationType=10&requestId={u}&targetId=ug&busChannel=news&unpushLevel={level}"),
             );
         }
-        if i % 4 == 0 {
-            // Users with nothing set are numbered too (members who joined).
-            s.intern_user(&UserId::new(&u).unwrap()).unwrap();
-        }
+        // Every member is numbered (a service interns its member lists).
+        s.intern_user(&UserId::new(&u).unwrap()).unwrap();
     }
     s
 }

@@ -61,6 +61,37 @@ impl UserHandle {
         self.0
     }
 
+    /// The handle as one word, for code that keeps handles outside Rust (a
+    /// C caller, a Python list): [`from_bits`](Self::from_bits) makes it a
+    /// handle again.
+    #[inline(always)]
+    pub const fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// The handle whose word [`to_bits`](Self::to_bits) gave. Any word makes
+    /// a handle, and the settings check it as they check every handle: one
+    /// they did not issue is [`Error::ForeignHandle`], never another user's
+    /// decision.
+    ///
+    /// ```
+    /// use dnd_engine::{chrono_tz::UTC, Config, Conversation, Message, Settings, Timestamp, UserHandle, UserId};
+    /// let mut settings = Settings::new(Config::new(UTC));
+    /// let alice = settings.intern_user(&UserId::new("alice")?)?;
+    /// assert_eq!(UserHandle::from_bits(alice.to_bits()), alice);
+    ///
+    /// let message = Message::new(Conversation::Group { group_id: "g" }, "s", Timestamp::MIN);
+    /// assert!(settings.prepare(&message).decide(UserHandle::from_bits(alice.to_bits())).is_ok());
+    /// let other = Settings::new(Config::new(UTC));
+    /// assert!(other.prepare(&message).decide(alice).is_err());
+    /// assert!(settings.prepare(&message).decide(UserHandle::from_bits(alice.to_bits() + 1)).is_err());
+    /// # Ok::<(), dnd_engine::Error>(())
+    /// ```
+    #[inline(always)]
+    pub const fn from_bits(bits: u64) -> UserHandle {
+        UserHandle(bits)
+    }
+
     #[inline(always)]
     const fn lineage(self) -> u32 {
         (self.0 >> 32) as u32

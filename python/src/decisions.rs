@@ -1,0 +1,135 @@
+//! A batch's decisions as Python sees them: compact (a push bitmap, the
+//! four-byte records of the C ABI, the layer codes) and, on request, as the
+//! replay protocol's dicts.
+
+use std::sync::Arc;
+
+use dnd_engine::UserHandle;
+use dnd_ffi::{layer_of, DndDecision, Prepared};
+use pyo3::exceptions::PyIndexError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+/// Whom the decisions are for, to name them in dicts.
+pub enum Names {
+    /// The ids the caller passed (a sequence).
+    Ids(Py<PyAny>),
+    /// The push's own recipients.
+    Recipients(Arc<Prepared>),
+    /// Handles, named through the prepared message's settings.
+    Handles(Vec<u64>, Arc<Prepared>),
+}
+
+/// The decisions of one batch, in the order of its recipients.
+#[pyclass(module = "dnd_engine", frozen)]
+pub struct Decisions {
+    pub records: Vec<DndDecision>,
+    pub defer: Option<Vec<i64>>,
+    pub names: Names,
+}
+
+impl Decisions {
+    /// `n` empty decisions (and deferrals, when asked for).
+    pub fn sized(n: usize, defer: bool, names: Names) -> Decisions {
+        Decisions {
+            records: vec![DndDecision::default(); n],
+            defer: defer.then(|| vec![0; n]),
+            names,
+        }
+    }
+
+    fn user_id(&self, py: Python<'_>, i: usize) -> PyResult<Py<PyAny>> {
+        Ok(match &self.names {
+            Names::Ids(ids) => ids.bind(py).get_item(i)?.unbind(),
+            Names::Recipients(p) => p.recipients()[i].clone().into_pyobject(py)?.into_any().unbind(),
+            Names::Handles(h, p) => {
+                let id = p.settings().user_id(UserHandle::from_bits(h[i])).unwrap_or_default();
+                id.into_pyobject(py)?.into_any().unbind()
+            }
+        })
+    }
+
+    fn dict<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyDict>> {
+        let d = self.records[i];
+        let dict = PyDict::new(py);
+        dict.set_item("userId", self.user_id(py, i)?)?;
+        dict.set_item("push", d.push == 1)?;
+        dict.set_item("by", layer_of(d.layer).map_or("unknown", |l| l.as_str()))?;
+        dict.set_item("level", (d.level != 0).then_some(d.level))?;
+        if let Some(ms) = self.defer.as_ref().map(|v| v[i]).filter(|&ms| ms != 0) {
+            dict.set_item("deferUntil", ms)?;
+        }
+        Ok(dict)
+    }
+}
+
+#[pymethods]
+impl Decisions {
+    fn __len__(&self) -> usize {
+        self.records.len()
+    }
+
+    /// One bit per recipient, set when a push goes out: bit `i % 8` of
+    /// byte `i // 8`.
+    #[getter]
+    fn push_bits<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let mut bits = vec![0u8; self.records.len().div_ceil(8)];
+        for (i, d) in self.records.iter().enumerate() {
+            bits[i / 8] |= d.push << (i % 8);
+        }
+        PyBytes::new(py, &bits)
+    }
+
+    /// Four bytes per recipient, the C ABI's `DndDecision`: push (0 or 1),
+    /// the layer's code (`LAYERS[code]`), the level as a signed byte (0 when
+    /// none), 0. `struct.iter_unpack("BBbx", records)` reads them.
+    #[getter]
+    fn records<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let bytes: Vec<u8> = self
+            .records
+            .iter()
+            .flat_map(|d| [d.push, d.layer, d.level as u8, d.reserved])
+            .collect();
+        PyBytes::new(py, &bytes)
+    }
+
+    /// One layer code per recipient (`LAYERS[code]` is its name).
+    #[getter]
+    fn layers<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let codes: Vec<u8> = self.records.iter().map(|d| d.layer).collect();
+        PyBytes::new(py, &codes)
+    }
+
+    /// The number of recipients a push goes out to.
+    #[getter]
+    fn pushed(&self) -> usize {
+        self.records.iter().filter(|d| d.push == 1).count()
+    }
+
+    /// Per recipient, the epoch milliseconds of its deferred push (0 for
+    /// none), when the batch was decided with `defer=True`; else None.
+    #[getter]
+    fn defer_until(&self) -> Option<Vec<i64>> {
+        self.defer.clone()
+    }
+
+    /// Recipient `i`'s decision as the replay protocol's dict: `userId`,
+    /// `push`, `by`, `level` (None when no level decided), `deferUntil`
+    /// (only when deferred).
+    fn __getitem__<'py>(&self, py: Python<'py>, i: isize) -> PyResult<Bound<'py, PyDict>> {
+        let n = self.records.len() as isize;
+        let at = if i < 0 { i + n } else { i };
+        if !(0..n).contains(&at) {
+            return Err(PyIndexError::new_err("decision index out of range"));
+        }
+        self.dict(py, at as usize)
+    }
+
+    /// Every decision as a dict, in order.
+    fn to_dicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let dicts = (0..self.records.len())
+            .map(|i| self.dict(py, i))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, dicts)
+    }
+}

@@ -101,7 +101,7 @@ fn serve_answers_signed_requests_and_stops_on_sigterm() {
         logs.contains("\"app_key\":\"k\"") && !logs.contains("\"s\""),
         "no secret in the logs"
     );
-    assert!(std::fs::read_to_string(dir.join("snapshot.json"))
+    assert!(std::fs::read_to_string(dir.join("apps/k/snapshot.json"))
         .unwrap()
         .contains("u1"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{Chunk, Decider, Lines};
-use crate::metrics::Metrics;
+use crate::metrics::Decisions;
 
 /// Recipients decided against one version of the settings.
 pub const CHUNK: usize = 1024;
@@ -139,7 +139,7 @@ impl Sink {
 /// outcome to `head`, the bytes to `out`. Blocks; run it on a blocking thread.
 pub fn run(
     decider: &dyn Decider,
-    metrics: &Metrics,
+    metrics: &Decisions,
     mut body: BodyReader,
     options: Options,
     head: oneshot::Sender<Result<(), Response>>,
@@ -190,7 +190,7 @@ pub fn run(
 
 struct State<'s> {
     decider: &'s dyn Decider,
-    metrics: &'s Metrics,
+    metrics: &'s Decisions,
     options: Options,
     sink: &'s RefCell<Sink>,
     failure: RefCell<Option<Response>>,

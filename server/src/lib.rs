@@ -19,11 +19,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod apps;
 pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod decide;
 pub mod metrics;
+pub mod routes;
 pub mod service;
 pub mod store;
 pub mod writer;
@@ -43,6 +45,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use apps::Apps;
 pub use backend::{Backend, Local};
 pub use config::{App, Config};
 pub use store::{ChangeLog, FileLog, Recovery};
@@ -90,34 +93,65 @@ impl Server {
     }
 }
 
-/// Recovers the store in `data` and serves on `listen`.
+/// Recovers each app's store under `data` (`data/apps/KEY/`) and serves on
+/// `listen`. The address is taken first: a start that cannot listen leaves
+/// nothing behind.
 pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Result<Server> {
-    let fresh = config.engine_config().map_err(io::Error::other)?;
+    config.engine_config().map_err(io::Error::other)?;
+    let listener = bind(listen).await?;
     let data = data.to_owned();
-    let (log, settings, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&data, fresh))
+    let opening = config.clone();
+    let apps = tokio::task::spawn_blocking(move || apps::open_local(&opening, &data))
         .await
         .map_err(io::Error::other)??;
-    tracing::info!(
-        snapshot_seq = recovery.snapshot_seq,
-        replayed = recovery.replayed,
-        skipped = recovery.skipped,
-        torn_bytes = recovery.torn_bytes,
-        users = settings.user_count(),
-        "store recovered"
-    );
-    let settings = Arc::new(SharedSettings::new(settings));
-    let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
-    serve(Local::new(settings, writer, thread), config, listen).await
+    serve_on(listener, apps, config)
 }
 
 /// Serves the HTTP API on `listen` over `backend` (this process's store, or
-/// a cluster's); stopping the server stops the backend after the requests
-/// in flight.
+/// a cluster's) for the one app of `config`; stopping the server stops the
+/// backend after the requests in flight. One backend holds one app's
+/// settings, so a configuration of several apps is refused: give each its
+/// own with [`serve_apps`].
 pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -> io::Result<Server> {
-    let listener = TcpListener::bind(listen).await?;
+    let [app] = config.apps.as_slice() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "one backend serves one app, and the configuration has {}: apps must not see each other's settings",
+                config.apps.len()
+            ),
+        ));
+    };
+    let mut apps = Apps::new();
+    apps.insert(app.key.clone(), backend);
+    serve_apps(apps, config, listen).await
+}
+
+/// Serves the HTTP API on `listen`, each request over the backend of the
+/// app that signed it; stopping the server stops every backend after the
+/// requests in flight. Every app of `config` must have a backend.
+pub async fn serve_apps<B: Backend>(apps: Apps<B>, config: Config, listen: SocketAddr) -> io::Result<Server> {
+    let listener = bind(listen).await?;
+    serve_on(listener, apps, config)
+}
+
+/// Listens on `listen`, naming the address when that fails.
+async fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(listen)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("listening on {listen}: {e}")))
+}
+
+fn serve_on<B: Backend>(listener: TcpListener, apps: Apps<B>, config: Config) -> io::Result<Server> {
+    if let Some(app) = config.apps.iter().find(|a| apps.get(&a.key).is_none()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("app {}: no settings to serve it from", app.key),
+        ));
+    }
     let addr = listener.local_addr()?;
     let state = Arc::new(service::State {
-        backend,
+        apps,
         auth: auth::Auth::new(&config),
         metrics: metrics::Metrics::default(),
         config,
@@ -125,7 +159,7 @@ pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         accept(listener, state.clone(), stopped).await;
-        state.backend.stop().await;
+        state.apps.stop().await;
         tracing::info!("stopped");
         Ok(())
     });

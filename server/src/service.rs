@@ -14,20 +14,20 @@ use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::apps::Apps;
 use crate::auth::{Auth, Headers, TimeUnit};
 use crate::backend::{Answered, Backend, Generation};
 use crate::config::Config;
 use crate::decide::{self, OutPiece};
 use crate::metrics::Metrics;
 
-/// The decide endpoint's path.
-pub const DECIDE_PATH: &str = "/push/decide.json";
+pub use crate::routes::DECIDE_PATH;
 
 /// What every request shares.
 #[derive(Debug)]
 pub struct State<B> {
-    /// The settings: this process's, or a cluster's.
-    pub backend: B,
+    /// The settings of each app: this process's stores, or a cluster's.
+    pub apps: Apps<B>,
     /// The signature checker.
     pub auth: Auth,
     /// The counters.
@@ -146,13 +146,7 @@ where
 
 /// A bounded label for the metrics: the known paths by name, others as one.
 fn label(path: &str) -> &'static str {
-    dnd_engine::api::PATHS
-        .iter()
-        .chain(api_v4::PATHS.iter())
-        .chain([DECIDE_PATH, "/health", "/ready", "/metrics"].iter())
-        .find(|p| **p == path)
-        .copied()
-        .unwrap_or("other")
+    crate::routes::find(path).map_or("other", |r| r.path)
 }
 
 /// Handles one request.
@@ -162,7 +156,13 @@ pub async fn handle<B: Backend>(state: Arc<State<B>>, request: hyper::Request<In
     let method = request.method().clone();
     let (answer, code, app) = route(&state, request).await;
     let status = answer.status().as_u16();
-    state.metrics.request(label(&path), status, code, started.elapsed());
+    state.metrics.request(
+        app.as_deref().unwrap_or(""),
+        label(&path),
+        status,
+        code,
+        started.elapsed(),
+    );
     tracing::info!(
         method = %method,
         path = %path,
@@ -180,7 +180,7 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
     match (request.method(), path) {
         (&Method::GET, "/health") => return (json(StatusCode::OK, r#"{"status":"ok"}"#.into()), 200, None),
         (&Method::GET, "/ready") => {
-            return if state.backend.ready() {
+            return if state.apps.ready() {
                 (json(StatusCode::OK, r#"{"status":"ready"}"#.into()), 200, None)
             } else {
                 let body = r#"{"status":"the store cannot take changes"}"#.into();
@@ -195,12 +195,18 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
             )
         }
         (&Method::POST, _) => {}
-        _ => {
+        (method, _) => {
+            let Some(known) = crate::routes::find(path) else {
+                let (a, code) = platform(&error(404, format!("{method} {path}: no such path")), false);
+                return (a, code, None);
+            };
             let (mut a, code) = platform(
-                &error(1002, format!("method {}: requests are POSTs", request.method())),
+                &error(1002, format!("method {method}: {path} takes {}", known.method)),
                 false,
             );
             *a.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            a.headers_mut()
+                .insert(hyper::header::ALLOW, HeaderValue::from_static(known.method));
             return (a, code, None);
         }
     }
@@ -210,9 +216,13 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
         Ok(app) => app,
         Err(refusal) => {
             let (a, code) = platform(&refusal, v4);
-            return (a, code, None);
+            return (a, code, configured_key(state, request.headers()));
         }
     };
+    if state.apps.get(&app).is_none() {
+        let (a, code) = platform(&error(1001, "header App-Key: no settings for this app key"), v4);
+        return (a, code, Some(app));
+    }
     let path = path.to_owned();
     if path == DECIDE_PATH {
         let explain = request.uri().query().is_some_and(|q| {
@@ -226,7 +236,7 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
                 return (a, code, Some(app));
             }
         };
-        let (a, code) = decide_request(state, request.into_body(), explain, after).await;
+        let (a, code) = decide_request(state, &app, request.into_body(), explain, after).await;
         return (a, code, Some(app));
     }
     let after = match after(request.headers()) {
@@ -263,13 +273,16 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
         Request::parse(&path, &body)
     };
     let generation = Generation::of(&path);
+    let Some(backend) = state.apps.get(&app) else {
+        return (internal_error(), 1000, Some(app));
+    };
     let answered = match parsed {
         Err(e) => generation.render(&Response::from_error(&e)),
         Ok(request) if request.is_change() => {
             let write = write_id(&app, source, &path, &body);
-            state.backend.change(request, generation, write).await
+            backend.change(request, generation, write).await
         }
-        Ok(request) => state.backend.query(request, generation, after).await,
+        Ok(request) => backend.query(request, generation, after).await,
     };
     let code = answered.code;
     (answered_http(answered), code, Some(app))
@@ -323,6 +336,14 @@ fn answered_http(a: Answered) -> Answer {
         );
     }
     r
+}
+
+/// The request's `App-Key` when it is one the configuration names (so a
+/// refused request from a known app is logged under its key; an unknown
+/// key is never written to the logs or the metrics' labels).
+fn configured_key<B>(state: &State<B>, headers: &HeaderMap) -> Option<String> {
+    let key = headers.get("App-Key")?.to_str().ok()?;
+    state.config.apps.iter().any(|a| a.key == key).then(|| key.to_owned())
 }
 
 fn check(auth: &Auth, headers: &HeaderMap, unit: TimeUnit) -> Result<String, Response> {
@@ -383,6 +404,7 @@ async fn read_body<B>(
 /// back out.
 async fn decide_request<B: Backend>(
     state: &Arc<State<B>>,
+    app: &str,
     mut body: Incoming,
     explain: bool,
     after: u64,
@@ -428,9 +450,14 @@ async fn decide_request<B: Backend>(
         after,
     };
     let state = state.clone();
+    let app = app.to_owned();
     tokio::task::spawn_blocking(move || {
         let body = decide::BodyReader::new(pieces_rx);
-        decide::run(&state.backend, &state.metrics, body, options, head_tx, out_tx);
+        // The route checked that the app has settings; a closed head answers 500.
+        if let Some(backend) = state.apps.get(&app) {
+            let counts = state.metrics.decisions_of(&app);
+            decide::run(backend, &counts, body, options, head_tx, out_tx);
+        }
     });
     match head_rx.await {
         Ok(Ok(())) => {

@@ -217,11 +217,11 @@ fn operations_endpoints_answer_without_a_signature() {
     let metrics = client.get("/metrics");
     assert_eq!(metrics.status, 200);
     assert!(metrics.body.contains(
-        "dnd_requests_total{path=\"/conversation/type/notification/set.json\",status=\"200\",code=\"200\"} 1"
+        "dnd_requests_total{app=\"test-key\",path=\"/conversation/type/notification/set.json\",status=\"200\",code=\"200\"} 1"
     ));
     assert!(metrics
         .body
-        .contains("dnd_requests_total{path=\"other\",status=\"404\",code=\"404\"} 1"));
+        .contains("dnd_requests_total{app=\"test-key\",path=\"other\",status=\"404\",code=\"404\"} 1"));
     assert!(metrics.body.contains("dnd_request_seconds_count"));
     // A settings path is a POST.
     let get = client.get("/user/blockPushPeriod/get.json");

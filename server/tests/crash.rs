@@ -185,7 +185,9 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
     };
     assert!(exit.success(), "{exit:?}");
     assert_eq!(
-        std::fs::metadata(dir.path().join("changes.log")).unwrap().len(),
+        std::fs::metadata(dir.path().join("apps").join(common::KEY).join("changes.log"))
+            .unwrap()
+            .len(),
         0,
         "folded into a snapshot"
     );

@@ -150,6 +150,44 @@ pub enum Command {
     /// local cluster on loopback. See docs/scaling.md.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// A stopped service's data directory: what each app's store keeps, and
+    /// changing a store's time zone.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+/// `dnd store`'s subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// One line per app's store: the engine settings it keeps (time zone,
+    /// app defaults, mention policy) and its number of users.
+    Show(StoreShowArgs),
+    /// Moves a store to another time zone: the same settings, read in ZONE
+    /// from now on (a new snapshot; the log is emptied). Stop the service
+    /// first; then start it with --time-zone ZONE or without one.
+    SetZone(SetZoneArgs),
+}
+
+/// `dnd store show`'s arguments.
+#[derive(Debug, Args)]
+pub struct StoreShowArgs {
+    /// The service's data directory (as given to serve --data).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+}
+
+/// `dnd store set-zone`'s arguments.
+#[derive(Debug, Args)]
+pub struct SetZoneArgs {
+    /// The service's data directory (as given to serve --data).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The app whose store to move; may be left out when DIR holds one app's.
+    #[arg(long, value_name = "KEY")]
+    pub app: Option<String>,
+    /// The IANA time zone, e.g. Asia/Shanghai.
+    #[arg(value_name = "ZONE", value_parser = time_zone)]
+    pub zone: Tz,
 }
 
 /// `dnd cluster`'s subcommands.
@@ -232,6 +270,13 @@ pub struct ServeArgs {
     /// A TOML file: [[apps]] key and secret, limits, time_zone, app_defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The data center's IANA time zone, in which users' periods are read
+    /// (over DND_TIME_ZONE, over time_zone in the file). A store keeps the
+    /// zone it was made with: a different one refuses to start, and `dnd
+    /// store set-zone` moves a store. Not given anywhere: each store keeps
+    /// its own, a new one is made in UTC, and the log says so.
+    #[arg(long, value_name = "ZONE", value_parser = time_zone)]
+    pub time_zone: Option<Tz>,
 }
 
 /// `dnd replay`'s arguments.
@@ -257,9 +302,10 @@ pub struct ExplainArgs {
 /// the longest line, the inputs.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// The data center's IANA time zone.
-    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = time_zone)]
-    pub time_zone: Tz,
+    /// The data center's IANA time zone, in which periods without a zone of
+    /// their own are read. Not given: UTC, said on standard error.
+    #[arg(long, value_name = "ZONE", value_parser = time_zone)]
+    pub time_zone: Option<Tz>,
 
     /// The application's default level for a conversation type, for example
     /// 3=1 (may repeat; a later one for the same type wins).
@@ -289,7 +335,7 @@ pub struct Common {
 impl Common {
     /// The engine's configuration.
     pub fn config(&self) -> Config {
-        let mut config = Config::new(self.time_zone);
+        let mut config = Config::new(self.time_zone.unwrap_or(chrono_tz::UTC));
         for d in &self.app_defaults {
             config.app_defaults.set(d.conversation_type, d.level);
         }

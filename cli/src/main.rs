@@ -59,6 +59,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => run(if a.json { Mode::ExplainJson } else { Mode::Explain }, &a.common),
         Command::Serve(a) => serve(&a),
         Command::Cluster(c) => cluster(c),
+        Command::Store(c) => store(c),
     })
 }
 
@@ -77,12 +78,32 @@ fn layout(shards: u16) -> Result<dnd_engine::shard::Layout, String> {
 
 /// Runs the service until SIGTERM or SIGINT.
 fn serve(args: &args::ServeArgs) -> u8 {
-    let outcome = service_config(args.config.as_deref()).and_then(|config| match (&args.cluster, &args.data) {
-        (Some(nats), _) => dnd_cluster::run::serve(config, nats, layout(args.shards)?, args.replicas, args.listen),
-        (None, Some(data)) => dnd_server::run(config, data, args.listen),
-        (None, None) => Err("--data DIR or --cluster URLS is required".into()),
+    let outcome = service_config(args.config.as_deref()).and_then(|mut config| {
+        if let Some(zone) = args.time_zone {
+            config.time_zone = Some(zone.name().to_owned());
+        }
+        match (&args.cluster, &args.data) {
+            (Some(nats), _) => dnd_cluster::run::serve(config, nats, layout(args.shards)?, args.replicas, args.listen),
+            (None, Some(data)) => dnd_server::run(config, data, args.listen),
+            (None, None) => Err("--data DIR or --cluster URLS is required".into()),
+        }
     });
     finish("dnd serve", outcome)
+}
+
+/// `dnd store show|set-zone`.
+fn store(command: args::StoreCommand) -> u8 {
+    let outcome = match command {
+        args::StoreCommand::Show(a) => dnd_server::admin::describe(&a.data).map(|lines| lines.join("\n")),
+        args::StoreCommand::SetZone(a) => dnd_server::admin::set_zone(&a.data, a.app.as_deref(), a.zone.name()),
+    };
+    match outcome {
+        Ok(text) => {
+            let written = writeln!(io::stdout().lock(), "{text}");
+            status_after_writing(written, OK)
+        }
+        Err(e) => finish("dnd store", Err(e)),
+    }
 }
 
 /// `dnd cluster shard|local`.
@@ -123,6 +144,11 @@ fn run(mode: Mode, common: &Common) -> u8 {
             return USAGE;
         }
     };
+    if common.time_zone.is_none() {
+        say(format_args!(
+            "dnd: no --time-zone given: periods without a zone of their own are read in UTC\n"
+        ));
+    }
     let out = BufWriter::new(io::stdout().lock());
     let mut session = Session::new(Settings::new(common.config()), mode, common.max_line_bytes, out);
     let mut status = OK;

@@ -197,8 +197,8 @@ pub enum ClusterCommand {
     /// in order, answers the API nodes' gets and decides. Stops (with a
     /// snapshot) on SIGTERM or SIGINT.
     Shard(ShardArgs),
-    /// A local cluster on loopback: a nats-server (found, or installed by
-    /// scripts/nats-server.sh), --shards shard processes, and an HTTP API
+    /// A local cluster on loopback: a nats-server 2.11+ ($NATS_SERVER, or
+    /// nats-server on PATH), --shards shard processes, and an HTTP API
     /// node on --listen, until SIGTERM or Ctrl-C. App keys as for serve.
     Local(LocalArgs),
 }

@@ -256,3 +256,36 @@ fn a_port_in_use_is_named_and_leaves_no_data_directory() {
     assert!(why.contains(&addr), "{why}");
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+#[test]
+fn a_refused_request_of_a_known_app_is_logged_under_its_key() {
+    let dir = tempfile_dir();
+    let (child, client) = serve_on(&dir, &["--time-zone", "UTC"], &[]);
+    let headers = client.signed_with("reused", &dnd_testkit::client::now_secs().to_string());
+    let path = "/user/blockPushPeriod/get.json";
+    assert_eq!(client.send("POST", path, &headers, b"userId=u").status, 200);
+    let again = client.send("POST", path, &headers, b"userId=u");
+    assert_eq!(again.status, 400);
+    let mut stranger = client.clone();
+    stranger.key = "stranger".into();
+    assert_eq!(stranger.post(path, "userId=u").status, 401);
+    let logs = stop(child);
+    let requests: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["fields"]["message"] == "request")
+        .collect();
+    let keys: Vec<(u64, &str)> = requests
+        .iter()
+        .map(|l| {
+            (
+                l["fields"]["code"].as_u64().unwrap(),
+                l["fields"]["app_key"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The reused nonce under its app's key; the unknown key is not written.
+    assert_eq!(keys, [(200, "k"), (1002, "k"), (1001, "")]);
+    assert!(!logs.contains("stranger"), "{logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -201,6 +201,11 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             }
             () = &mut stop => {
                 w.snapshot(ATTEMPTS).await?;
+                tracing::info!(
+                    shard = w.cfg.shard.0,
+                    snapshot_seq = w.progress.snapshot,
+                    "shard stopped; its snapshot covers every entry it applied"
+                );
                 return Ok(());
             }
         }

@@ -60,6 +60,16 @@ pub enum TimeUnit {
     Millis,
 }
 
+impl TimeUnit {
+    /// What a request of this unit's API sends, in words.
+    fn expects(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "the form API and the decide endpoint take seconds since the Unix epoch",
+            TimeUnit::Millis => "the v4 API takes milliseconds since the Unix epoch",
+        }
+    }
+}
+
 /// The signature checker, shared by every connection.
 #[derive(Debug)]
 pub struct Auth {
@@ -123,15 +133,23 @@ impl Auth {
                 format!("header Nonce must be 1 to {MAX_NONCE_BYTES} bytes"),
             ));
         }
-        let at = parse_timestamp(timestamp, unit)
-            .ok_or_else(|| refuse(1002, format!("header Timestamp: {timestamp:?} is not a whole number")))?;
+        let at = parse_timestamp(timestamp, unit).ok_or_else(|| {
+            refuse(
+                1002,
+                format!(
+                    "header Timestamp: {timestamp:?} is not a whole number ({})",
+                    unit.expects()
+                ),
+            )
+        })?;
         let window = self.window;
         if at + window < now || at > now + window {
             return Err(refuse(
                 1002,
                 format!(
-                    "header Timestamp: {timestamp} is more than {} s from the server's clock",
-                    window.as_secs()
+                    "header Timestamp: {timestamp} is more than {} s from the server's clock ({})",
+                    window.as_secs(),
+                    unit.expects()
                 ),
             ));
         }

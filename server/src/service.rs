@@ -194,21 +194,25 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
                 None,
             )
         }
-        (&Method::POST, _) => {}
-        (method, _) => {
-            let Some(known) = crate::routes::find(path) else {
+        (method, _) => match crate::routes::find(path) {
+            Some(known) if known.method != method.as_str() => {
+                let (mut a, code) = platform(
+                    &error(1002, format!("method {method}: {path} takes {}", known.method)),
+                    false,
+                );
+                *a.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                a.headers_mut()
+                    .insert(hyper::header::ALLOW, HeaderValue::from_static(known.method));
+                return (a, code, None);
+            }
+            // A POST to a path the core may know: the core answers it.
+            None if method == Method::POST => {}
+            Some(_) => {}
+            None => {
                 let (a, code) = platform(&error(404, format!("{method} {path}: no such path")), false);
                 return (a, code, None);
-            };
-            let (mut a, code) = platform(
-                &error(1002, format!("method {method}: {path} takes {}", known.method)),
-                false,
-            );
-            *a.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-            a.headers_mut()
-                .insert(hyper::header::ALLOW, HeaderValue::from_static(known.method));
-            return (a, code, None);
-        }
+            }
+        },
     }
     let v4 = api_v4::is_v4(path);
     let unit = if v4 { TimeUnit::Millis } else { TimeUnit::Seconds };

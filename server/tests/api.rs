@@ -227,4 +227,40 @@ fn operations_endpoints_answer_without_a_signature() {
     let get = client.get("/user/blockPushPeriod/get.json");
     assert_eq!(get.status, 405);
     assert!(get.body.contains("1002"));
+    assert_eq!(get.header("allow"), Some("POST"));
+    // An operations path is a GET.
+    let post = client.send("POST", "/health", &[], b"");
+    assert_eq!((post.status, post.header("allow")), (405, Some("GET")));
+    // A path the service does not have is not found, whatever the method.
+    for method in ["GET", "PUT", "DELETE"] {
+        let missing = client.send(method, "/nowhere", &[], b"");
+        assert_eq!(missing.status, 404, "{method}");
+    }
+    assert!(client.get("/nowhere").body.starts_with(r#"{"code":404,"#));
+}
+
+#[test]
+fn a_timestamp_out_of_the_window_names_the_unit_its_api_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    let secs = common::now_secs().to_string();
+    // Seconds sent to the v4 API: 1970, far outside the window.
+    let v4 = client.send(
+        "POST",
+        "/v4/channel-type/push/get",
+        &client.signed_with(&common::nonce(), &secs),
+        br#"{"channelType":"3","requestId":"u"}"#,
+    );
+    assert_eq!(v4.status, 400);
+    assert!(v4.body.contains("the v4 API takes milliseconds"), "{}", v4.body);
+    let millis = (common::now_secs() * 1000).to_string();
+    let form = client.send(
+        "POST",
+        "/user/blockPushPeriod/get.json",
+        &client.signed_with(&common::nonce(), &millis),
+        b"userId=u",
+    );
+    assert_eq!(form.status, 400);
+    assert!(form.body.contains("take seconds"), "{}", form.body);
 }

@@ -54,5 +54,6 @@ pub fn shard(client: &async_nats::Client, layout: Layout, index: u16) -> tokio::
 
 /// A fresh directory for a server's store.
 pub fn dir() -> tempfile::TempDir {
+    dnd_testkit::nats::ensure();
     tempfile::tempdir().unwrap()
 }

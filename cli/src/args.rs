@@ -96,6 +96,27 @@ offset, whose '+' must be sent as %2B in a form body)
       urgent messages push, layer urgent (checked before the VIP list).
   /user/urgent/get.json      userId -> {"code":200,"data":{"allow":0 or 1}}
 
+Paths (replay takes the settings paths; dnd serve answers every one)
+  The platform's form API (POST, form body):
+      /user/blockPushPeriod/set.json, /user/blockPushPeriod/get.json,
+      /user/blockPushPeriod/delete.json, /conversation/notification/set.json,
+      /conversation/notification/get.json,
+      /conversation/type/notification/set.json,
+      /conversation/type/notification/get.json,
+      /ultragroup/notdisturb/set.json, /ultragroup/notdisturb/get.json
+  The extensions (POST, form body; above):
+      /user/snooze/set.json, /user/snooze/get.json, /user/snooze/delete.json,
+      /user/blockPushSchedule/set.json, /user/blockPushSchedule/get.json,
+      /user/blockPushSchedule/delete.json, /user/vip/set.json,
+      /user/vip/get.json, /user/urgent/set.json, /user/urgent/get.json
+  The platform's v4 API (POST, JSON body):
+      /v4/channel/push/set, /v4/channel/push/get,
+      /v4/channel-type/push/set, /v4/channel-type/push/get
+  dnd serve only:
+      POST /push/decide.json[?explain=true]  a push object (above, the
+          replay's "push") -> {"decisions": [...]}, as replay answers it
+      GET /health, GET /ready, GET /metrics  unsigned; see docs/service.md
+
 Output
   replay writes one JSON line for each input line that is not blank, in
   order, flushed after each. explain writes each request and its response,
@@ -103,8 +124,12 @@ Output
   recipient at a time; explain --json writes the response to a request as
   replay does and, for a message, one JSON object per recipient: userId, at,
   push, by, level, steps (what each layer saw) and, when deferred,
-  deferUntil and deferral. A closed output (dnd ... | head) ends the command
-  quietly.
+  deferUntil and deferral, every local time as RFC 9557 writes it
+  (2026-11-23T20:30:00+08:00[Asia/Shanghai]); explain --summary writes a
+  line for each request (its path and response) and one line for each
+  decision: the message's time (RFC 9557), sender -> recipient, push or no
+  push, the layer and level, and when deferred, the instant it would push.
+  A closed output (dnd ... | head) ends the command quietly.
 
 Exit status
   0 every line was understood; 1 some line answered an error, or reading the
@@ -291,8 +316,12 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// One JSON object per recipient (the walk as structured data) instead of words.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "summary")]
     pub json: bool,
+    /// One line per decision (when, from whom, to whom, push or not, the
+    /// layer and level, and when a deferred push would go) instead of the walk.
+    #[arg(long)]
+    pub summary: bool,
     /// The engine and the input.
     #[command(flatten)]
     pub common: Common,

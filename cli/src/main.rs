@@ -56,7 +56,14 @@ fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Replay(a) => run(Mode::Replay, &a.common),
-        Command::Explain(a) => run(if a.json { Mode::ExplainJson } else { Mode::Explain }, &a.common),
+        Command::Explain(a) => {
+            let mode = match (a.json, a.summary) {
+                (true, _) => Mode::ExplainJson,
+                (_, true) => Mode::Summary,
+                _ => Mode::Explain,
+            };
+            run(mode, &a.common)
+        }
         Command::Serve(a) => serve(&a),
         Command::Cluster(c) => cluster(c),
         Command::Store(c) => store(c),

@@ -20,6 +20,8 @@ pub enum Mode {
     Explain,
     /// The walk as JSON, one object per recipient.
     ExplainJson,
+    /// One line per decision, one per request.
+    Summary,
 }
 
 /// The settings as the lines so far have left them, and where answers go.
@@ -120,6 +122,7 @@ impl<W: Write> Session<W> {
                 Escaped(path, ECHO_CHARS),
                 Escaped(body, ECHO_CHARS)
             ),
+            Mode::Summary => writeln!(self.out, "request {} -> {response}", Escaped(path, ECHO_CHARS)),
         }
     }
 
@@ -151,6 +154,29 @@ impl<W: Write> Session<W> {
                 }
                 Ok(())
             }
+            Mode::Summary => {
+                let zone = self.settings.config().time_zone;
+                let at = text::rfc9557(message.at.as_datetime(), zone);
+                for r in &push.recipients {
+                    let (d, deferral) = prepared.decide_deferred_id(r);
+                    write!(
+                        out,
+                        "{at} {} -> {}: {} by {}",
+                        text::id(message.sender),
+                        text::id(r),
+                        if d.push() { "push" } else { "no push" },
+                        d.by().as_str()
+                    )?;
+                    if let Some(level) = d.level() {
+                        write!(out, ", level {}", level.code())?;
+                    }
+                    if let Some(deferral) = deferral {
+                        write!(out, ", deferred until {}", text::rfc9557(deferral.until, zone))?;
+                    }
+                    writeln!(out)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -161,7 +187,7 @@ impl<W: Write> Session<W> {
                 serde_json::to_writer(&mut self.out, &serde_json::json!({ "error": why }))?;
                 self.out.write_all(b"\n")
             }
-            Mode::Explain => writeln!(self.out, "error: {}", Escaped(&why, usize::MAX)),
+            Mode::Explain | Mode::Summary => writeln!(self.out, "error: {}", Escaped(&why, usize::MAX)),
         }
     }
 }

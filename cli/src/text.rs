@@ -51,6 +51,17 @@ pub fn id(id: &str) -> Escaped<'_> {
     Escaped(id, usize::MAX)
 }
 
+/// An instant as RFC 9557 writes it: the local time in `zone` with its
+/// offset, then the zone's name, `2026-11-23T20:30:00+08:00[Asia/Shanghai]`.
+pub fn rfc9557(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    format!(
+        "{}[{}]",
+        at.with_timezone(&zone)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+        zone.name()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

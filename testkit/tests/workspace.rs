@@ -1,5 +1,7 @@
-//! The workspace's manifests: one `rust-version`, written once in
-//! `[workspace.package]` and inherited by every member.
+//! The workspace's manifests and what a published package carries: one
+//! `rust-version`, written once in `[workspace.package]` and inherited by
+//! every member; the publishing metadata of every package; the licence
+//! files and the changelog.
 
 use std::path::{Path, PathBuf};
 
@@ -57,4 +59,40 @@ fn package(manifest: &str) -> Vec<&str> {
         .skip(1)
         .take_while(|l| !l.starts_with('['))
         .collect()
+}
+
+#[test]
+fn every_package_carries_its_publishing_metadata_and_licences() {
+    for (member, text) in members() {
+        let package = package(&text);
+        for key in [
+            "license",
+            "repository",
+            "keywords",
+            "categories",
+            "include",
+            "description",
+        ] {
+            assert!(
+                package
+                    .iter()
+                    .any(|l| l.starts_with(&format!("{key} =")) || l.starts_with(&format!("{key}.workspace = true"))),
+                "{member}: no {key} in [package]"
+            );
+        }
+        let include = package.iter().find(|l| l.starts_with("include =")).unwrap();
+        for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+            assert!(include.contains(file), "{member}: include lacks {file}");
+            let text = std::fs::read_to_string(root().join(&member).join(file))
+                .unwrap_or_else(|e| panic!("{member}/{file}: {e}"));
+            assert!(
+                text.contains(if file == "LICENSE-MIT" { "MIT" } else { "Apache License" })
+                    || text.contains("Permission is hereby granted")
+            );
+        }
+    }
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(workspace.contains("license = \"MIT OR Apache-2.0\""));
+    let changelog = std::fs::read_to_string(root().join("CHANGELOG.md")).unwrap();
+    assert!(changelog.contains("## 0.1.0"), "the changelog goes back to 0.1.0");
 }

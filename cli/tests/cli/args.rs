@@ -125,6 +125,14 @@ fn help_documents_the_protocol() {
 }
 
 #[test]
+fn help_lists_every_path_the_service_serves() {
+    let text = stdout(&dnd(&["--help"], ""));
+    for route in dnd_server::routes::all() {
+        assert!(text.contains(route.path), "{} not in dnd --help", route.path);
+    }
+}
+
+#[test]
 fn without_a_time_zone_the_zone_used_is_said_on_stderr() {
     for mode in ["replay", "explain"] {
         let out = dnd(&[mode], PERIOD);

@@ -147,6 +147,7 @@ fn serve_on(
         .env("DND_APP_KEY", "k")
         .env("DND_APP_SECRET", "s")
         .env_remove("DND_TIME_ZONE")
+        .env_remove("RUST_LOG")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -287,5 +288,42 @@ fn a_refused_request_of_a_known_app_is_logged_under_its_key() {
     // The reused nonce under its app's key; the unknown key is not written.
     assert_eq!(keys, [(200, "k"), (1002, "k"), (1001, "")]);
     assert!(!logs.contains("stranger"), "{logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn each_request_has_an_id_in_its_answer_and_its_log_lines_and_rust_log_sets_the_level() {
+    let dir = tempfile_dir();
+    let (child, client) = serve_on(&dir, &["--time-zone", "UTC"], &[]);
+    let path = "/user/blockPushPeriod/get.json";
+    let mine = client.send(
+        "POST",
+        path,
+        &[client.signed(path), vec![("X-Request-Id".into(), "trace-42".into())]].concat(),
+        b"userId=u",
+    );
+    assert_eq!(mine.header("dnd-request-id"), Some("trace-42"));
+    let given = client.post(path, "userId=u");
+    let id = given.header("dnd-request-id").expect("an id").to_owned();
+    assert_eq!(id.len(), 16);
+    let unknown = client.get("/nowhere");
+    let unknown_id = unknown.header("dnd-request-id").expect("an id").to_owned();
+    let logs = stop(child);
+    let requests: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["fields"]["message"] == "request")
+        .collect();
+    let ids: Vec<&str> = requests
+        .iter()
+        .map(|l| l["span"]["request_id"].as_str().unwrap_or_else(|| panic!("{l}")))
+        .collect();
+    assert_eq!(ids, ["trace-42", id.as_str(), unknown_id.as_str()], "{logs}");
+
+    // RUST_LOG=warn: the request lines (info) are not written.
+    let (child, client) = serve_on(&dir, &["--time-zone", "UTC"], &[("RUST_LOG", "warn")]);
+    assert_eq!(client.post(path, "userId=u").status, 200);
+    let logs = stop(child);
+    assert!(!logs.contains("\"request\""), "{logs}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,7 +26,7 @@ pub const APPS_DIR: &str = "apps";
 
 /// The files of a store made before apps were kept apart, at the top of the
 /// data directory; adopted by the one app of a configuration.
-const LEGACY_FILES: [&str; 2] = ["snapshot.json", "changes.log"];
+const LEGACY_FILES: [&str; 2] = [crate::store::SNAPSHOT_FILE, crate::store::LOG_FILE];
 
 /// Checks that `key` is a safe directory name (see the module's doc).
 pub fn check_key(key: &str) -> Result<(), String> {
@@ -137,7 +137,8 @@ pub fn open_local(config: &Config, data: &Path) -> io::Result<Apps<Local>> {
     for Opened { key, log, settings, .. } in opened {
         let settings = Arc::new(SharedSettings::new(settings));
         let (writer, thread) = Writer::start(log, settings.clone(), config.compact_every.max(1))?;
-        apps.insert(key, Local::new(settings, writer, thread));
+        let dir = app_dir(data, &key);
+        apps.insert(key, Local::new(settings, writer, thread).in_dir(dir));
     }
     Ok(apps)
 }

@@ -26,6 +26,7 @@ pub mod backend;
 pub mod config;
 pub mod decide;
 pub mod metrics;
+pub mod observe;
 pub mod routes;
 pub mod service;
 pub mod store;
@@ -197,7 +198,7 @@ async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>
             async move {
                 // A panic in a handler fails its own task only: that request
                 // answers 500 and the connection and the server go on.
-                Ok::<_, std::convert::Infallible>(service::guarded(service::handle(state, request)).await)
+                Ok::<_, std::convert::Infallible>(service::handle(state, request).await)
             }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
@@ -212,12 +213,21 @@ async fn accept<B: Backend>(listener: TcpListener, state: Arc<service::State<B>>
     }
 }
 
-/// Installs the JSON logger (one object per line on standard error).
+/// Installs the JSON logger (one object per line on standard error), its
+/// levels from `RUST_LOG` (tracing's `EnvFilter` syntax, e.g. `warn` or
+/// `info,dnd_cluster=debug`; `info` when it is not set or not valid). A line
+/// written while a request is handled carries the request's id
+/// (`span.request_id`).
 pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
+        .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_target(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .try_init();
 }
 

@@ -20,8 +20,13 @@ use crate::backend::{Answered, Backend, Generation};
 use crate::config::Config;
 use crate::decide::{self, OutPiece};
 use crate::metrics::Metrics;
+use crate::observe::{self, Observed};
+use tracing::Instrument;
 
 pub use crate::routes::DECIDE_PATH;
+
+/// The content type of `/metrics`.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What every request shares.
 #[derive(Debug)]
@@ -136,12 +141,13 @@ pub fn internal_error() -> Answer {
 }
 
 /// Runs a handler in its own task, so that a panic in it fails that request
-/// only: it answers 500 (code 1000) and the server goes on.
-pub async fn guarded<F>(handler: F) -> Answer
+/// only: it answers `fallback()` (a 500, code 1000) and the server goes on.
+pub async fn guarded<F, T>(handler: F, fallback: impl FnOnce() -> T) -> T
 where
-    F: std::future::Future<Output = Answer> + Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
 {
-    tokio::spawn(handler).await.unwrap_or_else(|_| internal_error())
+    tokio::spawn(handler).await.unwrap_or_else(|_| fallback())
 }
 
 /// A bounded label for the metrics: the known paths by name, others as one.
@@ -149,30 +155,45 @@ fn label(path: &str) -> &'static str {
     crate::routes::find(path).map_or("other", |r| r.path)
 }
 
-/// Handles one request.
-pub async fn handle<B: Backend>(state: Arc<State<B>>, request: hyper::Request<Incoming>) -> Answer {
+/// Handles one request, in its own task (a panic answers 500) and within a
+/// span that carries its id; the answer carries the id as `Dnd-Request-Id`.
+/// When the answer's last byte is sent (or the client leaves), its latency
+/// is observed and its log line written.
+pub async fn handle<B: Backend>(state: Arc<State<B>>, request: hyper::Request<Incoming>) -> hyper::Response<Observed> {
     let started = Instant::now();
+    let id = observe::request_id(request.headers());
+    let span = tracing::info_span!("request", request_id = %id);
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    let (answer, code, app) = route(&state, request).await;
+    let routed = {
+        let state = state.clone();
+        async move { route(&state, request).await }.instrument(span.clone())
+    };
+    let (mut answer, code, app) = guarded(routed, || (internal_error(), 1000, None)).await;
     let status = answer.status().as_u16();
-    state.metrics.request(
-        app.as_deref().unwrap_or(""),
-        label(&path),
-        status,
-        code,
-        started.elapsed(),
-    );
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status,
-        code,
-        app_key = app.as_deref().unwrap_or(""),
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
-    answer
+    let label = label(&path);
+    let app = app.unwrap_or_default();
+    state.metrics.request(&app, label, status, code);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        answer.headers_mut().insert(observe::REQUEST_ID, value);
+    }
+    answer.map(move |body| {
+        Observed::new(body, move || {
+            let took = started.elapsed();
+            state.metrics.latency(label, took);
+            span.in_scope(|| {
+                tracing::info!(
+                    method = %method,
+                    path = %path,
+                    status,
+                    code,
+                    app_key = app.as_str(),
+                    micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+                    "request"
+                );
+            });
+        })
+    })
 }
 
 async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incoming>) -> (Answer, u16, Option<String>) {
@@ -188,11 +209,12 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
             }
         }
         (&Method::GET, "/metrics") => {
-            return (
-                answer(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render()),
-                200,
-                None,
-            )
+            for (key, backend) in state.apps.iter() {
+                state.metrics.store(key, &backend.store_gauges());
+            }
+            state.metrics.nonces(state.auth.nonces_held(), state.config.max_nonces);
+            let text = state.metrics.render();
+            return (answer(StatusCode::OK, OPENMETRICS, text), 200, None);
         }
         (method, _) => match crate::routes::find(path) {
             Some(known) if known.method != method.as_str() => {
@@ -481,14 +503,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_in_a_handler_is_a_500_for_that_request_only() {
-        let panics = guarded(async { panic!("a bug") }).await;
+        let panics = guarded(async { panic!("a bug") }, internal_error).await;
         assert_eq!(panics.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = match panics.into_body() {
             OutBody::Full(Some(b)) => b,
             other => panic!("{other:?}"),
         };
         assert_eq!(&body[..], br#"{"code":1000,"errorMessage":"internal error"}"#);
-        let fine = guarded(async { json(StatusCode::OK, "{}".into()) }).await;
+        let fine = guarded(async { json(StatusCode::OK, "{}".into()) }, internal_error).await;
         assert_eq!(fine.status(), StatusCode::OK);
     }
 

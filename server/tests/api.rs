@@ -222,7 +222,7 @@ fn operations_endpoints_answer_without_a_signature() {
     assert!(metrics
         .body
         .contains("dnd_requests_total{app=\"test-key\",path=\"other\",status=\"404\",code=\"404\"} 1"));
-    assert!(metrics.body.contains("dnd_request_seconds_count"));
+    assert!(metrics.body.contains("dnd_request_duration_seconds_count"));
     // A settings path is a POST.
     let get = client.get("/user/blockPushPeriod/get.json");
     assert_eq!(get.status, 405);
@@ -263,4 +263,71 @@ fn a_timestamp_out_of_the_window_names_the_unit_its_api_takes() {
     );
     assert_eq!(form.status, 400);
     assert!(form.body.contains("take seconds"), "{}", form.body);
+}
+
+/// The value of the sample `name` (its whole series text) in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+#[test]
+fn metrics_time_a_streamed_answer_to_its_end_and_report_the_stores() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    client.post(
+        "/user/blockPushPeriod/set.json",
+        "userId=u1&startTime=22:00:00&period=540&level=5",
+    );
+    // A push whose answer is far over the first flush: the reader takes its time.
+    let recipients: Vec<String> = (0..40_000).map(|i| format!("recipient-{i}")).collect();
+    let push = format!(
+        r#"{{"at":0,"conversationType":3,"targetId":"g","fromUserId":"s","recipients":{}}}"#,
+        serde_json::to_string(&recipients).unwrap()
+    );
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    s.write_all(&client.keep_alive_request("/push/decide.json", &push, &[("Connection", "close".into())]))
+        .unwrap();
+    let mut first = [0u8; 1024];
+    s.read_exact(&mut first).unwrap();
+    let slow = std::time::Duration::from_millis(400);
+    std::thread::sleep(slow);
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(rest.len() > 256 * 1024);
+    // The answer's end is observed once the body is done; allow it a moment.
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    let text = loop {
+        let text = client.get("/metrics").body;
+        if sample(&text, "dnd_request_duration_seconds_count{path=\"/push/decide.json\"}") == Some(1.0) {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let took = sample(&text, "dnd_request_duration_seconds_sum{path=\"/push/decide.json\"}").unwrap();
+    assert!(took >= slow.as_secs_f64(), "measured to the last byte: {took} s");
+    for (name, at_least) in [
+        ("dnd_users{app=\"test-key\"}", 1.0),
+        ("dnd_log_bytes{app=\"test-key\"}", 1.0),
+        ("dnd_snapshot_age_seconds{app=\"test-key\"}", 0.0),
+        ("dnd_nonces_held", 2.0),
+        ("dnd_nonces_max", 1_000_000.0),
+        ("process_resident_memory_bytes", 1.0),
+        ("process_open_fds", 1.0),
+    ] {
+        let value = sample(&text, name).unwrap_or_else(|| panic!("{name} in\n{text}"));
+        assert!(value >= at_least, "{name} {value}");
+    }
+    assert!(
+        text.contains(&format!(
+            "dnd_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
 }

@@ -179,6 +179,18 @@ pub enum Command {
     /// changing a store's time zone.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// A health check for containers and service managers: GET a plain
+    /// http:// URL; exit status 0 for a 2xx answer, 1 otherwise (said on
+    /// standard error), within a few seconds.
+    Probe(ProbeArgs),
+}
+
+/// `dnd probe`'s arguments.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The URL to get.
+    #[arg(value_name = "URL", default_value = "http://127.0.0.1:8080/ready")]
+    pub url: String,
 }
 
 /// `dnd store`'s subcommands.

@@ -14,6 +14,7 @@ mod args;
 mod input;
 mod line;
 mod output;
+mod probe;
 mod text;
 
 use std::io::{self, BufWriter, Write};
@@ -67,6 +68,13 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve(&a),
         Command::Cluster(c) => cluster(c),
         Command::Store(c) => store(c),
+        Command::Probe(a) => match probe::probe(&a.url) {
+            Ok(_) => OK,
+            Err(e) => {
+                say(format_args!("dnd probe: {e}\n"));
+                FAILED
+            }
+        },
     })
 }
 

@@ -327,3 +327,30 @@ fn each_request_has_an_id_in_its_answer_and_its_log_lines_and_rust_log_sets_the_
     assert!(!logs.contains("\"request\""), "{logs}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn probe_succeeds_on_a_ready_service_and_fails_otherwise() {
+    let dir = tempfile_dir();
+    let (child, client) = serve_on(&dir, &["--time-zone", "UTC"], &[]);
+    let probe = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dnd"))
+            .args(["probe", url])
+            .output()
+            .unwrap()
+    };
+    let ready = probe(&format!("http://{}/ready", client.addr));
+    assert_eq!(
+        ready.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    let missing = probe(&format!("http://{}/nowhere", client.addr));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
+    stop(child);
+    let gone = probe(&format!("http://{}/ready", client.addr));
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).starts_with("dnd probe: "));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -185,10 +185,19 @@ fn open_all(config: &Config, data: &Path) -> io::Result<Vec<Opened>> {
 }
 
 fn log_recovery(key: &str, settings: &Settings, recovery: &Recovery, zone_given: bool) {
-    let zone = settings.config().time_zone.name();
+    let config = settings.config();
+    let zone = config.time_zone.name();
+    let defaults: Vec<String> = dnd_engine::ConversationType::ALL
+        .iter()
+        .filter_map(|&t| config.app_defaults.get(t).map(|l| format!("{}={}", t.code(), l.code())))
+        .collect();
+    // The engine settings the store keeps, each said, given or not.
     tracing::info!(
         app_key = key,
         time_zone = zone,
+        app_defaults = defaults.join(","),
+        private_as_mention = config.private_as_mention,
+        mention_all_max_members = config.mention_all_max_members.map_or(-1, i64::from),
         snapshot_seq = recovery.snapshot_seq,
         replayed = recovery.replayed,
         skipped = recovery.skipped,

@@ -8,19 +8,21 @@
 //! left per recipient is the walk of the user layers, in the order of the
 //! code below, which is the order of the rules.
 
-use crate::expiring::Expiring;
+use crate::decide::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER};
+use crate::error::Error;
+use crate::model::expiring::Expiring;
+use crate::model::policy::{MentionAllOff, Urgency};
+use crate::model::zone::WallTime;
 use crate::model::{ConversationType, Level, Mentioned, Mentions, Timestamp};
-use crate::policy::{MentionAllOff, Urgency};
-use crate::settings::{Fans, LevelMap, Settings, UserHandle, UserRecord};
-use crate::walk::{first_set, Layer, Seen, FIRST_DEFAULT_LAYER, FIRST_LEVEL_LAYER};
-use crate::zone::WallTime;
-use crate::Error;
+use crate::store::{Fans, LevelMap, Settings, UserHandle, UserRecord};
 
 mod audience;
 mod clock;
+pub(crate) mod defer;
 mod explain;
 mod fanout;
 mod observe;
+pub(crate) mod walk;
 use audience::Audience;
 use clock::Walls;
 pub use explain::{Escaped, Explanation, Step};
@@ -424,7 +426,7 @@ impl<'a> PreparedMessage<'a> {
     }
 
     /// The message's wall time in zone `z` of the settings.
-    pub(crate) fn wall_at(&self, z: crate::settings::ZoneIndex) -> WallTime {
+    pub(crate) fn wall_at(&self, z: crate::store::ZoneIndex) -> WallTime {
         self.walls.at(z)
     }
 

@@ -101,43 +101,30 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod api;
-pub mod api_v4;
 mod decide;
-mod defer;
 mod error;
-mod expiring;
-mod interner;
-mod level_map;
-mod mention;
 mod model;
-mod policy;
-pub mod push;
-mod schedule;
-mod settings;
-mod shape;
-pub mod shard;
+mod protocol;
 mod shared;
-mod snapshot;
-mod walk;
-mod zone;
+mod store;
 
-pub use api::{Request, Response};
+pub use decide::defer::{Boundary, Deferral};
+pub use decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 pub use decide::{Conversation, Decision, Escaped, Explanation, Message, PreparedMessage, Recipient, Step};
-pub use defer::{Boundary, Deferral};
 pub use error::{Error, Excerpt};
-pub use expiring::{Expiring, Snooze, Temporary};
+pub use model::expiring::{Expiring, Snooze, Temporary};
+pub use model::policy::{MentionAllOff, Urgency, VipList, VipScope};
+pub use model::schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
+pub use model::zone::WEEK_MS;
 pub use model::{
     instant_from_millis, parse_instant, parse_zone, BusChannel, ConversationKey, ConversationType, DndPeriod,
     DndWindow, Level, Mentioned, Mentions, PeriodLevel, TargetId, TimeOfDay, Timestamp, UserId, MAX_BUS_CHANNEL_LEN,
     MAX_ID_BYTES,
 };
-pub use policy::{MentionAllOff, Urgency, VipList, VipScope};
-pub use schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
-pub use settings::{AppDefaults, Config, Settings, UserHandle};
+pub use protocol::request::{Request, Response};
+pub use protocol::{push, request as api, shard, v4 as api_v4};
 pub use shared::SharedSettings;
-pub use walk::{Layer, LayerKind, Quiet, Seen, WALK};
-pub use zone::WEEK_MS;
+pub use store::{AppDefaults, Config, Settings, UserHandle};
 /// The time crates this one's API speaks, re-exported so that callers use the same versions.
 pub use {chrono, chrono_tz};
 

@@ -12,10 +12,15 @@
 //! at the crate root.
 
 mod conversation_type;
+pub(crate) mod expiring;
 mod ids;
 mod level;
+pub(crate) mod mention;
+pub(crate) mod policy;
+pub(crate) mod schedule;
 mod timestamp;
 mod window;
+pub(crate) mod zone;
 
 pub use conversation_type::ConversationType;
 pub use ids::{BusChannel, ConversationKey, TargetId, UserId, MAX_BUS_CHANNEL_LEN, MAX_ID_BYTES};
@@ -23,4 +28,4 @@ pub use level::{Level, PeriodLevel};
 pub use timestamp::{instant_from_millis, parse_instant, Timestamp};
 pub use window::{parse_zone, DndPeriod, DndWindow, TimeOfDay};
 
-pub use crate::mention::{Mentioned, Mentions};
+pub use mention::{Mentioned, Mentions};

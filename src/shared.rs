@@ -28,10 +28,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crate::api::{Request, Response};
+use crate::error::Error;
 use crate::model::UserId;
-use crate::settings::{Settings, UserHandle};
-use crate::Error;
+use crate::protocol::request::{Request, Response};
+use crate::store::{Settings, UserHandle};
 
 /// Settings shared between threads: readers take immutable versions, writers
 /// publish new ones, and neither ever waits for the other (see the module

@@ -3,9 +3,9 @@
 //! (a one-to-one message in a type that reads no mentions never pays for
 //! them, and `prepare` stays a few hundred nanoseconds).
 
-use crate::interner::UserHandle;
 use crate::model::Mentions;
-use crate::settings::Settings;
+use crate::store::interner::UserHandle;
+use crate::store::Settings;
 
 /// How many mentioned users are kept without allocating. A message that
 /// mentions more (by id, users the settings know) allocates once, when its

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::settings::ZoneIndex;
-use crate::zone::WallTime;
+use crate::model::zone::WallTime;
+use crate::store::ZoneIndex;
 
 /// How many zones the table holds: more than the tz database has (a test in
 /// `settings/record.rs` checks it), and the settings' zone table holds each

@@ -10,12 +10,12 @@ use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::{PreparedMessage, Recipient};
+use crate::decide::defer::{Boundary, Deferral};
+use crate::decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 use crate::decide::Decision;
-use crate::defer::{Boundary, Deferral};
+use crate::model::policy::{MentionAllOff, Urgency, VipScope};
+use crate::model::schedule::weekday_name;
 use crate::model::{ConversationType, Level, Mentioned, Mentions};
-use crate::policy::{MentionAllOff, Urgency, VipScope};
-use crate::schedule::weekday_name;
-use crate::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 
 /// What one layer saw, and whether it decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,12 +42,12 @@ impl PreparedMessage<'_> {
     /// The walk of RULES §4 for one recipient, layer by layer as the walk saw
     /// them, with the deferred push if there is one; an error only for a
     /// handle these settings did not issue.
-    pub fn explain(&self, recipient: Recipient<'_>) -> Result<Explanation, crate::Error> {
+    pub fn explain(&self, recipient: Recipient<'_>) -> Result<Explanation, crate::error::Error> {
         let (handle, id) = self.resolve(recipient)?;
         Ok(self.explain_resolved(handle, id))
     }
 
-    fn explain_resolved(&self, handle: Option<crate::settings::UserHandle>, id: &str) -> Explanation {
+    fn explain_resolved(&self, handle: Option<crate::store::UserHandle>, id: &str) -> Explanation {
         let at = self.message().at.as_datetime();
         let walk = self.walk(handle, id, at, &|z| self.wall_at(z));
         let (decision, second) = self.readings(&walk, handle, id);
@@ -87,7 +87,7 @@ impl PreparedMessage<'_> {
     }
 
     /// How the message mentions the recipient, as far as `level` cares (RULES §3).
-    fn mentioned(&self, level: Level, handle: Option<crate::settings::UserHandle>, id: &str) -> Mentioned {
+    fn mentioned(&self, level: Level, handle: Option<crate::store::UserHandle>, id: &str) -> Mentioned {
         if self.private_mention {
             Mentioned::Me
         } else if !self.mentions_count {

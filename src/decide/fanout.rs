@@ -20,16 +20,16 @@
 
 use super::audience::MentionFilter;
 use super::{Decision, OverrideLayer, PreparedMessage};
-use crate::interner::UserHandle;
-use crate::level_map::{slot, Presence};
+use crate::decide::walk::{first_set, Layer, FIRST_LEVEL_LAYER};
+use crate::error::Error;
 use crate::model::{Level, PeriodLevel};
-use crate::settings::record::{
+use crate::store::interner::UserHandle;
+use crate::store::level_map::{slot, Presence};
+use crate::store::record::{
     level_of_code, window_contains, EXTENDED_SHIFT, LEN_SHIFT, PERIOD_LEVEL_SHIFT, SECONDS_MASK, TYPE_MASK, TYPE_SHIFT,
     ZONE_MASK, ZONE_SHIFT,
 };
-use crate::settings::UserRecord;
-use crate::walk::{first_set, Layer, FIRST_LEVEL_LAYER};
-use crate::Error;
+use crate::store::UserRecord;
 
 /// How many recipients a batch gathers before deciding them. The gathering
 /// loops do nothing but independent loads (hash lookups, user records), so
@@ -417,7 +417,11 @@ impl PreparedMessage<'_> {
 #[cfg(test)]
 mod tests {
     use super::Fast;
-    use crate::{Config, Conversation, Message, Settings, Timestamp};
+    use crate::decide::Conversation;
+    use crate::decide::Message;
+    use crate::model::Timestamp;
+    use crate::store::Config;
+    use crate::store::Settings;
 
     /// The fanout property on sparse worlds (`tests/it/fanout.rs`) covers the
     /// sparse loop only while its worlds' maps are too sparse for a bitmap:

@@ -10,12 +10,12 @@
 use chrono::{DateTime, Utc};
 
 use super::{Decision, OverrideLayer, PreparedMessage, UserLayers};
-use crate::expiring::Expiring;
+use crate::decide::walk::{Layer, LayerKind, Quiet, Seen, Walk, FIRST_DEFAULT_LAYER, WALK};
+use crate::model::expiring::Expiring;
+use crate::model::policy::{Urgency, VipScope};
+use crate::model::zone::WallTime;
 use crate::model::Level;
-use crate::policy::{Urgency, VipScope};
-use crate::settings::{UserHandle, UserRecord, ZoneIndex};
-use crate::walk::{Layer, LayerKind, Quiet, Seen, Walk, FIRST_DEFAULT_LAYER, WALK};
-use crate::zone::WallTime;
+use crate::store::{UserHandle, UserRecord, ZoneIndex};
 
 impl PreparedMessage<'_> {
     /// The decision for a user whose record is extended: the full walk at

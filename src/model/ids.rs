@@ -6,8 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::ConversationType;
+use crate::error::Error;
 use crate::error::Excerpt;
-use crate::Error;
 
 /// A validated id: a newtype over `Box<str>` whose `new` accepts `id` when
 /// `$valid` holds and answers `$error` otherwise; serde goes through `new`.

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::Mentioned;
-use crate::Error;
+use crate::error::Error;
 
 /// A DND level that is set (RULES §2).
 ///

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use crate::error::Error;
 use crate::error::Excerpt;
-use crate::Error;
 
 /// An instant the engine decides at, such as a message's time: from
 /// 1970-01-01T00:00:00Z up to, not including, 2100-01-01T00:00:00Z.

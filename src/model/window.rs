@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::{PeriodLevel, Timestamp};
+use crate::error::Error;
 use crate::error::Excerpt;
-use crate::Error;
 
 /// Seconds in a day.
 const DAY: u32 = 86_400;
@@ -193,7 +193,7 @@ struct PeriodRepr {
     level: PeriodLevel,
     #[serde(
         default,
-        deserialize_with = "crate::shape::optional",
+        deserialize_with = "crate::protocol::shape::optional",
         skip_serializing_if = "Option::is_none"
     )]
     timezone: Option<String>,

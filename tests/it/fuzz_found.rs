@@ -196,3 +196,34 @@ fn a_format_2_field_at_its_default_is_refused_in_format_1() {
         assert_eq!(serde_json::to_value(&two).unwrap(), same, "{field}: as if left out");
     }
 }
+
+/// A message at a leap second is decided as 23:59:59.x, but its deferral
+/// looked ahead from the next second's first millisecond and skipped the
+/// candidate there: a period ending at midnight deferred a day late, and a
+/// snooze ending at midnight deferred to no instant at all (found by the
+/// differential fuzzing of the extensions).
+#[test]
+fn a_message_at_a_leap_second_defers_to_the_next_second() {
+    let leap = parse_instant("2016-12-31T23:59:60Z").unwrap();
+    let midnight = parse_instant("2017-01-01T00:00:00Z").unwrap();
+    let message = Message::new(Conversation::Private, "s", leap);
+    let cases = [
+        (
+            "/user/blockPushPeriod/set.json",
+            "userId=u1&startTime=23:00:00&period=60&level=5",
+        ),
+        ("/user/snooze/set.json", "userId=u1&until=1483228800000"),
+    ];
+    for (path, body) in cases {
+        let s = settings(chrono_tz::UTC, &[(path, body)]);
+        let p = s.prepare(&message);
+        let (now, deferral) = p.decide_deferred_id("u1");
+        assert!(!now.push(), "{path}: quiet at the leap second");
+        let deferral = deferral.unwrap_or_else(|| panic!("{path}: no deferral"));
+        assert_eq!(deferral.until, *midnight, "{path}");
+        assert!(
+            s.prepare(&message.with_time(midnight)).decide_id("u1").push(),
+            "{path}: pushes at midnight"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! override at and after its `until`; a one-window schedule against the
 //! equivalent period; save and restore.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use dnd_engine::{Config, Message, Request, Settings};
 use proptest::prelude::*;
@@ -22,6 +22,21 @@ fn world(requests: &[(String, String)], zone: Tz) -> World {
 /// mentions of `mention` (`gen::mentions`), `minutes` after `gen::instant(0)`.
 fn message(kind: u8, mention: u8, minutes: i64) -> Message<'static> {
     Message::new(conversation(kind), "s", ts(instant(minutes))).with_mentions(mentions(mention, &MENTIONED))
+}
+
+/// `ms` milliseconds into the minute that starts at `minute`; from 60,000
+/// on, into the leap second that ends it (23:59:60.x as chrono writes it,
+/// :59 with a nanosecond past 10^9).
+fn within_the_minute(minute: DateTime<Utc>, ms: i64) -> DateTime<Utc> {
+    if ms < 60_000 {
+        return minute + Duration::milliseconds(ms);
+    }
+    let nanos = u32::try_from(ms - 59_000).expect("below 2,000 ms") * 1_000_000;
+    let leap = (minute + Duration::seconds(59))
+        .naive_utc()
+        .with_nanosecond(nanos)
+        .expect("a leap second at :59");
+    leap.and_utc()
 }
 
 fn decisions(settings: &Settings, message: &Message<'_>) -> Vec<dnd_engine::Decision> {
@@ -50,11 +65,11 @@ proptest! {
     fn defer_is_the_earliest_instant_that_pushes(
         requests in prop::collection::vec(request(true), 0..16),
         zone in prop::sample::select(&CLOCK_ZONES[..]),
-        kind in 0u8..5, mention in 0u8..3, minutes in -60i64..3 * 1440, second in 0i64..60_000,
+        kind in 0u8..5, mention in 0u8..3, minutes in -60i64..3 * 1440, second in 0i64..61_000,
     ) {
         let w = world(&requests, zone.parse().unwrap());
         let m = message(kind, mention, minutes);
-        let m = m.with_time(ts(*m.at + Duration::milliseconds(second)));
+        let m = m.with_time(ts(within_the_minute(*m.at, second)));
         deferrals_agree_with_stepping_the_clock(&w.settings, &m, &TIME_USERS)?;
     }
 

@@ -1,0 +1,466 @@
+//! User ids, each stored once in a chunked string arena, numbered by dense
+//! [`UserHandle`]s and found by id through a hash table of handles.
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::error::Error;
+use crate::model::UserId;
+use crate::store::Settings;
+
+/// A compact handle for a user, handed out by
+/// [`Settings::intern_user`](crate::Settings::intern_user) and
+/// [`Settings::user`](crate::Settings::user).
+///
+/// A service that keeps its member lists as handles decides a fanout without
+/// hashing a single string. A handle is the user's number and the identity of
+/// the settings that numbered it, 8 bytes: the settings check both whenever a
+/// handle comes back to them, so that a handle from other settings (another
+/// `Settings`, a clone, the state before a save and restore) is an error
+/// ([`Error::ForeignHandle`]) rather than some other user's decision.
+///
+/// A handle stays valid for the life of the settings it came from, through
+/// every change made to them, and for every version of a
+/// [`SharedSettings`](crate::SharedSettings) from the one that numbered it on.
+/// A clone, or a restore of a saved state, numbers the same users the same way
+/// ([`index`](Self::index) is kept) but is other settings: ask it for its own
+/// handles by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserHandle(
+    /// The lineage in the high 32 bits, the number in the low 32: so that a
+    /// batch checks a handle with one subtraction and one compare.
+    u64,
+);
+
+impl UserHandle {
+    #[inline(always)]
+    const fn new(index: u32, lineage: u32) -> UserHandle {
+        UserHandle((lineage as u64) << 32 | index as u64)
+    }
+
+    /// The handle's number: handles are numbered from 0 in the order users
+    /// were first seen, and a save and restore keeps the numbers.
+    #[inline(always)]
+    pub const fn index(self) -> usize {
+        self.number() as usize
+    }
+
+    /// The handle's number, as maps keyed by user store it: without the
+    /// lineage, which is the settings' own once a handle is checked (and
+    /// which a clone changes while the numbers stay).
+    #[inline(always)]
+    pub(crate) const fn number(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// The handle as one word: the lineage above the number.
+    #[inline(always)]
+    pub(crate) const fn raw(self) -> u64 {
+        self.0
+    }
+
+    #[inline(always)]
+    const fn lineage(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    /// The handle numbered `index` in a line of settings of no account, for
+    /// tests of what is keyed by handle.
+    #[cfg(test)]
+    pub(crate) const fn numbered(index: u32) -> UserHandle {
+        UserHandle::new(index, 0)
+    }
+}
+
+impl std::fmt::Debug for UserHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserHandle")
+            .field("index", &self.number())
+            .field("lineage", &self.lineage())
+            .finish()
+    }
+}
+
+/// The identity of a line of settings: every `Settings::new`, every restore
+/// and every clone starts a new one; the versions that a `SharedSettings`
+/// publishes continue one.
+///
+/// It is the crate's one piece of process-wide state, a counter, and no answer
+/// depends on it: only whether a handle is accepted. (After 2³² settings have
+/// been made in one process the numbers come round again.)
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Lineage(u32);
+
+impl Lineage {
+    fn new() -> Lineage {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        Lineage(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The same line, for a copy that continues it.
+    pub(crate) fn same(&self) -> Lineage {
+        Lineage(self.0)
+    }
+}
+
+impl Default for Lineage {
+    fn default() -> Lineage {
+        Lineage::new()
+    }
+}
+
+impl Clone for Lineage {
+    /// A clone of settings is other settings: it starts a new line, so that
+    /// the two, once they number different users, cannot mistake each
+    /// other's handles.
+    fn clone(&self) -> Lineage {
+        Lineage::new()
+    }
+}
+
+/// How many users' ids one arena chunk holds: 2¹⁶. A chunk is then at most
+/// 65 536 × 65 bytes, so that where an id starts in its chunk fits in a `u32`,
+/// and the arena as a whole has no limit but memory.
+const CHUNK_SHIFT: u32 = 16;
+
+/// User ids, each stored once, found by id through a hash table of handles.
+#[derive(Clone, Default)]
+pub(crate) struct Interner {
+    pub(crate) lineage: Lineage,
+    /// Every id once, each prefixed by its length as one ASCII character (ids
+    /// are at most 64 bytes), so that an entry is read from its start alone.
+    /// Handle `i`'s entry is in chunk `i >> CHUNK_SHIFT`; full chunks are
+    /// shrunk to fit.
+    chunks: Vec<String>,
+    /// Where each handle's entry starts in its chunk.
+    starts: Vec<u32>,
+    /// Each handle's number with where its entry starts: a lookup compares
+    /// the id with the arena directly, one dependent memory access fewer than
+    /// going through `starts`.
+    table: HashTable<(u32, u32)>,
+    hasher: DefaultHashBuilder,
+    /// The most users these settings may number; `None` for every `u32`.
+    /// Smaller only in tests, to reach the limit.
+    limit: Option<usize>,
+}
+
+/// The id numbered `index`, whose entry starts at `start` in its chunk.
+#[inline]
+fn entry(chunks: &[String], index: u32, start: u32) -> &str {
+    let chunk = &chunks[(index >> CHUNK_SHIFT) as usize];
+    let start = start as usize;
+    &chunk[start + 1..start + 1 + usize::from(chunk.as_bytes()[start])]
+}
+
+/// Whether the id numbered `index`, whose entry starts at `start`, is `id`:
+/// compared as bytes, which skips the two UTF-8 boundary checks of slicing
+/// the chunk as a `str` (the bytes are equal exactly when the strings are).
+#[inline]
+fn entry_is(chunks: &[String], index: u32, start: u32, id: &str) -> bool {
+    let chunk = chunks[(index >> CHUNK_SHIFT) as usize].as_bytes();
+    let start = start as usize;
+    chunk.get(start + 1..start + 1 + usize::from(chunk[start])) == Some(id.as_bytes())
+}
+
+impl Interner {
+    /// An interner that numbers at most `limit` users, to test the limit.
+    #[cfg(test)]
+    pub(crate) fn with_limit(limit: usize) -> Interner {
+        Interner {
+            limit: Some(limit),
+            ..Interner::default()
+        }
+    }
+
+    #[inline]
+    fn handle(&self, index: u32) -> UserHandle {
+        UserHandle::new(index, self.lineage.0)
+    }
+
+    /// The handle numbered `index`, which must be below [`len`](Self::len).
+    pub(crate) fn handle_at(&self, index: usize) -> UserHandle {
+        debug_assert!(index < self.len());
+        self.handle(index as u32)
+    }
+
+    /// Whether `h` is a handle these settings issued and this version numbers.
+    #[inline(always)]
+    pub(crate) fn owns(&self, h: UserHandle) -> bool {
+        h.lineage() == self.lineage.0 && h.index() < self.starts.len()
+    }
+
+    /// `h`'s number, if these settings issued it and this version numbers it.
+    #[inline]
+    pub(crate) fn check(&self, h: UserHandle) -> Result<usize, Error> {
+        if self.owns(h) {
+            Ok(h.index())
+        } else {
+            Err(self.refusal(h))
+        }
+    }
+
+    /// Why `h` is refused.
+    #[cold]
+    pub(crate) fn refusal(&self, h: UserHandle) -> Error {
+        if h.lineage() != self.lineage.0 {
+            Error::ForeignHandle(h.number())
+        } else {
+            Error::HandleNotYetNumbered {
+                index: h.number(),
+                users: self.len(),
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, id: &str) -> Option<UserHandle> {
+        let hash = self.hasher.hash_one(id);
+        self.table
+            .find(hash, |&(index, start)| entry_is(&self.chunks, index, start, id))
+            .map(|&(index, _)| self.handle(index))
+    }
+
+    /// The handles of `ids` (at most 64), into `out`: the same answers as
+    /// [`get`](Self::get), found in two passes over the batch, each of
+    /// independent loads so that their cache misses overlap. The first pass
+    /// takes the first table entry whose hash tag matches (nearly always the
+    /// right one); the second confirms it against the arena, and searches in
+    /// full for the rare id whose first match was another's.
+    #[inline]
+    pub(crate) fn get_batch<S: AsRef<str>>(&self, ids: &[S], out: &mut [Option<UserHandle>]) {
+        let mut starts = [0u32; 64];
+        for ((id, slot), start) in ids.iter().zip(out.iter_mut()).zip(starts.iter_mut()) {
+            let hash = self.hasher.hash_one(id.as_ref());
+            *slot = self.table.find(hash, |_| true).map(|&(index, s)| {
+                *start = s;
+                self.handle(index)
+            });
+        }
+        for ((id, slot), &start) in ids.iter().zip(out.iter_mut()).zip(&starts) {
+            if let Some(h) = *slot {
+                if !entry_is(&self.chunks, h.number(), start, id.as_ref()) {
+                    *slot = self.get(id.as_ref());
+                }
+            }
+        }
+    }
+
+    /// The id numbered `index`, if there is one.
+    pub(crate) fn id_at(&self, index: usize) -> Option<&str> {
+        let start = *self.starts.get(index)?;
+        Some(entry(&self.chunks, index as u32, start))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The handle of `id`, numbering it if it is new; [`Error::TooManyUsers`],
+    /// with nothing changed, when every handle is taken.
+    pub(crate) fn intern(&mut self, id: &UserId) -> Result<UserHandle, Error> {
+        let id = id.as_str();
+        if let Some(h) = self.get(id) {
+            return Ok(h);
+        }
+        let index = self.starts.len();
+        let full = match self.limit {
+            Some(limit) => index >= limit,
+            None => u32::try_from(index).is_err(),
+        };
+        if full {
+            return Err(Error::TooManyUsers);
+        }
+        let chunk_no = index >> CHUNK_SHIFT;
+        if chunk_no == self.chunks.len() {
+            if let Some(full) = self.chunks.last_mut() {
+                full.shrink_to_fit();
+            }
+            self.chunks.push(String::new());
+        }
+        let chunk = &mut self.chunks[chunk_no];
+        // At most 2¹⁶ entries of at most 65 bytes: the offset fits.
+        let start = chunk.len() as u32;
+        // A UserId is at most 64 bytes: its length is one ASCII character.
+        chunk.push(char::from(id.len() as u8));
+        chunk.push_str(id);
+        self.starts.push(start);
+        // `index` is below 2³², the limit.
+        let index = index as u32;
+        let Interner {
+            chunks, table, hasher, ..
+        } = self;
+        table.insert_unique(hasher.hash_one(id), (index, start), |&(i, s)| {
+            hasher.hash_one(entry(chunks, i, s))
+        });
+        Ok(self.handle(index))
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.id_bytes()
+            + self.chunks.capacity() * std::mem::size_of::<String>()
+            + self.starts.capacity() * 4
+            + self.table.allocation_size()
+    }
+
+    /// Bytes of the arena's chunks: the ids themselves.
+    pub(crate) fn id_bytes(&self) -> usize {
+        self.chunks.iter().map(String::capacity).sum()
+    }
+}
+
+/// Handles as the settings check them.
+impl Settings {
+    /// Whether `h` is a handle of these settings that this version numbers.
+    #[inline(always)]
+    pub(crate) fn owns(&self, h: UserHandle) -> bool {
+        self.interner.owns(h)
+    }
+
+    /// This line's handle numbered 0, as a word ([`UserHandle::raw`]): a
+    /// handle minus it is the user's number if the handle is of this line,
+    /// and 2³² or more (or, wrapping, far more) if it is not.
+    #[inline(always)]
+    pub(crate) fn first_handle(&self) -> u64 {
+        UserHandle::new(0, self.interner.lineage.0).raw()
+    }
+
+    /// `Ok` if `h` is a handle of these settings that this version numbers;
+    /// otherwise why not.
+    #[inline]
+    pub(crate) fn check_handle(&self, h: UserHandle) -> Result<(), Error> {
+        self.interner.check(h).map(|_| ())
+    }
+
+    /// Why the first of `handles` that these settings refuse is refused.
+    #[cold]
+    pub(crate) fn first_refused(&self, handles: &[UserHandle]) -> Option<Error> {
+        let &h = handles.iter().find(|&&h| !self.owns(h))?;
+        Some(self.interner.refusal(h))
+    }
+
+    /// The handle numbered `index`, which must be below the user count.
+    pub(crate) fn handle_at(&self, index: usize) -> UserHandle {
+        self.interner.handle_at(index)
+    }
+
+    /// The id of the user numbered `index`.
+    pub(crate) fn user_id_at(&self, index: usize) -> Option<&str> {
+        self.interner.id_at(index)
+    }
+
+    /// A copy that continues these settings' line: it accepts their handles.
+    /// Only for copies that stay one history with the original, as the
+    /// versions of a [`SharedSettings`](crate::SharedSettings) do.
+    pub(crate) fn clone_in_lineage(&self) -> Settings {
+        let mut copy = self.clone();
+        copy.interner.lineage = self.interner.lineage.same();
+        copy
+    }
+
+    /// Empty settings that number at most `limit` users, to reach the limit in tests.
+    #[cfg(test)]
+    pub(crate) fn with_user_limit(config: crate::store::Config, limit: usize) -> Settings {
+        let mut settings = Settings::new(config);
+        settings.interner = Interner::with_limit(limit);
+        settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::UserId;
+
+    /// The batch lookup takes the first entry whose 7-bit tag matches and
+    /// confirms it after: with thousands of ids, tags collide often, so the
+    /// fallback search is exercised, and every answer must equal `get`'s.
+    #[test]
+    fn batch_lookups_answer_as_single_ones() {
+        let mut interner = Interner::default();
+        for i in 0..5000 {
+            interner.intern(&UserId::new(&format!("member-{i}")).unwrap()).unwrap();
+        }
+        let ids: Vec<String> = (0..10_000).map(|i| format!("member-{}", i * 7919 % 10_000)).collect();
+        let mut out = [None; 64];
+        for chunk in ids.chunks(64) {
+            interner.get_batch(chunk, &mut out);
+            for (id, got) in chunk.iter().zip(out) {
+                assert_eq!(got, interner.get(id), "{id}");
+                assert_eq!(got.is_some(), id["member-".len()..].parse::<u32>().unwrap() < 5000);
+            }
+        }
+    }
+
+    /// Ids across several arena chunks are all found, by id and by number,
+    /// and full chunks hold no slack.
+    #[test]
+    fn ids_span_arena_chunks() {
+        let mut interner = Interner::default();
+        let n = 3 << CHUNK_SHIFT | 17;
+        for i in 0..n {
+            let h = interner.intern(&UserId::new(&format!("u{i}")).unwrap()).unwrap();
+            assert_eq!(h.index(), i);
+        }
+        assert_eq!(interner.chunks.len(), 4);
+        for i in (0..n).step_by(997).chain(n - 3..n) {
+            let id = format!("u{i}");
+            assert_eq!(interner.get(&id).map(UserHandle::index), Some(i));
+            assert_eq!(interner.id_at(i), Some(id.as_str()));
+        }
+        for full in &interner.chunks[..3] {
+            assert_eq!(full.capacity(), full.len());
+        }
+    }
+
+    /// When every handle is taken, a request that needs a new user answers
+    /// 500 and changes nothing, and everything else goes on: tested with a
+    /// limit of three users rather than 2³².
+    #[test]
+    fn a_full_settings_answers_500_and_changes_nothing() {
+        let mut s = Settings::with_user_limit(crate::store::Config::new(chrono_tz::UTC), 3);
+        let set = |s: &mut Settings, user: &str| {
+            let body = format!("conversationType=3&requestId={user}&unpushLevel=5");
+            s.handle("/conversation/type/notification/set.json", body.as_bytes())
+        };
+        for user in ["a", "b", "c"] {
+            assert_eq!(set(&mut s, user).code(), 200);
+        }
+        let before = serde_json::to_string(&s).unwrap();
+        let full = set(&mut s, "d");
+        assert_eq!(full.code(), 500);
+        assert_eq!(
+            full.to_json(),
+            r#"{"code":500,"errorMessage":"the settings number as many users as they can: no new user can be added"}"#
+        );
+        let period = "userId=d&startTime=22:00:00&period=60&level=5&timezone=Asia%2FTokyo";
+        assert_eq!(
+            s.handle("/user/blockPushPeriod/set.json", period.as_bytes()).code(),
+            500
+        );
+        assert_eq!(s.zones.len(), 1, "the refused period's zone was not added");
+        assert_eq!(s.intern_user(&UserId::new("d").unwrap()), Err(Error::TooManyUsers));
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            before,
+            "a refused request changed the settings"
+        );
+        assert_eq!(s.user("d"), None);
+        // Known users still change; an unknown user's "not set" needs no number.
+        assert_eq!(set(&mut s, "a").code(), 200);
+        let unset = "conversationType=3&requestId=d&unpushLevel=0";
+        assert_eq!(
+            s.handle("/conversation/type/notification/set.json", unset.as_bytes())
+                .code(),
+            200
+        );
+        // Shared settings answer the same, and also change nothing.
+        let shared = crate::shared::SharedSettings::new(s);
+        assert_eq!(shared.intern_user(&UserId::new("d").unwrap()), Err(Error::TooManyUsers));
+        let body = "conversationType=3&requestId=e&unpushLevel=5";
+        let full = shared.handle("/conversation/type/notification/set.json", body.as_bytes());
+        assert_eq!(full.code(), 500);
+        assert_eq!(shared.read().user_count(), 3);
+    }
+}

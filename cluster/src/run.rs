@@ -74,8 +74,25 @@ pub fn shard(nats: &str, cfg: ShardConfig) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        // The handlers first: a SIGTERM while the shard connects or restores
+        // stops it cleanly instead of killing it.
+        let stop = stop_signal_now().map_err(|e| format!("signal handlers: {e}"))?;
         let client = connect(nats).await?;
-        worker::run(client, cfg, stop_signal()).await.map_err(|e| e.to_string())
+        worker::run(client, cfg, stop).await.map_err(|e| e.to_string())
+    })
+}
+
+/// SIGTERM or SIGINT, with both handlers installed now (not when first
+/// awaited). Call within a runtime.
+pub fn stop_signal_now() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     })
 }
 

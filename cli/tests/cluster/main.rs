@@ -327,18 +327,26 @@ fn cluster_local_stops_its_shards_gracefully_and_removes_its_temporary_directory
     let client = dnd_testkit::client::Client::new(addr);
     let set = client.post("/user/urgent/set.json", "userId=u&allow=1");
     assert_eq!(set.status, 200, "{}", set.body);
-    // Read back through the shard that holds u: the shards are running.
+    // Read back through the shard that holds u, once it answers: the shards
+    // are running (on a loaded machine they may take a while to start).
     let seq = set
         .header("dnd-seq")
         .expect("a cluster's write has a sequence")
         .to_owned();
-    let got = client.send(
-        "POST",
-        "/user/urgent/get.json",
-        &[client.signed("/user/urgent/get.json"), vec![("Dnd-After".into(), seq)]].concat(),
-        b"userId=u",
-    );
-    assert_eq!(got.body, r#"{"code":200,"data":{"allow":1}}"#);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let headers = [
+            client.signed("/user/urgent/get.json"),
+            vec![("Dnd-After".into(), seq.clone())],
+        ]
+        .concat();
+        let got = client.send("POST", "/user/urgent/get.json", &headers, b"userId=u");
+        if got.body == r#"{"code":200,"data":{"allow":1}}"# {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the shards never answered: {}", got.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let during: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

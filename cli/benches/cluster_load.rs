@@ -89,6 +89,7 @@ fn main() {
     drop(node);
 
     // Three shards and an API node over one nats-server (R1).
+    dnd_testkit::nats::ensure();
     let nats = NatsServer::start(&dir.path().join("nats")).expect("nats-server");
     let (api, addr) = procs::api(nats.url(), &config);
     let shards: Vec<Proc> = (0..SHARDS)

@@ -96,6 +96,27 @@ offset, whose '+' must be sent as %2B in a form body)
       urgent messages push, layer urgent (checked before the VIP list).
   /user/urgent/get.json      userId -> {"code":200,"data":{"allow":0 or 1}}
 
+Paths (replay takes the settings paths; dnd serve answers every one)
+  The platform's form API (POST, form body):
+      /user/blockPushPeriod/set.json, /user/blockPushPeriod/get.json,
+      /user/blockPushPeriod/delete.json, /conversation/notification/set.json,
+      /conversation/notification/get.json,
+      /conversation/type/notification/set.json,
+      /conversation/type/notification/get.json,
+      /ultragroup/notdisturb/set.json, /ultragroup/notdisturb/get.json
+  The extensions (POST, form body; above):
+      /user/snooze/set.json, /user/snooze/get.json, /user/snooze/delete.json,
+      /user/blockPushSchedule/set.json, /user/blockPushSchedule/get.json,
+      /user/blockPushSchedule/delete.json, /user/vip/set.json,
+      /user/vip/get.json, /user/urgent/set.json, /user/urgent/get.json
+  The platform's v4 API (POST, JSON body):
+      /v4/channel/push/set, /v4/channel/push/get,
+      /v4/channel-type/push/set, /v4/channel-type/push/get
+  dnd serve only:
+      POST /push/decide.json[?explain=true]  a push object (above, the
+          replay's "push") -> {"decisions": [...]}, as replay answers it
+      GET /health, GET /ready, GET /metrics  unsigned; see docs/service.md
+
 Output
   replay writes one JSON line for each input line that is not blank, in
   order, flushed after each. explain writes each request and its response,
@@ -103,8 +124,12 @@ Output
   recipient at a time; explain --json writes the response to a request as
   replay does and, for a message, one JSON object per recipient: userId, at,
   push, by, level, steps (what each layer saw) and, when deferred,
-  deferUntil and deferral. A closed output (dnd ... | head) ends the command
-  quietly.
+  deferUntil and deferral, every local time as RFC 9557 writes it
+  (2026-11-23T20:30:00+08:00[Asia/Shanghai]); explain --summary writes a
+  line for each request (its path and response) and one line for each
+  decision: the message's time (RFC 9557), sender -> recipient, push or no
+  push, the layer and level, and when deferred, the instant it would push.
+  A closed output (dnd ... | head) ends the command quietly.
 
 Exit status
   0 every line was understood; 1 some line answered an error, or reading the
@@ -161,6 +186,56 @@ pub enum Command {
     /// local cluster on loopback. See docs/scaling.md.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// A stopped service's data directory: what each app's store keeps, and
+    /// changing a store's time zone.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// A health check for containers and service managers: GET a plain
+    /// http:// URL; exit status 0 for a 2xx answer, 1 otherwise (said on
+    /// standard error), within a few seconds.
+    Probe(ProbeArgs),
+}
+
+/// `dnd probe`'s arguments.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The URL to get.
+    #[arg(value_name = "URL", default_value = "http://127.0.0.1:8080/ready")]
+    pub url: String,
+}
+
+/// `dnd store`'s subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// One line per app's store: the engine settings it keeps (time zone,
+    /// app defaults, mention policy) and its number of users.
+    Show(StoreShowArgs),
+    /// Moves a store to another time zone: the same settings, read in ZONE
+    /// from now on (a new snapshot; the log is emptied). Stop the service
+    /// first; then start it with --time-zone ZONE or without one.
+    SetZone(SetZoneArgs),
+}
+
+/// `dnd store show`'s arguments.
+#[derive(Debug, Args)]
+pub struct StoreShowArgs {
+    /// The service's data directory (as given to serve --data).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+}
+
+/// `dnd store set-zone`'s arguments.
+#[derive(Debug, Args)]
+pub struct SetZoneArgs {
+    /// The service's data directory (as given to serve --data).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The app whose store to move; may be left out when DIR holds one app's.
+    #[arg(long, value_name = "KEY")]
+    pub app: Option<String>,
+    /// The IANA time zone, e.g. Asia/Shanghai.
+    #[arg(value_name = "ZONE", value_parser = time_zone)]
+    pub zone: Tz,
 }
 
 /// `dnd cluster`'s subcommands.
@@ -170,8 +245,8 @@ pub enum ClusterCommand {
     /// in order, answers the API nodes' gets and decides. Stops (with a
     /// snapshot) on SIGTERM or SIGINT.
     Shard(ShardArgs),
-    /// A local cluster on loopback: a nats-server (found, or installed by
-    /// scripts/nats-server.sh), --shards shard processes, and an HTTP API
+    /// A local cluster on loopback: a nats-server 2.11+ ($NATS_SERVER, or
+    /// nats-server on PATH), --shards shard processes, and an HTTP API
     /// node on --listen, until SIGTERM or Ctrl-C. App keys as for serve.
     Local(LocalArgs),
 }
@@ -250,6 +325,13 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert. Overrides the config file's tls_key.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The data center's IANA time zone, in which users' periods are read
+    /// (over DND_TIME_ZONE, over time_zone in the file). A store keeps the
+    /// zone it was made with: a different one refuses to start, and `dnd
+    /// store set-zone` moves a store. Not given anywhere: each store keeps
+    /// its own, a new one is made in UTC, and the log says so.
+    #[arg(long, value_name = "ZONE", value_parser = time_zone)]
+    pub time_zone: Option<Tz>,
 }
 
 /// `dnd timeline`'s arguments.
@@ -282,8 +364,12 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// One JSON object per recipient (the walk as structured data) instead of words.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "summary")]
     pub json: bool,
+    /// One line per decision (when, from whom, to whom, push or not, the
+    /// layer and level, and when a deferred push would go) instead of the walk.
+    #[arg(long)]
+    pub summary: bool,
     /// The engine and the input.
     #[command(flatten)]
     pub common: Common,
@@ -293,9 +379,10 @@ pub struct ExplainArgs {
 /// the longest line, the inputs.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// The data center's IANA time zone.
-    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = time_zone)]
-    pub time_zone: Tz,
+    /// The data center's IANA time zone, in which periods without a zone of
+    /// their own are read. Not given: UTC, said on standard error.
+    #[arg(long, value_name = "ZONE", value_parser = time_zone)]
+    pub time_zone: Option<Tz>,
 
     /// The application's default level for a conversation type, for example
     /// 3=1 (may repeat; a later one for the same type wins).
@@ -325,7 +412,7 @@ pub struct Common {
 impl Common {
     /// The engine's configuration.
     pub fn config(&self) -> Config {
-        let mut config = Config::new(self.time_zone);
+        let mut config = Config::new(self.time_zone.unwrap_or(chrono_tz::UTC));
         for d in &self.app_defaults {
             config.app_defaults.set(d.conversation_type, d.level);
         }

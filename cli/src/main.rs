@@ -15,6 +15,7 @@ mod args;
 mod input;
 mod line;
 mod output;
+mod probe;
 mod timeline;
 
 use std::io::{self, BufWriter, Write};
@@ -57,7 +58,14 @@ fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Replay(a) => run(Mode::Replay, &a.common),
-        Command::Explain(a) => run(if a.json { Mode::ExplainJson } else { Mode::Explain }, &a.common),
+        Command::Explain(a) => {
+            let mode = match (a.json, a.summary) {
+                (true, _) => Mode::ExplainJson,
+                (_, true) => Mode::Summary,
+                _ => Mode::Explain,
+            };
+            run(mode, &a.common)
+        }
         Command::Timeline(a) => match timeline::run(&a) {
             Ok(svg) => {
                 let written = io::stdout()
@@ -73,6 +81,14 @@ fn main() -> ExitCode {
         },
         Command::Serve(a) => serve(&a),
         Command::Cluster(c) => cluster(c),
+        Command::Store(c) => store(c),
+        Command::Probe(a) => match probe::probe(&a.url) {
+            Ok(_) => OK,
+            Err(e) => {
+                say(format_args!("dnd probe: {e}\n"));
+                FAILED
+            }
+        },
     })
 }
 
@@ -91,19 +107,36 @@ fn layout(shards: u16) -> Result<dnd_engine::shard::Layout, String> {
 
 /// Runs the service until SIGTERM or SIGINT.
 fn serve(args: &args::ServeArgs) -> u8 {
-    let outcome = service_config(args.config.as_deref()).map(|mut config| {
+    let outcome = service_config(args.config.as_deref()).and_then(|mut config| {
         if args.tls_cert.is_some() {
             config.tls_cert.clone_from(&args.tls_cert);
             config.tls_key.clone_from(&args.tls_key);
         }
-        config
-    });
-    let outcome = outcome.and_then(|config| match (&args.cluster, &args.data) {
-        (Some(nats), _) => dnd_cluster::run::serve(config, nats, layout(args.shards)?, args.replicas, args.listen),
-        (None, Some(data)) => dnd_server::run(config, data, args.listen),
-        (None, None) => Err("--data DIR or --cluster URLS is required".into()),
+        if let Some(zone) = args.time_zone {
+            config.time_zone = Some(zone.name().to_owned());
+        }
+        match (&args.cluster, &args.data) {
+            (Some(nats), _) => dnd_cluster::run::serve(config, nats, layout(args.shards)?, args.replicas, args.listen),
+            (None, Some(data)) => dnd_server::run(config, data, args.listen),
+            (None, None) => Err("--data DIR or --cluster URLS is required".into()),
+        }
     });
     finish("dnd serve", outcome)
+}
+
+/// `dnd store show|set-zone`.
+fn store(command: args::StoreCommand) -> u8 {
+    let outcome = match command {
+        args::StoreCommand::Show(a) => dnd_server::admin::describe(&a.data).map(|lines| lines.join("\n")),
+        args::StoreCommand::SetZone(a) => dnd_server::admin::set_zone(&a.data, a.app.as_deref(), a.zone.name()),
+    };
+    match outcome {
+        Ok(text) => {
+            let written = writeln!(io::stdout().lock(), "{text}");
+            status_after_writing(written, OK)
+        }
+        Err(e) => finish("dnd store", Err(e)),
+    }
 }
 
 /// `dnd cluster shard|local`.
@@ -144,6 +177,11 @@ fn run(mode: Mode, common: &Common) -> u8 {
             return USAGE;
         }
     };
+    if common.time_zone.is_none() {
+        say(format_args!(
+            "dnd: no --time-zone given: periods without a zone of their own are read in UTC\n"
+        ));
+    }
     let out = BufWriter::new(io::stdout().lock());
     let mut session = Session::new(Settings::new(common.config()), mode, common.max_line_bytes, out);
     let mut status = OK;

@@ -20,6 +20,8 @@ pub enum Mode {
     Explain,
     /// The walk as JSON, one object per recipient.
     ExplainJson,
+    /// One line per decision, one per request.
+    Summary,
 }
 
 /// The settings as the lines so far have left them, and where answers go.
@@ -117,6 +119,11 @@ impl<W: Write> Session<W> {
                 Escaped(path).cut(Escaped::LONG_CHARS),
                 Escaped(body).cut(Escaped::LONG_CHARS)
             ),
+            Mode::Summary => writeln!(
+                self.out,
+                "request {} -> {response}",
+                Escaped(path).cut(Escaped::LONG_CHARS)
+            ),
         }
     }
 
@@ -148,6 +155,29 @@ impl<W: Write> Session<W> {
                 }
                 Ok(())
             }
+            Mode::Summary => {
+                let zone = self.settings.config().time_zone;
+                let at = rfc9557(message.at.as_datetime(), zone);
+                for r in &push.recipients {
+                    let (d, deferral) = prepared.decide_deferred_id(r);
+                    write!(
+                        out,
+                        "{at} {} -> {}: {} by {}",
+                        Escaped(message.sender),
+                        Escaped(r),
+                        if d.push() { "push" } else { "no push" },
+                        d.by().as_str()
+                    )?;
+                    if let Some(level) = d.level() {
+                        write!(out, ", level {}", level.code())?;
+                    }
+                    if let Some(deferral) = deferral {
+                        write!(out, ", deferred until {}", rfc9557(deferral.until, zone))?;
+                    }
+                    writeln!(out)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -158,7 +188,7 @@ impl<W: Write> Session<W> {
                 serde_json::to_writer(&mut self.out, &serde_json::json!({ "error": why }))?;
                 self.out.write_all(b"\n")
             }
-            Mode::Explain => writeln!(self.out, "error: {}", Escaped(&why)),
+            Mode::Explain | Mode::Summary => writeln!(self.out, "error: {}", Escaped(&why)),
         }
     }
 }
@@ -212,4 +242,15 @@ fn header(out: &mut impl Write, settings: &Settings, message: &Message<'_>) -> i
         write!(out, ", urgent")?;
     }
     writeln!(out)
+}
+
+/// An instant as RFC 9557 writes it: the local time in `zone` with its
+/// offset, then the zone's name, `2026-11-23T20:30:00+08:00[Asia/Shanghai]`.
+fn rfc9557(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    format!(
+        "{}[{}]",
+        at.with_timezone(&zone)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+        zone.name()
+    )
 }

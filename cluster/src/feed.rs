@@ -145,7 +145,7 @@ impl Feed {
                         Ok(open) => {
                             self.opened += 1;
                             if self.opened > 1 {
-                                eprintln!(
+                                tracing::info!(
                                     "{}: reading from sequence {from} with consumer {} ({} attempts)",
                                     self.who,
                                     open.name,
@@ -159,7 +159,7 @@ impl Feed {
                         Err(OpenError::Retry(why)) => {
                             let attempt = attempt + 1;
                             let wait = self.watchdog.wait(attempt);
-                            eprintln!(
+                            tracing::warn!(
                                 "{}: opening a consumer failed ({why}); attempt {} in {wait:.2?}",
                                 self.who,
                                 attempt + 1
@@ -215,7 +215,7 @@ impl Feed {
     fn reopen(&mut self, applied: u64, why: &Why) {
         let from = applied + 1;
         let wait = self.watchdog.replaced(Instant::now());
-        eprintln!(
+        tracing::warn!(
             "{}: replacing its consumer from sequence {from} in {wait:.2?}: {why}",
             self.who
         );

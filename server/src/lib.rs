@@ -19,6 +19,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod backend;
 pub mod config;
@@ -27,6 +29,8 @@ pub mod decide;
 pub mod lock;
 pub mod metrics;
 pub mod nonces;
+pub mod observe;
+pub mod routes;
 pub mod service;
 pub mod store;
 pub mod tls;
@@ -49,6 +53,7 @@ use tokio::task::JoinHandle;
 
 use tls::Tls;
 
+pub use apps::Apps;
 pub use backend::{Backend, Local};
 pub use config::{App, Config};
 pub use lock::DirLock;
@@ -110,62 +115,86 @@ impl Server {
     }
 }
 
-/// Recovers the store in `data` and serves on `listen`.
+/// Recovers each app's store under `data` (`data/apps/KEY/`) and serves on
+/// `listen`.
 ///
-/// The data directory is locked first ([`DirLock`]) and stays locked until
-/// the server has stopped: a second server on the same directory refuses
-/// to start, naming this process.
+/// The certificate files and the address are checked and taken first, so a
+/// start that cannot serve leaves nothing behind. Then the data directory
+/// is locked ([`DirLock`]) and stays locked until the server has stopped: a
+/// second server on the same directory refuses to start, naming this
+/// process.
 pub async fn start(config: Config, data: &Path, listen: SocketAddr) -> io::Result<Server> {
-    let fresh = config.engine_config().map_err(io::Error::other)?;
+    config.engine_config().map_err(io::Error::other)?;
     // Files named but unreadable fail the start before the store is touched.
-    Tls::of(&config)?;
+    let tls = Tls::of(&config)?;
+    let listener = bind(listen, &config)?;
     let lock = DirLock::acquire(data)?;
     let data = data.to_owned();
-    let (log, settings, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&data, fresh))
+    let opening = config.clone();
+    let apps = tokio::task::spawn_blocking(move || apps::open_local(&opening, &data))
         .await
         .map_err(io::Error::other)??;
-    tracing::info!(
-        snapshot_seq = recovery.snapshot_seq,
-        replayed = recovery.replayed,
-        skipped = recovery.skipped,
-        torn_bytes = recovery.torn_bytes,
-        users = settings.user_count(),
-        "store recovered"
-    );
-    if recovery.torn_bytes > 0 {
-        tracing::warn!(
-            torn_bytes = recovery.torn_bytes,
-            "the log ended in a torn record (a crash during an unacknowledged write); it was cut off"
-        );
-    }
-    let settings = Arc::new(SharedSettings::new(settings));
-    let (writer, thread) = writer::Writer::start(log, settings.clone(), config.compact_every.max(1))?;
-    serve_holding(Local::new(settings, writer, thread), config, listen, Some(lock)).await
+    serve_on(listener, apps, config, tls, Some(lock))
 }
 
 /// Serves the HTTP API on `listen` over `backend` (this process's store, or
-/// a cluster's); stopping the server stops the backend after the requests
-/// in flight.
+/// a cluster's) for the one app of `config`; stopping the server stops the
+/// backend after the requests in flight. One backend holds one app's
+/// settings, so a configuration of several apps is refused: give each its
+/// own with [`serve_apps`].
 pub async fn serve<B: Backend>(backend: B, config: Config, listen: SocketAddr) -> io::Result<Server> {
-    serve_holding(backend, config, listen, None).await
+    let [app] = config.apps.as_slice() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "one backend serves one app, and the configuration has {}: apps must not see each other's settings",
+                config.apps.len()
+            ),
+        ));
+    };
+    let mut apps = Apps::new();
+    apps.insert(app.key.clone(), backend);
+    serve_apps(apps, config, listen).await
 }
 
-/// [`serve`], releasing `lock` only once the backend has stopped.
-async fn serve_holding<B: Backend>(
-    backend: B,
+/// Serves the HTTP API on `listen`, each request over the backend of the
+/// app that signed it; stopping the server stops every backend after the
+/// requests in flight. Every app of `config` must have a backend.
+pub async fn serve_apps<B: Backend>(apps: Apps<B>, config: Config, listen: SocketAddr) -> io::Result<Server> {
+    let tls = Tls::of(&config)?;
+    let listener = bind(listen, &config)?;
+    serve_on(listener, apps, config, tls, None)
+}
+
+/// Listens on `listen` with the configured send buffer, naming the address
+/// when that fails.
+fn bind(listen: SocketAddr, config: &Config) -> io::Result<TcpListener> {
+    conn::listen(listen, config.send_buffer_bytes)
+        .map_err(|e| io::Error::new(e.kind(), format!("listening on {listen}: {e}")))
+}
+
+/// Serves on `listener`, releasing `lock` only once every backend has
+/// stopped.
+fn serve_on<B: Backend>(
+    listener: TcpListener,
+    apps: Apps<B>,
     config: Config,
-    listen: SocketAddr,
+    tls: Option<Arc<Tls>>,
     lock: Option<DirLock>,
 ) -> io::Result<Server> {
-    let tls = Tls::of(&config)?;
-    let listener = conn::listen(listen, config.send_buffer_bytes)?;
+    if let Some(app) = config.apps.iter().find(|a| apps.get(&a.key).is_none()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("app {}: no settings to serve it from", app.key),
+        ));
+    }
     let addr = listener.local_addr()?;
     let threads = match config.decide_threads {
         0 => 4 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
         n => n,
     };
     let state = Arc::new(service::State {
-        backend,
+        apps,
         auth: auth::Auth::new(&config),
         metrics: metrics::Metrics::default(),
         config,
@@ -179,7 +208,7 @@ async fn serve_holding<B: Backend>(
         let tls = tls.clone();
         async move {
             accept(listener, state.clone(), stopped, tls).await;
-            state.backend.stop().await;
+            state.apps.stop().await;
             drop(lock);
             tracing::info!("stopped");
             Ok(())
@@ -263,7 +292,7 @@ async fn accept<B: Backend>(
                 async move {
                     // A panic in a handler fails its own task only: that request
                     // answers 500 and the connection and the server go on.
-                    Ok::<_, std::convert::Infallible>(service::guarded(service::handle(state, request)).await)
+                    Ok::<_, std::convert::Infallible>(service::handle(state, request).await)
                 }
             })
         };
@@ -308,17 +337,26 @@ async fn serve_one<C: std::future::Future>(connection: C, entry: conn::Entry, pe
     drop(permit);
 }
 
-/// Installs the JSON logger (one object per line on standard error).
+/// Installs the JSON logger (one object per line on standard error), its
+/// levels from `RUST_LOG` (tracing's `EnvFilter` syntax, e.g. `warn` or
+/// `info,dnd_cluster=debug`; `info` when it is not set or not valid). A line
+/// written while a request is handled carries the request's id
+/// (`span.request_id`).
 ///
 /// A log line that cannot be written (standard error closed, its reader
 /// gone, a full disk) is dropped: logging never fails a request nor stops
 /// the service.
 pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
+        .with_env_filter(filter)
         .with_writer(|| LossyStderr)
         .log_internal_errors(false)
         .with_target(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .try_init();
 }
 

@@ -14,21 +14,26 @@ use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_
 use hyper::{Method, StatusCode};
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::apps::Apps;
 use crate::auth::{Auth, Headers, TimeUnit};
 use crate::backend::{Answered, Backend, Generation};
 use crate::config::Config;
 use crate::decide::scan::Scanner;
 use crate::decide::{self, Job, OutPiece, Progress};
 use crate::metrics::Metrics;
+use crate::observe::{self, Observed};
+use tracing::Instrument;
 
-/// The decide endpoint's path.
-pub const DECIDE_PATH: &str = "/push/decide.json";
+pub use crate::routes::DECIDE_PATH;
+
+/// The content type of `/metrics`.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What every request shares.
 #[derive(Debug)]
 pub struct State<B> {
-    /// The settings: this process's, or a cluster's.
-    pub backend: B,
+    /// The settings of each app: this process's stores, or a cluster's.
+    pub apps: Apps<B>,
     /// The signature checker.
     pub auth: Auth,
     /// The counters.
@@ -139,43 +144,59 @@ pub fn internal_error() -> Answer {
 }
 
 /// Runs a handler in its own task, so that a panic in it fails that request
-/// only: it answers 500 (code 1000) and the server goes on.
-pub async fn guarded<F>(handler: F) -> Answer
+/// only: it answers `fallback()` (a 500, code 1000) and the server goes on.
+pub async fn guarded<F, T>(handler: F, fallback: impl FnOnce() -> T) -> T
 where
-    F: std::future::Future<Output = Answer> + Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
 {
-    tokio::spawn(handler).await.unwrap_or_else(|_| internal_error())
+    tokio::spawn(handler).await.unwrap_or_else(|_| fallback())
 }
 
 /// A bounded label for the metrics: the known paths by name, others as one.
 fn label(path: &str) -> &'static str {
-    dnd_engine::api::PATHS
-        .iter()
-        .chain(api_v4::PATHS.iter())
-        .chain([DECIDE_PATH, "/health", "/ready", "/metrics"].iter())
-        .find(|p| **p == path)
-        .copied()
-        .unwrap_or("other")
+    crate::routes::find(path).map_or("other", |r| r.path)
 }
 
-/// Handles one request.
-pub async fn handle<B: Backend>(state: Arc<State<B>>, request: hyper::Request<Incoming>) -> Answer {
+/// Handles one request, in its own task (a panic answers 500) and within a
+/// span that carries its id; the answer carries the id as `Dnd-Request-Id`.
+/// When the answer's last byte is sent (or the client leaves), its latency
+/// is observed and its log line written.
+pub async fn handle<B: Backend>(state: Arc<State<B>>, request: hyper::Request<Incoming>) -> hyper::Response<Observed> {
     let started = Instant::now();
+    let id = observe::request_id(request.headers());
+    let span = tracing::info_span!("request", request_id = %id);
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    let (answer, code, app) = route(&state, request).await;
+    let routed = {
+        let state = state.clone();
+        async move { route(&state, request).await }.instrument(span.clone())
+    };
+    let (mut answer, code, app) = guarded(routed, || (internal_error(), 1000, None)).await;
     let status = answer.status().as_u16();
-    state.metrics.request(label(&path), status, code, started.elapsed());
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status,
-        code,
-        app_key = app.as_deref().unwrap_or(""),
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
-    answer
+    let label = label(&path);
+    let app = app.unwrap_or_default();
+    state.metrics.request(&app, label, status, code);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        answer.headers_mut().insert(observe::REQUEST_ID, value);
+    }
+    answer.map(move |body| {
+        Observed::new(body, move || {
+            let took = started.elapsed();
+            state.metrics.latency(label, took);
+            span.in_scope(|| {
+                tracing::info!(
+                    method = %method,
+                    path = %path,
+                    status,
+                    code,
+                    app_key = app.as_str(),
+                    micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+                    "request"
+                );
+            });
+        })
+    })
 }
 
 async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incoming>) -> (Answer, u16, Option<String>) {
@@ -183,7 +204,7 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
     match (request.method(), path) {
         (&Method::GET, "/health") => return (json(StatusCode::OK, r#"{"status":"ok"}"#.into()), 200, None),
         (&Method::GET, "/ready") => {
-            return if state.backend.ready() {
+            return if state.apps.ready() {
                 (json(StatusCode::OK, r#"{"status":"ready"}"#.into()), 200, None)
             } else {
                 let body = r#"{"status":"the store cannot take changes"}"#.into();
@@ -191,21 +212,32 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
             }
         }
         (&Method::GET, "/metrics") => {
-            return (
-                answer(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render()),
-                200,
-                None,
-            )
+            for (key, backend) in state.apps.iter() {
+                state.metrics.store(key, &backend.store_gauges());
+            }
+            state.metrics.nonces(state.auth.nonces_held(), state.config.max_nonces);
+            let text = state.metrics.render();
+            return (answer(StatusCode::OK, OPENMETRICS, text), 200, None);
         }
-        (&Method::POST, _) => {}
-        _ => {
-            let (mut a, code) = platform(
-                &error(1002, format!("method {}: requests are POSTs", request.method())),
-                false,
-            );
-            *a.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-            return (a, code, None);
-        }
+        (method, _) => match crate::routes::find(path) {
+            Some(known) if known.method != method.as_str() => {
+                let (mut a, code) = platform(
+                    &error(1002, format!("method {method}: {path} takes {}", known.method)),
+                    false,
+                );
+                *a.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                a.headers_mut()
+                    .insert(hyper::header::ALLOW, HeaderValue::from_static(known.method));
+                return (a, code, None);
+            }
+            // A POST to a path the core may know: the core answers it.
+            None if method == Method::POST => {}
+            Some(_) => {}
+            None => {
+                let (a, code) = platform(&error(404, format!("{method} {path}: no such path")), false);
+                return (a, code, None);
+            }
+        },
     }
     let v4 = api_v4::is_v4(path);
     let unit = if v4 { TimeUnit::Millis } else { TimeUnit::Seconds };
@@ -213,9 +245,13 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
         Ok(app) => app,
         Err(refusal) => {
             let (a, code) = platform(&refusal, v4);
-            return (a, code, None);
+            return (a, code, configured_key(state, request.headers()));
         }
     };
+    if state.apps.get(&app).is_none() {
+        let (a, code) = platform(&error(1001, "header App-Key: no settings for this app key"), v4);
+        return (a, code, Some(app));
+    }
     let path = path.to_owned();
     if path == DECIDE_PATH {
         let explain = request.uri().query().is_some_and(|q| {
@@ -229,7 +265,7 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
                 return (a, code, Some(app));
             }
         };
-        let (a, code) = decide_request(state, request, explain, after).await;
+        let (a, code) = decide_request(state, &app, request, explain, after).await;
         return (a, code, Some(app));
     }
     let after = match after(request.headers()) {
@@ -266,13 +302,16 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
         Request::parse(&path, &body)
     };
     let generation = Generation::of(&path);
+    let Some(backend) = state.apps.get(&app) else {
+        return (internal_error(), 1000, Some(app));
+    };
     let answered = match parsed {
         Err(e) => generation.render(&Response::from_error(&e)),
         Ok(request) if request.is_change() => {
             let write = write_id(&app, source, &path, &body);
-            state.backend.change(request, generation, write).await
+            backend.change(request, generation, write).await
         }
-        Ok(request) => state.backend.query(request, generation, after).await,
+        Ok(request) => backend.query(request, generation, after).await,
     };
     let code = answered.code;
     (answered_http(answered), code, Some(app))
@@ -326,6 +365,14 @@ fn answered_http(a: Answered) -> Answer {
         );
     }
     r
+}
+
+/// The request's `App-Key` when it is one the configuration names (so a
+/// refused request from a known app is logged under its key; an unknown
+/// key is never written to the logs or the metrics' labels).
+fn configured_key<B>(state: &State<B>, headers: &HeaderMap) -> Option<String> {
+    let key = headers.get("App-Key")?.to_str().ok()?;
+    state.config.apps.iter().any(|a| a.key == key).then(|| key.to_owned())
 }
 
 fn check(auth: &Auth, headers: &HeaderMap, unit: TimeUnit) -> Result<String, Response> {
@@ -466,6 +513,7 @@ async fn on_pool<B: Backend, T: Send + 'static>(
 /// has taken the step before.
 async fn decide_request<B: Backend>(
     state: &Arc<State<B>>,
+    app: &str,
     request: hyper::Request<Incoming>,
     explain: bool,
     after: u64,
@@ -478,10 +526,18 @@ async fn decide_request<B: Backend>(
         Ok(read) => read,
         Err((response, status)) => return refused(&response, status),
     };
+    let app = app.to_owned();
+    let key = app.clone();
     let first = on_pool(state, move |st| {
         let job = Job::new(&fields, scanner, explain, after)?;
         let mut progress = Progress::default();
-        let (bytes, done) = decide::decide_some(&job, &st.backend, &st.metrics, &mut progress, decide::FIRST_FLUSH)?;
+        // The route checked that the app has settings.
+        let backend = st
+            .apps
+            .get(&key)
+            .ok_or_else(|| error(1000, "no settings for this app key"))?;
+        let counts = st.metrics.decisions_of(&key);
+        let (bytes, done) = decide::decide_some(&job, backend, &counts, &mut progress, decide::FIRST_FLUSH)?;
         Ok::<_, Response>((job, progress, bytes, done))
     })
     .await;
@@ -495,7 +551,7 @@ async fn decide_request<B: Backend>(
     }
     let (out, rx) = mpsc::channel::<OutPiece>(2);
     let _ = out.try_send(Ok(Bytes::from(bytes)));
-    tokio::spawn(stream_rest(state.clone(), job, progress, out));
+    tokio::spawn(stream_rest(state.clone(), app, job, progress, out));
     let mut a = hyper::Response::new(OutBody::Stream(rx));
     a.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -504,12 +560,25 @@ async fn decide_request<B: Backend>(
 
 /// The steps after the first, each once the client has room for it; ends
 /// when the client goes away (the answer's receiver is dropped).
-async fn stream_rest<B: Backend>(state: Arc<State<B>>, job: Job, progress: Progress, out: mpsc::Sender<OutPiece>) {
+async fn stream_rest<B: Backend>(
+    state: Arc<State<B>>,
+    app: String,
+    job: Job,
+    progress: Progress,
+    out: mpsc::Sender<OutPiece>,
+) {
     let mut step = Some((job, progress));
     while let Some((job, mut progress)) = step.take() {
         let Ok(slot) = out.reserve().await else { return };
+        let app = app.clone();
         let outcome = on_pool(&state, move |st| {
-            let made = decide::decide_some(&job, &st.backend, &st.metrics, &mut progress, decide::NEXT_FLUSH);
+            let made = match st.apps.get(&app) {
+                Some(backend) => {
+                    let counts = st.metrics.decisions_of(&app);
+                    decide::decide_some(&job, backend, &counts, &mut progress, decide::NEXT_FLUSH)
+                }
+                None => Err(error(1000, "no settings for this app key")),
+            };
             (job, progress, made)
         })
         .await;
@@ -539,14 +608,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_in_a_handler_is_a_500_for_that_request_only() {
-        let panics = guarded(async { panic!("a bug") }).await;
+        let panics = guarded(async { panic!("a bug") }, internal_error).await;
         assert_eq!(panics.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = match panics.into_body() {
             OutBody::Full(Some(b)) => b,
             other => panic!("{other:?}"),
         };
         assert_eq!(&body[..], br#"{"code":1000,"errorMessage":"internal error"}"#);
-        let fine = guarded(async { json(StatusCode::OK, "{}".into()) }).await;
+        let fine = guarded(async { json(StatusCode::OK, "{}".into()) }, internal_error).await;
         assert_eq!(fine.status(), StatusCode::OK);
     }
 

@@ -86,8 +86,13 @@ pub struct FileLog {
     fail_after: Option<usize>,
 }
 
-const SNAPSHOT: &str = "snapshot.json";
-const LOG: &str = "changes.log";
+const SNAPSHOT: &str = SNAPSHOT_FILE;
+const LOG: &str = LOG_FILE;
+
+/// The snapshot's file name in a store's directory.
+pub const SNAPSHOT_FILE: &str = "snapshot.json";
+/// The log's file name in a store's directory.
+pub const LOG_FILE: &str = "changes.log";
 
 impl FileLog {
     /// Opens (creating if needed) the store in `dir` and recovers its

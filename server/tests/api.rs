@@ -217,14 +217,117 @@ fn operations_endpoints_answer_without_a_signature() {
     let metrics = client.get("/metrics");
     assert_eq!(metrics.status, 200);
     assert!(metrics.body.contains(
-        "dnd_requests_total{path=\"/conversation/type/notification/set.json\",status=\"200\",code=\"200\"} 1"
+        "dnd_requests_total{app=\"test-key\",path=\"/conversation/type/notification/set.json\",status=\"200\",code=\"200\"} 1"
     ));
     assert!(metrics
         .body
-        .contains("dnd_requests_total{path=\"other\",status=\"404\",code=\"404\"} 1"));
-    assert!(metrics.body.contains("dnd_request_seconds_count"));
+        .contains("dnd_requests_total{app=\"test-key\",path=\"other\",status=\"404\",code=\"404\"} 1"));
+    assert!(metrics.body.contains("dnd_request_duration_seconds_count"));
     // A settings path is a POST.
     let get = client.get("/user/blockPushPeriod/get.json");
     assert_eq!(get.status, 405);
     assert!(get.body.contains("1002"));
+    assert_eq!(get.header("allow"), Some("POST"));
+    // An operations path is a GET.
+    let post = client.send("POST", "/health", &[], b"");
+    assert_eq!((post.status, post.header("allow")), (405, Some("GET")));
+    // A path the service does not have is not found, whatever the method.
+    for method in ["GET", "PUT", "DELETE"] {
+        let missing = client.send(method, "/nowhere", &[], b"");
+        assert_eq!(missing.status, 404, "{method}");
+    }
+    assert!(client.get("/nowhere").body.starts_with(r#"{"code":404,"#));
+}
+
+#[test]
+fn a_timestamp_out_of_the_window_names_the_unit_its_api_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    let secs = common::now_secs().to_string();
+    // Seconds sent to the v4 API: 1970, far outside the window.
+    let v4 = client.send(
+        "POST",
+        "/v4/channel-type/push/get",
+        &client.signed_with(&common::nonce(), &secs),
+        br#"{"channelType":"3","requestId":"u"}"#,
+    );
+    assert_eq!(v4.status, 400);
+    assert!(v4.body.contains("the v4 API takes milliseconds"), "{}", v4.body);
+    let millis = (common::now_secs() * 1000).to_string();
+    let form = client.send(
+        "POST",
+        "/user/blockPushPeriod/get.json",
+        &client.signed_with(&common::nonce(), &millis),
+        b"userId=u",
+    );
+    assert_eq!(form.status, 400);
+    assert!(form.body.contains("take seconds"), "{}", form.body);
+}
+
+/// The value of the sample `name` (its whole series text) in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+#[test]
+fn metrics_time_a_streamed_answer_to_its_end_and_report_the_stores() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let client = server.client();
+    client.post(
+        "/user/blockPushPeriod/set.json",
+        "userId=u1&startTime=22:00:00&period=540&level=5",
+    );
+    // A push whose answer is far over the first flush: the reader takes its time.
+    let recipients: Vec<String> = (0..40_000).map(|i| format!("recipient-{i}")).collect();
+    let push = format!(
+        r#"{{"at":0,"conversationType":3,"targetId":"g","fromUserId":"s","recipients":{}}}"#,
+        serde_json::to_string(&recipients).unwrap()
+    );
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    s.write_all(&client.keep_alive_request("/push/decide.json", &push, &[("Connection", "close".into())]))
+        .unwrap();
+    let mut first = [0u8; 1024];
+    s.read_exact(&mut first).unwrap();
+    let slow = std::time::Duration::from_millis(400);
+    std::thread::sleep(slow);
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(rest.len() > 256 * 1024);
+    // The answer's end is observed once the body is done; allow it a moment.
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    let text = loop {
+        let text = client.get("/metrics").body;
+        if sample(&text, "dnd_request_duration_seconds_count{path=\"/push/decide.json\"}") == Some(1.0) {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let took = sample(&text, "dnd_request_duration_seconds_sum{path=\"/push/decide.json\"}").unwrap();
+    assert!(took >= slow.as_secs_f64(), "measured to the last byte: {took} s");
+    for (name, at_least) in [
+        ("dnd_users{app=\"test-key\"}", 1.0),
+        ("dnd_log_bytes{app=\"test-key\"}", 1.0),
+        ("dnd_snapshot_age_seconds{app=\"test-key\"}", 0.0),
+        ("dnd_nonces_held", 2.0),
+        ("dnd_nonces_max", 1_000_000.0),
+        ("process_resident_memory_bytes", 1.0),
+        ("process_open_fds", 1.0),
+    ] {
+        let value = sample(&text, name).unwrap_or_else(|| panic!("{name} in\n{text}"));
+        assert!(value >= at_least, "{name} {value}");
+    }
+    assert!(
+        text.contains(&format!(
+            "dnd_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
 }

@@ -185,7 +185,7 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
     };
     assert!(exit.success(), "{exit:?}");
     assert_eq!(
-        std::fs::read(dir.path().join("changes.log")).unwrap(),
+        std::fs::read(dir.path().join("apps").join(common::KEY).join("changes.log")).unwrap(),
         dnd_server::store::record::MAGIC,
         "folded into a snapshot: no record left"
     );

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{config, TestServer};
-use dnd_engine::{Config, Level, Settings};
+use common::{config, expected, TestServer};
+use dnd_engine::{Config, Settings};
 use serde_json::{json, Value};
 
 const DECIDE: &str = "/push/decide.json";
@@ -29,38 +29,6 @@ fn setup() -> Vec<(&'static str, &'static str)> {
             "conversationType=10&requestId=erin&unpushLevel=5",
         ),
     ]
-}
-
-/// What `dnd replay` prints for `push`: the core's decisions, in order, the
-/// keys in the protocol's order.
-fn expected(settings: &Settings, push: &str, explain: bool) -> String {
-    let p: dnd_engine::push::Push = serde_json::from_str(push).unwrap();
-    let ids = p.mentioned_ids();
-    let message = p.message(&ids).unwrap();
-    let prepared = settings.prepare(&message);
-    let decisions: Vec<String> = p
-        .recipients
-        .iter()
-        .map(|r| {
-            let (d, deferral) = prepared.decide_deferred_id(r);
-            let level = d.level().map_or("null".to_owned(), |l| Level::code(l).to_string());
-            let mut line = format!(
-                r#"{{"userId":{},"push":{},"by":"{}","level":{level}"#,
-                json!(r),
-                d.push(),
-                d.by().as_str()
-            );
-            if let Some(deferral) = deferral {
-                line.push_str(&format!(r#","deferUntil":{}"#, deferral.until.timestamp_millis()));
-            }
-            if explain {
-                let e = serde_json::to_string(&prepared.explain_id(r)).unwrap();
-                line.push_str(&format!(r#","explanation":{e}"#));
-            }
-            line + "}"
-        })
-        .collect();
-    format!(r#"{{"decisions":[{}]}}"#, decisions.join(","))
 }
 
 /// A push's JSON text with `recipients` last, as `dnd --help` writes it
@@ -114,7 +82,7 @@ fn a_push_is_decided_as_the_core_decides_it() {
     assert!(a.body.contains("\"deferUntil\":"), "alice's period ends: {}", a.body);
     let metrics = client.get("/metrics").body;
     assert!(
-        metrics.contains("dnd_decisions_total{layer=\"user_period\"} 2"),
+        metrics.contains("dnd_decisions_total{app=\"test-key\",layer=\"user_period\"} 2"),
         "{metrics}"
     );
 }

@@ -436,8 +436,16 @@ impl fmt::Display for Explanation {
     }
 }
 
+/// An instant in the JSON explanation: epoch ms, and the local time as RFC
+/// 9557 writes it, `2026-11-22T23:30:00+08:00[Asia/Shanghai]` (RFC 3339
+/// with the zone's name as a suffix, as java.time and Temporal read it).
 fn instant(at: DateTime<Utc>, zone: Tz) -> Value {
-    json!({ "ms": at.timestamp_millis(), "local": local(at, zone) })
+    let local = format!(
+        "{}[{}]",
+        at.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::AutoSi, false),
+        zone.name()
+    );
+    json!({ "ms": at.timestamp_millis(), "local": local })
 }
 
 fn level_json(level: Option<Level>) -> Value {

@@ -1,7 +1,7 @@
 //! What the workspace's tests and benchmarks share, in one place instead of
 //! a copy per member: the signing HTTP/1.1 client ([`client`]), the
 //! keep-alive load client of the benchmarks ([`load`]), a started
-//! server's address ([`process`]) and a generated world of settings
+//! server's address ([`process`]), the tests' `nats-server` ([`nats`]) and a generated world of settings
 //! requests and pushes ([`world`]).
 //!
 //! A dev-dependency of `dnd-server`, `dnd-cluster` and `dnd-cli` only, never
@@ -12,5 +12,6 @@
 
 pub mod client;
 pub mod load;
+pub mod nats;
 pub mod process;
 pub mod world;

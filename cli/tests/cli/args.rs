@@ -125,6 +125,28 @@ fn help_documents_the_protocol() {
 }
 
 #[test]
+fn help_lists_every_path_the_service_serves() {
+    let text = stdout(&dnd(&["--help"], ""));
+    for route in dnd_server::routes::all() {
+        assert!(text.contains(route.path), "{} not in dnd --help", route.path);
+    }
+}
+
+#[test]
+fn without_a_time_zone_the_zone_used_is_said_on_stderr() {
+    for mode in ["replay", "explain"] {
+        let out = dnd(&[mode], PERIOD);
+        assert_eq!(out.status.code(), Some(0), "{mode}");
+        assert_eq!(
+            stderr(&out),
+            "dnd: no --time-zone given: periods without a zone of their own are read in UTC\n"
+        );
+        let given = dnd(&[mode, "--time-zone", "Asia/Shanghai"], PERIOD);
+        assert_eq!((given.status.code(), stderr(&given).as_str()), (Some(0), ""));
+    }
+}
+
+#[test]
 fn version_is_printed() {
     for flag in ["--version", "-V"] {
         let out = dnd(&[flag], "");

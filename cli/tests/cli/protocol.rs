@@ -194,6 +194,29 @@ fn explain_walks_the_layers_in_words() {
 }
 
 #[test]
+fn explain_summary_writes_one_line_per_decision() {
+    let input = [
+        PERIOD,
+        r#"{"push": {"at": "2026-11-23T07:30:00+08:00", "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["alice", "bob"]}}"#,
+        r#"{"push": {"at": "2026-11-22T23:30:00+08:00", "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["alice"]}}"#,
+        "oops",
+    ]
+    .join("\n");
+    let out = dnd(&["explain", "--summary", "--time-zone", "Asia/Shanghai"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "request /user/blockPushPeriod/set.json -> {\"code\":200}\n\
+         2026-11-23T07:30:00+08:00[Asia/Shanghai] s -> alice: push by none, level -1\n\
+         2026-11-23T07:30:00+08:00[Asia/Shanghai] s -> bob: push by none, level -1\n\
+         2026-11-22T23:30:00+08:00[Asia/Shanghai] s -> alice: no push by user_period, level 5, deferred until 2026-11-23T07:00:00+08:00[Asia/Shanghai]\n\
+         error: line 4: not JSON: expected value at line 1 column 1\n"
+    );
+    let both = dnd(&["explain", "--summary", "--json"], "");
+    assert_eq!(both.status.code(), Some(2), "--summary and --json conflict");
+}
+
+#[test]
 fn the_example_night_replays_cleanly() {
     let input = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/night.jsonl")).unwrap();
     let out = dnd(&["replay", "--time-zone", "Asia/Shanghai"], &input);
@@ -235,8 +258,8 @@ fn replay_reports_defer_until_and_explain_json_gives_one_object_per_recipient() 
         .unwrap();
     assert_eq!(period["seen"]["quiet"], "period");
     assert_eq!(
-        objects[0]["deferral"]["until"]["local"],
-        "2026-11-23T07:00:00+08:00 Asia/Shanghai"
+        objects[0]["deferral"]["until"]["local"], "2026-11-23T07:00:00+08:00[Asia/Shanghai]",
+        "RFC 9557: RFC 3339 with the zone as a suffix"
     );
 }
 

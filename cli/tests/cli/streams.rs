@@ -34,7 +34,7 @@ fn closed_pipe_ends_quietly() {
     }
     for mode in ["replay", "explain"] {
         let mut child = bin()
-            .arg(mode)
+            .args([mode, "--time-zone", "UTC"])
             .stdin(Stdio::piped())
             .stdout(pipe_without_reader())
             .stderr(Stdio::piped())
@@ -58,8 +58,8 @@ fn closed_pipe_ends_quietly() {
         let many = dir.file("many.jsonl", format!("{PERIOD}\n").repeat(20_000).as_bytes());
         let script = r#"set -o pipefail
             "$0" --help | head -1 >/dev/null && echo "help $?"
-            "$0" replay "$1" | head -1 >/dev/null && echo "replay $?"
-            "$0" explain "$1" | head -1 >/dev/null && echo "explain $?""#;
+            "$0" replay --time-zone UTC "$1" | head -1 >/dev/null && echo "replay $?"
+            "$0" explain --time-zone UTC "$1" | head -1 >/dev/null && echo "explain $?""#;
         let out = std::process::Command::new("/bin/bash")
             .args(["-c", script, env!("CARGO_BIN_EXE_dnd"), &many])
             .output()
@@ -74,7 +74,12 @@ fn other_write_errors_are_reported() {
     let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
         return; // no /dev/full here
     };
-    for args in [&["replay"][..], &["explain"], &["--help"], &["--version"]] {
+    for args in [
+        &["replay", "--time-zone", "UTC"][..],
+        &["explain", "--time-zone", "UTC"],
+        &["--help"],
+        &["--version"],
+    ] {
         let mut child = bin()
             .args(args)
             .stdin(Stdio::piped())

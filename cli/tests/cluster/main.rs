@@ -147,6 +147,7 @@ fn assert_same_as_replay(
 #[test]
 fn a_world_through_three_shards_over_http_decides_as_dnd_replay_through_a_shard_kill() {
     let started = Instant::now();
+    dnd_testkit::nats::ensure();
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let config = config_file(dir.path());
@@ -234,6 +235,7 @@ fn stream_state(url: &str) -> (u64, u64) {
 /// shards decide as `dnd replay` does.
 #[test]
 fn a_retry_after_the_api_node_dies_is_applied_once() {
+    dnd_testkit::nats::ensure();
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let config = config_file(dir.path());
@@ -304,5 +306,83 @@ fn a_retry_after_the_api_node_dies_is_applied_once() {
     eprintln!(
         "api kill: {} of {COUNT} unanswered, {duplicates} of their retries were already appended",
         unanswered.len()
+    );
+}
+
+/// `dnd cluster local` as an installed binary runs it: the nats-server from
+/// `$NATS_SERVER`, its store in a temporary directory that is gone once it
+/// stops, and shards asked to stop (SIGTERM), which save their snapshots.
+#[test]
+fn cluster_local_stops_its_shards_gracefully_and_removes_its_temporary_directory() {
+    let nats = dnd_testkit::nats::ensure();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args(["cluster", "local", "--shards", "2", "--listen", "127.0.0.1:0"])
+        .env("DND_APP_KEY", dnd_testkit::client::KEY)
+        .env("DND_APP_SECRET", dnd_testkit::client::SECRET)
+        .env("DND_TIME_ZONE", ZONE)
+        .env("NATS_SERVER", &nats)
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = dnd_testkit::process::listening(&mut child);
+    let client = dnd_testkit::client::Client::new(addr);
+    let set = client.post("/user/urgent/set.json", "userId=u&allow=1");
+    assert_eq!(set.status, 200, "{}", set.body);
+    // Read back through the shard that holds u, once it answers: the shards
+    // are running (on a loaded machine they may take a while to start).
+    let seq = set
+        .header("dnd-seq")
+        .expect("a cluster's write has a sequence")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let headers = [
+            client.signed("/user/urgent/get.json"),
+            vec![("Dnd-After".into(), seq.clone())],
+        ]
+        .concat();
+        let got = client.send("POST", "/user/urgent/get.json", &headers, b"userId=u");
+        if got.body == r#"{"code":200,"data":{"allow":1}}"# {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the shards never answered: {}", got.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let during: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(during.iter().any(|n| n.starts_with("dnd-cluster-")), "{during:?}");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{logs}");
+    let stopped = logs.lines().filter(|l| l.contains("shard stopped;")).count();
+    assert_eq!(stopped, 2, "both shards stopped after their snapshots:\n{logs}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn without_a_nats_server_cluster_local_says_what_to_install() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dnd"))
+        .args(["cluster", "local", "--shards", "1", "--listen", "127.0.0.1:0"])
+        .env("DND_APP_KEY", "k")
+        .env("DND_APP_SECRET", "s")
+        .env_remove("NATS_SERVER")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        why.contains("no nats-server on PATH and NATS_SERVER is not set") && why.contains("install nats-server 2.11"),
+        "{why}"
     );
 }

@@ -72,6 +72,7 @@ pub fn shard_every(
 
 /// A fresh directory for a server's store.
 pub fn dir() -> tempfile::TempDir {
+    dnd_testkit::nats::ensure();
     tempfile::tempdir().unwrap()
 }
 

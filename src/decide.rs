@@ -95,6 +95,10 @@ pub struct Message<'a> {
     /// Whether the sender may mention everyone (`true` unless the caller
     /// says otherwise): an @all from a sender who may not counts as no mention.
     pub mention_all_allowed: bool,
+    /// The message's text, or the part of it the caller wants scanned for
+    /// keywords (empty: none). In a group or ultra-group message, a keyword
+    /// of the recipient found in it counts as a mention of the recipient.
+    pub text: &'a str,
 }
 
 impl<'a> Message<'a> {
@@ -110,7 +114,15 @@ impl<'a> Message<'a> {
             urgent: false,
             member_count: None,
             mention_all_allowed: true,
+            text: "",
         }
+    }
+
+    /// This message, with text `text` (see [`Message::text`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_text(mut self, text: &'a str) -> Message<'a> {
+        self.text = text;
+        self
     }
 
     /// This message, mentioning `mentions`.
@@ -284,6 +296,10 @@ pub struct PreparedMessage<'a> {
     all_off: MentionAllOff,
     /// Whether this private message counts as mentioning its recipient.
     private_mention: bool,
+    /// The users' keywords found in the message's text (sorted pattern
+    /// numbers): empty unless the type reads mentions, the message has text
+    /// and somebody's keyword is in it.
+    found: Vec<crate::matching::PatternId>,
 }
 
 impl Settings {
@@ -356,9 +372,12 @@ impl Settings {
             } else {
                 Mentioned::No
             };
+            // A recipient mentioned by id (or keyword) is also reached by
+            // whatever reaches the others (an @all): being mentioned never
+            // makes a level push less.
             [
                 Level::ALL.map(|l| l.pushes(others)),
-                Level::ALL.map(|l| l.pushes(Mentioned::Me)),
+                Level::ALL.map(|l| l.pushes(Mentioned::Me) || l.pushes(others)),
             ]
         };
 
@@ -383,6 +402,11 @@ impl Settings {
             fans: self.policies.fans_of_id(message.sender, |id| self.user(id)),
             all_off,
             private_mention,
+            // The one scan of the text, for every user's keywords at once.
+            found: match mentions_count {
+                true => self.keywords.scan(message.text),
+                false => Vec::new(),
+            },
         }
     }
 }
@@ -488,7 +512,17 @@ impl<'a> PreparedMessage<'a> {
     /// stands for everyone else (`fanout.rs`).
     #[inline]
     pub(crate) fn special(&self) -> bool {
-        self.urgent || self.fans.is_some()
+        self.urgent || self.fans.is_some() || !self.found.is_empty()
+    }
+
+    /// The first of the recipient's keywords found in the message's text,
+    /// if any (in a type that reads mentions).
+    #[inline]
+    pub(crate) fn keyword_of(&self, handle: Option<UserHandle>) -> Option<&'a str> {
+        match handle {
+            Some(h) if !self.found.is_empty() => self.settings.keywords.first_found(h.number(), &self.found),
+            _ => None,
+        }
     }
 
     /// The decision for the recipient with `handle` (or, without one, for the
@@ -554,13 +588,13 @@ impl<'a> PreparedMessage<'a> {
         )
     }
 
-    /// Whether the message mentions the recipient by id, in a conversation
-    /// type that reads mentions.
+    /// Whether the message mentions the recipient by id or by one of their
+    /// keywords, in a conversation type that reads mentions.
     #[inline(always)]
     fn mentions_me(&self, handle: Option<UserHandle>, id: &str) -> bool {
         match handle {
             // The filter is empty unless the message mentions users the settings know.
-            Some(h) => self.audience().mentions(h),
+            Some(h) => self.audience().mentions(h) || self.keyword_of(handle).is_some(),
             // A user the settings do not know: compare ids.
             None => self.mentions_count && matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
         }

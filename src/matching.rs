@@ -60,7 +60,9 @@ impl Pattern {
     /// keeps the boundary rule.
     #[inline]
     pub(crate) fn fits(&self, text: &Folded, start: usize, end: usize) -> bool {
-        !(self.word_start && start > 0 && text.word_at(start - 1)) && !(self.word_end && text.word_at(end))
+        let blocked_before = self.word_start && start > 0 && text.word_at(start - 1);
+        let blocked_after = self.word_end && text.word_at(end);
+        !blocked_before && !blocked_after
     }
 }
 

@@ -14,6 +14,7 @@
 mod conversation_type;
 pub(crate) mod expiring;
 mod ids;
+pub(crate) mod keyword;
 mod level;
 pub(crate) mod mention;
 pub(crate) mod policy;

@@ -37,6 +37,7 @@ use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, Lev
 
 mod config;
 pub(crate) mod interner;
+pub(crate) mod keywords;
 pub(crate) mod level_map;
 mod policy_store;
 pub(crate) mod record;
@@ -153,6 +154,8 @@ pub struct Settings {
     pub(crate) extras: HashMap<u32, UserExtras, std::hash::BuildHasherDefault<HandleHasher>>,
     /// VIP lists and urgent consent (issue 11).
     pub(crate) policies: Policies,
+    /// Users' keywords.
+    pub(crate) keywords: keywords::KeywordStore,
 }
 
 impl std::fmt::Debug for Settings {
@@ -179,6 +182,7 @@ impl Settings {
             conversations: Default::default(),
             extras: HashMap::default(),
             policies: Policies::default(),
+            keywords: keywords::KeywordStore::default(),
         }
     }
 

@@ -82,8 +82,19 @@ impl PreparedMessage<'_> {
             mention_all: (self.mentions_count && matches!(self.message().mentions, Mentions::All))
                 .then_some(self.all_off),
             private_mention: self.private_mention,
+            keyword: match mentioned {
+                Mentioned::Me if !self.private_mention && !self.audience_mentions(handle) => {
+                    self.keyword_of(handle).map(str::to_owned)
+                }
+                _ => None,
+            },
             deferral: self.deferral(handle, id, decision),
         }
+    }
+
+    /// Whether the message mentions the recipient with `handle` by id.
+    fn audience_mentions(&self, handle: Option<crate::store::UserHandle>) -> bool {
+        handle.is_some_and(|h| self.audience().mentions(h))
     }
 
     /// How the message mentions the recipient, as far as `level` cares (RULES §3).
@@ -92,10 +103,10 @@ impl PreparedMessage<'_> {
             Mentioned::Me
         } else if !self.mentions_count {
             Mentioned::No
-        } else if self.mention_all {
-            Mentioned::All
         } else if level.reads_personal_mention() && self.mentions_me(handle, id) {
             Mentioned::Me
+        } else if self.mention_all {
+            Mentioned::All
         } else {
             Mentioned::No
         }
@@ -119,6 +130,9 @@ pub struct Explanation {
     /// For a message with an @all that is read: why it counts as no mention, if it does.
     mention_all: Option<MentionAllOff>,
     private_mention: bool,
+    /// The recipient's keyword that made the message mention them, when
+    /// that, and not their id, did.
+    keyword: Option<String>,
     deferral: Option<Deferral>,
 }
 
@@ -189,7 +203,10 @@ impl Explanation {
             }
             _ if !self.conversation_type.mentions_count() => "mentions are not read in this conversation type".into(),
             (_, Mentioned::All) => "the message mentions @all".into(),
-            (_, Mentioned::Me) => "the message mentions the recipient".into(),
+            (_, Mentioned::Me) => match &self.keyword {
+                Some(k) => format!("the message's text holds the recipient's keyword \"{}\"", Escaped(k)),
+                None => "the message mentions the recipient".into(),
+            },
             (Level::MentionsOfAll, _) => match off {
                 Some(off) => format!("the message's @all counts as no mention: {off}"),
                 None => "the message does not mention @all".into(),
@@ -552,6 +569,9 @@ impl Serialize for Explanation {
         }
         if self.private_mention {
             m.insert("privateAsMention".into(), json!(true));
+        }
+        if let Some(keyword) = &self.keyword {
+            m.insert("keyword".into(), json!(keyword));
         }
         if let Some(defer) = self.deferral {
             m.insert("deferUntil".into(), json!(defer.until.timestamp_millis()));

@@ -189,12 +189,8 @@ impl Patterns {
         self.patterns[id as usize].as_ref().expect("a held pattern is stored")
     }
 
-    /// Whether no pattern is held.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.in_levels == self.dead && self.pending.is_empty()
-    }
-
     /// How many automata a scan runs.
+    #[cfg(test)]
     pub(crate) fn levels(&self) -> usize {
         self.levels.len()
     }

@@ -72,6 +72,9 @@ pub struct Push {
     /// Whether the sender may mention everyone (`"mentionAllAllowed"`;
     /// absent is `true`).
     pub mention_all_allowed: bool,
+    /// The message's text, scanned for the recipients' keywords (`"text"`;
+    /// absent is empty).
+    pub text: String,
 }
 
 /// A push's time: milliseconds since the epoch, or RFC 3339 text.
@@ -206,7 +209,8 @@ impl Push {
         };
         let mut message = Message::new(conversation, &self.from_user_id, at)
             .with_mentions(mentions)
-            .with_mention_all_allowed(self.mention_all_allowed);
+            .with_mention_all_allowed(self.mention_all_allowed)
+            .with_text(&self.text);
         message.disable_push = self.disable_push;
         message.urgent = self.urgent;
         message.member_count = member_count;

@@ -218,6 +218,18 @@ pub enum Request {
         /// The user.
         user_id: UserId,
     },
+    /// `/user/keywords/set.json`.
+    SetKeywords {
+        /// The user.
+        user_id: UserId,
+        /// The keywords, replacing any others; an empty list clears them.
+        keywords: crate::model::keyword::Keywords,
+    },
+    /// `/user/keywords/get.json`.
+    GetKeywords {
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -342,6 +354,7 @@ impl Request {
                 | Request::GetSchedule { .. }
                 | Request::GetVip { .. }
                 | Request::GetUrgent { .. }
+                | Request::GetKeywords { .. }
         )
     }
 }

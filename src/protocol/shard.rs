@@ -229,7 +229,10 @@ impl Request {
             | Request::SetVip { user_id, .. }
             | Request::GetVip { user_id }
             | Request::SetUrgent { user_id, .. }
-            | Request::GetUrgent { user_id } => ShardKey::User(user_id),
+            | Request::GetUrgent { user_id }
+            // Keywords are their owner's, read when deciding for the owner.
+            | Request::SetKeywords { user_id, .. }
+            | Request::GetKeywords { user_id } => ShardKey::User(user_id),
             Request::SetUltraGroupDefault { .. }
             | Request::GetUltraGroupDefault { .. }
             | Request::SetUltraGroupDefaultUntil { .. } => ShardKey::Everyone,

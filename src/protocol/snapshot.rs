@@ -9,7 +9,7 @@
 //! it again gives the same bytes.
 //!
 //! Format 2 is written; format 1 (no schedules, snoozes, temporary levels,
-//! VIP lists, urgent consent or mention policy) still restores. A restore refuses anything undocumented (unknown fields,
+//! VIP lists, urgent consent, mention policy or keywords) still restores. A restore refuses anything undocumented (unknown fields,
 //! an array where an object belongs, a duplicate field, a duplicate entry)
 //! with an error naming where it is: `users[3].conversationTypes[1]: ...`.
 //! The format allows `null` nowhere: an optional field that is not set is
@@ -134,6 +134,7 @@ impl Settings {
                 })
             }),
             urgent_allowed: self.urgent_allowed(id).then_some(true),
+            keywords: self.keywords.get(h.number()).cloned(),
         }
     }
 
@@ -250,6 +251,9 @@ impl Settings {
         if format == 1 && (u.vip.is_some() || u.urgent_allowed.is_some()) {
             return Err(Error::snapshot("vip and urgentAllowed are not in format 1"));
         }
+        if format == 1 && u.keywords.is_some() {
+            return Err(Error::snapshot("keywords are not in format 1"));
+        }
         if u.period.is_some() && u.schedule.is_some() {
             return Err(Error::snapshot("period and schedule: a user has one quiet time"));
         }
@@ -297,6 +301,14 @@ impl Settings {
             self.set_conversation_level_until(&user_id, &key, temp.level, temp.until)?;
         }
         self.set_urgent_allowed(&user_id, u.urgent_allowed.unwrap_or(false))?;
+        if let Some(keywords) = &u.keywords {
+            if keywords.is_empty() {
+                return Err(Error::snapshot(
+                    "keywords: an empty list is never saved (a user without keywords has no keywords)",
+                ));
+            }
+            self.set_keywords(&user_id, keywords)?;
+        }
         Ok(())
     }
 

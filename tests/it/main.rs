@@ -10,6 +10,7 @@ mod gen;
 mod handles;
 mod inputs;
 mod json;
+mod keywords;
 mod naive;
 mod policy;
 mod policy_api;

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use chrono::{Datelike, Timelike};
 use chrono_tz::Tz;
 use dnd_engine::{
-    Config, Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request, VipScope,
+    keyword_occurs, Config, Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request,
+    VipScope,
 };
 
 /// A schedule window: (ISO days, start second, minutes, level code).
@@ -42,6 +43,8 @@ pub struct NaiveUser {
     vip: Option<(Vec<String>, bool)>,
     /// whether urgent messages push through
     urgent: bool,
+    /// the keywords, as set (NFC, each once)
+    keywords: Vec<String>,
 }
 
 /// The whole engine's state: its configuration, every user's settings and
@@ -269,6 +272,10 @@ impl Naive {
             Request::SetUrgent { user_id, allow } => {
                 self.users.entry(user_id.to_string()).or_default().urgent = *allow;
             }
+            Request::SetKeywords { user_id, keywords } => {
+                self.users.entry(user_id.to_string()).or_default().keywords =
+                    keywords.as_slice().iter().map(|k| k.to_string()).collect();
+            }
             _ => {}
         }
     }
@@ -326,7 +333,12 @@ impl Naive {
             let all_counts = message.mention_all_allowed && !too_many;
             let at_all = reads_mentions && message.mentions == Mentions::All && all_counts;
             let private_mention = self.private_as_mention && conversation_type == ConversationType::Private;
+            // A keyword of the recipient found in the text, searched for
+            // this recipient alone, keyword by keyword.
+            let by_keyword =
+                reads_mentions && user.is_some_and(|u| u.keywords.iter().any(|k| keyword_occurs(k, message.text)));
             let at_me = private_mention
+                || by_keyword
                 || reads_mentions && matches!(message.mentions, Mentions::Users(ids) if ids.contains(&recipient));
             let push = match level {
                 -1 => true,

@@ -466,6 +466,7 @@ const PUSH_FIELDS: &[&str] = &[
     "urgent",
     "memberCount",
     "mentionAllAllowed",
+    "text",
 ];
 
 impl<'de> Shape<'de> for PushObject {
@@ -491,6 +492,7 @@ impl<'de> Shape<'de> for PushObject {
             urgent: false,
             member_count: None,
             mention_all_allowed: true,
+            text: String::new(),
         };
         let given = object(
             map,
@@ -498,7 +500,7 @@ impl<'de> Shape<'de> for PushObject {
             path,
             PUSH_FIELDS,
             "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
-             urgent, memberCount, mentionAllAllowed",
+             urgent, memberCount, mentionAllAllowed, text",
             |map, i, at| {
                 match i {
                     0 => push.at = map.next_value_seed(Expect::new(Instant, slot, at))?,
@@ -520,6 +522,9 @@ impl<'de> Shape<'de> for PushObject {
                         ))?)
                     }
                     10 => push.mention_all_allowed = map.next_value_seed(Expect::new(Boolean, slot, at))?,
+                    11 => {
+                        push.text = map.next_value_seed(Expect::new(Text("the message's text (a string)"), slot, at))?
+                    }
                     _ => {
                         let list = Strings {
                             must_be: RECIPIENTS,

@@ -264,6 +264,8 @@ pub enum Answer {
     Vip(Option<crate::model::policy::VipList>),
     /// `{"code":200,"data":{"allow":0 or 1}}`.
     Urgent(bool),
+    /// `{"code":200,"data":{"keywords":[...]}}`, in NFC, in the order set.
+    Keywords(crate::model::keyword::Keywords),
 }
 
 impl Answer {
@@ -301,6 +303,7 @@ impl Answer {
             Answer::Schedule(None) => map.serialize_entry("data", &json!({ "windows": [] })),
             Answer::Vip(list) => map.serialize_entry("data", &super::policy_requests::VipData::of(list.as_ref())),
             Answer::Urgent(allow) => map.serialize_entry("data", &json!({ "allow": u8::from(*allow) })),
+            Answer::Keywords(keywords) => map.serialize_entry("data", &json!({ "keywords": keywords })),
         }
     }
 }

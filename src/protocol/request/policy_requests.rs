@@ -8,12 +8,15 @@
 //! | `/user/vip/get.json` | `userId` | `{"code":200,"data":{"vipUserIds":[...],"scope":"quiet"}}` (`[]` and `quiet` when none) |
 //! | `/user/urgent/set.json` | `userId`, optional `allow` (0 or 1; default 0) | `{"code":200}` |
 //! | `/user/urgent/get.json` | `userId` | `{"code":200,"data":{"allow":0}}` |
+//! | `/user/keywords/set.json` | `userId`, `keywords` (one JSON array of at most 50 strings, each 1 to 64 characters after NFC with a letter, digit or symbol; `[]` clears) | `{"code":200}` |
+//! | `/user/keywords/get.json` | `userId` | `{"code":200,"data":{"keywords":[...]}}` |
 
 use serde::Serialize;
 
 use super::extensions::Answer;
 use super::{Form, Request, Response};
 use crate::error::Error;
+use crate::model::keyword::Keywords;
 use crate::model::policy::{VipList, VipScope};
 use crate::store::Settings;
 
@@ -47,6 +50,14 @@ pub(super) fn parse(path: &str, form: &Form<'_>) -> Result<Option<Request>, Erro
         "/user/urgent/get.json" => Request::GetUrgent {
             user_id: form.user_id("userId")?,
         },
+        "/user/keywords/set.json" => {
+            let user_id = form.user_id("userId")?;
+            let keywords = form.parse("keywords", Keywords::parse)?;
+            Request::SetKeywords { user_id, keywords }
+        }
+        "/user/keywords/get.json" => Request::GetKeywords {
+            user_id: form.user_id("userId")?,
+        },
         _ => return Ok(None),
     }))
 }
@@ -56,6 +67,7 @@ pub(super) fn apply(settings: &mut Settings, request: &Request) -> Option<Result
     Some(match request {
         Request::SetVip { user_id, vip } => settings.set_vip_list(user_id, vip),
         Request::SetUrgent { user_id, allow } => settings.set_urgent_allowed(user_id, *allow),
+        Request::SetKeywords { user_id, keywords } => settings.set_keywords(user_id, keywords),
         _ => return None,
     })
 }
@@ -65,6 +77,7 @@ pub(super) fn query(settings: &Settings, request: &Request) -> Option<Response> 
     Some(Response::Extension(match request {
         Request::GetVip { user_id } => Answer::Vip(settings.vip_list(user_id.as_str())),
         Request::GetUrgent { user_id } => Answer::Urgent(settings.urgent_allowed(user_id.as_str())),
+        Request::GetKeywords { user_id } => Answer::Keywords(settings.keywords(user_id.as_str())),
         _ => return None,
     }))
 }

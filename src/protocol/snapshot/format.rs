@@ -140,6 +140,9 @@ format_struct! {
         pub(super) temporary_conversations: Option<Vec<Obj<TemporaryConversationLevel>>>,
         pub(super) vip: Option<Obj<VipSnapshot>>,
         pub(super) urgent_allowed: Option<bool>,
+        /// Saved only when the user has keywords (format 2; refused in
+        /// format 1), each checked as the request checks it.
+        pub(super) keywords: Option<crate::model::keyword::Keywords>,
     }
 }
 

@@ -10,6 +10,7 @@ use super::reader::{once, raw, required, Object, ObjectVisitor, Raw};
 use super::{optional_bus_channel, until};
 use crate::error::Error;
 use crate::error::Excerpt;
+use crate::model::keyword::Keywords;
 use crate::model::policy::VipList;
 use crate::model::schedule::WeeklySchedule;
 use crate::protocol::request::{params, Request};
@@ -30,6 +31,7 @@ pub(super) struct RequestFields {
     schedule: Option<WeeklySchedule>,
     vip: Option<VipList>,
     allow: Option<Raw>,
+    keywords: Option<Keywords>,
     unknown: Option<Excerpt>,
 }
 
@@ -48,6 +50,7 @@ impl Object for RequestFields {
         "schedule",
         "vip",
         "allow",
+        "keywords",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -66,6 +69,13 @@ impl Object for RequestFields {
                     .next_value::<VipList>()
                     .map_err(|e| de::Error::custom(format_args!("vip: {}", crate::error::bounded(e))))?;
                 once(&mut self.vip, name, value)
+            }
+            // Keywords are checked by their own type, as the form's `keywords` is.
+            "keywords" => {
+                let value = map
+                    .next_value::<Keywords>()
+                    .map_err(|e| de::Error::custom(format_args!("keywords: {}", crate::error::bounded(e))))?;
+                once(&mut self.keywords, name, value)
             }
             "conversation" => {
                 let value = map.next_value_seed(ObjectVisitor::new("conversation"))?;
@@ -96,7 +106,7 @@ impl Object for RequestFields {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 22] = [
+const KINDS: [(&str, &[&str]); 24] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -125,6 +135,8 @@ const KINDS: [(&str, &[&str]); 22] = [
     ("getVip", &["userId"]),
     ("setUrgent", &["userId", "allow"]),
     ("getUrgent", &["userId"]),
+    ("setKeywords", &["userId", "keywords"]),
+    ("getKeywords", &["userId"]),
 ];
 
 impl RequestFields {
@@ -143,6 +155,7 @@ impl RequestFields {
             ("schedule", self.schedule.is_some()),
             ("vip", self.vip.is_some()),
             ("allow", self.allow.is_some()),
+            ("keywords", self.keywords.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -175,6 +188,7 @@ impl RequestFields {
             schedule,
             vip,
             allow,
+            keywords,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -311,7 +325,17 @@ impl RequestFields {
                     allow: allow.map(|a| a.boolean("allow")).transpose()?.unwrap_or(false),
                 }
             }
-            _ => Request::GetUrgent {
+            "getUrgent" => Request::GetUrgent {
+                user_id: user_id("userId")?,
+            },
+            "setKeywords" => {
+                let user_id = user_id("userId")?;
+                Request::SetKeywords {
+                    user_id,
+                    keywords: required(keywords, "keywords")?,
+                }
+            }
+            _ => Request::GetKeywords {
                 user_id: user_id("userId")?,
             },
         })

@@ -21,6 +21,7 @@ mod clock;
 pub(crate) mod defer;
 mod explain;
 mod fanout;
+mod groups;
 mod observe;
 pub(crate) mod walk;
 use audience::Audience;
@@ -99,6 +100,10 @@ pub struct Message<'a> {
     /// keywords (empty: none). In a group or ultra-group message, a keyword
     /// of the recipient found in it counts as a mention of the recipient.
     pub text: &'a str,
+    /// The user groups the message mentions (`mentionedInfo.userGroupIds`):
+    /// in a group or ultra-group message, each member is mentioned as by
+    /// id, whatever becomes of an @all.
+    pub mentioned_groups: &'a [&'a str],
 }
 
 impl<'a> Message<'a> {
@@ -115,7 +120,16 @@ impl<'a> Message<'a> {
             member_count: None,
             mention_all_allowed: true,
             text: "",
+            mentioned_groups: &[],
         }
+    }
+
+    /// This message, mentioning the user groups `groups` (see
+    /// [`Message::mentioned_groups`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_mentioned_groups(mut self, groups: &'a [&'a str]) -> Message<'a> {
+        self.mentioned_groups = groups;
+        self
     }
 
     /// This message, with text `text` (see [`Message::text`]).
@@ -192,6 +206,11 @@ impl Decision {
     const DISABLED: Decision = Decision {
         push: false,
         by: Layer::DisablePush,
+        level: None,
+    };
+    const MUTED: Decision = Decision {
+        push: false,
+        by: Layer::MutedSender,
         level: None,
     };
 
@@ -296,6 +315,11 @@ pub struct PreparedMessage<'a> {
     all_off: MentionAllOff,
     /// Whether this private message counts as mentioning its recipient.
     private_mention: bool,
+    /// The members of the user groups the message mentions (in a type that
+    /// reads mentions).
+    groups: groups::GroupMembers,
+    /// The users who mute the sender, if anyone does.
+    muters: Option<&'a crate::store::Muters>,
     /// The users' keywords found in the message's text (sorted pattern
     /// numbers): empty unless the type reads mentions, the message has text
     /// and somebody's keyword is in it.
@@ -402,6 +426,13 @@ impl Settings {
             fans: self.policies.fans_of_id(message.sender, |id| self.user(id)),
             all_off,
             private_mention,
+            // Resolved once, here, never per recipient.
+            groups: match mentions_count {
+                true => groups::GroupMembers::of(self, message.mentioned_groups),
+                false => groups::GroupMembers::default(),
+            },
+            // The sender is looked up here only when somebody mutes anyone.
+            muters: self.mutes.muters_of_id(message.sender, |id| self.user(id)),
             // The one scan of the text, for every user's keywords at once.
             found: match mentions_count {
                 true => self.keywords.scan(message.text),
@@ -512,7 +543,23 @@ impl<'a> PreparedMessage<'a> {
     /// stands for everyone else (`fanout.rs`).
     #[inline]
     pub(crate) fn special(&self) -> bool {
-        self.urgent || self.fans.is_some() || !self.found.is_empty()
+        self.urgent
+            || self.fans.is_some()
+            || !self.found.is_empty()
+            || self.muters.is_some()
+            || !self.groups.filter().0.is_empty()
+    }
+
+    /// What the muted-sender layer sees for the recipient with `handle`.
+    #[inline]
+    pub(crate) fn mute(&self, handle: Option<UserHandle>) -> Seen {
+        match handle.and_then(|h| self.muters?.get(&h.number())) {
+            Some(&until) => Seen::Muted { muted: true, until },
+            None => Seen::Muted {
+                muted: false,
+                until: None,
+            },
+        }
     }
 
     /// The first of the recipient's keywords found in the message's text,
@@ -538,6 +585,9 @@ impl<'a> PreparedMessage<'a> {
         }
         if self.message.disable_push {
             return Decision::DISABLED;
+        }
+        if self.muters.is_some() && self.mute(handle).decides(self.message.at.as_datetime()).is_some() {
+            return Decision::MUTED;
         }
         if record.extended() {
             return self.decide_extended(handle, id);
@@ -588,13 +638,15 @@ impl<'a> PreparedMessage<'a> {
         )
     }
 
-    /// Whether the message mentions the recipient by id or by one of their
-    /// keywords, in a conversation type that reads mentions.
+    /// Whether the message mentions the recipient by id, through a user
+    /// group or by one of their keywords, in a conversation type that reads mentions.
     #[inline(always)]
     fn mentions_me(&self, handle: Option<UserHandle>, id: &str) -> bool {
         match handle {
             // The filter is empty unless the message mentions users the settings know.
-            Some(h) => self.audience().mentions(h) || self.keyword_of(handle).is_some(),
+            Some(h) => {
+                self.audience().mentions(h) || self.groups.contains(h.number()) || self.keyword_of(handle).is_some()
+            }
             // A user the settings do not know: compare ids.
             None => self.mentions_count && matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
         }

@@ -115,7 +115,9 @@ pub use decide::{Conversation, Decision, Escaped, Explanation, Message, Prepared
 pub use error::{Error, Excerpt};
 pub use matching::keyword_occurs;
 pub use model::expiring::{Expiring, Snooze, Temporary};
+pub use model::id_list::MAX_GROUP_MEMBERS;
 pub use model::keyword::Keywords;
+pub use model::muted::MutedSenders;
 pub use model::policy::{MentionAllOff, Urgency, VipList, VipScope};
 pub use model::schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
 pub use model::zone::WEEK_MS;

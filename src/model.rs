@@ -13,10 +13,12 @@
 
 mod conversation_type;
 pub(crate) mod expiring;
+pub(crate) mod id_list;
 mod ids;
 pub(crate) mod keyword;
 mod level;
 pub(crate) mod mention;
+pub(crate) mod muted;
 pub(crate) mod policy;
 pub(crate) mod schedule;
 mod timestamp;

@@ -39,13 +39,16 @@ mod config;
 pub(crate) mod interner;
 pub(crate) mod keywords;
 pub(crate) mod level_map;
+mod muted_store;
 mod policy_store;
 pub(crate) mod record;
 mod timed;
+pub(crate) mod user_groups;
 
 pub use config::{AppDefaults, Config};
 pub(crate) use record::{StoredPeriod, UserRecord};
 
+pub(crate) use muted_store::Muters;
 pub(crate) use policy_store::{Fans, Policies};
 
 /// The index of a time zone in the settings' zone table; 0 is the data center's.
@@ -156,6 +159,10 @@ pub struct Settings {
     pub(crate) policies: Policies,
     /// Users' keywords.
     pub(crate) keywords: keywords::KeywordStore,
+    /// Users' muted senders.
+    pub(crate) mutes: muted_store::Mutes,
+    /// User groups.
+    pub(crate) user_groups: user_groups::UserGroups,
 }
 
 impl std::fmt::Debug for Settings {
@@ -183,6 +190,8 @@ impl Settings {
             extras: HashMap::default(),
             policies: Policies::default(),
             keywords: keywords::KeywordStore::default(),
+            mutes: muted_store::Mutes::default(),
+            user_groups: user_groups::UserGroups::default(),
         }
     }
 

@@ -105,6 +105,12 @@ struct Fast<'p> {
     /// For a message whose text holds somebody's keyword, the presence
     /// bitmap of the users who have keywords; else empty.
     keyworded: &'p [u64],
+    /// For a message whose sender somebody mutes, the presence bitmap of
+    /// the users who mute anybody; else empty.
+    muting: &'p [u64],
+    /// For a message that mentions user groups, the hashed filter over
+    /// their members and its shift; else empty.
+    members: (&'p [u64], u32),
     /// [`decide`](Self::decide)'s `POLICY`: whether `listers`,
     /// `consenting` or `keyworded` may be non-empty.
     policy: bool,
@@ -190,6 +196,11 @@ impl<'p> Fast<'p> {
                 true => &[],
                 false => prepared.settings.keywords.holders(),
             },
+            muting: match prepared.muters {
+                Some(_) => prepared.settings.mutes.muters(),
+                None => &[],
+            },
+            members: prepared.groups.filter(),
             policy: prepared.special(),
             any_sparse: sparse.iter().any(|(f, _)| !f.is_empty()),
             disabled: prepared.message.disable_push,
@@ -248,7 +259,14 @@ impl<'p> Fast<'p> {
             | u64::from(self.filter[word] & mask != 0)
             | u64::from(i as u64 == self.sender);
         let special = match POLICY {
-            true => special | bit(self.listers, i) | bit(self.consenting, i) | bit(self.keyworded, i),
+            true => {
+                special
+                    | bit(self.listers, i)
+                    | bit(self.consenting, i)
+                    | bit(self.keyworded, i)
+                    | bit(self.muting, i)
+                    | bit(self.members.0, super::groups::slot(i as u32, self.members.1))
+            }
             false => special,
         };
         let special = match SPARSE {

@@ -230,6 +230,36 @@ pub enum Request {
         /// The user.
         user_id: UserId,
     },
+    /// `/user/mutedSenders/set.json`.
+    SetMutedSenders {
+        /// The user.
+        user_id: UserId,
+        /// The senders and the mute's end, replacing any others; an empty
+        /// list clears them.
+        muted_senders: crate::model::muted::MutedSenders,
+    },
+    /// `/user/mutedSenders/get.json`.
+    GetMutedSenders {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/usergroup/set.json`.
+    SetUserGroup {
+        /// The user group.
+        group_id: TargetId,
+        /// Its members, replacing any others; an empty list deletes it.
+        member_ids: Vec<UserId>,
+    },
+    /// `/usergroup/get.json`.
+    GetUserGroup {
+        /// The user group.
+        group_id: TargetId,
+    },
+    /// `/usergroup/delete.json`.
+    DeleteUserGroup {
+        /// The user group.
+        group_id: TargetId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -355,6 +385,8 @@ impl Request {
                 | Request::GetVip { .. }
                 | Request::GetUrgent { .. }
                 | Request::GetKeywords { .. }
+                | Request::GetMutedSenders { .. }
+                | Request::GetUserGroup { .. }
         )
     }
 }

@@ -232,10 +232,17 @@ impl Request {
             | Request::GetUrgent { user_id }
             // Keywords are their owner's, read when deciding for the owner.
             | Request::SetKeywords { user_id, .. }
-            | Request::GetKeywords { user_id } => ShardKey::User(user_id),
+            | Request::GetKeywords { user_id }
+            // A mute is its owner's, as a VIP list is.
+            | Request::SetMutedSenders { user_id, .. }
+            | Request::GetMutedSenders { user_id } => ShardKey::User(user_id),
             Request::SetUltraGroupDefault { .. }
             | Request::GetUltraGroupDefault { .. }
-            | Request::SetUltraGroupDefaultUntil { .. } => ShardKey::Everyone,
+            | Request::SetUltraGroupDefaultUntil { .. }
+            // Every shard decides for some members of a mentioned group.
+            | Request::SetUserGroup { .. }
+            | Request::GetUserGroup { .. }
+            | Request::DeleteUserGroup { .. } => ShardKey::Everyone,
         }
     }
 }

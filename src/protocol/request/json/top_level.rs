@@ -10,7 +10,9 @@ use super::reader::{once, raw, required, Object, ObjectVisitor, Raw};
 use super::{optional_bus_channel, until};
 use crate::error::Error;
 use crate::error::Excerpt;
+use crate::model::id_list::{parse_ids, MAX_GROUP_MEMBERS};
 use crate::model::keyword::Keywords;
+use crate::model::muted::MutedSenders;
 use crate::model::policy::VipList;
 use crate::model::schedule::WeeklySchedule;
 use crate::protocol::request::{params, Request};
@@ -32,6 +34,8 @@ pub(super) struct RequestFields {
     vip: Option<VipList>,
     allow: Option<Raw>,
     keywords: Option<Keywords>,
+    muted_senders: Option<MutedSenders>,
+    member_ids: Option<Vec<crate::model::UserId>>,
     unknown: Option<Excerpt>,
 }
 
@@ -51,6 +55,8 @@ impl Object for RequestFields {
         "vip",
         "allow",
         "keywords",
+        "mutedSenders",
+        "memberIds",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -76,6 +82,23 @@ impl Object for RequestFields {
                     .next_value::<Keywords>()
                     .map_err(|e| de::Error::custom(format_args!("keywords: {}", crate::error::bounded(e))))?;
                 once(&mut self.keywords, name, value)
+            }
+            // A mute is checked by its own type, as the snapshot's is.
+            "mutedSenders" => {
+                let value = map
+                    .next_value::<MutedSenders>()
+                    .map_err(|e| de::Error::custom(format_args!("mutedSenders: {}", crate::error::bounded(e))))?;
+                once(&mut self.muted_senders, name, value)
+            }
+            "memberIds" => {
+                let value = map
+                    .next_value::<Vec<serde_json::Value>>()
+                    .map_err(|e| de::Error::custom(format_args!("memberIds: {}", crate::error::bounded(e))))
+                    .and_then(|items| {
+                        let json = serde_json::Value::Array(items).to_string();
+                        parse_ids("memberIds", &json, MAX_GROUP_MEMBERS).map_err(de::Error::custom)
+                    })?;
+                once(&mut self.member_ids, name, value)
             }
             "conversation" => {
                 let value = map.next_value_seed(ObjectVisitor::new("conversation"))?;
@@ -106,7 +129,7 @@ impl Object for RequestFields {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 24] = [
+const KINDS: [(&str, &[&str]); 29] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -137,6 +160,11 @@ const KINDS: [(&str, &[&str]); 24] = [
     ("getUrgent", &["userId"]),
     ("setKeywords", &["userId", "keywords"]),
     ("getKeywords", &["userId"]),
+    ("setMutedSenders", &["userId", "mutedSenders"]),
+    ("getMutedSenders", &["userId"]),
+    ("setUserGroup", &["groupId", "memberIds"]),
+    ("getUserGroup", &["groupId"]),
+    ("deleteUserGroup", &["groupId"]),
 ];
 
 impl RequestFields {
@@ -156,6 +184,8 @@ impl RequestFields {
             ("vip", self.vip.is_some()),
             ("allow", self.allow.is_some()),
             ("keywords", self.keywords.is_some()),
+            ("mutedSenders", self.muted_senders.is_some()),
+            ("memberIds", self.member_ids.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -189,6 +219,8 @@ impl RequestFields {
             vip,
             allow,
             keywords,
+            muted_senders,
+            member_ids,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -335,8 +367,31 @@ impl RequestFields {
                     keywords: required(keywords, "keywords")?,
                 }
             }
-            _ => Request::GetKeywords {
+            "getKeywords" => Request::GetKeywords {
                 user_id: user_id("userId")?,
+            },
+            "setMutedSenders" => {
+                let user_id = user_id("userId")?;
+                Request::SetMutedSenders {
+                    user_id,
+                    muted_senders: required(muted_senders, "mutedSenders")?,
+                }
+            }
+            "getMutedSenders" => Request::GetMutedSenders {
+                user_id: user_id("userId")?,
+            },
+            "setUserGroup" => {
+                let (group_id, _) = group(None)?;
+                Request::SetUserGroup {
+                    group_id,
+                    member_ids: required(member_ids, "memberIds")?,
+                }
+            }
+            "getUserGroup" => Request::GetUserGroup {
+                group_id: group(None)?.0,
+            },
+            _ => Request::DeleteUserGroup {
+                group_id: group(None)?.0,
             },
         })
     }

@@ -36,6 +36,8 @@ fn world(users: usize, keywords: bool) -> (Settings, Vec<dnd_engine::UserHandle>
     let vocabulary: Vec<String> = (0..50_000).map(|_| word(&mut rng)).collect();
     let mut settings = Settings::new(Config::new(Shanghai));
     let mut rng = SmallRng::seed_from_u64(11);
+    // Keywords from a generator of their own, so that both worlds draw the same levels.
+    let mut words_rng = SmallRng::seed_from_u64(13);
     let started = Instant::now();
     for i in 0..users {
         let id = UserId::new(&format!("user{i}")).unwrap();
@@ -49,7 +51,7 @@ fn world(users: usize, keywords: bool) -> (Settings, Vec<dnd_engine::UserHandle>
         );
         if keywords && i < users / 2 {
             let words: Vec<&str> = (0..10)
-                .map(|_| vocabulary[rng.gen_range(0..vocabulary.len())].as_str())
+                .map(|_| vocabulary[words_rng.gen_range(0..vocabulary.len())].as_str())
                 .collect();
             settings.set_keywords(&id, &Keywords::new(&words).unwrap()).unwrap();
         }

@@ -21,6 +21,7 @@ mod clock;
 pub(crate) mod defer;
 mod explain;
 mod fanout;
+mod groups;
 mod observe;
 pub(crate) mod walk;
 use audience::Audience;
@@ -95,6 +96,14 @@ pub struct Message<'a> {
     /// Whether the sender may mention everyone (`true` unless the caller
     /// says otherwise): an @all from a sender who may not counts as no mention.
     pub mention_all_allowed: bool,
+    /// The message's text, or the part of it the caller wants scanned for
+    /// keywords (empty: none). In a group or ultra-group message, a keyword
+    /// of the recipient found in it counts as a mention of the recipient.
+    pub text: &'a str,
+    /// The user groups the message mentions (`mentionedInfo.userGroupIds`):
+    /// in a group or ultra-group message, each member is mentioned as by
+    /// id, whatever becomes of an @all.
+    pub mentioned_groups: &'a [&'a str],
 }
 
 impl<'a> Message<'a> {
@@ -110,7 +119,24 @@ impl<'a> Message<'a> {
             urgent: false,
             member_count: None,
             mention_all_allowed: true,
+            text: "",
+            mentioned_groups: &[],
         }
+    }
+
+    /// This message, mentioning the user groups `groups` (see
+    /// [`Message::mentioned_groups`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_mentioned_groups(mut self, groups: &'a [&'a str]) -> Message<'a> {
+        self.mentioned_groups = groups;
+        self
+    }
+
+    /// This message, with text `text` (see [`Message::text`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_text(mut self, text: &'a str) -> Message<'a> {
+        self.text = text;
+        self
     }
 
     /// This message, mentioning `mentions`.
@@ -180,6 +206,11 @@ impl Decision {
     const DISABLED: Decision = Decision {
         push: false,
         by: Layer::DisablePush,
+        level: None,
+    };
+    const MUTED: Decision = Decision {
+        push: false,
+        by: Layer::MutedSender,
         level: None,
     };
 
@@ -284,6 +315,15 @@ pub struct PreparedMessage<'a> {
     all_off: MentionAllOff,
     /// Whether this private message counts as mentioning its recipient.
     private_mention: bool,
+    /// The members of the user groups the message mentions (in a type that
+    /// reads mentions).
+    groups: groups::GroupMembers,
+    /// The users who mute the sender, if anyone does.
+    muters: Option<&'a crate::store::Muters>,
+    /// The users' keywords found in the message's text (sorted pattern
+    /// numbers): empty unless the type reads mentions, the message has text
+    /// and somebody's keyword is in it.
+    found: Vec<crate::matching::PatternId>,
 }
 
 impl Settings {
@@ -356,9 +396,12 @@ impl Settings {
             } else {
                 Mentioned::No
             };
+            // A recipient mentioned by id (or keyword) is also reached by
+            // whatever reaches the others (an @all): being mentioned never
+            // makes a level push less.
             [
                 Level::ALL.map(|l| l.pushes(others)),
-                Level::ALL.map(|l| l.pushes(Mentioned::Me)),
+                Level::ALL.map(|l| l.pushes(Mentioned::Me) || l.pushes(others)),
             ]
         };
 
@@ -383,6 +426,18 @@ impl Settings {
             fans: self.policies.fans_of_id(message.sender, |id| self.user(id)),
             all_off,
             private_mention,
+            // Resolved once, here, never per recipient.
+            groups: match mentions_count {
+                true => groups::GroupMembers::of(self, message.mentioned_groups),
+                false => groups::GroupMembers::default(),
+            },
+            // The sender is looked up here only when somebody mutes anyone.
+            muters: self.mutes.muters_of_id(message.sender, |id| self.user(id)),
+            // The one scan of the text, for every user's keywords at once.
+            found: match mentions_count {
+                true => self.keywords.scan(message.text),
+                false => Vec::new(),
+            },
         }
     }
 }
@@ -488,7 +543,33 @@ impl<'a> PreparedMessage<'a> {
     /// stands for everyone else (`fanout.rs`).
     #[inline]
     pub(crate) fn special(&self) -> bool {
-        self.urgent || self.fans.is_some()
+        self.urgent
+            || self.fans.is_some()
+            || !self.found.is_empty()
+            || self.muters.is_some()
+            || !self.groups.filter().0.is_empty()
+    }
+
+    /// What the muted-sender layer sees for the recipient with `handle`.
+    #[inline]
+    pub(crate) fn mute(&self, handle: Option<UserHandle>) -> Seen {
+        match handle.and_then(|h| self.muters?.get(&h.number())) {
+            Some(&until) => Seen::Muted { muted: true, until },
+            None => Seen::Muted {
+                muted: false,
+                until: None,
+            },
+        }
+    }
+
+    /// The first of the recipient's keywords found in the message's text,
+    /// if any (in a type that reads mentions).
+    #[inline]
+    pub(crate) fn keyword_of(&self, handle: Option<UserHandle>) -> Option<&'a str> {
+        match handle {
+            Some(h) if !self.found.is_empty() => self.settings.keywords.first_found(h.number(), &self.found),
+            _ => None,
+        }
     }
 
     /// The decision for the recipient with `handle` (or, without one, for the
@@ -504,6 +585,9 @@ impl<'a> PreparedMessage<'a> {
         }
         if self.message.disable_push {
             return Decision::DISABLED;
+        }
+        if self.muters.is_some() && self.mute(handle).decides(self.message.at.as_datetime()).is_some() {
+            return Decision::MUTED;
         }
         if record.extended() {
             return self.decide_extended(handle, id);
@@ -554,13 +638,15 @@ impl<'a> PreparedMessage<'a> {
         )
     }
 
-    /// Whether the message mentions the recipient by id, in a conversation
-    /// type that reads mentions.
+    /// Whether the message mentions the recipient by id, through a user
+    /// group or by one of their keywords, in a conversation type that reads mentions.
     #[inline(always)]
     fn mentions_me(&self, handle: Option<UserHandle>, id: &str) -> bool {
         match handle {
             // The filter is empty unless the message mentions users the settings know.
-            Some(h) => self.audience().mentions(h),
+            Some(h) => {
+                self.audience().mentions(h) || self.groups.contains(h.number()) || self.keyword_of(handle).is_some()
+            }
             // A user the settings do not know: compare ids.
             None => self.mentions_count && matches!(self.message.mentions, Mentions::Users(ids) if ids.contains(&id)),
         }

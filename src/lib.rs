@@ -103,6 +103,7 @@
 
 mod decide;
 mod error;
+mod matching;
 mod model;
 mod protocol;
 mod shared;
@@ -113,7 +114,11 @@ pub use decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 pub use decide::{Conversation, Decision, Explanation, Message, PreparedMessage, Recipient, Step};
 pub use error::excerpt::{Escaped, Excerpt};
 pub use error::Error;
+pub use matching::keyword_occurs;
 pub use model::expiring::{Expiring, Snooze, Temporary};
+pub use model::id_list::MAX_GROUP_MEMBERS;
+pub use model::keyword::Keywords;
+pub use model::muted::MutedSenders;
 pub use model::policy::{MentionAllOff, Urgency, VipList, VipScope};
 pub use model::schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};
 pub use model::zone::WEEK_MS;

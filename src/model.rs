@@ -22,9 +22,12 @@
 
 mod conversation_type;
 pub(crate) mod expiring;
+pub(crate) mod id_list;
 mod ids;
+pub(crate) mod keyword;
 mod level;
 pub(crate) mod mention;
+pub(crate) mod muted;
 pub(crate) mod policy;
 pub(crate) mod schedule;
 pub(crate) mod shape;

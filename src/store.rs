@@ -37,14 +37,18 @@ use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, Lev
 
 mod config;
 pub(crate) mod interner;
+pub(crate) mod keywords;
 pub(crate) mod level_map;
+mod muted_store;
 mod policy_store;
 pub(crate) mod record;
 mod timed;
+pub(crate) mod user_groups;
 
 pub use config::{AppDefaults, Config};
 pub(crate) use record::{StoredPeriod, UserRecord};
 
+pub(crate) use muted_store::Muters;
 pub(crate) use policy_store::{Fans, Policies};
 
 /// The index of a time zone in the settings' zone table; 0 is the data center's.
@@ -153,6 +157,12 @@ pub struct Settings {
     pub(crate) extras: HashMap<u32, UserExtras, std::hash::BuildHasherDefault<HandleHasher>>,
     /// VIP lists and urgent consent (docs/rules.md §10).
     pub(crate) policies: Policies,
+    /// Users' keywords.
+    pub(crate) keywords: keywords::KeywordStore,
+    /// Users' muted senders.
+    pub(crate) mutes: muted_store::Mutes,
+    /// User groups.
+    pub(crate) user_groups: user_groups::UserGroups,
 }
 
 impl std::fmt::Debug for Settings {
@@ -179,6 +189,9 @@ impl Settings {
             conversations: Default::default(),
             extras: HashMap::default(),
             policies: Policies::default(),
+            keywords: keywords::KeywordStore::default(),
+            mutes: muted_store::Mutes::default(),
+            user_groups: user_groups::UserGroups::default(),
         }
     }
 

@@ -34,9 +34,10 @@ const PROTOCOL: &str = r#"Input
       {"channelType": "3", "requestId": "u1", "noDisturbLevel": 5}.
       replay answers the v4 response object, e.g. {"code":0}.
   {"push": {"at": AT, "conversationType": N, "targetId": ID, "busChannel": ID,
-            "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS]},
-            "disablePush": BOOL, "urgent": BOOL, "memberCount": N,
-            "mentionAllAllowed": BOOL, "recipients": [IDS]}}
+            "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS],
+            "userGroupIds": [IDS]}, "disablePush": BOOL, "urgent": BOOL,
+            "memberCount": N, "mentionAllAllowed": BOOL, "text": TEXT,
+            "recipients": [IDS]}}
       A message. AT is milliseconds since the Unix epoch or RFC 3339 with an
       offset. Every id is checked as the settings requests check it:
       fromUserId, each recipient and each mentioned id 1 to 64 bytes; targetId
@@ -53,13 +54,19 @@ const PROTOCOL: &str = r#"Input
       an @all counts as no mention when the conversation has more members
       than --mention-all-max-members, or when mentionAllAllowed is false. The
       message is still decided; only the @all is off.
+      text (optional): the message's text, scanned once for every user's
+      keywords; in a group or ultra-group message a recipient's keyword found
+      in it counts as a mention of them (levels 1 and 2 push), as does
+      membership of a group in mentionedInfo.userGroupIds (at most 32; kept
+      when an @all counts as no mention).
       replay answers {"decisions": [{"userId": ID, "push": BOOL, "by": LAYER,
       "level": N or null}, ...]}, one per recipient in order. LAYER is sender,
-      disable_push, urgent, vip, user_snooze, user_period, user_subchannel,
+      disable_push, muted_sender, urgent, vip, user_snooze, user_period,
+      user_subchannel,
       user_conversation, user_conversation_type, subchannel_default,
       channel_default, app_default or none, in the order they are consulted;
       level is the level applied (-1 when nothing was set, null for sender,
-      disable_push, urgent and vip). A decision not to push adds
+      disable_push, muted_sender, urgent and vip). A decision not to push adds
       "deferUntil": MS when the same message would push to that recipient
       within the 7 days (604800000 ms) after its time: the earliest such
       instant.
@@ -95,6 +102,22 @@ offset, whose '+' must be sent as %2B in a form body)
   /user/urgent/set.json      userId, optional allow (0 or 1; default 0): with 1,
       urgent messages push, layer urgent (checked before the VIP list).
   /user/urgent/get.json      userId -> {"code":200,"data":{"allow":0 or 1}}
+  /user/keywords/set.json    userId, keywords: a JSON array of at most 50
+      strings, each 1 to 64 characters after NFC with a letter, digit or
+      symbol ([] clears). Matched after NFC and full case folding, at word
+      boundaries in scripts written with spaces (anywhere in Han, kana,
+      Hangul, Thai, Lao, Khmer, Myanmar).
+  /user/keywords/get.json    userId -> {"code":200,"data":{"keywords":[...]}}
+  /usergroup/set.json        groupId, memberIds: a JSON array of 0 to 10000
+      user ids, none twice ([] deletes the group).
+  /usergroup/get.json        groupId -> {"code":200,"groupId":G,"memberIds":[...]}
+  /usergroup/delete.json     groupId
+  /user/mutedSenders/set.json  userId, senderIds (a JSON array of 0 to 1000
+      user ids, none twice; [] clears), optional until=TIME: a message from a
+      muted sender does not push to the user, layer muted_sender, checked
+      right after disablePush (before urgent, VIP and mentions); from until
+      on, the mute is over.
+  /user/mutedSenders/get.json  userId -> {"code":200,"data":{"senderIds":[...],"until":MS}}
 
 Paths (replay takes the settings paths; dnd serve answers every one)
   The platform's form API (POST, form body):

@@ -67,6 +67,9 @@
 // Nothing was set anywhere: push.
 #define DND_LAYER_NONE 12
 
+// The sender is on the recipient's list of muted senders.
+#define DND_LAYER_MUTED_SENDER 14
+
 // A layer this build has no code for (never written: a test keeps every
 // layer coded).
 #define DND_LAYER_UNKNOWN 255

@@ -162,6 +162,9 @@ pub fn request(rng: &mut SmallRng, w: &World) -> Request {
     if rng.gen_ratio(1, 5) {
         return crate::policy::request(rng, w);
     }
+    if rng.gen_ratio(1, 6) {
+        return crate::for_me::request(rng, w);
+    }
     let user_id = UserId::new(&w.someone(rng)).unwrap();
     match rng.gen_range(0..12) {
         0..=1 => Request::SetPeriod {
@@ -302,7 +305,10 @@ pub fn form_of(rng: &mut SmallRng, request: &Request) -> Option<(&'static str, V
             }
             ("/ultragroup/notdisturb/get.json", p)
         }
-        other => crate::policy::form_of(rng, other)?,
+        other => match crate::policy::form_of(rng, other) {
+            Some(form) => form,
+            None => crate::for_me::form_of(other)?,
+        },
     };
     // Unknown parameters are ignored; a parameter repeated with the same value is one.
     if rng.gen_ratio(1, 4) {
@@ -456,6 +462,11 @@ pub struct OwnedMessage {
     pub at: DateTime<Utc>,
     /// Urgent, the member count and whether @all is allowed.
     pub policy: crate::policy::MessagePolicy,
+    /// Its text, scanned for keywords (empty: none).
+    pub text: String,
+    /// The user groups it mentions (only with a mention of type 1 or 2,
+    /// which a push needs to carry them).
+    pub groups: Vec<String>,
 }
 
 /// Draws a message in the world `w`, mostly sent between 2020 and 2030.
@@ -478,11 +489,14 @@ pub fn message(rng: &mut SmallRng, w: &World) -> OwnedMessage {
         disable_push: rng.gen_ratio(1, 12),
         at: DateTime::from_timestamp_millis(ms).unwrap(),
         policy: crate::policy::message_policy(rng),
+        text: crate::for_me::text(rng),
+        groups: crate::for_me::groups(rng),
     }
 }
 
 impl OwnedMessage {
-    /// The message; `mentioned` is `self.mentioned` borrowed. `None` when its
+    /// The message; `mentioned` is `self.mentioned` then (with a mention)
+    /// `self.groups`, borrowed, as [`OwnedMessage::mentioned`] gives them. `None` when its
     /// time is not one the engine decides at (not a `Timestamp`: before
     /// 1970, or from 2100 on, where the zone tables end).
     pub fn message<'a>(&'a self, mentioned: &'a [&'a str]) -> Option<Message<'a>> {
@@ -496,11 +510,15 @@ impl OwnedMessage {
                 bus_channel: self.bus.as_deref(),
             },
         };
-        let mut m = Message::new(conversation, &self.sender, at).with_mentions(match self.mention {
-            0 => Mentions::None,
-            1 => Mentions::All,
-            _ => Mentions::Users(mentioned),
-        });
+        let (users, groups) = mentioned.split_at(self.mentioned.len().min(mentioned.len()));
+        let mut m = Message::new(conversation, &self.sender, at)
+            .with_mentions(match self.mention {
+                0 => Mentions::None,
+                1 => Mentions::All,
+                _ => Mentions::Users(users),
+            })
+            .with_text(&self.text)
+            .with_mentioned_groups(groups);
         if self.disable_push {
             m = m.with_push_disabled();
         }
@@ -511,6 +529,16 @@ impl OwnedMessage {
             m = m.with_member_count(n);
         }
         Some(m.with_mention_all_allowed(self.policy.mention_all_allowed))
+    }
+
+    /// The ids [`OwnedMessage::message`] borrows: the mentioned users, then
+    /// (with a mention, as a push carries them) the mentioned groups.
+    pub fn mentioned(&self) -> Vec<&str> {
+        let groups = match self.mention {
+            0 => &[][..],
+            _ => &self.groups[..],
+        };
+        self.mentioned.iter().chain(groups).map(String::as_str).collect()
     }
 
     /// The push object of the replay protocol for this message and `recipients`.
@@ -529,6 +557,12 @@ impl OwnedMessage {
             0 => {}
             1 => push["mentionedInfo"] = json!({"type": 1}),
             _ => push["mentionedInfo"] = json!({"type": 2, "userIdList": self.mentioned}),
+        }
+        if self.mention != 0 && !self.groups.is_empty() {
+            push["mentionedInfo"]["userGroupIds"] = json!(self.groups);
+        }
+        if !self.text.is_empty() {
+            push["text"] = json!(self.text);
         }
         if self.disable_push || rng.gen_ratio(1, 4) {
             push["disablePush"] = json!(self.disable_push);

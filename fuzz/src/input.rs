@@ -164,7 +164,7 @@ impl State {
 fn decide(rng: &mut SmallRng, w: &World, settings: &Settings, oracle: &Naive) -> Result<Agreed, String> {
     let m = gen::message(rng, w);
     let recipients = gen::recipients(rng, w);
-    let mentioned: Vec<&str> = m.mentioned.iter().map(String::as_str).collect();
+    let mentioned = m.mentioned();
     let Some(message) = m.message(&mentioned) else {
         // A time the engine refuses to decide at: nothing to compare.
         return Ok(Agreed::default());
@@ -391,7 +391,7 @@ fn push(rng: &mut SmallRng, st: &mut State) -> (Input, Result<bool, String>) {
             Err(e) if valid && in_tables => return Err(format!("a valid push was refused: {e}")),
             Err(_) => return Ok(false),
         };
-        let mentioned: Vec<&str> = m.mentioned.iter().map(String::as_str).collect();
+        let mentioned = m.mentioned();
         if valid && Some(message) != m.message(&mentioned) {
             return Err(format!(
                 "the push of {:?} was read as {message:?}",

@@ -23,6 +23,7 @@
 
 // Only `reach` is public (a summary's counts are read by its kinds); the
 // rest is the driver's own machinery.
+pub(crate) mod for_me;
 pub(crate) mod gen;
 pub(crate) mod input;
 pub(crate) mod mutate;

@@ -206,6 +206,7 @@ const TOP: &[&str] = &[
     "mentionAllMaxMembers",
     "users",
     "conversations",
+    "userGroups",
 ];
 const USER: &[&str] = &[
     "userId",
@@ -217,10 +218,12 @@ const USER: &[&str] = &[
     "temporaryConversations",
     "vip",
     "urgentAllowed",
+    "keywords",
+    "mutedSenders",
 ];
 /// The fields format 1 does not have, at the top and in a user (the
 /// snapshot generator breaks the format with them too).
-pub(crate) const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers"];
+pub(crate) const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers", "userGroups"];
 pub(crate) const USER_2: &[&str] = &[
     "schedule",
     "snooze",
@@ -228,6 +231,8 @@ pub(crate) const USER_2: &[&str] = &[
     "temporaryConversations",
     "vip",
     "urgentAllowed",
+    "keywords",
+    "mutedSenders",
 ];
 const CONVERSATION: &[&str] = &[
     "conversationType",
@@ -339,6 +344,64 @@ fn read(text: &[u8]) -> Result<Read, String> {
                 vip: VipList::new(senders, scope).map_err(|e| format!("{place}: {e}"))?,
             });
         }
+    }
+    // Keywords and mutes (which name any listed user), then user groups.
+    for (place, o, id) in &objects {
+        if let Some(k) = o.get("keywords") {
+            let place = format!("{place}.keywords");
+            let keywords: dnd_engine::Keywords = typed(k, &place)?;
+            if keywords.is_empty() {
+                return Err(format!("{place} is empty"));
+            }
+            naive.apply(&Request::SetKeywords {
+                user_id: user_id(id, &place)?,
+                keywords,
+            });
+        }
+        if let Some(m) = o.get("mutedSenders") {
+            let place = format!("{place}.mutedSenders");
+            let mo = object(m, &place, &["senderIds", "until"])?;
+            let list = array(mo, "senderIds", &place)?;
+            if list.is_empty() {
+                return Err(format!("{place}.senderIds is missing or empty"));
+            }
+            for (i, s) in list.iter().enumerate() {
+                if !s.as_str().is_some_and(|s| ids.contains(s)) {
+                    return Err(format!("{place}.senderIds[{i}]: {s} is not in users"));
+                }
+            }
+            let muted_senders: dnd_engine::MutedSenders = typed(m, &place)?;
+            naive.apply(&Request::SetMutedSenders {
+                user_id: user_id(id, &place)?,
+                muted_senders,
+            });
+        }
+    }
+    let mut seen = HashSet::new();
+    for (i, g) in array(top, "userGroups", "")?.iter().enumerate() {
+        let place = format!("userGroups[{i}]");
+        let go = object(g, &place, &["groupId", "memberIds"])?;
+        let group = string(go, "groupId", &place)?;
+        once(&mut seen, group.clone(), &place)?;
+        let group_id = TargetId::new(&group).map_err(|e| format!("{place}: {e}"))?;
+        let list = array(go, "memberIds", &place)?;
+        if list.is_empty() || list.len() > dnd_engine::MAX_GROUP_MEMBERS {
+            return Err(format!("{place}.memberIds: {} members", list.len()));
+        }
+        let mut members = HashSet::new();
+        let mut member_ids = Vec::new();
+        for (k, m) in list.iter().enumerate() {
+            let p = format!("{place}.memberIds[{k}]");
+            let Value::String(m) = m else {
+                return Err(format!("{p} is not a string"));
+            };
+            once(&mut members, m.clone(), &p)?;
+            if !ids.contains(m) {
+                return Err(format!("{p}: {m:?} is not in users"));
+            }
+            member_ids.push(user_id(m, &p)?);
+        }
+        naive.apply(&Request::SetUserGroup { group_id, member_ids });
     }
     Ok(Read {
         naive,

@@ -5,11 +5,11 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 __version__: str
 
 LAYERS: Tuple[str, ...]
-"""Layer names by code, in the order of the walk: LAYERS[code] for the codes
-of Decisions.layers and Decisions.records ('sender', 'disable_push',
-'urgent', 'vip', 'user_snooze', 'user_period', 'user_subchannel',
-'user_conversation', 'user_conversation_type', 'subchannel_default',
-'channel_default', 'app_default', 'none')."""
+"""Layer names by code: LAYERS[code] for the codes of Decisions.layers and
+Decisions.records ('sender', 'disable_push', 'urgent', 'vip', 'user_snooze',
+'user_period', 'user_subchannel', 'user_conversation',
+'user_conversation_type', 'subchannel_default', 'channel_default',
+'app_default', 'none', '' for the code not taken, 'muted_sender')."""
 
 Push = Union[str, Mapping[str, Any]]
 """The replay protocol's push object, as JSON text or a dict: at (epoch ms or

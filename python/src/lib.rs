@@ -211,7 +211,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ForeignHandle", py.get_type::<ForeignHandle>())?;
     m.add("SettingsFull", py.get_type::<SettingsFull>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
-    let names: Vec<&str> = dnd_ffi::LAYER_CODES.iter().map(|(l, _)| l.as_str()).collect();
+    // By code: LAYERS[code] is its layer's name ("" for a code not taken).
+    let last = dnd_ffi::LAYER_CODES.iter().map(|&(_, c)| c).max().unwrap_or(0);
+    let names: Vec<&str> = (0..=last)
+        .map(|code| dnd_ffi::layer_of(code).map_or("", |l| l.as_str()))
+        .collect();
     m.add("LAYERS", pyo3::types::PyTuple::new(py, names)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -34,6 +34,8 @@ pub enum Boundary {
     Expiry(Layer),
     /// The snooze is over.
     SnoozeEnd,
+    /// The recipient's mute of the sender is over.
+    MuteEnd,
     /// The wall clock of the quiet time's zone reaches a window's start or end.
     WindowEdge,
     /// The quiet time's zone changes its clocks.
@@ -88,7 +90,8 @@ impl PreparedMessage<'_> {
     }
 
     pub(crate) fn deferral(&self, handle: Option<UserHandle>, id: &str, now: Decision) -> Option<Deferral> {
-        if now.push() || now.level().is_none() {
+        // The sender and disablePush never change; a mute may end.
+        if now.push() || (now.level().is_none() && now.by() != Layer::MutedSender) {
             return None;
         }
         let at = self.message().at.as_datetime();
@@ -109,6 +112,9 @@ impl PreparedMessage<'_> {
                     candidates.push((t.until.timestamp_millis(), Boundary::Expiry(layer)));
                 }
             }
+        }
+        if let Seen::Muted { until: Some(u), .. } = self.mute(handle) {
+            candidates.push((u.timestamp_millis(), Boundary::MuteEnd));
         }
         let extras = handle.and_then(|h| settings.extras.get(&h.number()));
         if let Some(s) = extras.and_then(|e| e.snooze) {

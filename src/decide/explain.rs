@@ -71,6 +71,18 @@ impl PreparedMessage<'_> {
         let mentioned = decision
             .level()
             .map_or(Mentioned::No, |l| self.mentioned(l, handle, id));
+        // The first mentioned user group the recipient is a member of.
+        let group = handle.and_then(|h| {
+            self.message().mentioned_groups.iter().find(|g| {
+                self.mentions_count
+                    && self
+                        .settings()
+                        .user_groups
+                        .members(g)
+                        .is_some_and(|m| m.contains(&h.number()))
+            })
+        });
+        let group = group.map(|g| (*g).to_owned());
         Explanation {
             recipient: id.to_owned(),
             at,
@@ -83,8 +95,23 @@ impl PreparedMessage<'_> {
             mention_all: (self.mentions_count && matches!(self.message().mentions, Mentions::All))
                 .then_some(self.all_off),
             private_mention: self.private_mention,
+            keyword: match mentioned {
+                Mentioned::Me if !self.private_mention && !self.audience_mentions(handle) && group.is_none() => {
+                    self.keyword_of(handle).map(str::to_owned)
+                }
+                _ => None,
+            },
+            group: match mentioned {
+                Mentioned::Me if !self.private_mention && !self.audience_mentions(handle) => group,
+                _ => None,
+            },
             deferral: self.deferral(handle, id, decision),
         }
+    }
+
+    /// Whether the message mentions the recipient with `handle` by id.
+    fn audience_mentions(&self, handle: Option<crate::store::UserHandle>) -> bool {
+        handle.is_some_and(|h| self.audience().mentions(h))
     }
 
     /// How the message mentions the recipient, as far as `level` cares (RULES §3).
@@ -93,10 +120,10 @@ impl PreparedMessage<'_> {
             Mentioned::Me
         } else if !self.mentions_count {
             Mentioned::No
-        } else if self.mention_all {
-            Mentioned::All
         } else if level.reads_personal_mention() && self.mentions_me(handle, id) {
             Mentioned::Me
+        } else if self.mention_all {
+            Mentioned::All
         } else {
             Mentioned::No
         }
@@ -120,6 +147,12 @@ pub struct Explanation {
     /// For a message with an @all that is read: why it counts as no mention, if it does.
     mention_all: Option<MentionAllOff>,
     private_mention: bool,
+    /// The recipient's keyword that made the message mention them, when
+    /// that, and not their id, did.
+    keyword: Option<String>,
+    /// The mentioned user group the recipient is a member of, when that,
+    /// and not their id, made the message mention them.
+    group: Option<String>,
     deferral: Option<Deferral>,
 }
 
@@ -173,7 +206,14 @@ impl Explanation {
             }
             _ if !self.conversation_type.mentions_count() => "mentions are not read in this conversation type".into(),
             (_, Mentioned::All) => "the message mentions @all".into(),
-            (_, Mentioned::Me) => "the message mentions the recipient".into(),
+            (_, Mentioned::Me) => match (&self.group, &self.keyword) {
+                (Some(g), _) => format!(
+                    "the message mentions the user group \"{}\", of which the recipient is a member",
+                    Escaped(g)
+                ),
+                (_, Some(k)) => format!("the message's text holds the recipient's keyword \"{}\"", Escaped(k)),
+                _ => "the message mentions the recipient".into(),
+            },
             (Level::MentionsOfAll, _) => match off {
                 Some(off) => format!("the message's @all counts as no mention: {off}"),
                 None => "the message does not mention @all".into(),
@@ -292,6 +332,7 @@ fn boundary_text(b: Boundary) -> String {
     match b {
         Boundary::Expiry(layer) => format!("the temporary {} expires then", layer.describe()),
         Boundary::SnoozeEnd => "the snooze ends then".into(),
+        Boundary::MuteEnd => "the recipient's mute of the sender ends then".into(),
         Boundary::WindowEdge => "the quiet time's wall clock reaches a window's edge then".into(),
         Boundary::ClockChange => "the quiet time's zone changes its clocks then".into(),
     }
@@ -344,6 +385,19 @@ impl fmt::Display for Explanation {
                     _ => writeln!(f, "skipped: the message was sent without disablePush")?,
                 },
                 (Seen::Skipped(why), _) => writeln!(f, "skipped: {why}")?,
+                (Seen::Muted { muted: false, .. }, _) => {
+                    writeln!(f, "skipped: the recipient does not mute the sender")?
+                }
+                (Seen::Muted { until, .. }, true) => writeln!(
+                    f,
+                    "decides: the recipient mutes the sender{}: no push, whatever the layers below say",
+                    until.map_or_else(|| " (no end)".to_owned(), |u| format!(" until {}", local(u, self.zone)))
+                )?,
+                (Seen::Muted { until, .. }, false) => writeln!(
+                    f,
+                    "skipped: the recipient's mute of the sender ended{}",
+                    until.map_or_else(String::new, |u| format!(" at {}", local(u, self.zone)))
+                )?,
                 (Seen::Urgent(Urgency::Allowed), _) => writeln!(
                     f,
                     "decides: the message is urgent and the recipient allows urgent messages: push, whatever the layers below say"
@@ -456,6 +510,14 @@ impl Explanation {
     fn seen_json(&self, seen: Seen) -> Value {
         match seen {
             Seen::Outright(holds) => json!({ "holds": holds }),
+            Seen::Muted { muted, until } => {
+                let mut m = Map::new();
+                m.insert("muted".into(), json!(muted));
+                if let Some(u) = until {
+                    m.insert("until".into(), instant(u, self.zone));
+                }
+                Value::Object(m)
+            }
             Seen::Urgent(u) => json!({ "urgent": u != Urgency::NotUrgent, "allowed": u == Urgency::Allowed }),
             Seen::Vip(scope) => {
                 let mut m = Map::new();
@@ -544,6 +606,12 @@ impl Serialize for Explanation {
         }
         if self.private_mention {
             m.insert("privateAsMention".into(), json!(true));
+        }
+        if let Some(keyword) = &self.keyword {
+            m.insert("keyword".into(), json!(keyword));
+        }
+        if let Some(group) = &self.group {
+            m.insert("userGroup".into(), json!(group));
         }
         if let Some(defer) = self.deferral {
             m.insert("deferUntil".into(), json!(defer.until.timestamp_millis()));

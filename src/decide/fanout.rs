@@ -102,8 +102,17 @@ struct Fast<'p> {
     /// For an urgent message that somebody allows, the presence bitmap of
     /// the users who allow urgent messages; else empty.
     consenting: &'p [u64],
-    /// [`decide`](Self::decide)'s `POLICY`: whether `listers` or
-    /// `consenting` may be non-empty.
+    /// For a message whose text holds somebody's keyword, the presence
+    /// bitmap of the users who have keywords; else empty.
+    keyworded: &'p [u64],
+    /// For a message whose sender somebody mutes, the presence bitmap of
+    /// the users who mute anybody; else empty.
+    muting: &'p [u64],
+    /// For a message that mentions user groups, the hashed filter over
+    /// their members and its shift; else empty.
+    members: (&'p [u64], u32),
+    /// [`decide`](Self::decide)'s `POLICY`: whether `listers`,
+    /// `consenting` or `keyworded` may be non-empty.
     policy: bool,
     /// [`decide`](Self::decide)'s `SPARSE`: whether either of `sparse` is.
     any_sparse: bool,
@@ -183,6 +192,15 @@ impl<'p> Fast<'p> {
                 true => prepared.settings.policies.consenting(),
                 false => &[],
             },
+            keyworded: match prepared.found.is_empty() {
+                true => &[],
+                false => prepared.settings.keywords.holders(),
+            },
+            muting: match prepared.muters {
+                Some(_) => prepared.settings.mutes.muters(),
+                None => &[],
+            },
+            members: prepared.groups.filter(),
             policy: prepared.special(),
             any_sparse: sparse.iter().any(|(f, _)| !f.is_empty()),
             disabled: prepared.message.disable_push,
@@ -219,8 +237,9 @@ impl<'p> Fast<'p> {
     }
 
     /// The decision for handle `h`, whose record is `w`; with `POLICY`, a
-    /// recipient who has a VIP list (of a message that concerns them) or
-    /// allows urgent messages (of an urgent one) takes the general path,
+    /// recipient who has a VIP list (of a message that concerns them),
+    /// allows urgent messages (of an urgent one) or has keywords (of a
+    /// message whose text holds somebody's) takes the general path,
     /// which knows whether they break through; with `SPARSE`, so does a
     /// recipient whose bit is set in a sparse override layer's filter.
     /// `POLICY` must be `policy`, `SPARSE` `any_sparse`.
@@ -240,7 +259,14 @@ impl<'p> Fast<'p> {
             | u64::from(self.filter[word] & mask != 0)
             | u64::from(i as u64 == self.sender);
         let special = match POLICY {
-            true => special | bit(self.listers, i) | bit(self.consenting, i),
+            true => {
+                special
+                    | bit(self.listers, i)
+                    | bit(self.consenting, i)
+                    | bit(self.keyworded, i)
+                    | bit(self.muting, i)
+                    | bit(self.members.0, super::groups::slot(i as u32, self.members.1))
+            }
             false => special,
         };
         let special = match SPARSE {

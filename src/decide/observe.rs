@@ -159,6 +159,7 @@ impl PreparedMessage<'_> {
             *slot = match layer {
                 Layer::Sender => Seen::Outright(is_sender),
                 Layer::DisablePush => Seen::Outright(self.message.disable_push),
+                Layer::MutedSender => self.mute(handle),
                 Layer::Urgent => Seen::Urgent(self.urgency(handle)),
                 Layer::Vip => Seen::Vip(self.vip_scope(handle)),
                 Layer::UserSnooze => Seen::Snooze(extras.and_then(|e| e.snooze)),

@@ -33,6 +33,9 @@ pub enum Layer {
     Sender,
     /// The message was sent with `disablePush`.
     DisablePush,
+    /// The recipient mutes the message's sender: no push, with no level,
+    /// whatever the layers below say (urgent, VIP and mentions included).
+    MutedSender,
     /// An urgent message to a recipient who allows urgent messages: push.
     Urgent,
     /// A message from a sender on the recipient's VIP list: push, with
@@ -60,9 +63,10 @@ pub enum Layer {
 }
 
 /// The layers in the order they are consulted: the one place that order is written.
-pub const WALK: [Layer; 13] = [
+pub const WALK: [Layer; 14] = [
     Layer::Sender,
     Layer::DisablePush,
+    Layer::MutedSender,
     Layer::Urgent,
     Layer::Vip,
     Layer::UserSnooze,
@@ -100,7 +104,8 @@ pub(crate) const VIP_LAYER: usize = position(Layer::Vip);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LayerKind {
-    /// Decides outright not to push, with no level (the sender, `disablePush`).
+    /// Decides outright not to push, with no level (the sender,
+    /// `disablePush`, a muted sender).
     Outright,
     /// Decides outright to push, with no level, whatever the layers below
     /// say (an urgent message by consent, a VIP sender with scope `all`).
@@ -123,7 +128,7 @@ impl Layer {
     #[must_use]
     pub const fn kind(self) -> LayerKind {
         match self {
-            Layer::Sender | Layer::DisablePush => LayerKind::Outright,
+            Layer::Sender | Layer::DisablePush | Layer::MutedSender => LayerKind::Outright,
             Layer::Urgent | Layer::Vip => LayerKind::BreakThrough,
             Layer::UserSnooze | Layer::UserPeriod => LayerKind::Quiet,
             Layer::UserSubchannel | Layer::UserConversation | Layer::UserConversationType => LayerKind::User,
@@ -139,6 +144,7 @@ impl Layer {
         match self {
             Layer::Sender => "sender",
             Layer::DisablePush => "disable_push",
+            Layer::MutedSender => "muted_sender",
             Layer::Urgent => "urgent",
             Layer::Vip => "vip",
             Layer::UserSnooze => "user_snooze",
@@ -159,6 +165,7 @@ impl Layer {
         match self {
             Layer::Sender => "sender",
             Layer::DisablePush => "disablePush",
+            Layer::MutedSender => "muted sender",
             Layer::Urgent => "urgent message",
             Layer::Vip => "VIP sender",
             Layer::UserSnooze => "user snooze",
@@ -215,6 +222,14 @@ pub enum Seen {
     Outright(bool),
     /// The layer does not apply to this message; the text says why.
     Skipped(&'static str),
+    /// Whether the recipient mutes the sender, and until when (never
+    /// ending without an `until`): it decides (no push) while the mute is on.
+    Muted {
+        /// Whether the recipient mutes the sender.
+        muted: bool,
+        /// When the mute ends, if it does.
+        until: Option<DateTime<Utc>>,
+    },
     /// Whether the message is urgent, and whether the recipient allows
     /// urgent messages: it decides (a push) when both hold.
     Urgent(Urgency),
@@ -243,6 +258,7 @@ impl Seen {
     pub fn decides(self, at: DateTime<Utc>) -> Option<Option<Level>> {
         match self {
             Seen::Outright(true) | Seen::Urgent(Urgency::Allowed) | Seen::Vip(Some(VipScope::All)) => Some(None),
+            Seen::Muted { muted, until } => (muted && until.is_none_or(|u| at < u)).then_some(None),
             Seen::Outright(false) | Seen::Skipped(_) | Seen::Urgent(_) | Seen::Vip(_) => None,
             Seen::Snooze(s) => s.filter(|s| s.is_on(at)).map(|s| Some(s.level.level())),
             Seen::Quiet(q) => match q {

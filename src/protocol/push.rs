@@ -72,6 +72,9 @@ pub struct Push {
     /// Whether the sender may mention everyone (`"mentionAllAllowed"`;
     /// absent is `true`).
     pub mention_all_allowed: bool,
+    /// The message's text, scanned for the recipients' keywords (`"text"`;
+    /// absent is empty).
+    pub text: String,
 }
 
 /// A push's time: milliseconds since the epoch, or RFC 3339 text.
@@ -92,7 +95,14 @@ pub struct MentionedInfo {
     pub kind: i64,
     /// The users, for type 2.
     pub user_id_list: Vec<String>,
+    /// The user groups mentioned (`"userGroupIds"`, at most
+    /// [`MAX_MENTIONED_GROUPS`]), with either type: each member is mentioned
+    /// as by id, even when an @all counts as no mention.
+    pub user_group_ids: Vec<String>,
 }
+
+/// The most user groups one message mentions.
+pub const MAX_MENTIONED_GROUPS: usize = 32;
 
 impl<'de> Deserialize<'de> for Push {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Push, D::Error> {
@@ -122,7 +132,7 @@ impl Push {
     pub fn mentioned_ids(&self) -> Vec<&str> {
         self.mentioned_info
             .iter()
-            .flat_map(|m| &m.user_id_list)
+            .flat_map(|m| m.user_id_list.iter().chain(&m.user_group_ids))
             .map(String::as_str)
             .collect()
     }
@@ -162,6 +172,23 @@ impl Push {
             BusChannel::new(bus_channel).map_err(|e| Error::field("push.busChannel", e))?;
         }
         UserId::new(&self.from_user_id).map_err(|e| Error::field("push.fromUserId", e))?;
+        // `mentioned` holds the user ids, then the user group ids.
+        let users = self.mentioned_info.as_ref().map_or(0, |m| m.user_id_list.len());
+        let (mentioned, groups) = mentioned.split_at(users.min(mentioned.len()));
+        if let Some(m) = &self.mentioned_info {
+            if m.user_group_ids.len() > MAX_MENTIONED_GROUPS {
+                return Err(Error::field(
+                    "push.mentionedInfo.userGroupIds",
+                    Error::Invalid(format!(
+                        "{} user groups, more than {MAX_MENTIONED_GROUPS}",
+                        m.user_group_ids.len()
+                    )),
+                ));
+            }
+            for (i, id) in m.user_group_ids.iter().enumerate() {
+                TargetId::new(id).map_err(|e| Error::field(format!("push.mentionedInfo.userGroupIds[{i}]"), e))?;
+            }
+        }
         let mentions = match &self.mentioned_info {
             None => Mentions::None,
             Some(m) => {
@@ -206,7 +233,9 @@ impl Push {
         };
         let mut message = Message::new(conversation, &self.from_user_id, at)
             .with_mentions(mentions)
-            .with_mention_all_allowed(self.mention_all_allowed);
+            .with_mention_all_allowed(self.mention_all_allowed)
+            .with_text(&self.text)
+            .with_mentioned_groups(groups);
         message.disable_push = self.disable_push;
         message.urgent = self.urgent;
         message.member_count = member_count;

@@ -218,6 +218,48 @@ pub enum Request {
         /// The user.
         user_id: UserId,
     },
+    /// `/user/keywords/set.json`.
+    SetKeywords {
+        /// The user.
+        user_id: UserId,
+        /// The keywords, replacing any others; an empty list clears them.
+        keywords: crate::model::keyword::Keywords,
+    },
+    /// `/user/keywords/get.json`.
+    GetKeywords {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/user/mutedSenders/set.json`.
+    SetMutedSenders {
+        /// The user.
+        user_id: UserId,
+        /// The senders and the mute's end, replacing any others; an empty
+        /// list clears them.
+        muted_senders: crate::model::muted::MutedSenders,
+    },
+    /// `/user/mutedSenders/get.json`.
+    GetMutedSenders {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `/usergroup/set.json`.
+    SetUserGroup {
+        /// The user group.
+        group_id: TargetId,
+        /// Its members, replacing any others; an empty list deletes it.
+        member_ids: Vec<UserId>,
+    },
+    /// `/usergroup/get.json`.
+    GetUserGroup {
+        /// The user group.
+        group_id: TargetId,
+    },
+    /// `/usergroup/delete.json`.
+    DeleteUserGroup {
+        /// The user group.
+        group_id: TargetId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -342,6 +384,9 @@ impl Request {
                 | Request::GetSchedule { .. }
                 | Request::GetVip { .. }
                 | Request::GetUrgent { .. }
+                | Request::GetKeywords { .. }
+                | Request::GetMutedSenders { .. }
+                | Request::GetUserGroup { .. }
         )
     }
 }

@@ -229,10 +229,20 @@ impl Request {
             | Request::SetVip { user_id, .. }
             | Request::GetVip { user_id }
             | Request::SetUrgent { user_id, .. }
-            | Request::GetUrgent { user_id } => ShardKey::User(user_id),
+            | Request::GetUrgent { user_id }
+            // Keywords are their owner's, read when deciding for the owner.
+            | Request::SetKeywords { user_id, .. }
+            | Request::GetKeywords { user_id }
+            // A mute is its owner's, as a VIP list is.
+            | Request::SetMutedSenders { user_id, .. }
+            | Request::GetMutedSenders { user_id } => ShardKey::User(user_id),
             Request::SetUltraGroupDefault { .. }
             | Request::GetUltraGroupDefault { .. }
-            | Request::SetUltraGroupDefaultUntil { .. } => ShardKey::Everyone,
+            | Request::SetUltraGroupDefaultUntil { .. }
+            // Every shard decides for some members of a mentioned group.
+            | Request::SetUserGroup { .. }
+            | Request::GetUserGroup { .. }
+            | Request::DeleteUserGroup { .. } => ShardKey::Everyone,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! it again gives the same bytes.
 //!
 //! Format 2 is written; format 1 (no schedules, snoozes, temporary levels,
-//! VIP lists, urgent consent or mention policy) still restores. A restore refuses anything undocumented (unknown fields,
+//! VIP lists, urgent consent, mention policy or keywords) still restores. A restore refuses anything undocumented (unknown fields,
 //! an array where an object belongs, a duplicate field, a duplicate entry)
 //! with an error naming where it is: `users[3].conversationTypes[1]: ...`.
 //! The format allows `null` nowhere: an optional field that is not set is
@@ -29,7 +29,7 @@ use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, Le
 use crate::store::{AppDefaults, Config, LevelMap, Settings, UserHandle};
 use format::{
     ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporaryConversationLevel, TemporarySnapshot,
-    TemporaryTypeLevel, TypeLevel, UserLevel, UserSnapshot, VipSnapshot, FORMAT,
+    TemporaryTypeLevel, TypeLevel, UserGroupSnapshot, UserLevel, UserSnapshot, VipSnapshot, FORMAT,
 };
 
 fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<Obj<TypeLevel>> {
@@ -134,6 +134,8 @@ impl Settings {
                 })
             }),
             urgent_allowed: self.urgent_allowed(id).then_some(true),
+            keywords: self.keywords.get(h.number()).cloned(),
+            muted_senders: Some(self.muted_senders(id)).filter(|m| !m.is_empty()),
         }
     }
 
@@ -176,7 +178,52 @@ impl Settings {
             mention_all_max_members: self.config.mention_all_max_members,
             users,
             conversations,
+            user_groups: {
+                let mut groups: Vec<_> = self.user_groups.iter().collect();
+                groups.sort_unstable_by_key(|&(g, _)| g);
+                non_empty(
+                    groups
+                        .into_iter()
+                        .map(|(g, members)| {
+                            Obj(UserGroupSnapshot {
+                                group_id: g.to_owned(),
+                                member_ids: members
+                                    .iter()
+                                    .map(|&n| self.user_id_at(n as usize).unwrap_or_default().to_owned())
+                                    .collect(),
+                            })
+                        })
+                        .collect(),
+                )
+            },
         }
+    }
+
+    /// Restores the user groups, whose members must all be in `users`.
+    fn restore_user_groups(&mut self, groups: &[Obj<UserGroupSnapshot>]) -> Result<(), Error> {
+        let mut seen = HashSet::new();
+        for (i, Obj(g)) in groups.iter().enumerate() {
+            let place = format!("userGroups[{i}]");
+            let group_id = TargetId::new(&g.group_id).map_err(at(&format!("{place}.groupId")))?;
+            once(&mut seen, g.group_id.clone(), &format!("{place}.groupId"))?;
+            if g.member_ids.is_empty() || g.member_ids.len() > crate::model::id_list::MAX_GROUP_MEMBERS {
+                return Err(Error::snapshot(format_args!(
+                    "{place}.memberIds: 1 to 10000 members (an empty group is never saved)"
+                )));
+            }
+            let mut members = HashSet::new();
+            let mut ids = Vec::with_capacity(g.member_ids.len());
+            for (k, id) in g.member_ids.iter().enumerate() {
+                let member = format!("{place}.memberIds[{k}]");
+                if self.user(id).is_none() {
+                    return Err(Error::snapshot(format_args!("{member}: {id:?} is not in users")));
+                }
+                once(&mut members, id.clone(), &member)?;
+                ids.push(UserId::new(id).map_err(at(&member))?);
+            }
+            self.set_user_group(&group_id, &ids)?;
+        }
+        Ok(())
     }
 
     fn restore(s: Snapshot) -> Result<Settings, Error> {
@@ -192,6 +239,9 @@ impl Settings {
                 &format!("appDefaults[{i}].conversationType"),
             )?;
             app_defaults.set(d.conversation_type, Some(d.unpush_level));
+        }
+        if s.format == 1 && s.user_groups.is_some() {
+            return Err(Error::snapshot("userGroups are not in format 1"));
         }
         if s.format == 1 && (s.private_as_mention.is_some() || s.mention_all_max_members.is_some()) {
             return Err(Error::snapshot(
@@ -210,6 +260,10 @@ impl Settings {
         // that handles survive the restore.
         for (i, Obj(u)) in s.users.iter().enumerate() {
             settings.restore_vip(u).map_err(at(&format!("users[{i}]")))?;
+            settings.restore_muted(u).map_err(at(&format!("users[{i}]")))?;
+        }
+        if let Some(groups) = &s.user_groups {
+            settings.restore_user_groups(groups)?;
         }
         // By key, not by what was stored: an empty first entry stores nothing.
         let mut seen = HashSet::new();
@@ -249,6 +303,9 @@ impl Settings {
         }
         if format == 1 && (u.vip.is_some() || u.urgent_allowed.is_some()) {
             return Err(Error::snapshot("vip and urgentAllowed are not in format 1"));
+        }
+        if format == 1 && (u.keywords.is_some() || u.muted_senders.is_some()) {
+            return Err(Error::snapshot("keywords and mutedSenders are not in format 1"));
         }
         if u.period.is_some() && u.schedule.is_some() {
             return Err(Error::snapshot("period and schedule: a user has one quiet time"));
@@ -297,7 +354,36 @@ impl Settings {
             self.set_conversation_level_until(&user_id, &key, temp.level, temp.until)?;
         }
         self.set_urgent_allowed(&user_id, u.urgent_allowed.unwrap_or(false))?;
+        if let Some(keywords) = &u.keywords {
+            if keywords.is_empty() {
+                return Err(Error::snapshot(
+                    "keywords: an empty list is never saved (a user without keywords has no keywords)",
+                ));
+            }
+            self.set_keywords(&user_id, keywords)?;
+        }
         Ok(())
+    }
+
+    /// Restores user `u`'s muted senders, whose ids must all be in `users`.
+    fn restore_muted(&mut self, u: &UserSnapshot) -> Result<(), Error> {
+        let Some(muted) = &u.muted_senders else {
+            return Ok(());
+        };
+        if muted.is_empty() {
+            return Err(Error::snapshot(
+                "mutedSenders.senderIds: an empty list is never saved (a user who mutes no one has no mutedSenders)",
+            ));
+        }
+        for (i, id) in muted.sender_ids().iter().enumerate() {
+            if self.user(id.as_str()).is_none() {
+                return Err(Error::snapshot(format_args!(
+                    "mutedSenders.senderIds[{i}]: {:?} is not in users",
+                    id.as_str()
+                )));
+            }
+        }
+        self.set_muted_senders(&UserId::new(&u.user_id)?, muted)
     }
 
     /// Restores user `u`'s VIP list, whose ids must all be in `users`.

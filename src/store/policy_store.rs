@@ -58,10 +58,10 @@ pub(crate) struct Policies {
 /// A presence bitmap by handle number: bit `n % 64` of word `n / 64`, no
 /// word past the last one with a bit set.
 #[derive(Clone, Debug, Default)]
-struct Bits(Vec<u64>);
+pub(crate) struct Bits(pub(crate) Vec<u64>);
 
 impl Bits {
-    fn set(&mut self, n: u32) {
+    pub(crate) fn set(&mut self, n: u32) {
         let (word, bit) = (n as usize / 64, n % 64);
         if self.0.len() <= word {
             self.0.resize(word + 1, 0);
@@ -70,11 +70,11 @@ impl Bits {
     }
 
     #[inline]
-    fn contains(&self, n: u32) -> bool {
+    pub(crate) fn contains(&self, n: u32) -> bool {
         self.0.get(n as usize / 64).is_some_and(|w| w >> (n % 64) & 1 == 1)
     }
 
-    fn clear(&mut self, n: u32) {
+    pub(crate) fn clear(&mut self, n: u32) {
         if let Some(word) = self.0.get_mut(n as usize / 64) {
             *word &= !(1 << (n % 64));
         }

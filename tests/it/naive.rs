@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use chrono::{Datelike, Timelike};
 use chrono_tz::Tz;
 use dnd_engine::{
-    Config, Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request, VipScope,
+    keyword_occurs, Config, Conversation, ConversationType, Decision, Layer, Level, Mentions, Message, Request,
+    VipScope,
 };
 
 /// A schedule window: (ISO days, start second, minutes, level code).
@@ -42,6 +43,10 @@ pub struct NaiveUser {
     vip: Option<(Vec<String>, bool)>,
     /// whether urgent messages push through
     urgent: bool,
+    /// the keywords, as set (NFC, each once)
+    keywords: Vec<String>,
+    /// the muted senders' ids and the end of the mute (ms), if it ends
+    muted: Option<(Vec<String>, Option<i64>)>,
 }
 
 /// The whole engine's state: its configuration, every user's settings and
@@ -59,6 +64,8 @@ pub struct Naive {
     default_temps: HashMap<(String, Option<String>), (i64, i64)>,
     /// a private message mentions its recipient
     private_as_mention: bool,
+    /// user group → members
+    user_groups: HashMap<String, Vec<String>>,
     /// the most members for an @all to count
     max_members: Option<u32>,
 }
@@ -92,6 +99,7 @@ impl Naive {
             default_temps: HashMap::new(),
             private_as_mention: false,
             max_members: None,
+            user_groups: HashMap::new(),
         }
     }
 
@@ -269,6 +277,26 @@ impl Naive {
             Request::SetUrgent { user_id, allow } => {
                 self.users.entry(user_id.to_string()).or_default().urgent = *allow;
             }
+            Request::SetMutedSenders { user_id, muted_senders } => {
+                let ids: Vec<String> = muted_senders.sender_ids().iter().map(|id| id.to_string()).collect();
+                self.users.entry(user_id.to_string()).or_default().muted =
+                    (!ids.is_empty()).then(|| (ids, muted_senders.until().map(|u| u.timestamp_millis())));
+            }
+            Request::SetUserGroup { group_id, member_ids } => {
+                let members: Vec<String> = member_ids.iter().map(|id| id.to_string()).collect();
+                if members.is_empty() {
+                    self.user_groups.remove(group_id.as_str());
+                } else {
+                    self.user_groups.insert(group_id.to_string(), members);
+                }
+            }
+            Request::DeleteUserGroup { group_id } => {
+                self.user_groups.remove(group_id.as_str());
+            }
+            Request::SetKeywords { user_id, keywords } => {
+                self.users.entry(user_id.to_string()).or_default().keywords =
+                    keywords.as_slice().iter().map(|k| k.to_string()).collect();
+            }
             _ => {}
         }
     }
@@ -283,6 +311,13 @@ impl Naive {
             return (false, "disable_push", None);
         }
         let user = self.users.get(recipient);
+        let at = message.at.timestamp_millis();
+        let muted = user
+            .and_then(|u| u.muted.as_ref())
+            .is_some_and(|(ids, until)| ids.iter().any(|id| id == message.sender) && until.is_none_or(|u| at < u));
+        if muted {
+            return (false, "muted_sender", None);
+        }
         if message.urgent && user.is_some_and(|u| u.urgent) {
             return (true, "urgent", None);
         }
@@ -326,7 +361,20 @@ impl Naive {
             let all_counts = message.mention_all_allowed && !too_many;
             let at_all = reads_mentions && message.mentions == Mentions::All && all_counts;
             let private_mention = self.private_as_mention && conversation_type == ConversationType::Private;
+            // A keyword of the recipient found in the text, searched for
+            // this recipient alone, keyword by keyword.
+            let by_keyword =
+                reads_mentions && user.is_some_and(|u| u.keywords.iter().any(|k| keyword_occurs(k, message.text)));
+            // A member of a mentioned user group, whatever becomes of an @all.
+            let by_group = reads_mentions
+                && message.mentioned_groups.iter().any(|g| {
+                    self.user_groups
+                        .get(*g)
+                        .is_some_and(|members| members.iter().any(|m| m == recipient))
+                });
             let at_me = private_mention
+                || by_keyword
+                || by_group
                 || reads_mentions && matches!(message.mentions, Mentions::Users(ids) if ids.contains(&recipient));
             let push = match level {
                 -1 => true,

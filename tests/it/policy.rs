@@ -147,7 +147,7 @@ fn urgent_with_and_without_consent_with_disable_push_and_from_the_sender() {
     );
     let json = serde_json::to_value(s.prepare(&noon()).explain_id("r")).unwrap();
     assert_eq!(
-        json["steps"].as_array().unwrap()[2..],
+        json["steps"].as_array().unwrap()[3..],
         [
             serde_json::json!({"layer": "urgent", "decides": false, "seen": {"urgent": false, "allowed": false}}),
             serde_json::json!({"layer": "vip", "decides": true, "seen": {"vip": "all"}}),

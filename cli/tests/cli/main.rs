@@ -3,6 +3,7 @@
 
 mod args;
 mod errors;
+mod for_me;
 mod policy;
 mod protocol;
 mod streams;

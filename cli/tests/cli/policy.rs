@@ -176,7 +176,7 @@ fn help_documents_the_policy_extensions() {
         "\"urgent\": BOOL",
         "\"memberCount\": N",
         "\"mentionAllAllowed\": BOOL",
-        "disable_push, urgent, vip, user_snooze",
+        "disable_push, muted_sender, urgent, vip, user_snooze",
         "calling service's decision",
     ] {
         assert!(help.contains(needle), "{needle} missing from --help");

@@ -404,7 +404,7 @@ const USER_ID: &str = "a user id (a string)";
 /// `mentionedInfo`.
 struct Mentioned;
 
-const MENTIONED_FIELDS: &[&str] = &["type", "userIdList"];
+const MENTIONED_FIELDS: &[&str] = &["type", "userIdList", "userGroupIds"];
 
 impl<'de> Shape<'de> for Mentioned {
     type Value = MentionedInfo;
@@ -415,22 +415,40 @@ impl<'de> Shape<'de> for Mentioned {
 
     fn map<A: MapAccess<'de>>(self, map: A, slot: &Slot, path: Path<'_>) -> Result<MentionedInfo, A::Error> {
         const TYPE: &str = "an integer (1 @all, 2 a list of users)";
-        let (mut kind, mut user_id_list) = (0, Vec::new());
-        let given = object(map, slot, path, MENTIONED_FIELDS, "type or userIdList", |map, i, at| {
-            match i {
-                0 => kind = map.next_value_seed(Expect::new(Integer(TYPE), slot, at))?,
-                _ => {
-                    let list = Strings {
-                        must_be: "an array of user ids (strings)",
-                        each: USER_ID,
-                    };
-                    user_id_list = map.next_value_seed(Expect::new(list, slot, at))?;
+        let (mut kind, mut user_id_list, mut user_group_ids) = (0, Vec::new(), Vec::new());
+        let given = object(
+            map,
+            slot,
+            path,
+            MENTIONED_FIELDS,
+            "type, userIdList or userGroupIds",
+            |map, i, at| {
+                match i {
+                    0 => kind = map.next_value_seed(Expect::new(Integer(TYPE), slot, at))?,
+                    2 => {
+                        let list = Strings {
+                            must_be: "an array of user group ids (strings)",
+                            each: "a user group id (a string)",
+                        };
+                        user_group_ids = map.next_value_seed(Expect::new(list, slot, at))?;
+                    }
+                    _ => {
+                        let list = Strings {
+                            must_be: "an array of user ids (strings)",
+                            each: USER_ID,
+                        };
+                        user_id_list = map.next_value_seed(Expect::new(list, slot, at))?;
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         require(slot, path, MENTIONED_FIELDS, given, &[(0, TYPE)])?;
-        Ok(MentionedInfo { kind, user_id_list })
+        Ok(MentionedInfo {
+            kind,
+            user_id_list,
+            user_group_ids,
+        })
     }
 }
 
@@ -449,6 +467,7 @@ const PUSH_FIELDS: &[&str] = &[
     "urgent",
     "memberCount",
     "mentionAllAllowed",
+    "text",
 ];
 
 impl<'de> Shape<'de> for PushObject {
@@ -474,6 +493,7 @@ impl<'de> Shape<'de> for PushObject {
             urgent: false,
             member_count: None,
             mention_all_allowed: true,
+            text: String::new(),
         };
         let given = object(
             map,
@@ -481,7 +501,7 @@ impl<'de> Shape<'de> for PushObject {
             path,
             PUSH_FIELDS,
             "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
-             urgent, memberCount, mentionAllAllowed",
+             urgent, memberCount, mentionAllAllowed, text",
             |map, i, at| {
                 match i {
                     0 => push.at = map.next_value_seed(Expect::new(Instant, slot, at))?,
@@ -503,6 +523,9 @@ impl<'de> Shape<'de> for PushObject {
                         ))?)
                     }
                     10 => push.mention_all_allowed = map.next_value_seed(Expect::new(Boolean, slot, at))?,
+                    11 => {
+                        push.text = map.next_value_seed(Expect::new(Text("the message's text (a string)"), slot, at))?
+                    }
                     _ => {
                         let list = Strings {
                             must_be: RECIPIENTS,

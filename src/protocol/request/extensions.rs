@@ -264,6 +264,19 @@ pub enum Answer {
     Vip(Option<crate::model::policy::VipList>),
     /// `{"code":200,"data":{"allow":0 or 1}}`.
     Urgent(bool),
+    /// `{"code":200,"data":{"keywords":[...]}}`, in NFC, in the order set.
+    Keywords(crate::model::keyword::Keywords),
+    /// `{"code":200,"data":{"senderIds":[...],"until":MS}}`, `until` only
+    /// when the mute ends.
+    MutedSenders(crate::model::muted::MutedSenders),
+    /// `{"code":200,"groupId":G,"memberIds":[...]}`, at the top level as the
+    /// ultra-group get answers; `[]` when there is no such group.
+    UserGroup {
+        /// The group asked about.
+        group_id: TargetId,
+        /// Its members, in the order set.
+        member_ids: Vec<crate::model::UserId>,
+    },
 }
 
 impl Answer {
@@ -301,6 +314,12 @@ impl Answer {
             Answer::Schedule(None) => map.serialize_entry("data", &json!({ "windows": [] })),
             Answer::Vip(list) => map.serialize_entry("data", &super::policy_requests::VipData::of(list.as_ref())),
             Answer::Urgent(allow) => map.serialize_entry("data", &json!({ "allow": u8::from(*allow) })),
+            Answer::Keywords(keywords) => map.serialize_entry("data", &json!({ "keywords": keywords })),
+            Answer::MutedSenders(muted) => map.serialize_entry("data", muted),
+            Answer::UserGroup { group_id, member_ids } => {
+                map.serialize_entry("groupId", group_id.as_str())?;
+                map.serialize_entry("memberIds", member_ids)
+            }
         }
     }
 }

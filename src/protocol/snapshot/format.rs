@@ -67,6 +67,17 @@ format_struct! {
         pub(super) users: Vec<Obj<UserSnapshot>>,
         #[serde(default)]
         pub(super) conversations: Vec<Obj<ConversationSnapshot>>,
+        /// Saved only when a user group exists (format 2; refused in format
+        /// 1), sorted by group id.
+        pub(super) user_groups: Option<Vec<Obj<UserGroupSnapshot>>>,
+    }
+}
+
+format_struct! {
+    /// A user group: its id and 1 to 10,000 members, users of `users`.
+    pub(super) struct UserGroupSnapshot {
+        pub(super) group_id: String,
+        pub(super) member_ids: Vec<String>,
     }
 }
 
@@ -140,6 +151,13 @@ format_struct! {
         pub(super) temporary_conversations: Option<Vec<Obj<TemporaryConversationLevel>>>,
         pub(super) vip: Option<Obj<VipSnapshot>>,
         pub(super) urgent_allowed: Option<bool>,
+        /// Saved only when the user has keywords (format 2; refused in
+        /// format 1), each checked as the request checks it.
+        pub(super) keywords: Option<crate::model::keyword::Keywords>,
+        /// Saved only when the user mutes somebody (format 2; refused in
+        /// format 1): `{"senderIds": [...], "until": MS}`, the senders
+        /// users of `users`.
+        pub(super) muted_senders: Option<crate::model::muted::MutedSenders>,
     }
 }
 

@@ -10,6 +10,9 @@ use super::reader::{once, raw, required, Object, ObjectVisitor, Raw};
 use super::{optional_bus_channel, until};
 use crate::error::excerpt::Excerpt;
 use crate::error::Error;
+use crate::model::id_list::{parse_ids, MAX_GROUP_MEMBERS};
+use crate::model::keyword::Keywords;
+use crate::model::muted::MutedSenders;
 use crate::model::policy::VipList;
 use crate::model::schedule::WeeklySchedule;
 use crate::protocol::request::{params, Request};
@@ -30,6 +33,9 @@ pub(super) struct RequestFields {
     schedule: Option<WeeklySchedule>,
     vip: Option<VipList>,
     allow: Option<Raw>,
+    keywords: Option<Keywords>,
+    muted_senders: Option<MutedSenders>,
+    member_ids: Option<Vec<crate::model::UserId>>,
     unknown: Option<Excerpt>,
 }
 
@@ -48,6 +54,9 @@ impl Object for RequestFields {
         "schedule",
         "vip",
         "allow",
+        "keywords",
+        "mutedSenders",
+        "memberIds",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -66,6 +75,30 @@ impl Object for RequestFields {
                     .next_value::<VipList>()
                     .map_err(|e| de::Error::custom(format_args!("vip: {}", crate::error::excerpt::bounded(e))))?;
                 once(&mut self.vip, name, value)
+            }
+            // Keywords are checked by their own type, as the form's `keywords` is.
+            "keywords" => {
+                let value = map
+                    .next_value::<Keywords>()
+                    .map_err(|e| de::Error::custom(format_args!("keywords: {}", crate::error::excerpt::bounded(e))))?;
+                once(&mut self.keywords, name, value)
+            }
+            // A mute is checked by its own type, as the snapshot's is.
+            "mutedSenders" => {
+                let value = map.next_value::<MutedSenders>().map_err(|e| {
+                    de::Error::custom(format_args!("mutedSenders: {}", crate::error::excerpt::bounded(e)))
+                })?;
+                once(&mut self.muted_senders, name, value)
+            }
+            "memberIds" => {
+                let value = map
+                    .next_value::<Vec<serde_json::Value>>()
+                    .map_err(|e| de::Error::custom(format_args!("memberIds: {}", crate::error::excerpt::bounded(e))))
+                    .and_then(|items| {
+                        let json = serde_json::Value::Array(items).to_string();
+                        parse_ids("memberIds", &json, MAX_GROUP_MEMBERS).map_err(de::Error::custom)
+                    })?;
+                once(&mut self.member_ids, name, value)
             }
             "conversation" => {
                 let value = map.next_value_seed(ObjectVisitor::new("conversation"))?;
@@ -96,7 +129,7 @@ impl Object for RequestFields {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 22] = [
+const KINDS: [(&str, &[&str]); 29] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -125,6 +158,13 @@ const KINDS: [(&str, &[&str]); 22] = [
     ("getVip", &["userId"]),
     ("setUrgent", &["userId", "allow"]),
     ("getUrgent", &["userId"]),
+    ("setKeywords", &["userId", "keywords"]),
+    ("getKeywords", &["userId"]),
+    ("setMutedSenders", &["userId", "mutedSenders"]),
+    ("getMutedSenders", &["userId"]),
+    ("setUserGroup", &["groupId", "memberIds"]),
+    ("getUserGroup", &["groupId"]),
+    ("deleteUserGroup", &["groupId"]),
 ];
 
 impl RequestFields {
@@ -143,6 +183,9 @@ impl RequestFields {
             ("schedule", self.schedule.is_some()),
             ("vip", self.vip.is_some()),
             ("allow", self.allow.is_some()),
+            ("keywords", self.keywords.is_some()),
+            ("mutedSenders", self.muted_senders.is_some()),
+            ("memberIds", self.member_ids.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -175,6 +218,9 @@ impl RequestFields {
             schedule,
             vip,
             allow,
+            keywords,
+            muted_senders,
+            member_ids,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -311,8 +357,41 @@ impl RequestFields {
                     allow: allow.map(|a| a.boolean("allow")).transpose()?.unwrap_or(false),
                 }
             }
-            _ => Request::GetUrgent {
+            "getUrgent" => Request::GetUrgent {
                 user_id: user_id("userId")?,
+            },
+            "setKeywords" => {
+                let user_id = user_id("userId")?;
+                Request::SetKeywords {
+                    user_id,
+                    keywords: required(keywords, "keywords")?,
+                }
+            }
+            "getKeywords" => Request::GetKeywords {
+                user_id: user_id("userId")?,
+            },
+            "setMutedSenders" => {
+                let user_id = user_id("userId")?;
+                Request::SetMutedSenders {
+                    user_id,
+                    muted_senders: required(muted_senders, "mutedSenders")?,
+                }
+            }
+            "getMutedSenders" => Request::GetMutedSenders {
+                user_id: user_id("userId")?,
+            },
+            "setUserGroup" => {
+                let (group_id, _) = group(None)?;
+                Request::SetUserGroup {
+                    group_id,
+                    member_ids: required(member_ids, "memberIds")?,
+                }
+            }
+            "getUserGroup" => Request::GetUserGroup {
+                group_id: group(None)?.0,
+            },
+            _ => Request::DeleteUserGroup {
+                group_id: group(None)?.0,
             },
         })
     }

@@ -196,12 +196,21 @@ impl Settings {
         self.interner.get(id)
     }
 
-    /// The handles of `ids` (at most 64), into `out`: as [`Settings::user`]
-    /// for each, with the cache misses of the batch overlapped, and the ids
-    /// that follow the one before in numbering order found without hashing
+    /// The handles of `ids` (at most 64), into `out`, and their records'
+    /// words into `words` (0 for an unknown id): as [`Settings::user`] for
+    /// each, with the cache misses of the batch overlapped, and the ids that
+    /// follow the one before in numbering order found without hashing
     /// (`cursor` carries that one from batch to batch).
-    pub(crate) fn users_batch<S: AsRef<str>>(&self, ids: &[S], out: &mut [Option<UserHandle>], cursor: &mut Cursor) {
-        self.interner.get_batch(ids, out, cursor);
+    pub(crate) fn users_batch<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+        out: &mut [Option<UserHandle>],
+        words: &mut [u64],
+        cursor: &mut Cursor,
+    ) {
+        let records = &self.users;
+        let record = |i: usize| records.get(i).map_or(0, |r| r.0);
+        self.interner.get_batch(ids, out, cursor, words, record);
     }
 
     /// The handle of user `id`, numbering the user if it is new. A new user

@@ -36,6 +36,11 @@ impl Real {
         let mut settings = Settings::new(Config::new(DATA_CENTER));
         let mut naive = naive::Naive::new(DATA_CENTER, &[]);
         let ids: Vec<String> = (0..users).map(|i| format!("m{i:08}")).collect();
+        // The shuffled list next to the ordered one in memory, as a request's
+        // ids would be, not in the holes the settings' building leaves.
+        let mut order: Vec<usize> = (0..users).collect();
+        order.shuffle(&mut SmallRng::seed_from_u64(0x5bff));
+        let shuffled_ids = order.iter().map(|&i| ids[i].clone()).collect();
         let town = TargetId::new("town").unwrap();
         let square = BusChannel::new("square").unwrap();
         let group = ConversationKey::new(ConversationType::UltraGroup, town.clone(), None).unwrap();
@@ -94,10 +99,8 @@ impl Real {
                 naive.apply(&r);
             }
         }
-        let mut order: Vec<usize> = (0..users).collect();
-        order.shuffle(&mut rng);
         Real {
-            shuffled_ids: order.iter().map(|&i| ids[i].clone()).collect(),
+            shuffled_ids,
             shuffled_handles: order.iter().map(|&i| handles[i]).collect(),
             settings,
             naive,

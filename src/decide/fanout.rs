@@ -360,15 +360,11 @@ impl<'a> PreparedMessage<'a> {
         out.clear();
         let mut handles = [None; CHUNK];
         let mut words = [0u64; CHUNK];
-        let records = &self.settings.users;
         let fast = Fast::of(self);
         let mut cursor = Cursor::default();
         for chunk in recipients.chunks(CHUNK) {
-            // Look up, then gather, then decide: see `CHUNK`.
-            self.settings.users_batch(chunk, &mut handles, &mut cursor);
-            for (w, h) in words.iter_mut().zip(&handles) {
-                *w = h.and_then(|h| records.get(h.index())).map_or(0, |r| r.0);
-            }
+            // Look up and gather, then decide: see `CHUNK`.
+            self.settings.users_batch(chunk, &mut handles, &mut words, &mut cursor);
             let triples = chunk.iter().zip(handles.iter().zip(&words));
             in_mode!(fast, |decide| out.extend(triples.map(move |(id, (&h, &w))| match h {
                 Some(h) => decide(h, w),

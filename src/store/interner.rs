@@ -243,7 +243,8 @@ impl Interner {
     }
 
     /// The handles of `ids` (at most 64), into `out`: the same answers as
-    /// [`get`](Self::get).
+    /// [`get`](Self::get); and `record` of each one's number into `words`
+    /// (0 for an id not found), read in the same pass as the arena.
     ///
     /// First each id is compared with the entry after `cursor`'s (the last
     /// one found): a member list in numbering order finds its ids there,
@@ -256,12 +257,20 @@ impl Interner {
     /// that load are tight loops of independent loads, so that their cache
     /// misses overlap.
     #[inline]
-    pub(crate) fn get_batch<S: AsRef<str>>(&self, ids: &[S], out: &mut [Option<UserHandle>], cursor: &mut Cursor) {
+    pub(crate) fn get_batch<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+        out: &mut [Option<UserHandle>],
+        cursor: &mut Cursor,
+        words: &mut [u64],
+        record: impl Fn(usize) -> u64,
+    ) {
         // Which of `ids` the cursor did not find, and what the passes found for them.
         let mut rest = [0u8; 64];
         let mut left = 0;
-        for (k, (id, slot)) in ids.iter().zip(out.iter_mut()).enumerate() {
+        for (k, ((id, slot), w)) in ids.iter().zip(out.iter_mut()).zip(words.iter_mut()).enumerate() {
             *slot = self.at_cursor(cursor, id.as_ref().as_bytes());
+            *w = slot.map_or(0, |h| record(h.index()));
             rest[left] = k as u8;
             left += usize::from(slot.is_none());
         }
@@ -278,21 +287,26 @@ impl Interner {
         for ((c, p), &f) in found.iter_mut().zip(&probes[..left]).zip(&firsts) {
             *c = self.index.candidate(*p, f);
         }
+        // The arena's byte and the candidate's record, both in one pass.
         let mut lens = [0u8; 64];
-        for (len, c) in lens.iter_mut().zip(&found[..left]) {
+        for ((len, c), &k) in lens.iter_mut().zip(&found[..left]).zip(rest) {
             if let Some((index, start)) = *c {
                 *len = self.chunks[(index >> CHUNK_SHIFT) as usize].as_bytes()[start as usize];
+                words[usize::from(k)] = record(index as usize);
             }
         }
         for (((&k, c), &len), p) in rest.iter().zip(&found).zip(&lens).zip(&probes) {
             let Some((index, start)) = *c else { continue };
-            let id = ids[usize::from(k)].as_ref();
+            let k = usize::from(k);
+            let id = ids[k].as_ref();
             let chunk = self.chunks[(index >> CHUNK_SHIFT) as usize].as_bytes();
             let first = start as usize + 1;
-            out[usize::from(k)] = match chunk.get(first..first + usize::from(len)) == Some(id.as_bytes()) {
-                true => Some(self.handle(index)),
-                false => self.find(*p, id),
-            };
+            if chunk.get(first..first + usize::from(len)) == Some(id.as_bytes()) {
+                out[k] = Some(self.handle(index));
+            } else {
+                out[k] = self.find(*p, id);
+                words[k] = out[k].map_or(0, |h| record(h.index()));
+            }
         }
         // The next batch's cursor: after the last id of this one, if found.
         if let Some(Some(h)) = out[..ids.len()].last() {
@@ -503,14 +517,32 @@ mod tests {
         });
         let ids: Vec<String> = shuffled.chain(in_order).map(|i| format!("member-{i}")).collect();
         let mut out = [None; 64];
+        let mut words = [0; 64];
         let mut cursor = Cursor::default();
         for chunk in ids.chunks(64) {
-            interner.get_batch(chunk, &mut out, &mut cursor);
-            for (id, got) in chunk.iter().zip(out) {
+            interner.get_batch(chunk, &mut out, &mut cursor, &mut words, |i| i as u64 + 1);
+            for ((id, got), w) in chunk.iter().zip(out).zip(words) {
                 assert_eq!(got, interner.get(id), "{id}");
+                assert_eq!(w, got.map_or(0, |h| h.index() as u64 + 1), "{id}");
                 assert_eq!(got.is_some(), id["member-".len()..].parse::<usize>().unwrap() < n);
             }
         }
+    }
+
+    /// The id index (the table and the marks) costs at most 12 bytes a
+    /// user, whatever the count, through every growth of the table.
+    #[test]
+    fn the_index_costs_at_most_12_bytes_a_user() {
+        let mut interner = Interner::default();
+        let mut worst: f64 = 0.0;
+        for i in 0..300_000 {
+            interner.intern(&UserId::new(&format!("u{i}")).unwrap()).unwrap();
+            if i % 1_000 == 999 || i > 299_000 {
+                let bytes = interner.index.heap_bytes() + interner.marks.capacity() * 4;
+                worst = worst.max(bytes as f64 / (i + 1) as f64);
+            }
+        }
+        assert!(worst <= 12.0, "{worst:.2} bytes a user");
     }
 
     /// Ids across several arena chunks are all found, by id and by number,

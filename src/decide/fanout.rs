@@ -54,6 +54,15 @@ pub(super) struct Table {
     type_shift: u32,
 }
 
+/// Where the gathering loops put a recipient's subchannel and conversation
+/// level codes in their record's word: in the six bits above the record's
+/// fields, so that the codes are read in the same tight loop of independent
+/// loads as the records (their misses overlap) and travel with the word.
+const SUB_SHIFT: u32 = 58;
+const CONV_SHIFT: u32 = 61;
+const RECORD_MASK: u64 = (1 << SUB_SHIFT) - 1;
+const _CODES_ABOVE_THE_RECORD: () = assert!(TYPE_SHIFT + 4 * 3 <= SUB_SHIFT);
+
 /// Bits 3..5 of a table key: which layer the code in bits 0..3 is of.
 const KEY_CONVERSATION: u64 = 0b10_000;
 const KEY_SUBCHANNEL: u64 = 0b11_000;
@@ -228,6 +237,19 @@ impl<'p> Fast<'p> {
         bit(sub, slot(h.index(), sub_shift)) | bit(conv, slot(h.index(), conv_shift))
     }
 
+    /// Adds to each of `words` the subchannel and conversation level codes
+    /// of the user numbered `numbers[k]` (see `SUB_SHIFT`): a tight loop of
+    /// independent loads, run only when the message has a column.
+    #[inline(always)]
+    fn add_codes(&self, numbers: impl Iterator<Item = usize>, words: &mut [u64]) {
+        if self.subchannel.is_empty() && self.conversation.is_empty() {
+            return;
+        }
+        for (w, i) in words.iter_mut().zip(numbers) {
+            *w |= code_at(self.subchannel, i) << SUB_SHIFT | code_at(self.conversation, i) << CONV_SHIFT;
+        }
+    }
+
     /// Decides `handles`, whose records are `words`, onto `out`.
     #[inline(always)]
     fn decide_chunk(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) {
@@ -250,7 +272,7 @@ impl<'p> Fast<'p> {
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
         // The first override layer that holds a level, else the type level,
         // as the key's low five bits (see `Table`): selects, not branches.
-        let (sub, conv) = (code_at(self.subchannel, i), code_at(self.conversation, i));
+        let (sub, conv) = (w >> SUB_SHIFT & TYPE_MASK, w >> CONV_SHIFT & TYPE_MASK);
         let layer = if conv != 0 {
             KEY_CONVERSATION | conv
         } else {
@@ -271,7 +293,7 @@ impl<'p> Fast<'p> {
             false => special,
         };
         if special != 0 {
-            self.prepared.decide_special(h, w)
+            self.prepared.decide_special(h, w & RECORD_MASK)
         } else {
             self.decisions[key]
         }
@@ -279,7 +301,8 @@ impl<'p> Fast<'p> {
 }
 
 impl<'a> PreparedMessage<'a> {
-    /// Gathers the records of `chunk` into `words`, checking on the way that
+    /// Gathers the records of `chunk` into `words`, with their codes in
+    /// `fast`'s columns (see `SUB_SHIFT`), checking on the way that
     /// every handle is these settings' (see [`UserHandle`]): why the first
     /// that is not is refused.
     ///
@@ -288,16 +311,16 @@ impl<'a> PreparedMessage<'a> {
     /// bounds test the gather makes anyway; a handle of another line is 2³²
     /// or more away, past any record.
     #[inline(always)]
-    fn gather(&self, chunk: &[UserHandle], words: &mut [u64; CHUNK]) -> Result<(), Error> {
+    fn gather(&self, fast: &Fast<'_>, chunk: &[UserHandle], words: &mut [u64; CHUNK]) -> Result<(), Error> {
         let records = &self.settings.users;
         let first = self.settings.first_handle();
         let mut owned = true;
+        let (sub, conv) = (fast.subchannel, fast.conversation);
         for (w, &h) in words.iter_mut().zip(chunk) {
-            *w = match usize::try_from(h.raw().wrapping_sub(first))
-                .ok()
-                .and_then(|i| records.get(i))
-            {
-                Some(r) => r.0,
+            let i = usize::try_from(h.raw().wrapping_sub(first)).unwrap_or(usize::MAX);
+            *w = match records.get(i) {
+                // The codes in the same loop: their misses overlap the records'.
+                Some(r) => r.0 | code_at(sub, i) << SUB_SHIFT | code_at(conv, i) << CONV_SHIFT,
                 None => {
                     owned = false;
                     0
@@ -321,7 +344,7 @@ impl<'a> PreparedMessage<'a> {
         let fast = Fast::of(self);
         for chunk in recipients.chunks(CHUNK) {
             // Gather first, decide after: see `CHUNK`.
-            if let Err(e) = self.gather(chunk, &mut words) {
+            if let Err(e) = self.gather(&fast, chunk, &mut words) {
                 out.clear();
                 return Err(e);
             }
@@ -343,7 +366,7 @@ impl<'a> PreparedMessage<'a> {
         let mut words = [0u64; CHUNK];
         let fast = Fast::of(self);
         for chunk in recipients.chunks(CHUNK) {
-            if let Err(e) = self.gather(chunk, &mut words) {
+            if let Err(e) = self.gather(&fast, chunk, &mut words) {
                 out.clear();
                 return Err(e);
             }
@@ -365,6 +388,7 @@ impl<'a> PreparedMessage<'a> {
         for chunk in recipients.chunks(CHUNK) {
             // Look up and gather, then decide: see `CHUNK`.
             self.settings.users_batch(chunk, &mut handles, &mut words, &mut cursor);
+            fast.add_codes(handles.iter().map(|h| h.map_or(usize::MAX, |h| h.index())), &mut words);
             let triples = chunk.iter().zip(handles.iter().zip(&words));
             in_mode!(fast, |decide| out.extend(triples.map(move |(id, (&h, &w))| match h {
                 Some(h) => decide(h, w),

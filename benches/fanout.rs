@@ -18,6 +18,11 @@
 //! same process on the same world, after a check that it agrees with the
 //! engine on every recipient.
 //!
+//! A second pair of worlds (`real.rs`): a world users would have, where a
+//! few percent customised the group, its subchannel or the conversation
+//! type, and the same members with nothing set (group `real N`).
+//! `DND_BENCH_WORLDS=real` (or `mixed`) runs one kind only.
+//!
 //! Run: `cargo bench --bench fanout`. Figures and their reading are in
 //! `docs/performance.md`. On a loaded, shared machine, `FANOUT_CPU_TIME=1`
 //! times the fanouts by the benchmarking thread's time on a CPU (Linux's
@@ -39,6 +44,8 @@ use rand::{Rng, SeedableRng};
 
 #[path = "../tests/it/naive.rs"]
 mod naive;
+#[path = "fanout/real.rs"]
+mod real;
 
 /// Zones in use besides the data center's and the five above.
 const MORE_ZONES: usize = 400;
@@ -292,37 +299,102 @@ fn sizes() -> Vec<usize> {
 /// Checks the engine against the baseline on every recipient of `world`,
 /// through each batch path, before anything is timed.
 fn check_agreement(settings: &Settings, naive: &naive::Naive, world: &World, message: &Message<'_>) {
+    agree(settings, naive, &world.ids, &world.shuffled_ids, message);
+}
+
+/// Checks the engine against the baseline on every recipient, members `ids`
+/// in order and `shuffled`, through each batch path (by handle, as bits, by
+/// id in both orders).
+fn agree(settings: &Settings, naive: &naive::Naive, ids: &[String], shuffled: &[String], message: &Message<'_>) {
     let prepared = settings.prepare(message);
-    let mut out: Vec<Decision> = Vec::with_capacity(world.ids.len());
+    let mut out: Vec<Decision> = Vec::with_capacity(ids.len());
     let mut bits: Vec<u64> = Vec::new();
-    let expected: Vec<naive::NaiveDecision> = world.ids.iter().map(|id| naive.decide(message, id)).collect();
+    let expected: Vec<naive::NaiveDecision> = ids.iter().map(|id| naive.decide(message, id)).collect();
     // `settings` may be a clone of the world's: its handles are its own.
-    let handles: Vec<UserHandle> = world.ids.iter().map(|id| settings.user(id).unwrap()).collect();
+    let handles: Vec<UserHandle> = ids.iter().map(|id| settings.user(id).unwrap()).collect();
     prepared.decide_into(&handles, &mut out).unwrap();
-    for ((id, d), e) in world.ids.iter().zip(&out).zip(&expected) {
+    for ((id, d), e) in ids.iter().zip(&out).zip(&expected) {
         assert_eq!(naive::as_naive(*d), *e, "recipient {id} by handle");
     }
     prepared.push_bits_into(&handles, &mut bits).unwrap();
     for (i, e) in expected.iter().enumerate() {
-        assert_eq!(
-            bits[i / 64] >> (i % 64) & 1 == 1,
-            e.0,
-            "recipient {} as a bit",
-            world.ids[i]
-        );
+        assert_eq!(bits[i / 64] >> (i % 64) & 1 == 1, e.0, "recipient {} as a bit", ids[i]);
     }
-    prepared.decide_ids_into(&world.shuffled_ids, &mut out);
+    prepared.decide_ids_into(ids, &mut out);
+    for ((id, d), e) in ids.iter().zip(&out).zip(&expected) {
+        assert_eq!(naive::as_naive(*d), *e, "recipient {id} by id, in order");
+    }
+    prepared.decide_ids_into(shuffled, &mut out);
     let by_id: std::collections::HashMap<&str, &naive::NaiveDecision> =
-        world.ids.iter().map(String::as_str).zip(&expected).collect();
-    for (id, d) in world.shuffled_ids.iter().zip(&out) {
+        ids.iter().map(String::as_str).zip(&expected).collect();
+    for (id, d) in shuffled.iter().zip(&out) {
         assert_eq!(naive::as_naive(*d), *by_id[id.as_str()], "recipient {id} by id");
     }
 }
 
+/// Whether to run world `name`: `DND_BENCH_WORLDS` (comma-separated:
+/// `mixed` for the world above, `real` for `real.rs`'s), else all.
+fn runs(name: &str) -> bool {
+    std::env::var("DND_BENCH_WORLDS").map_or(true, |v| v.split(',').any(|w| w.trim() == name))
+}
+
 fn fanout(c: &mut Criterion) {
     for users in sizes() {
-        fanout_of(c, users);
+        if runs("mixed") {
+            fanout_of(c, users);
+        }
+        if runs("real") {
+            real_fanout(c, users);
+        }
     }
+}
+
+/// The world users would have (`real.rs`) and the same members with nothing
+/// set, each checked against the baseline on every path first: by handle
+/// and by id, in member order and shuffled; the baseline on the first.
+fn real_fanout(c: &mut Criterion, users: usize) {
+    let mut g = c.benchmark_group(format!("real {users}"));
+    g.throughput(Throughput::Elements(users as u64));
+    // Flat: the same number of iterations a sample (the baseline takes seconds an iteration at 4M).
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    let mut out: Vec<Decision> = Vec::with_capacity(users);
+    for (name, customised) in [("", true), ("nobody customised, ", false)] {
+        let world = real::Real::generate(users, customised);
+        let message = world.message();
+        agree(&world.settings, &world.naive, &world.ids, &world.shuffled_ids, &message);
+        eprintln!(
+            "real world{}: {} users; settings heap {:.1} MB ({:.1} MB of it user ids): {:.1} bytes a user besides the ids",
+            if customised { "" } else { ", nobody customised" },
+            users,
+            world.settings.heap_bytes() as f64 / 1e6,
+            world.settings.id_bytes() as f64 / 1e6,
+            (world.settings.heap_bytes() - world.settings.id_bytes()) as f64 / users as f64,
+        );
+        let prepared = world.settings.prepare(&message);
+        for (order, handles, ids) in [
+            ("in order", &world.handles, &world.ids),
+            ("shuffled", &world.shuffled_handles, &world.shuffled_ids),
+        ] {
+            g.sample_size(20);
+            g.bench_function(format!("{name}by handle, {order}"), |b| {
+                timed(b, || prepared.decide_into(black_box(handles), &mut out).unwrap())
+            });
+            g.bench_function(format!("{name}by id, {order}"), |b| {
+                timed(b, || prepared.decide_ids_into(black_box(ids), &mut out))
+            });
+            if customised {
+                let mut naive_out: Vec<naive::NaiveDecision> = Vec::with_capacity(users);
+                g.sample_size(10);
+                g.bench_function(format!("baseline (naive), {order}"), |b| {
+                    timed(b, || {
+                        naive_out.clear();
+                        naive_out.extend(black_box(ids).iter().map(|id| world.naive.decide(&message, id)));
+                    })
+                });
+            }
+        }
+    }
+    g.finish();
 }
 
 fn fanout_of(c: &mut Criterion, users: usize) {

@@ -270,6 +270,11 @@ impl<'a> OverrideLayer<'a> {
             _ => None,
         }
     }
+
+    /// Whether the fanout reads this layer's levels from a column.
+    fn is_column(self) -> bool {
+        matches!(self, OverrideLayer::Levels(m) if m.is_column())
+    }
 }
 
 /// A message prepared against the settings: decides for any number of
@@ -352,6 +357,7 @@ impl Settings {
         } else {
             OverrideLayer::of(sub_entry.map(|s| &s.users))
         };
+        let conversation = OverrideLayer::of(entry.map(|e| &e.users));
         let defaults = [
             match subchannel {
                 OverrideLayer::Skipped(why) => Seen::Skipped(why),
@@ -414,11 +420,16 @@ impl Settings {
             audience: std::sync::OnceLock::new(),
             pushes,
             walls: Walls::new(message.at.as_datetime(), &self.zones),
-            table: fanout::Table::new(conversation_type.index(), fallback, &pushes[0]),
+            table: fanout::Table::new(
+                conversation_type.index(),
+                fallback,
+                &pushes[0],
+                [subchannel, conversation].into_iter().any(OverrideLayer::is_column),
+            ),
             target,
             bus_channel,
             subchannel,
-            conversation: OverrideLayer::of(entry.map(|e| &e.users)),
+            conversation,
             defaults,
             fallback,
             urgent: message.urgent && self.policies.anyone_allows_urgent(),

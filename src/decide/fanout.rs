@@ -1,22 +1,24 @@
 //! The fanout: many recipients of one prepared message, decided in batches.
 //!
-//! Most recipients of most messages have set nothing but a period and
-//! conversation-type levels, are not the sender, are not mentioned and have
-//! no level on the message's conversation. For them the decision depends on
-//! five bits of their packed record (whether the message falls in their
-//! period, the period's level, their level for the message's type), so
-//! `prepare` works out the 32 possible answers once ([`Table`]) and such a
-//! recipient costs the read of their 8-byte record, the window test and a
-//! table lookup. Every other recipient (an extended record, a bit in the
-//! conversation's or subchannel's presence bitmap, or, for a layer whose map
-//! is too sparse for one, in that map's filter; a hit in the mention
-//! filter, the sender; for a message that concerns VIP lists or urgent
-//! consent, a bit in the presence bitmap of the users who have a VIP list or
-//! allow urgent messages) is flagged by the same few instructions and
-//! decided by the general path (`PreparedMessage::decide_with`), which walks
-//! the user layers of `WALK`. The table is built by the same `first_set` over
-//! the same slice of `WALK` as the general path, with the override layers
-//! unset; the tests compare both with the naive oracle on large worlds.
+//! Most recipients of most messages are not the sender, are not mentioned
+//! and have no extended settings. For them the decision depends on seven
+//! bits: whether the message falls in their period and the period's level
+//! (from their packed record), and the first of their subchannel, conversation
+//! and conversation-type levels that is set (the first two from the level
+//! maps' columns of 4-bit codes, the last from the record). So `prepare`
+//! works out the 128 possible answers once ([`Table`]) and such a recipient
+//! costs the read of their 8-byte record and of two half bytes, the window
+//! test, two selects and a table lookup: a member who customised the
+//! conversation stays on this path. Every other recipient (an extended
+//! record; for a layer whose map is too sparse for a column, a bit in that
+//! map's filter; a hit in the mention filter, the sender; for a message that
+//! concerns VIP lists or urgent consent, a bit in the presence bitmap of the
+//! users who have a VIP list or allow urgent messages) is flagged by the same
+//! few instructions and decided by the general path
+//! (`PreparedMessage::decide_with`), which walks the user layers of `WALK`.
+//! The table is built by the same `first_set` over the same slice of `WALK`
+//! as the general path; the tests compare both with the naive oracle on
+//! large worlds.
 
 use super::audience::MentionFilter;
 use super::{Decision, OverrideLayer, PreparedMessage};
@@ -24,12 +26,12 @@ use crate::decide::walk::{first_set, Layer, FIRST_LEVEL_LAYER};
 use crate::error::Error;
 use crate::model::{Level, PeriodLevel};
 use crate::store::interner::UserHandle;
-use crate::store::level_map::{slot, Presence};
+use crate::store::level_map::{code_at, slot, Column};
 use crate::store::record::{
     level_of_code, window_contains, EXTENDED_SHIFT, LEN_SHIFT, PERIOD_LEVEL_SHIFT, SECONDS_MASK, TYPE_MASK, TYPE_SHIFT,
     ZONE_MASK, ZONE_SHIFT,
 };
-use crate::store::UserRecord;
+use crate::store::{Cursor, UserRecord};
 
 /// How many recipients a batch gathers before deciding them. The gathering
 /// loops do nothing but independent loads (hash lookups, user records), so
@@ -38,33 +40,59 @@ use crate::store::UserRecord;
 /// for shuffled members.
 const CHUNK: usize = 64;
 
-/// The decision for a recipient who is decided by the period and the
-/// conversation-type level alone and is not mentioned, for each value of
-/// the five bits of the record that those depend on: whether the message is
-/// in the period (bit 4), the period's level (bit 3), the type level's
-/// 3-bit code (bits 0..3).
+/// The decision for a recipient who is decided by the period, the override
+/// layers held in columns and the conversation-type level, and is not
+/// mentioned, for each value of the seven bits of key that those depend on:
+/// whether the message is in the period (bit 6), the period's level (bit
+/// 5), and in bits 0..5 the first user layer after the period that holds a
+/// level: `0b11_000 | code` the subchannel's, `0b10_000 | code` the
+/// conversation's, else the type level's 3-bit code (0 for none).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Table {
-    decisions: [Decision; 32],
+    decisions: [Decision; 128],
     /// Where the message's conversation type's level sits in the record.
     type_shift: u32,
 }
 
+/// Where the gathering loops put a recipient's subchannel and conversation
+/// level codes in their record's word: in the six bits above the record's
+/// fields, so that the codes are read in the same tight loop of independent
+/// loads as the records (their misses overlap) and travel with the word.
+const SUB_SHIFT: u32 = 58;
+const CONV_SHIFT: u32 = 61;
+const RECORD_MASK: u64 = (1 << SUB_SHIFT) - 1;
+const _CODES_ABOVE_THE_RECORD: () = assert!(TYPE_SHIFT + 4 * 3 <= SUB_SHIFT);
+
+/// Bits 3..5 of a table key: which layer the code in bits 0..3 is of.
+const KEY_CONVERSATION: u64 = 0b10_000;
+const KEY_SUBCHANNEL: u64 = 0b11_000;
+
 impl Table {
     /// The table for messages of conversation type `type_index` whose
     /// defaults come to `fallback`, where level `l` pushes to a recipient who
-    /// is not mentioned when `pushes[l.index()]`.
-    pub(super) fn new(type_index: usize, fallback: (Layer, Level), pushes: &[bool; 5]) -> Table {
-        let mut decisions = [Decision::SENDER; 32];
+    /// is not mentioned when `pushes[l.index()]`. With `overrides` false (no
+    /// override layer of the message is a column), only the keys without an
+    /// override level are filled: the others cannot occur.
+    pub(super) fn new(type_index: usize, fallback: (Layer, Level), pushes: &[bool; 5], overrides: bool) -> Table {
+        let mut decisions = [Decision::SENDER; 128];
         for (key, d) in decisions.iter_mut().enumerate() {
-            let period_level = if key & 8 == 0 {
+            let layer = key as u64 & 0b11_000;
+            if layer == 0b01_000 || (layer != 0 && !overrides) {
+                continue;
+            }
+            let period_level = if key & 32 == 0 {
                 PeriodLevel::Mentions
             } else {
                 PeriodLevel::Nothing
             };
-            let period = (key & 16 != 0).then_some(period_level.level());
-            let type_level = level_of_code((key & 7) as u64);
-            let (by, level) = first_set(FIRST_LEVEL_LAYER, [period, None, None, type_level], fallback);
+            let period = (key & 64 != 0).then_some(period_level.level());
+            let code = level_of_code(key as u64 & 7);
+            let user = match layer {
+                KEY_SUBCHANNEL => [period, code, None, None],
+                KEY_CONVERSATION => [period, None, code, None],
+                _ => [period, None, None, code],
+            };
+            let (by, level) = first_set(FIRST_LEVEL_LAYER, user, fallback);
             *d = Decision {
                 push: pushes[level.index()],
                 by,
@@ -82,16 +110,16 @@ impl Table {
 #[derive(Clone, Copy)]
 struct Fast<'p> {
     prepared: &'p PreparedMessage<'p>,
-    decisions: &'p [Decision; 32],
+    decisions: &'p [Decision; 128],
     /// Where the message's conversation type's level sits in the record.
     type_shift: u32,
-    /// The presence bitmaps of the subchannel and conversation layers
-    /// (empty for a layer that is empty or in `sparse`).
-    subchannel: &'p [u64],
-    conversation: &'p [u64],
+    /// The level columns of the subchannel and conversation layers (empty
+    /// for a layer that is empty or in `sparse`): see `LevelMap`.
+    subchannel: &'p [u8],
+    conversation: &'p [u8],
     /// The filters (with their shifts) of the subchannel and conversation
-    /// layers that are maps too sparse to keep a presence bitmap (empty for
-    /// the others): see `LevelMap`.
+    /// layers that are maps too sparse to keep a column (empty for the
+    /// others): see `LevelMap`.
     sparse: [(&'p [u64], u32); 2],
     /// The sender's handle index, or `u64::MAX`.
     sender: u64,
@@ -166,9 +194,9 @@ impl<'p> Fast<'p> {
     fn of(prepared: &'p PreparedMessage<'p>) -> Fast<'p> {
         let audience = prepared.audience();
         let layer = |layer: OverrideLayer<'p>| match layer {
-            OverrideLayer::Levels(m) => match m.presence() {
-                Presence::Bitmap(bits) => (bits, (&[][..], 0)),
-                Presence::Filter(filter, shift) => (&[][..], (filter, shift)),
+            OverrideLayer::Levels(m) => match m.column() {
+                Column::Codes(codes) => (codes, (&[][..], 0)),
+                Column::Filter(filter, shift) => (&[][..], (filter, shift)),
             },
             _ => (&[][..], (&[][..], 0)),
         };
@@ -227,6 +255,19 @@ impl<'p> Fast<'p> {
         bit(sub, slot(h.index(), sub_shift)) | bit(conv, slot(h.index(), conv_shift))
     }
 
+    /// Adds to each of `words` the subchannel and conversation level codes
+    /// of the user numbered `numbers[k]` (see `SUB_SHIFT`): a tight loop of
+    /// independent loads, run only when the message has a column.
+    #[inline(always)]
+    fn add_codes(&self, numbers: impl Iterator<Item = usize>, words: &mut [u64]) {
+        if self.subchannel.is_empty() && self.conversation.is_empty() {
+            return;
+        }
+        for (w, i) in words.iter_mut().zip(numbers) {
+            *w |= code_at(self.subchannel, i) << SUB_SHIFT | code_at(self.conversation, i) << CONV_SHIFT;
+        }
+    }
+
     /// Decides `handles`, whose records are `words`, onto `out`.
     #[inline(always)]
     fn decide_chunk(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) {
@@ -248,16 +289,20 @@ impl<'p> Fast<'p> {
         let i = h.index();
         let wall = self.prepared.walls.seconds((w >> ZONE_SHIFT & ZONE_MASK) as usize);
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
-        let key = usize::from(active) << 4
-            | ((w >> PERIOD_LEVEL_SHIFT & 1) << 3) as usize
-            | (w >> self.type_shift & TYPE_MASK) as usize;
+        // The first override layer that holds a level, else the type level,
+        // as the key's low five bits (see `Table`): selects, not branches.
+        let (sub, conv) = (w >> SUB_SHIFT & TYPE_MASK, w >> CONV_SHIFT & TYPE_MASK);
+        let layer = if conv != 0 {
+            KEY_CONVERSATION | conv
+        } else {
+            w >> self.type_shift & TYPE_MASK
+        };
+        let layer = if sub != 0 { KEY_SUBCHANNEL | sub } else { layer };
+        let key = usize::from(active) << 6 | ((w >> PERIOD_LEVEL_SHIFT & 1) << 5) as usize | layer as usize;
         let (word, mask) = MentionFilter::position(h);
         // One branch for every reason to leave the table, rarely taken.
-        let special = (w >> EXTENDED_SHIFT & 1)
-            | bit(self.subchannel, i)
-            | bit(self.conversation, i)
-            | u64::from(self.filter[word] & mask != 0)
-            | u64::from(i as u64 == self.sender);
+        let special =
+            (w >> EXTENDED_SHIFT & 1) | u64::from(self.filter[word] & mask != 0) | u64::from(i as u64 == self.sender);
         let special = match POLICY {
             true => {
                 special
@@ -274,7 +319,7 @@ impl<'p> Fast<'p> {
             false => special,
         };
         if special != 0 {
-            self.prepared.decide_special(h, w)
+            self.prepared.decide_special(h, w & RECORD_MASK)
         } else {
             self.decisions[key]
         }
@@ -282,7 +327,8 @@ impl<'p> Fast<'p> {
 }
 
 impl<'a> PreparedMessage<'a> {
-    /// Gathers the records of `chunk` into `words`, checking on the way that
+    /// Gathers the records of `chunk` into `words`, with their codes in
+    /// `fast`'s columns (see `SUB_SHIFT`), checking on the way that
     /// every handle is these settings' (see [`UserHandle`]): why the first
     /// that is not is refused.
     ///
@@ -291,16 +337,16 @@ impl<'a> PreparedMessage<'a> {
     /// bounds test the gather makes anyway; a handle of another line is 2³²
     /// or more away, past any record.
     #[inline(always)]
-    fn gather(&self, chunk: &[UserHandle], words: &mut [u64; CHUNK]) -> Result<(), Error> {
+    fn gather(&self, fast: &Fast<'_>, chunk: &[UserHandle], words: &mut [u64; CHUNK]) -> Result<(), Error> {
         let records = &self.settings.users;
         let first = self.settings.first_handle();
         let mut owned = true;
+        let (sub, conv) = (fast.subchannel, fast.conversation);
         for (w, &h) in words.iter_mut().zip(chunk) {
-            *w = match usize::try_from(h.raw().wrapping_sub(first))
-                .ok()
-                .and_then(|i| records.get(i))
-            {
-                Some(r) => r.0,
+            let i = usize::try_from(h.raw().wrapping_sub(first)).unwrap_or(usize::MAX);
+            *w = match records.get(i) {
+                // The codes in the same loop: their misses overlap the records'.
+                Some(r) => r.0 | code_at(sub, i) << SUB_SHIFT | code_at(conv, i) << CONV_SHIFT,
                 None => {
                     owned = false;
                     0
@@ -324,7 +370,7 @@ impl<'a> PreparedMessage<'a> {
         let fast = Fast::of(self);
         for chunk in recipients.chunks(CHUNK) {
             // Gather first, decide after: see `CHUNK`.
-            if let Err(e) = self.gather(chunk, &mut words) {
+            if let Err(e) = self.gather(&fast, chunk, &mut words) {
                 out.clear();
                 return Err(e);
             }
@@ -346,7 +392,7 @@ impl<'a> PreparedMessage<'a> {
         let mut words = [0u64; CHUNK];
         let fast = Fast::of(self);
         for chunk in recipients.chunks(CHUNK) {
-            if let Err(e) = self.gather(chunk, &mut words) {
+            if let Err(e) = self.gather(&fast, chunk, &mut words) {
                 out.clear();
                 return Err(e);
             }
@@ -363,14 +409,12 @@ impl<'a> PreparedMessage<'a> {
         out.clear();
         let mut handles = [None; CHUNK];
         let mut words = [0u64; CHUNK];
-        let records = &self.settings.users;
         let fast = Fast::of(self);
+        let mut cursor = Cursor::default();
         for chunk in recipients.chunks(CHUNK) {
-            // Look up, then gather, then decide: see `CHUNK`.
-            self.settings.users_batch(chunk, &mut handles);
-            for (w, h) in words.iter_mut().zip(&handles) {
-                *w = h.and_then(|h| records.get(h.index())).map_or(0, |r| r.0);
-            }
+            // Look up and gather, then decide: see `CHUNK`.
+            self.settings.users_batch(chunk, &mut handles, &mut words, &mut cursor);
+            fast.add_codes(handles.iter().map(|h| h.map_or(usize::MAX, |h| h.index())), &mut words);
             let triples = chunk.iter().zip(handles.iter().zip(&words));
             in_mode!(fast, |decide| out.extend(triples.map(move |(id, (&h, &w))| match h {
                 Some(h) => decide(h, w),
@@ -450,9 +494,9 @@ mod tests {
     use crate::store::Settings;
 
     /// The fanout property on sparse worlds (`tests/it/fanout.rs`) covers the
-    /// sparse loop only while its worlds' maps are too sparse for a bitmap:
+    /// sparse loop only while its worlds' maps are too sparse for a column:
     /// this pins that a group of that shape takes the filter, and a dense
-    /// one the bitmap, whatever the thresholds become.
+    /// one the column, whatever the thresholds become.
     #[test]
     fn a_few_levels_in_a_large_group_take_the_sparse_loop() {
         let mut settings = Settings::new(Config::new(chrono_tz::Asia::Shanghai));
@@ -490,7 +534,10 @@ mod tests {
                 at,
             );
             let prepared = settings.prepare(&message);
-            assert_eq!(Fast::of(&prepared).any_sparse, sparse, "{group}");
+            let fast = Fast::of(&prepared);
+            assert_eq!(fast.any_sparse, sparse, "{group}");
+            // A dense group is read from its column: its members stay on the table path.
+            assert_eq!(fast.conversation.is_empty(), sparse, "{group}");
         }
     }
 }

@@ -4,10 +4,11 @@
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 
 use crate::error::Error;
 use crate::model::UserId;
+use crate::store::id_index::{IdIndex, Probe};
 use crate::store::Settings;
 
 /// A compact handle for a user, handed out by
@@ -156,21 +157,35 @@ impl Clone for Lineage {
 /// and the arena as a whole has no limit but memory.
 const CHUNK_SHIFT: u32 = 16;
 
+/// Where a batch lookup expects the next id ([`Interner::get_batch`]): the
+/// user numbered `next`, whose entry starts at `start` in its chunk (0 if
+/// `next` starts a chunk). Any value is safe: a wrong one finds nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cursor {
+    next: u32,
+    start: u32,
+}
+
+/// Every how many users the interner notes where an entry starts: an id is
+/// found by number from the note before it, past at most 15 entries.
+const MARK_SHIFT: u32 = 4;
+
 /// User ids, each stored once, found by id through a hash table of handles.
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
     pub(crate) lineage: Lineage,
     /// Every id once, each prefixed by its length as one ASCII character (ids
-    /// are at most 64 bytes), so that an entry is read from its start alone.
-    /// Handle `i`'s entry is in chunk `i >> CHUNK_SHIFT`; full chunks are
-    /// shrunk to fit.
+    /// are at most 64 bytes), so that an entry is read from its start alone
+    /// and the next one follows it. Handle `i`'s entry is in chunk
+    /// `i >> CHUNK_SHIFT`; full chunks are shrunk to fit.
     chunks: Vec<String>,
-    /// Where each handle's entry starts in its chunk.
-    starts: Vec<u32>,
-    /// Each handle's number with where its entry starts: a lookup compares
-    /// the id with the arena directly, one dependent memory access fewer than
-    /// going through `starts`.
-    table: HashTable<(u32, u32)>,
+    /// Where the entry of every `2^MARK_SHIFT`th handle starts in its chunk.
+    marks: Vec<u32>,
+    /// How many users are numbered.
+    len: usize,
+    /// Each handle's number with where its entry starts and a tag of its
+    /// hash: a lookup compares the id with the arena directly.
+    index: IdIndex,
     hasher: DefaultHashBuilder,
     /// The most users these settings may number; `None` for every `u32`.
     /// Smaller only in tests, to reach the limit.
@@ -219,7 +234,7 @@ impl Interner {
     /// Whether `h` is a handle these settings issued and this version numbers.
     #[inline(always)]
     pub(crate) fn owns(&self, h: UserHandle) -> bool {
-        h.lineage() == self.lineage.0 && h.index() < self.starts.len()
+        h.lineage() == self.lineage.0 && h.index() < self.len
     }
 
     /// `h`'s number, if these settings issued it and this version numbers it.
@@ -247,45 +262,143 @@ impl Interner {
 
     #[inline]
     pub(crate) fn get(&self, id: &str) -> Option<UserHandle> {
-        let hash = self.hasher.hash_one(id);
-        self.table
-            .find(hash, |&(index, start)| entry_is(&self.chunks, index, start, id))
-            .map(|&(index, _)| self.handle(index))
+        let p = self.index.probe(self.hasher.hash_one(id));
+        self.find(p, id)
+    }
+
+    #[inline]
+    fn find(&self, p: Probe, id: &str) -> Option<UserHandle> {
+        self.index
+            .find(p, |index, start| entry_is(&self.chunks, index, start, id))
+            .map(|(index, _)| self.handle(index))
     }
 
     /// The handles of `ids` (at most 64), into `out`: the same answers as
-    /// [`get`](Self::get), found in two passes over the batch, each of
-    /// independent loads so that their cache misses overlap. The first pass
-    /// takes the first table entry whose hash tag matches (nearly always the
-    /// right one); the second confirms it against the arena, and searches in
-    /// full for the rare id whose first match was another's.
+    /// [`get`](Self::get); and `record` of each one's number into `words`
+    /// (0 for an id not found), read in the same pass as the arena.
+    ///
+    /// First each id is compared with the entry after `cursor`'s (the last
+    /// one found): a member list in numbering order finds its ids there,
+    /// in the arena's order, without hashing. The others are found in
+    /// passes over the batch, as hash joins do with group prefetching
+    /// (`id_index.rs`): the hashes; each one's first slot; the first entry
+    /// from there whose tag matches (nearly always the right one, if any);
+    /// the length byte of its id in the arena; the comparison, with a search
+    /// in full for the rare id whose first match was another's. The passes
+    /// that load are tight loops of independent loads, so that their cache
+    /// misses overlap.
     #[inline]
-    pub(crate) fn get_batch<S: AsRef<str>>(&self, ids: &[S], out: &mut [Option<UserHandle>]) {
-        let mut starts = [0u32; 64];
-        for ((id, slot), start) in ids.iter().zip(out.iter_mut()).zip(starts.iter_mut()) {
-            let hash = self.hasher.hash_one(id.as_ref());
-            *slot = self.table.find(hash, |_| true).map(|&(index, s)| {
-                *start = s;
-                self.handle(index)
-            });
+    pub(crate) fn get_batch<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+        out: &mut [Option<UserHandle>],
+        cursor: &mut Cursor,
+        words: &mut [u64],
+        record: impl Fn(usize) -> u64,
+    ) {
+        // Which of `ids` the cursor did not find, and what the passes found for them.
+        let mut rest = [0u8; 64];
+        let mut left = 0;
+        for (k, ((id, slot), w)) in ids.iter().zip(out.iter_mut()).zip(words.iter_mut()).enumerate() {
+            *slot = self.at_cursor(cursor, id.as_ref().as_bytes());
+            *w = slot.map_or(0, |h| record(h.index()));
+            rest[left] = k as u8;
+            left += usize::from(slot.is_none());
         }
-        for ((id, slot), &start) in ids.iter().zip(out.iter_mut()).zip(&starts) {
-            if let Some(h) = *slot {
-                if !entry_is(&self.chunks, h.number(), start, id.as_ref()) {
-                    *slot = self.get(id.as_ref());
-                }
+        let rest = &rest[..left];
+        let mut probes = [Probe::default(); 64];
+        for (p, &k) in probes.iter_mut().zip(rest) {
+            *p = self.index.probe(self.hasher.hash_one(ids[usize::from(k)].as_ref()));
+        }
+        let mut firsts = [0u64; 64];
+        for (f, p) in firsts.iter_mut().zip(&probes[..left]) {
+            *f = self.index.first(*p);
+        }
+        let mut found = [None; 64];
+        for ((c, p), &f) in found.iter_mut().zip(&probes[..left]).zip(&firsts) {
+            *c = self.index.candidate(*p, f);
+        }
+        // The arena's byte and the candidate's record, both in one pass.
+        let mut lens = [0u8; 64];
+        for ((len, c), &k) in lens.iter_mut().zip(&found[..left]).zip(rest) {
+            if let Some((index, start)) = *c {
+                *len = self.chunks[(index >> CHUNK_SHIFT) as usize].as_bytes()[start as usize];
+                words[usize::from(k)] = record(index as usize);
+            }
+        }
+        for (((&k, c), &len), p) in rest.iter().zip(&found).zip(&lens).zip(&probes) {
+            let Some((index, start)) = *c else { continue };
+            let k = usize::from(k);
+            let id = ids[k].as_ref();
+            let chunk = self.chunks[(index >> CHUNK_SHIFT) as usize].as_bytes();
+            let first = start as usize + 1;
+            if chunk.get(first..first + usize::from(len)) == Some(id.as_bytes()) {
+                out[k] = Some(self.handle(index));
+            } else {
+                out[k] = self.find(*p, id);
+                words[k] = out[k].map_or(0, |h| record(h.index()));
+            }
+        }
+        // The next batch's cursor: after the last id of this one, if found.
+        if let Some(Some(h)) = out[..ids.len()].last() {
+            let index = h.index();
+            if index as u32 != cursor.next.wrapping_sub(1) {
+                let start = self.start_of(index);
+                let chunk = self.chunks[index >> CHUNK_SHIFT].as_bytes();
+                *cursor = Cursor {
+                    next: index as u32 + 1,
+                    start: start + 1 + u32::from(chunk[start as usize]),
+                };
             }
         }
     }
 
+    /// The handle of the entry after `cursor`'s, if its id is `id`; the
+    /// cursor then moves past it.
+    #[inline(always)]
+    fn at_cursor(&self, cursor: &mut Cursor, id: &[u8]) -> Option<UserHandle> {
+        let next = cursor.next as usize;
+        if next >= self.len {
+            return None;
+        }
+        let start = match next % (1 << CHUNK_SHIFT) {
+            0 => 0,
+            _ => cursor.start as usize,
+        };
+        let chunk = self.chunks[next >> CHUNK_SHIFT].as_bytes();
+        let len = usize::from(*chunk.get(start)?);
+        if chunk.get(start + 1..start + 1 + len) != Some(id) {
+            return None;
+        }
+        *cursor = Cursor {
+            next: cursor.next + 1,
+            start: (start + 1 + len) as u32,
+        };
+        Some(self.handle(next as u32))
+    }
+
+    /// Where the entry of the user numbered `index` (below `len`) starts in
+    /// its chunk: from the mark before it, past the entries between.
+    fn start_of(&self, index: usize) -> u32 {
+        let chunk = self.chunks[index >> CHUNK_SHIFT].as_bytes();
+        let mark = index >> MARK_SHIFT;
+        let mut start = self.marks[mark] as usize;
+        for _ in mark << MARK_SHIFT..index {
+            start += 1 + usize::from(chunk[start]);
+        }
+        start as u32
+    }
+
     /// The id numbered `index`, if there is one.
     pub(crate) fn id_at(&self, index: usize) -> Option<&str> {
-        let start = *self.starts.get(index)?;
-        Some(entry(&self.chunks, index as u32, start))
+        if index >= self.len {
+            return None;
+        }
+        Some(entry(&self.chunks, index as u32, self.start_of(index)))
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.starts.len()
+        self.len
     }
 
     /// The handle of `id`, numbering it if it is new; [`Error::TooManyUsers`],
@@ -295,7 +408,7 @@ impl Interner {
         if let Some(h) = self.get(id) {
             return Ok(h);
         }
-        let index = self.starts.len();
+        let index = self.len;
         let full = match self.limit {
             Some(limit) => index >= limit,
             None => u32::try_from(index).is_err(),
@@ -316,13 +429,23 @@ impl Interner {
         // A UserId is at most 64 bytes: its length is one ASCII character.
         chunk.push(char::from(id.len() as u8));
         chunk.push_str(id);
-        self.starts.push(start);
+        if index.is_multiple_of(1 << MARK_SHIFT) {
+            if self.marks.len() == self.marks.capacity() {
+                // A quarter more, not twice: the marks' slack stays small.
+                self.marks.reserve_exact(self.marks.len() / 4 + 16);
+            }
+            self.marks.push(start);
+        }
+        self.len += 1;
         // `index` is below 2³², the limit.
         let index = index as u32;
         let Interner {
-            chunks, table, hasher, ..
+            chunks,
+            index: table,
+            hasher,
+            ..
         } = self;
-        table.insert_unique(hasher.hash_one(id), (index, start), |&(i, s)| {
+        table.insert(hasher.hash_one(id), index, start, |i, s| {
             hasher.hash_one(entry(chunks, i, s))
         });
         Ok(self.handle(index))
@@ -331,8 +454,8 @@ impl Interner {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.id_bytes()
             + self.chunks.capacity() * std::mem::size_of::<String>()
-            + self.starts.capacity() * 4
-            + self.table.allocation_size()
+            + self.marks.capacity() * 4
+            + self.index.heap_bytes()
     }
 
     /// Bytes of the arena's chunks: the ids themselves.
@@ -404,24 +527,53 @@ mod tests {
     use super::*;
     use crate::model::UserId;
 
-    /// The batch lookup takes the first entry whose 7-bit tag matches and
-    /// confirms it after: with thousands of ids, tags collide often, so the
-    /// fallback search is exercised, and every answer must equal `get`'s.
+    /// The batch lookup takes the first entry whose 9-bit tag matches and
+    /// confirms it after, and before that tries the entry after the last id
+    /// found: with thousands of ids, tags collide, so the fallback search is
+    /// exercised; lists in numbering order (with gaps, unknown ids, repeats
+    /// and across arena chunks) and shuffled ones take both paths; every
+    /// answer must equal `get`'s.
     #[test]
     fn batch_lookups_answer_as_single_ones() {
         let mut interner = Interner::default();
-        for i in 0..5000 {
+        let n = (1 << CHUNK_SHIFT) + 5000;
+        for i in 0..n {
             interner.intern(&UserId::new(&format!("member-{i}")).unwrap()).unwrap();
         }
-        let ids: Vec<String> = (0..10_000).map(|i| format!("member-{}", i * 7919 % 10_000)).collect();
+        let shuffled = (0..10_000).map(|i| i * 7919 % 10_000);
+        let in_order = (0..n + 100).filter(|i| i % 97 != 3).flat_map(|i| match i % 1000 {
+            500 => vec![i, n + i],
+            700 => vec![i, i],
+            _ => vec![i],
+        });
+        let ids: Vec<String> = shuffled.chain(in_order).map(|i| format!("member-{i}")).collect();
         let mut out = [None; 64];
+        let mut words = [0; 64];
+        let mut cursor = Cursor::default();
         for chunk in ids.chunks(64) {
-            interner.get_batch(chunk, &mut out);
-            for (id, got) in chunk.iter().zip(out) {
+            interner.get_batch(chunk, &mut out, &mut cursor, &mut words, |i| i as u64 + 1);
+            for ((id, got), w) in chunk.iter().zip(out).zip(words) {
                 assert_eq!(got, interner.get(id), "{id}");
-                assert_eq!(got.is_some(), id["member-".len()..].parse::<u32>().unwrap() < 5000);
+                assert_eq!(w, got.map_or(0, |h| h.index() as u64 + 1), "{id}");
+                assert_eq!(got.is_some(), id["member-".len()..].parse::<usize>().unwrap() < n);
             }
         }
+    }
+
+    /// The id index (the table and the marks) costs at most 12 bytes a
+    /// user, whatever the count, through every growth of the table.
+    #[test]
+    fn the_index_costs_at_most_12_bytes_a_user() {
+        let mut interner = Interner::default();
+        let mut worst: f64 = 0.0;
+        for i in 0..300_000 {
+            interner.intern(&UserId::new(&format!("u{i}")).unwrap()).unwrap();
+            if i % 1_000 == 999 || i > 299_000 {
+                let bytes = interner.index.heap_bytes() + interner.marks.capacity() * 4;
+                worst = worst.max(bytes as f64 / (i + 1) as f64);
+            }
+        }
+        assert!(worst <= 12.0, "{worst:.2} bytes a user");
     }
 
     /// Ids across several arena chunks are all found, by id and by number,

@@ -50,14 +50,10 @@ pub fn serve(
     listen: SocketAddr,
 ) -> Result<(), String> {
     config.engine_config()?;
-    let space = one_app(&config)?;
     dnd_server::run_with(|| async move {
         let client = connect(nats).await.map_err(std::io::Error::other)?;
-        let api = Api::new(client, space, layout, replicas)
-            .await
-            .map_err(std::io::Error::other)?
-            .with_json_decides(json_decides());
-        dnd_server::serve(api, config, listen).await
+        let apps = app_backends(&client, &config, layout, replicas).await?;
+        dnd_server::serve_apps(apps, config, listen).await
     })
 }
 
@@ -68,18 +64,24 @@ fn json_decides() -> bool {
     std::env::var("DND_CLUSTER_DECIDE").is_ok_and(|v| v == "json")
 }
 
-/// The space of the configuration's one app. An API node process serves
-/// one app, over that app's stream and shards: a configuration of several
-/// is refused rather than letting them share settings (start a node per
-/// app; the shards serve every app).
-fn one_app(config: &dnd_server::Config) -> Result<Space, String> {
-    match config.apps.as_slice() {
-        [app] => Ok(Space::app(&app.key)),
-        apps => Err(format!(
-            "an API node of a cluster serves one app, and the configuration has {}: start one node per app key (the shards serve them all), so that apps never see each other's settings",
-            apps.len()
-        )),
+/// The API node's backend for each app of `config`, each over its own
+/// space (stream, subjects, shards' state): one process serves every app,
+/// and no app sees another's settings.
+async fn app_backends(
+    client: &async_nats::Client,
+    config: &dnd_server::Config,
+    layout: Layout,
+    replicas: usize,
+) -> std::io::Result<dnd_server::Apps<Api>> {
+    let mut apps = dnd_server::Apps::new();
+    for app in &config.apps {
+        let api = Api::new(client.clone(), Space::app(&app.key), layout, replicas)
+            .await
+            .map_err(|e| std::io::Error::other(format!("app {}: {e}", app.key)))?
+            .with_json_decides(json_decides());
+        apps.insert(app.key.clone(), api);
     }
+    Ok(apps)
 }
 
 /// Runs one shard, for every app, until SIGTERM or SIGINT, then snapshots
@@ -189,7 +191,6 @@ pub fn local(
     dir: Option<PathBuf>,
 ) -> Result<(), String> {
     config.engine_config()?;
-    let space = one_app(&config)?;
     // Without a directory, a temporary one, removed when the cluster stops.
     let temporary = match dir {
         Some(_) => None,
@@ -225,13 +226,11 @@ pub fn local(
     let kids_now = &mut kids;
     let outcome = dnd_server::run_with(|| async move {
         let client = connect(&url).await.map_err(std::io::Error::other)?;
-        // The API node creates the stream before the shards look for it.
-        let api = Api::new(client, space, layout, 1)
-            .await
-            .map_err(std::io::Error::other)?;
+        // The API node creates the apps' streams before the shards look for them.
+        let apps = app_backends(&client, &config, layout, 1).await?;
         start_shards(kids_now).map_err(std::io::Error::other)?;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        dnd_server::serve(api, config, listen).await
+        dnd_server::serve_apps(apps, config, listen).await
     });
     // The shards save their snapshots while the server still runs.
     stop_all(kids, SHARD_STOP);

@@ -28,14 +28,14 @@
 //! clean stop), each replica of a shard saving its own; after each, the
 //! stream is purged below the oldest of the current layout's snapshots
 //! (every replica's), once every shard has one, but never inside the
-//! stream's duplicate window (`src/trim.rs`).
+//! stream's duplicate window (`src/trim.rs`). A periodic snapshot that
+//! fails is counted in [`Progress`]'s `snapshot_failures` (consecutive
+//! failures; the stream is not trimmed meanwhile) and tried again after
+//! `snapshot_every` more entries.
 //!
 //! **Replicas.** Several workers of one shard ([`ShardConfig::replica`])
 //! each apply its subjects and share its reads (a queue group); a replica
-//! without a snapshot of its own starts from replica 0's. A periodic snapshot
-//! that fails is counted in [`Progress`]'s `snapshot_failures` (consecutive
-//! failures; the stream is not trimmed meanwhile) and tried again after
-//! `snapshot_every` more entries.
+//! without a snapshot of its own starts from replica 0's.
 
 use std::time::Duration;
 

@@ -286,6 +286,11 @@ pub struct ShardArgs {
     /// This shard's index, 0 to N-1.
     #[arg(long, value_name = "I")]
     pub index: u16,
+    /// Which replica of the shard this process is: R processes of the same
+    /// --index, replicas 0 to R-1, each apply the shard's requests and share
+    /// its reads, so that one may stop without a read failing.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub replica: u16,
     /// A snapshot after this many applied requests.
     #[arg(long, value_name = "K", default_value_t = 20_000)]
     pub snapshot_every: u64,

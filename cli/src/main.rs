@@ -144,7 +144,9 @@ fn cluster(command: args::ClusterCommand) -> u8 {
     match command {
         args::ClusterCommand::Shard(a) => {
             let outcome = service_config(a.config.as_deref())
-                .and_then(|config| dnd_cluster::run::shard_config(&config, a.shards, a.index, a.snapshot_every))
+                .and_then(|config| {
+                    dnd_cluster::run::replica_config(&config, a.shards, a.index, a.replica, a.snapshot_every)
+                })
                 .and_then(|cfg| dnd_cluster::run::shard(&a.nats, cfg));
             finish("dnd cluster shard", outcome)
         }

@@ -142,20 +142,26 @@ impl Api {
     }
 
     /// Asks a shard, waiting for it while nobody serves its subject (a
-    /// shard process restarting): see [`ask_until`].
+    /// shard process restarting): see [`ask_until`]; an ask not answered
+    /// within [`HEDGE`] is sent again, to any replica ([`hedged`]).
     async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
         let body = bytes::Bytes::from(body);
+        let (body, subject) = (&body, &subject);
         ask_until(tokio::time::Instant::now(), |patience| {
-            let request = async_nats::Request::new().payload(body.clone()).timeout(Some(patience));
-            let asked = self.client.send_request(subject.clone(), request);
-            async move {
-                match asked.await {
-                    Ok(message) => Ok(message.payload),
-                    Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(None),
-                    Err(e) if e.kind() == RequestErrorKind::TimedOut => Err(Some(Error::Timeout("ask a shard"))),
-                    Err(e) => Err(Some(nats("ask a shard")(e))),
+            let started = tokio::time::Instant::now();
+            hedged(HEDGE, move || {
+                let left = patience.saturating_sub(started.elapsed());
+                let request = async_nats::Request::new().payload(body.clone()).timeout(Some(left));
+                let asked = self.client.send_request(subject.clone(), request);
+                async move {
+                    match asked.await {
+                        Ok(message) => Ok(message.payload),
+                        Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(None),
+                        Err(e) if e.kind() == RequestErrorKind::TimedOut => Err(Some(Error::Timeout("ask a shard"))),
+                        Err(e) => Err(Some(nats("ask a shard")(e))),
+                    }
                 }
-            }
+            })
         })
         .await
     }
@@ -285,6 +291,47 @@ enum Decided {
 /// [`READ_DEADLINE`], so that a shard's own refusal at its deadline arrives
 /// before the node gives up.
 pub const ANSWER_GRACE: Duration = Duration::from_secs(2);
+
+/// How long an ask waits for its answer before it is sent once more (and
+/// once more after twice as long): the subjects of a shard's reads are a
+/// queue group of its replicas, so the copy goes to any live one. A replica
+/// killed with reads in flight loses them; their copies are answered by
+/// another replica instead of waiting for the read's deadline.
+pub const HEDGE: Duration = Duration::from_millis(1_000);
+
+/// Asks at most this many times at once.
+const HEDGES: usize = 3;
+
+/// Runs `ask`, and again after `hedge` and after twice as long again while
+/// no attempt has answered (at most [`HEDGES`] attempts): the first answer
+/// is the answer. An attempt that fails leaves the others running; if all
+/// fail, the last error is returned. A shard that is merely slow answers
+/// twice or thrice; only the first answer is read.
+pub async fn hedged<T, F, Fut>(hedge: Duration, mut ask: F) -> Result<T, Option<Error>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Option<Error>>>,
+{
+    let mut flying = futures::stream::FuturesUnordered::new();
+    flying.push(ask());
+    let (mut next, mut wait) = (tokio::time::Instant::now() + hedge, hedge);
+    let mut asked = 1;
+    loop {
+        tokio::select! {
+            Some(outcome) = futures::StreamExt::next(&mut flying) => match outcome {
+                Ok(answer) => return Ok(answer),
+                Err(e) if flying.is_empty() => return Err(e),
+                Err(_) => {}
+            },
+            () = tokio::time::sleep_until(next), if asked < HEDGES => {
+                flying.push(ask());
+                asked += 1;
+                wait *= 2;
+                next += wait;
+            }
+        }
+    }
+}
 
 /// Runs `ask` (given the time it may wait for an answer) for a read that
 /// arrived at `arrived`: while nobody serves the shard's subject (`ask`
@@ -438,6 +485,54 @@ mod tests {
         let got: Result<(), Error> = ask_until(started, |_| async { Err(Some(Error::Timeout("x"))) }).await;
         assert!(matches!(got, Err(Error::Timeout("x"))));
         assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    /// An ask lost to a killed replica is sent again after the hedge and
+    /// the copy's answer is the answer; a slow ask is copied at most
+    /// twice; when every copy fails the last error is returned.
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_ask_is_sent_again_to_any_replica() {
+        let started = Instant::now();
+        let mut asked = 0;
+        let got = hedged(HEDGE, || {
+            asked += 1;
+            let first = asked == 1;
+            async move {
+                if first {
+                    std::future::pending().await
+                } else {
+                    Ok::<_, Option<Error>>(Instant::now())
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!((asked, got - started), (2, HEDGE));
+
+        let started = Instant::now();
+        let mut asked = 0;
+        let got = hedged(HEDGE, || {
+            asked += 1;
+            async {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                Ok::<_, Option<Error>>(())
+            }
+        })
+        .await;
+        assert!(got.is_ok());
+        assert_eq!((asked, started.elapsed()), (HEDGES, Duration::from_secs(10)));
+
+        let mut asked = 0;
+        let got: Result<(), _> = hedged(HEDGE, || {
+            asked += 1;
+            let n = asked;
+            async move {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Err(Some(Error::Timeout(if n == 3 { "last" } else { "early" })))
+            }
+        })
+        .await;
+        assert!(matches!(got, Err(Some(Error::Timeout("last")))), "{got:?}");
     }
 
     /// A shard that takes an answer past the grace is given up then.

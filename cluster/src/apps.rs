@@ -33,6 +33,9 @@ pub struct ShardProcess {
     pub layout: Layout,
     /// Which shard this is.
     pub shard: ShardId,
+    /// Which replica of the shard this is (0 for the first): R processes
+    /// of the same shard each apply its subjects and share its reads.
+    pub replica: u16,
     /// The engine's set-up for an app's shard that has no snapshot yet.
     pub config: Config,
     /// Snapshot after this many applied entries (per app).
@@ -46,6 +49,7 @@ impl ShardProcess {
             space,
             layout: self.layout,
             shard: self.shard,
+            replica: self.replica,
             config: self.config.clone(),
             snapshot_every: self.snapshot_every,
         }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! dnd serve --listen ADDR --cluster URL[,URL...] [--shards N] [--replicas R] [--config FILE]
-//! dnd cluster shard --nats URL[,URL...] --shards N --index I [--config FILE] [--snapshot-every K]
+//! dnd cluster shard --nats URL[,URL...] --shards N --index I [--replica K] [--config FILE] [--snapshot-every K]
 //! dnd cluster local [--shards N] [--listen ADDR] [--dir DIR] [--config FILE]
 //! ```
 //!
@@ -239,16 +239,30 @@ pub fn local(
     outcome
 }
 
-/// The configuration of shard `index` of `shards` (for every app).
+/// The configuration of shard `index` of `shards` (for every app), as
+/// its replica 0.
 pub fn shard_config(
     config: &dnd_server::Config,
     shards: u16,
     index: u16,
     snapshot_every: u64,
 ) -> Result<ShardProcess, String> {
+    replica_config(config, shards, index, 0, snapshot_every)
+}
+
+/// The configuration of replica `replica` of shard `index` of `shards`
+/// (for every app).
+pub fn replica_config(
+    config: &dnd_server::Config,
+    shards: u16,
+    index: u16,
+    replica: u16,
+    snapshot_every: u64,
+) -> Result<ShardProcess, String> {
     Ok(ShardProcess {
         layout: Layout::new(shards).map_err(|e| e.to_string())?,
         shard: ShardId(index),
+        replica,
         config: config.engine()?,
         snapshot_every: snapshot_every.max(1),
     })

@@ -128,9 +128,32 @@ impl Space {
         format!("dnd.{}.shard.{}.{}.progress", self.token, layout.shards(), shard)
     }
 
-    /// The snapshot object of `shard` in `layout`.
+    /// The snapshot object of `shard` in `layout` (its replica 0's).
     pub fn snapshot_name(&self, layout: Layout, shard: ShardId) -> String {
         format!("{}/shard-{}-of-{}", self.token, shard, layout.shards())
+    }
+
+    /// The snapshot object of replica `replica` of `shard` in `layout`:
+    /// replica 0's is [`Space::snapshot_name`], replica `K`'s that name
+    /// followed by `-replica-K`. Each replica saves its own, so that the
+    /// stream is trimmed below the oldest of them all.
+    pub fn replica_snapshot_name(&self, layout: Layout, shard: ShardId, replica: u16) -> String {
+        match replica {
+            0 => self.snapshot_name(layout, shard),
+            k => format!("{}-replica-{k}", self.snapshot_name(layout, shard)),
+        }
+    }
+
+    /// Whether `name` is the snapshot object of some replica of `shard` in
+    /// `layout` (`shard-1-of-3` is not one of `shard-1-of-30`).
+    pub fn is_snapshot_of(&self, name: &str, layout: Layout, shard: ShardId) -> bool {
+        let base = self.snapshot_name(layout, shard);
+        name.strip_prefix(base.as_str()).is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix("-replica-")
+                    .is_some_and(|k| k.parse::<u16>().is_ok_and(|n| n > 0 && n.to_string() == k))
+        })
     }
 }
 
@@ -175,6 +198,35 @@ mod tests {
             "KV_x",
         ] {
             assert_eq!(Space::of_stream(name), None, "{name}");
+        }
+    }
+
+    /// Each replica's snapshot has a name of its own, recognised as its
+    /// shard's and no other shard's or layout's.
+    #[test]
+    fn every_replica_has_a_snapshot_of_its_own() {
+        let app = Space::app("a");
+        let (three, thirty) = (Layout::new(3).unwrap(), Layout::new(30).unwrap());
+        let names: Vec<String> = (0..4)
+            .map(|k| app.replica_snapshot_name(three, ShardId(1), k))
+            .collect();
+        assert_eq!(names[0], "a/shard-1-of-3");
+        assert_eq!(names[2], "a/shard-1-of-3-replica-2");
+        for name in &names {
+            assert!(app.is_snapshot_of(name, three, ShardId(1)), "{name}");
+            assert!(!app.is_snapshot_of(name, three, ShardId(2)), "{name}");
+            assert!(!app.is_snapshot_of(name, thirty, ShardId(1)), "{name}");
+            assert!(!Space::app("b").is_snapshot_of(name, three, ShardId(1)), "{name}");
+        }
+        for other in [
+            "a/shard-1-of-30",
+            "a/shard-1-of-3-replica-0",
+            "a/shard-1-of-3-replica-01",
+            "a/shard-1-of-3-replica-",
+            "a/shard-1-of-3-replica-x",
+            "a/shard-1-of-3x",
+        ] {
+            assert!(!app.is_snapshot_of(other, three, ShardId(1)), "{other}");
         }
     }
 

@@ -13,36 +13,53 @@
 //! the server's now, so the trim keeps at least what a restart rebuilds).
 
 use async_nats::jetstream;
-use async_nats::jetstream::object_store::{self, ObjectStore};
+use async_nats::jetstream::object_store::ObjectStore;
 use dnd_engine::shard::Layout;
+use futures::StreamExt;
 use std::future::Future;
 
 use crate::space::Space;
 use crate::{nats, Error};
 
-/// Purges the stream below the oldest snapshot of `layout`'s shards (if
-/// every shard has one), keeping the duplicate window. Returns the new first
-/// sequence asked for (`None`: nothing to trim yet).
+/// Purges the stream below the oldest snapshot of `layout`'s shards, every
+/// replica's counted (if every shard has one), keeping the duplicate window.
+/// Returns the new first sequence asked for (`None`: nothing to trim yet).
+///
+/// Every replica of a shard saves a snapshot of its own, at or below what
+/// it has applied, so the trim never passes an entry a live replica has not
+/// applied yet (its consumer would not be told of entries purged ahead of
+/// it). A replica gone for good keeps its snapshot, and so holds the trim
+/// back, until its object is deleted.
 pub(crate) async fn trim(
     js: &jetstream::Context,
     store: &ObjectStore,
     space: &Space,
     layout: Layout,
 ) -> Result<Option<u64>, Error> {
-    let mut oldest = u64::MAX;
-    for shard in layout.all() {
-        let info = match store.info(space.snapshot_name(layout, shard)).await {
-            Ok(info) => info,
-            Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(nats("read a snapshot's sequence")(e)),
-        };
-        let seq = info
-            .description
-            .as_deref()
-            .and_then(|d| d.parse::<u64>().ok())
-            .ok_or_else(|| Error::frame("snapshot description", "not a sequence"))?;
-        oldest = oldest.min(seq);
-    }
+    let listed = async {
+        let mut objects = store.list().await.map_err(nats("list the snapshots"))?;
+        let mut oldest = vec![None::<u64>; usize::from(layout.shards())];
+        while let Some(info) = objects.next().await {
+            let info = info.map_err(nats("list the snapshots"))?;
+            let Some(shard) = layout.all().find(|&s| space.is_snapshot_of(&info.name, layout, s)) else {
+                continue;
+            };
+            let seq = info
+                .description
+                .as_deref()
+                .and_then(|d| d.parse::<u64>().ok())
+                .ok_or_else(|| Error::frame("snapshot description", "not a sequence"))?;
+            let slot = &mut oldest[usize::from(shard.0)];
+            *slot = Some(slot.map_or(seq, |o| o.min(seq)));
+        }
+        Ok::<_, Error>(oldest)
+    };
+    let oldest = tokio::time::timeout(2 * crate::log::CALL_TIMEOUT, listed)
+        .await
+        .unwrap_or(Err(Error::Timeout("list the snapshots")))?;
+    let Some(oldest) = oldest.into_iter().try_fold(u64::MAX, |m, s| s.map(|s| m.min(s))) else {
+        return Ok(None);
+    };
     let mut stream = js.get_stream(space.stream()).await.map_err(nats("open the stream"))?;
     let info = stream.info().await.map_err(nats("read the stream's state"))?;
     let (window, state) = (info.config.duplicate_window, info.state.clone());

@@ -68,6 +68,10 @@ pub struct Progress {
     /// replays more (`docs/scaling.md`, Recovery).
     #[serde(default)]
     pub snapshot_failures: u64,
+    /// Which replica of the shard answered (0 for the first; every replica
+    /// answers a progress request).
+    #[serde(default)]
+    pub replica: u16,
 }
 
 impl Progress {
@@ -81,6 +85,7 @@ impl Progress {
             snapshot: applied,
             consumers_opened: 0,
             snapshot_failures: 0,
+            replica: 0,
         }
     }
 }

@@ -25,12 +25,17 @@
 //! [`READ_DEADLINE`] is refused, never answered stale.
 //!
 //! **Snapshots** are taken every `snapshot_every` applied entries (and at a
-//! clean stop); after each, the stream is purged below the oldest of the
-//! current layout's snapshots, once every shard has one, but never inside
-//! the stream's duplicate window (`src/trim.rs`). A periodic snapshot
-//! that fails is counted in [`Progress`]'s `snapshot_failures` (consecutive
+//! clean stop), each replica of a shard saving its own; after each, the
+//! stream is purged below the oldest of the current layout's snapshots
+//! (every replica's), once every shard has one, but never inside the
+//! stream's duplicate window (`src/trim.rs`). A periodic snapshot that
+//! fails is counted in [`Progress`]'s `snapshot_failures` (consecutive
 //! failures; the stream is not trimmed meanwhile) and tried again after
 //! `snapshot_every` more entries.
+//!
+//! **Replicas.** Several workers of one shard ([`ShardConfig::replica`])
+//! each apply its subjects and share its reads (a queue group); a replica
+//! without a snapshot of its own starts from replica 0's.
 
 use std::time::Duration;
 
@@ -71,6 +76,10 @@ pub struct ShardConfig {
     pub layout: Layout,
     /// Which shard this is.
     pub shard: ShardId,
+    /// Which replica of the shard this is (0 for the first): every replica
+    /// applies the same subjects and serves the same reads, and saves a
+    /// snapshot of its own ([`Space::replica_snapshot_name`]).
+    pub replica: u16,
     /// The engine's set-up for a shard that has no snapshot yet.
     pub config: Config,
     /// Snapshot after this many applied entries.
@@ -78,9 +87,9 @@ pub struct ShardConfig {
 }
 
 impl ShardConfig {
-    /// The name of this shard's snapshot object.
+    /// The name of this replica's snapshot object.
     pub fn snapshot_name(&self) -> String {
-        self.space.snapshot_name(self.layout, self.shard)
+        self.space.replica_snapshot_name(self.layout, self.shard, self.replica)
     }
 }
 
@@ -145,16 +154,37 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     // The snapshots survive what the stream survives.
     let store = snapshot_store(&js, stream.cached_info().config.num_replicas).await?;
     let name = cfg.snapshot_name();
-    let restored = load_snapshot(&store, &name).await?;
+    let first_sequence = || async {
+        retry("read the stream's first sequence", || stream.get_info())
+            .await
+            .map(|info| info.state.first_sequence)
+    };
+    let mut restored = load_snapshot(&store, &name).await?;
+    if cfg.replica > 0 {
+        // A replica without a snapshot of its own, or with one older than
+        // the trim (it was down long), starts from replica 0's, and saves
+        // it as its own before reading on: from then on the stream is
+        // never trimmed past what this replica has applied.
+        let first = first_sequence().await?;
+        let applied = restored.as_ref().map(Replica::applied);
+        if applied.is_none_or(|a| resumable(a, first).is_err()) {
+            let base = load_snapshot(&store, &cfg.space.snapshot_name(cfg.layout, cfg.shard)).await?;
+            if let Some(base) = base.filter(|b| applied.is_none_or(|a| b.applied() > a)) {
+                restored = Some(base);
+            }
+            let own = restored
+                .take()
+                .unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
+            save(&store, &name, &own, ATTEMPTS).await?;
+            restored = Some(own);
+        }
+    }
     let replica = restored.unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
     // The stream as it stands now: a trim while the snapshot was read (a
     // rolling restart's old instance saving and trimming) counts too.
-    let first = retry("read the stream's first sequence", || stream.get_info())
-        .await?
-        .state
-        .first_sequence;
-    resumable(replica.applied(), first)?;
-    let progress = Progress::restored(replica.applied());
+    resumable(replica.applied(), first_sequence().await?)?;
+    let mut progress = Progress::restored(replica.applied());
+    progress.replica = cfg.replica;
     let (layout, shard) = (cfg.layout, cfg.shard);
     let mut gets = client
         .queue_subscribe(cfg.space.get_subject(layout, shard), "shard".into())
@@ -400,17 +430,7 @@ impl Worker {
         if seq == self.progress.snapshot {
             return Ok(());
         }
-        let bytes = serde_json::to_vec(&self.replica).map_err(|e| Error::frame("snapshot", e))?;
-        let meta = ObjectMetadata {
-            name: self.cfg.snapshot_name(),
-            description: Some(seq.to_string()),
-            ..Default::default()
-        };
-        retry_within("save a snapshot", attempts, save_timeout(bytes.len()), || {
-            let (store, meta, bytes) = (&self.store, meta.clone(), &bytes);
-            async move { store.put(meta, &mut bytes.as_slice()).await }
-        })
-        .await?;
+        save(&self.store, &self.cfg.snapshot_name(), &self.replica, attempts).await?;
         self.progress.snapshot = seq;
         self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
@@ -419,6 +439,23 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// Saves `replica` with its sequence as the object `name`, in at most
+/// `attempts` attempts, each within [`save_timeout`].
+async fn save(store: &ObjectStore, name: &str, replica: &Replica, attempts: u32) -> Result<(), Error> {
+    let bytes = serde_json::to_vec(replica).map_err(|e| Error::frame("snapshot", e))?;
+    let meta = ObjectMetadata {
+        name: name.to_owned(),
+        description: Some(replica.applied().to_string()),
+        ..Default::default()
+    };
+    retry_within("save a snapshot", attempts, save_timeout(bytes.len()), || {
+        let (meta, bytes) = (meta.clone(), &bytes);
+        async move { store.put(meta, &mut bytes.as_slice()).await }
+    })
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

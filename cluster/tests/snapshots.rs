@@ -17,6 +17,7 @@ use dnd_engine::{Config, Request};
 
 fn config(snapshot_every: u64) -> ShardConfig {
     ShardConfig {
+        replica: 0,
         space: support::app(),
         layout: Layout::new(1).unwrap(),
         shard: ShardId(0),

@@ -6,6 +6,7 @@
 //! kill -9 and an API node's.
 
 mod procs;
+mod replicas;
 mod restarts;
 
 use std::collections::HashSet;
@@ -44,7 +45,7 @@ fn writes<'a>(requests: &'a [(&'static str, String)], range: std::ops::Range<usi
 
 /// Sends `requests[range]` pipelined over 32 connections, retrying what
 /// was not answered under the same key; records each write's sequence.
-fn send_all(
+pub(crate) fn send_all(
     addr: std::net::SocketAddr,
     requests: &[(&'static str, String)],
     range: std::ops::Range<usize>,
@@ -82,7 +83,7 @@ fn send_all(
 
 /// Every push decided through the HTTP API node equals `dnd replay`'s line
 /// for it, byte for byte, and so does every get. Returns the decisions made.
-fn assert_same_as_replay(
+pub(crate) fn assert_same_as_replay(
     addr: std::net::SocketAddr,
     requests: &[(&'static str, String)],
     seqs: &[u64],

@@ -45,11 +45,18 @@ fn dnd() -> Command {
 }
 
 pub fn shard(url: &str, config: &std::path::Path, index: u16, snapshot_every: u64) -> Proc {
+    replica(url, config, index, 0, snapshot_every)
+}
+
+/// Replica `replica` of shard `index` (`dnd cluster shard --replica`).
+pub fn replica(url: &str, config: &std::path::Path, index: u16, replica: u16, snapshot_every: u64) -> Proc {
     let mut c = dnd();
     c.args(["cluster", "shard", "--nats", url, "--shards", &SHARDS.to_string()])
         .args([
             "--index",
             &index.to_string(),
+            "--replica",
+            &replica.to_string(),
             "--snapshot-every",
             &snapshot_every.to_string(),
         ])

@@ -59,6 +59,7 @@ pub fn shard_every(
     let process = dnd_cluster::apps::ShardProcess {
         layout,
         shard: ShardId(index),
+        replica: 0,
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
         snapshot_every,
     };

@@ -21,6 +21,7 @@ mod clock;
 pub(crate) mod defer;
 mod explain;
 mod fanout;
+mod holds;
 mod observe;
 pub(crate) mod walk;
 use audience::Audience;
@@ -95,6 +96,13 @@ pub struct Message<'a> {
     /// Whether the sender may mention everyone (`true` unless the caller
     /// says otherwise): an @all from a sender who may not counts as no mention.
     pub mention_all_allowed: bool,
+    /// Whether a recipient whose push is deferred is held, to be delivered
+    /// in a digest when it is due ([`Held`](crate::Held)); the decision is
+    /// the same either way.
+    pub hold: bool,
+    /// The caller's id of the message (1 to 64 bytes), which a digest names
+    /// as its conversation's last message; checked when it is held.
+    pub message_id: Option<&'a str>,
 }
 
 impl<'a> Message<'a> {
@@ -110,6 +118,8 @@ impl<'a> Message<'a> {
             urgent: false,
             member_count: None,
             mention_all_allowed: true,
+            hold: false,
+            message_id: None,
         }
     }
 
@@ -153,6 +163,20 @@ impl<'a> Message<'a> {
     #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_mention_all_allowed(mut self, allowed: bool) -> Message<'a> {
         self.mention_all_allowed = allowed;
+        self
+    }
+
+    /// This message, asking that its deferred pushes be held (see [`Message::hold`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_hold(mut self) -> Message<'a> {
+        self.hold = true;
+        self
+    }
+
+    /// This message, with the caller's id `id` (see [`Message::message_id`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_message_id(mut self, id: &'a str) -> Message<'a> {
+        self.message_id = Some(id);
         self
     }
 }
@@ -284,6 +308,9 @@ pub struct PreparedMessage<'a> {
     all_off: MentionAllOff,
     /// Whether this private message counts as mentioning its recipient.
     private_mention: bool,
+    /// The recipients for whom the sender is a repeated sender, when the
+    /// message is decided with a held store ([`Held`](crate::Held)).
+    repeaters: Option<&'a crate::hold::Repeaters>,
 }
 
 impl Settings {
@@ -383,6 +410,7 @@ impl Settings {
             fans: self.policies.fans_of_id(message.sender, |id| self.user(id)),
             all_off,
             private_mention,
+            repeaters: None,
         }
     }
 }
@@ -423,6 +451,22 @@ impl<'a> PreparedMessage<'a> {
     /// The settings the message was prepared against.
     pub(crate) fn settings(&self) -> &'a Settings {
         self.settings
+    }
+
+    /// This prepared message, for whose recipients in `repeaters` the
+    /// sender is a repeated sender (layer `repeat`).
+    pub(crate) fn with_repeaters(mut self, repeaters: &'a crate::hold::Repeaters) -> Self {
+        self.repeaters = Some(repeaters);
+        self
+    }
+
+    /// Whether the sender is a repeated sender for the recipient with `handle`.
+    #[inline]
+    pub(crate) fn repeats(&self, handle: Option<UserHandle>, _id: &str) -> bool {
+        match (self.repeaters, handle) {
+            (Some(r), Some(h)) => r.contains(h),
+            _ => false,
+        }
     }
 
     /// The message's wall time in zone `z` of the settings.
@@ -505,7 +549,7 @@ impl<'a> PreparedMessage<'a> {
         if self.message.disable_push {
             return Decision::DISABLED;
         }
-        if record.extended() {
+        if record.extended() || self.repeaters.is_some_and(|_| self.repeats(handle, id)) {
             return self.decide_extended(handle, id);
         }
         if let (Some(h), true) = (handle, self.special()) {

@@ -103,6 +103,7 @@
 
 mod decide;
 mod error;
+mod hold;
 mod model;
 mod protocol;
 mod shared;
@@ -112,6 +113,10 @@ pub use decide::defer::{Boundary, Deferral};
 pub use decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 pub use decide::{Conversation, Decision, Escaped, Explanation, Message, PreparedMessage, Recipient, Step};
 pub use error::{Error, Excerpt};
+pub use hold::{
+    Digest, DigestConversation, Held, Holding, Note, NoteKind, Release, Repeat, Repeaters, DEFAULT_DETAIL_LIMIT,
+    MAX_MESSAGE_ID_BYTES,
+};
 pub use model::expiring::{Expiring, Snooze, Temporary};
 pub use model::policy::{MentionAllOff, Urgency, VipList, VipScope};
 pub use model::schedule::{QuietLevel, ScheduleWindow, WeeklySchedule, WindowHit, MAX_WINDOWS};

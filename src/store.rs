@@ -40,6 +40,7 @@ pub(crate) mod interner;
 pub(crate) mod level_map;
 mod policy_store;
 pub(crate) mod record;
+mod repeat_store;
 mod timed;
 
 pub use config::{AppDefaults, Config};
@@ -153,6 +154,8 @@ pub struct Settings {
     pub(crate) extras: HashMap<u32, UserExtras, std::hash::BuildHasherDefault<HandleHasher>>,
     /// VIP lists and urgent consent (issue 11).
     pub(crate) policies: Policies,
+    /// Repeated-sender settings.
+    pub(crate) repeat: repeat_store::RepeatSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -179,6 +182,7 @@ impl Settings {
             conversations: Default::default(),
             extras: HashMap::default(),
             policies: Policies::default(),
+            repeat: Default::default(),
         }
     }
 

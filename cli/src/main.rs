@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod digest_text;
 mod input;
 mod line;
 mod output;

@@ -229,7 +229,9 @@ impl Request {
             | Request::SetVip { user_id, .. }
             | Request::GetVip { user_id }
             | Request::SetUrgent { user_id, .. }
-            | Request::GetUrgent { user_id } => ShardKey::User(user_id),
+            | Request::GetUrgent { user_id }
+            | Request::SetRepeat { user_id, .. }
+            | Request::GetRepeat { user_id } => ShardKey::User(user_id),
             Request::SetUltraGroupDefault { .. }
             | Request::GetUltraGroupDefault { .. }
             | Request::SetUltraGroupDefaultUntil { .. } => ShardKey::Everyone,

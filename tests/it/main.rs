@@ -8,6 +8,8 @@ mod fanout;
 mod fuzz_found;
 mod gen;
 mod handles;
+mod hold;
+mod hold_props;
 mod inputs;
 mod json;
 mod naive;

@@ -466,6 +466,8 @@ const PUSH_FIELDS: &[&str] = &[
     "urgent",
     "memberCount",
     "mentionAllAllowed",
+    "hold",
+    "messageId",
 ];
 
 impl<'de> Shape<'de> for PushObject {
@@ -491,6 +493,8 @@ impl<'de> Shape<'de> for PushObject {
             urgent: false,
             member_count: None,
             mention_all_allowed: true,
+            hold: false,
+            message_id: None,
         };
         let given = object(
             map,
@@ -498,7 +502,7 @@ impl<'de> Shape<'de> for PushObject {
             path,
             PUSH_FIELDS,
             "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
-             urgent, memberCount, mentionAllAllowed",
+             urgent, memberCount, mentionAllAllowed, hold, messageId",
             |map, i, at| {
                 match i {
                     0 => push.at = map.next_value_seed(Expect::new(Instant, slot, at))?,
@@ -520,6 +524,14 @@ impl<'de> Shape<'de> for PushObject {
                         ))?)
                     }
                     10 => push.mention_all_allowed = map.next_value_seed(Expect::new(Boolean, slot, at))?,
+                    11 => push.hold = map.next_value_seed(Expect::new(Boolean, slot, at))?,
+                    12 => {
+                        push.message_id = Some(map.next_value_seed(Expect::new(
+                            Text("a message id (a string of 1 to 64 bytes)"),
+                            slot,
+                            at,
+                        ))?)
+                    }
                     _ => {
                         let list = Strings {
                             must_be: RECIPIENTS,

@@ -264,6 +264,8 @@ pub enum Answer {
     Vip(Option<crate::model::policy::VipList>),
     /// `{"code":200,"data":{"allow":0 or 1}}`.
     Urgent(bool),
+    /// `{"code":200,"data":{"allow":0 or 1,"windowMinutes":N}}`.
+    Repeat(crate::hold::Repeat),
 }
 
 impl Answer {
@@ -301,6 +303,10 @@ impl Answer {
             Answer::Schedule(None) => map.serialize_entry("data", &json!({ "windows": [] })),
             Answer::Vip(list) => map.serialize_entry("data", &super::policy_requests::VipData::of(list.as_ref())),
             Answer::Urgent(allow) => map.serialize_entry("data", &json!({ "allow": u8::from(*allow) })),
+            Answer::Repeat(r) => map.serialize_entry(
+                "data",
+                &json!({ "allow": u8::from(r.allow), "windowMinutes": r.window_minutes }),
+            ),
         }
     }
 }

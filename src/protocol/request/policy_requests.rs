@@ -47,7 +47,7 @@ pub(super) fn parse(path: &str, form: &Form<'_>) -> Result<Option<Request>, Erro
         "/user/urgent/get.json" => Request::GetUrgent {
             user_id: form.user_id("userId")?,
         },
-        _ => return Ok(None),
+        _ => return super::repeat_requests::parse(path, form),
     }))
 }
 
@@ -56,7 +56,7 @@ pub(super) fn apply(settings: &mut Settings, request: &Request) -> Option<Result
     Some(match request {
         Request::SetVip { user_id, vip } => settings.set_vip_list(user_id, vip),
         Request::SetUrgent { user_id, allow } => settings.set_urgent_allowed(user_id, *allow),
-        _ => return None,
+        _ => return super::repeat_requests::apply(settings, request),
     })
 }
 
@@ -65,7 +65,7 @@ pub(super) fn query(settings: &Settings, request: &Request) -> Option<Response> 
     Some(Response::Extension(match request {
         Request::GetVip { user_id } => Answer::Vip(settings.vip_list(user_id.as_str())),
         Request::GetUrgent { user_id } => Answer::Urgent(settings.urgent_allowed(user_id.as_str())),
-        _ => return None,
+        _ => return super::repeat_requests::query(settings, request),
     }))
 }
 

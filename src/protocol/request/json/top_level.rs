@@ -30,6 +30,7 @@ pub(super) struct RequestFields {
     schedule: Option<WeeklySchedule>,
     vip: Option<VipList>,
     allow: Option<Raw>,
+    repeat: Option<crate::hold::Repeat>,
     unknown: Option<Excerpt>,
 }
 
@@ -48,6 +49,7 @@ impl Object for RequestFields {
         "schedule",
         "vip",
         "allow",
+        "repeat",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -66,6 +68,13 @@ impl Object for RequestFields {
                     .next_value::<VipList>()
                     .map_err(|e| de::Error::custom(format_args!("vip: {}", crate::error::bounded(e))))?;
                 once(&mut self.vip, name, value)
+            }
+            // A repeated-sender setting is checked by its own type, as the form's parameters are.
+            "repeat" => {
+                let value = map
+                    .next_value::<crate::hold::Repeat>()
+                    .map_err(|e| de::Error::custom(format_args!("repeat: {}", crate::error::bounded(e))))?;
+                once(&mut self.repeat, name, value)
             }
             "conversation" => {
                 let value = map.next_value_seed(ObjectVisitor::new("conversation"))?;
@@ -96,7 +105,7 @@ impl Object for RequestFields {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 22] = [
+const KINDS: [(&str, &[&str]); 24] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -125,6 +134,8 @@ const KINDS: [(&str, &[&str]); 22] = [
     ("getVip", &["userId"]),
     ("setUrgent", &["userId", "allow"]),
     ("getUrgent", &["userId"]),
+    ("setRepeat", &["userId", "repeat"]),
+    ("getRepeat", &["userId"]),
 ];
 
 impl RequestFields {
@@ -143,6 +154,7 @@ impl RequestFields {
             ("schedule", self.schedule.is_some()),
             ("vip", self.vip.is_some()),
             ("allow", self.allow.is_some()),
+            ("repeat", self.repeat.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -175,6 +187,7 @@ impl RequestFields {
             schedule,
             vip,
             allow,
+            repeat,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -311,6 +324,16 @@ impl RequestFields {
                     allow: allow.map(|a| a.boolean("allow")).transpose()?.unwrap_or(false),
                 }
             }
+            "setRepeat" => {
+                let user_id = user_id("userId")?;
+                Request::SetRepeat {
+                    user_id,
+                    repeat: required(repeat, "repeat")?,
+                }
+            }
+            "getRepeat" => Request::GetRepeat {
+                user_id: user_id("userId")?,
+            },
             _ => Request::GetUrgent {
                 user_id: user_id("userId")?,
             },

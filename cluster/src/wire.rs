@@ -122,6 +122,7 @@ pub const LAYER_CODES: &[(Layer, u8)] = &[
     (Layer::ChannelDefault, 10),
     (Layer::AppDefault, 11),
     (Layer::NothingSet, 12),
+    (Layer::Repeat, 13),
 ];
 
 /// The wire code of `layer` (255, which every reader refuses, for a layer
@@ -238,7 +239,7 @@ mod tests {
     /// literal list is the one written in `docs/scaling.md`, and only grows.
     #[test]
     fn layer_codes_are_frozen() {
-        let frozen: [(Layer, u8); 13] = [
+        let frozen: [(Layer, u8); 14] = [
             (Layer::Sender, 0),
             (Layer::DisablePush, 1),
             (Layer::Urgent, 2),
@@ -252,6 +253,7 @@ mod tests {
             (Layer::ChannelDefault, 10),
             (Layer::AppDefault, 11),
             (Layer::NothingSet, 12),
+            (Layer::Repeat, 13),
         ];
         for (layer, code) in frozen {
             assert_eq!(layer_code(layer), code, "{layer:?}");
@@ -306,7 +308,7 @@ mod tests {
     /// wherever the record stands.
     #[test]
     fn an_unknown_layer_code_is_a_frame_error_naming_the_field() {
-        for code in [13, 200, u8::MAX] {
+        for code in [14, 200, u8::MAX] {
             let mut answer = Vec::new();
             Record::encode(Layer::Sender, b"{}", &mut answer);
             answer.push(code);

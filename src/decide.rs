@@ -22,6 +22,7 @@ pub(crate) mod defer;
 mod explain;
 mod fanout;
 mod groups;
+mod holds;
 mod observe;
 pub(crate) mod walk;
 use audience::Audience;
@@ -104,6 +105,13 @@ pub struct Message<'a> {
     /// in a group or ultra-group message, each member is mentioned as by
     /// id, whatever becomes of an @all.
     pub mentioned_groups: &'a [&'a str],
+    /// Whether a recipient whose push is deferred is held, to be delivered
+    /// in a digest when it is due ([`Held`](crate::Held)); the decision is
+    /// the same either way.
+    pub hold: bool,
+    /// The caller's id of the message (1 to 64 bytes), which a digest names
+    /// as its conversation's last message; checked when it is held.
+    pub message_id: Option<&'a str>,
 }
 
 impl<'a> Message<'a> {
@@ -121,6 +129,8 @@ impl<'a> Message<'a> {
             mention_all_allowed: true,
             text: "",
             mentioned_groups: &[],
+            hold: false,
+            message_id: None,
         }
     }
 
@@ -179,6 +189,20 @@ impl<'a> Message<'a> {
     #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
     pub fn with_mention_all_allowed(mut self, allowed: bool) -> Message<'a> {
         self.mention_all_allowed = allowed;
+        self
+    }
+
+    /// This message, asking that its deferred pushes be held (see [`Message::hold`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_hold(mut self) -> Message<'a> {
+        self.hold = true;
+        self
+    }
+
+    /// This message, with the caller's id `id` (see [`Message::message_id`]).
+    #[must_use = "a Message is Copy: this returns the changed message and leaves the original alone"]
+    pub fn with_message_id(mut self, id: &'a str) -> Message<'a> {
+        self.message_id = Some(id);
         self
     }
 }
@@ -329,6 +353,9 @@ pub struct PreparedMessage<'a> {
     /// numbers): empty unless the type reads mentions, the message has text
     /// and somebody's keyword is in it.
     found: Vec<crate::matching::PatternId>,
+    /// The recipients for whom the sender is a repeated sender, when the
+    /// message is decided with a held store ([`Held`](crate::Held)).
+    repeaters: Option<&'a crate::hold::Repeaters>,
 }
 
 impl Settings {
@@ -449,6 +476,7 @@ impl Settings {
                 true => self.keywords.scan(message.text),
                 false => Vec::new(),
             },
+            repeaters: None,
         }
     }
 }
@@ -489,6 +517,22 @@ impl<'a> PreparedMessage<'a> {
     /// The settings the message was prepared against.
     pub(crate) fn settings(&self) -> &'a Settings {
         self.settings
+    }
+
+    /// This prepared message, for whose recipients in `repeaters` the
+    /// sender is a repeated sender (layer `repeat`).
+    pub(crate) fn with_repeaters(mut self, repeaters: &'a crate::hold::Repeaters) -> Self {
+        self.repeaters = Some(repeaters);
+        self
+    }
+
+    /// Whether the sender is a repeated sender for the recipient with `handle`.
+    #[inline]
+    pub(crate) fn repeats(&self, handle: Option<UserHandle>, _id: &str) -> bool {
+        match (self.repeaters, handle) {
+            (Some(r), Some(h)) => r.contains(h),
+            _ => false,
+        }
     }
 
     /// The message's wall time in zone `z` of the settings.
@@ -600,7 +644,7 @@ impl<'a> PreparedMessage<'a> {
         if self.muters.is_some() && self.mute(handle).decides(self.message.at.as_datetime()).is_some() {
             return Decision::MUTED;
         }
-        if record.extended() {
+        if record.extended() || self.repeaters.is_some_and(|_| self.repeats(handle, id)) {
             return self.decide_extended(handle, id);
         }
         if let (Some(h), true) = (handle, self.special()) {

@@ -103,6 +103,7 @@
 
 mod decide;
 mod error;
+mod hold;
 mod matching;
 mod model;
 mod protocol;
@@ -114,6 +115,10 @@ pub use decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 pub use decide::{Conversation, Decision, Explanation, Message, PreparedMessage, Recipient, Step};
 pub use error::excerpt::{Escaped, Excerpt};
 pub use error::Error;
+pub use hold::{
+    Digest, DigestConversation, Held, Holding, Note, NoteKind, Release, Repeat, Repeaters, DEFAULT_DETAIL_LIMIT,
+    MAX_MESSAGE_ID_BYTES,
+};
 pub use matching::keyword_occurs;
 pub use model::expiring::{Expiring, Snooze, Temporary};
 pub use model::id_list::MAX_GROUP_MEMBERS;

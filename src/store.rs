@@ -45,6 +45,7 @@ pub(crate) mod level_map;
 mod muted_store;
 mod policy_store;
 pub(crate) mod record;
+mod repeat_store;
 mod timed;
 pub(crate) mod user_groups;
 
@@ -166,6 +167,8 @@ pub struct Settings {
     pub(crate) mutes: muted_store::Mutes,
     /// User groups.
     pub(crate) user_groups: user_groups::UserGroups,
+    /// Repeated-sender settings.
+    pub(crate) repeat: repeat_store::RepeatSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -195,6 +198,7 @@ impl Settings {
             keywords: keywords::KeywordStore::default(),
             mutes: muted_store::Mutes::default(),
             user_groups: user_groups::UserGroups::default(),
+            repeat: Default::default(),
         }
     }
 

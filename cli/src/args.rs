@@ -37,6 +37,7 @@ const PROTOCOL: &str = r#"Input
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS],
             "userGroupIds": [IDS]}, "disablePush": BOOL, "urgent": BOOL,
             "memberCount": N, "mentionAllAllowed": BOOL, "text": TEXT,
+            "hold": BOOL, "messageId": ID,
             "recipients": [IDS]}}
       A message. AT is milliseconds since the Unix epoch or RFC 3339 with an
       offset. Every id is checked as the settings requests check it:
@@ -69,7 +70,26 @@ const PROTOCOL: &str = r#"Input
       disable_push, muted_sender, urgent and vip). A decision not to push adds
       "deferUntil": MS when the same message would push to that recipient
       within the 7 days (604800000 ms) after its time: the earliest such
-      instant.
+      instant. LAYER repeat: a repeated sender (below) passed over the quiet
+      time.
+      hold (default false): each recipient with a deferUntil is held, and
+      its entry adds "held": true; messageId (1 to 64 bytes, optional) names
+      the message in digests.
+  {"release": {"at": AT}}
+      Releases the held pushes due at or before AT, answering
+      {"digests": [DIGEST, ...]}, in order of at, then userId; each digest is
+      released once. A held push is due at the earliest instant, not before
+      its message's time nor before the previous release's AT, at which the
+      same message, decided then with the settings as they are at this
+      release, pushes; with none in the 7 days from that bound it is dropped
+      (explain says why). One DIGEST per recipient and instant:
+      {"userId": ID, "at": MS, "conversations": [{"conversationType": N,
+      "targetId": ID, "busChannel": ID (ultra group subchannels only),
+      "count": N, "mentions": N, "first": MS, "last": MS,
+      "lastFromUserId": ID, "lastMessageId": ID (when given)}, ...],
+      "folded": N (only when some were folded)}, conversations latest first.
+      At most 1000 pushes per recipient are kept in detail; more are counted
+      and the next digest says how many were folded.
   Anything else answers an error naming the line and the field, and the
   replay goes on: {"error": "line N: ..."} in replay, "error: line N: ..." in
   explain.
@@ -119,6 +139,14 @@ offset, whose '+' must be sent as %2B in a form body)
       on, the mute is over.
   /user/mutedSenders/get.json  userId -> {"code":200,"data":{"senderIds":[...],"until":MS}}
 
+  /user/repeat/set.json      userId, optional allow (0 or 1; default 0), optional
+      windowMinutes (1 to 60; default 15); a set replaces both. With allow 1,
+      a message from a sender who has a push to the user still held, sent at
+      most windowMinutes before it, passes over the user's quiet time
+      (snooze, period, schedule) as a VIP with scope quiet does, layer
+      repeat; never a level the user set on the conversation.
+  /user/repeat/get.json      userId -> {"code":200,"data":{"allow":0,"windowMinutes":15}}
+
 Paths (replay takes the settings paths; dnd serve answers every one)
   The platform's form API (POST, form body):
       /user/blockPushPeriod/set.json, /user/blockPushPeriod/get.json,
@@ -131,7 +159,11 @@ Paths (replay takes the settings paths; dnd serve answers every one)
       /user/snooze/set.json, /user/snooze/get.json, /user/snooze/delete.json,
       /user/blockPushSchedule/set.json, /user/blockPushSchedule/get.json,
       /user/blockPushSchedule/delete.json, /user/vip/set.json,
-      /user/vip/get.json, /user/urgent/set.json, /user/urgent/get.json
+      /user/vip/get.json, /user/urgent/set.json, /user/urgent/get.json,
+      /user/keywords/set.json, /user/keywords/get.json,
+      /user/mutedSenders/set.json, /user/mutedSenders/get.json,
+      /usergroup/set.json, /usergroup/get.json, /usergroup/delete.json,
+      /user/repeat/set.json, /user/repeat/get.json
   The platform's v4 API (POST, JSON body):
       /v4/channel/push/set, /v4/channel/push/get,
       /v4/channel-type/push/set, /v4/channel-type/push/get
@@ -147,12 +179,15 @@ Output
   recipient at a time; explain --json writes the response to a request as
   replay does and, for a message, one JSON object per recipient: userId, at,
   push, by, level, steps (what each layer saw) and, when deferred,
-  deferUntil and deferral, every local time as RFC 9557 writes it
+  deferUntil and deferral (and "held": true when held), every local time as RFC 9557 writes it
   (2026-11-23T20:30:00+08:00[Asia/Shanghai]); explain --summary writes a
   line for each request (its path and response) and one line for each
   decision: the message's time (RFC 9557), sender -> recipient, push or no
   push, the layer and level, and when deferred, the instant it would push.
-  A closed output (dnd ... | head) ends the command quietly.
+  For a release line, explain writes what was re-timed or dropped and
+  why, then each digest; explain --json writes {"digests": [...],
+  "notes": [...]}. A closed output (dnd ... | head) ends the command
+  quietly.
 
 Exit status
   0 every line was understood; 1 some line answered an error, or reading the

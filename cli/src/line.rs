@@ -9,6 +9,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use dnd_engine::push::Push;
+use dnd_engine::{instant_from_millis, parse_instant, Timestamp};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -33,9 +34,11 @@ pub enum Line {
     /// `{"push": {...}}`, its shape checked (its values are checked by
     /// [`Push::message`]).
     Push(Push),
+    /// `{"release": {"at": MS}}`: the digests of held pushes due at or before `at`.
+    Release(Timestamp),
 }
 
-const SHAPES: &str = "a line has \"request\" and \"body\", or \"push\"";
+const SHAPES: &str = "a line has \"request\" and \"body\", or \"push\", or \"release\"";
 
 /// Reads one line's text.
 pub fn parse(text: &str) -> Result<Line, String> {
@@ -50,9 +53,17 @@ pub fn parse(text: &str) -> Result<Line, String> {
     };
     match keys {
         Keys {
+            release: Some(release),
+            push: None,
+            request: None,
+            body: None,
+        } => release_at(release.get()).map(Line::Release),
+        Keys { release: Some(_), .. } => Err(format!("other keys beside \"release\": {SHAPES}, one of them")),
+        Keys {
             push: Some(push),
             request: None,
             body: None,
+            ..
         } => Push::from_json(push.get()).map(Line::Push).map_err(|e| e.to_string()),
         Keys { push: Some(_), .. } => Err(format!("\"request\" and \"body\" beside \"push\": {SHAPES}, not both")),
         Keys {
@@ -99,6 +110,34 @@ struct Keys<'a> {
     request: Option<&'a RawValue>,
     body: Option<&'a RawValue>,
     push: Option<&'a RawValue>,
+    release: Option<&'a RawValue>,
+}
+
+/// A release line's object: `{"at": MS}` (epoch ms, or RFC 3339 text with an offset).
+fn release_at(text: &str) -> Result<Timestamp, String> {
+    const MUST: &str = "release: must be an object {\"at\": MS} (epoch milliseconds, or RFC 3339 text with an offset)";
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| MUST.to_owned())?;
+    let object = value.as_object().ok_or_else(|| MUST.to_owned())?;
+    if let Some(key) = object.keys().find(|k| *k != "at") {
+        return Err(format!(
+            "release.{}: is not a field here; expected at",
+            Excerpt::new(key)
+        ));
+    }
+    let at = match object.get("at") {
+        Some(serde_json::Value::Number(n)) => match n.as_i64() {
+            Some(ms) => instant_from_millis(ms),
+            None => return Err(format!("release.at: {n} is not a whole number of milliseconds")),
+        },
+        Some(serde_json::Value::String(s)) => parse_instant(s),
+        Some(_) => {
+            return Err("release.at: must be epoch milliseconds (an integer) or RFC 3339 text with an offset".into())
+        }
+        None => {
+            return Err("release.at: is missing; it must be epoch milliseconds (an integer) or RFC 3339 text".into())
+        }
+    };
+    at.map_err(|e| format!("release.at: {e}"))
 }
 
 /// Reads a line's object, keeping the first error's text in `slot` (serde
@@ -116,7 +155,7 @@ impl Envelope<'_> {
     }
 
     fn not_an_object<E: de::Error>(&self) -> E {
-        self.fail("a line must be a JSON object with \"request\" and \"body\", or \"push\"".into())
+        self.fail("a line must be a JSON object with \"request\" and \"body\", or \"push\", or \"release\"".into())
     }
 }
 
@@ -142,6 +181,7 @@ impl<'de> Visitor<'de> for Envelope<'_> {
                 "request" => &mut keys.request,
                 "body" => &mut keys.body,
                 "push" => &mut keys.push,
+                "release" => &mut keys.release,
                 other => return Err(self.fail(format!("unknown key {}: {SHAPES}", Excerpt::new(other)))),
             };
             if place.is_some() {

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod digest_text;
 mod input;
 mod line;
 mod output;

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use dnd_engine::push::{DecisionLine, Push};
-use dnd_engine::{api_v4, Mentions, Message, Response, Settings};
+use dnd_engine::{api_v4, Held, Holding, Mentions, Message, Response, Settings, Timestamp};
 
 use crate::input;
 use crate::line::{self, Line};
@@ -27,6 +27,8 @@ pub enum Mode {
 /// The settings as the lines so far have left them, and where answers go.
 pub struct Session<W: Write> {
     settings: Settings,
+    /// The pushes held so far, for `release` lines.
+    held: Held,
     mode: Mode,
     max_line_bytes: u64,
     out: W,
@@ -37,6 +39,7 @@ impl<W: Write> Session<W> {
     pub fn new(settings: Settings, mode: Mode, max_line_bytes: u64, out: W) -> Self {
         Session {
             settings,
+            held: Held::new(),
             mode,
             max_line_bytes,
             out,
@@ -64,6 +67,10 @@ impl<W: Write> Session<W> {
             }
             Ok(Line::V4 { path, body }) => {
                 self.v4_request(&path, &body)?;
+                true
+            }
+            Ok(Line::Release(at)) => {
+                self.release(at)?;
                 true
             }
             Ok(Line::Push(push)) => {
@@ -128,30 +135,71 @@ impl<W: Write> Session<W> {
     }
 
     fn push(&mut self, push: &Push, message: &Message<'_>) -> io::Result<()> {
-        let prepared = self.settings.prepare(message);
+        // A sender with a push held for a recipient may be a repeated sender.
+        let repeaters = self.held.repeaters(&self.settings, message);
+        let prepared = repeaters.prepare(&self.settings, message);
+        let ids = &push.recipients;
+        // One byte a recipient, only for a message that asks to hold; a
+        // message id that is not 1 to 64 bytes was refused with the push.
+        let holdings = match message.hold {
+            true => self
+                .held
+                .hold(&prepared, ids.iter().map(|r| (r.as_str(), prepared.decide_id(r))))
+                .unwrap_or_default(),
+            false => Vec::new(),
+        };
+        let holding = |i: usize| holdings.get(i).copied().unwrap_or(Holding::NotHeld);
         let out = &mut self.out;
         match self.mode {
             Mode::Replay => {
                 out.write_all(b"{\"decisions\":[")?;
-                for (i, r) in push.recipients.iter().enumerate() {
+                for (i, r) in ids.iter().enumerate() {
                     if i > 0 {
                         out.write_all(b",")?;
                     }
-                    DecisionLine::decide(&prepared, r).write_to(&mut *out)?;
+                    DecisionLine::decide(&prepared, r)
+                        .with_held(holding(i).is_held())
+                        .write_to(&mut *out)?;
                 }
                 out.write_all(b"]}\n")
             }
             Mode::ExplainJson => {
-                for r in &push.recipients {
-                    serde_json::to_writer(&mut *out, &prepared.explain_id(r))?;
+                for (i, r) in ids.iter().enumerate() {
+                    let held = holding(i);
+                    let mut value = serde_json::to_value(prepared.explain_id(r))?;
+                    if let (true, Some(m)) = (held.is_held(), value.as_object_mut()) {
+                        m.insert("held".into(), serde_json::Value::Bool(true));
+                        if held == Holding::Folded {
+                            m.insert("folded".into(), serde_json::Value::Bool(true));
+                        }
+                    }
+                    serde_json::to_writer(&mut *out, &value)?;
                     out.write_all(b"\n")?;
                 }
                 Ok(())
             }
             Mode::Explain => {
                 header(out, &self.settings, message)?;
-                for r in &push.recipients {
+                for (i, r) in ids.iter().enumerate() {
                     write!(out, "{}", prepared.explain_id(r))?;
+                    match holding(i) {
+                        Holding::Held => writeln!(
+                            out,
+                            "  held: the message asks to hold, and the push is deferred: it waits for the digest \
+                             of when it is due (re-timed at each release by the settings then)"
+                        )?,
+                        Holding::Folded => writeln!(
+                            out,
+                            "  held as a count: the recipient has the most items kept in detail ({}); \
+                             their next digest says how many were folded",
+                            self.held.detail_limit()
+                        )?,
+                        _ if message.hold && !prepared.decide_id(r).push() => writeln!(
+                            out,
+                            "  not held: the message asks to hold, but there is no deferred push"
+                        )?,
+                        _ => {}
+                    }
                 }
                 Ok(())
             }
@@ -177,6 +225,32 @@ impl<W: Write> Session<W> {
                     writeln!(out)?;
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// A release line: every digest due at or before `at` not yet released.
+    fn release(&mut self, at: Timestamp) -> io::Result<()> {
+        let release = self.held.release(&self.settings, at);
+        let out = &mut self.out;
+        match self.mode {
+            // Written as serialized, so that each digest's keys keep the protocol's order.
+            Mode::Replay => {
+                out.write_all(b"{\"digests\":")?;
+                serde_json::to_writer(&mut *out, &release.digests)?;
+                out.write_all(b"}\n")
+            }
+            Mode::ExplainJson => {
+                let notes: Vec<_> = release.notes.iter().map(crate::digest_text::note_json).collect();
+                out.write_all(b"{\"digests\":")?;
+                serde_json::to_writer(&mut *out, &release.digests)?;
+                out.write_all(b",\"notes\":")?;
+                serde_json::to_writer(&mut *out, &notes)?;
+                out.write_all(b"}\n")
+            }
+            Mode::Explain | Mode::Summary => {
+                let zone = self.settings.config().time_zone;
+                crate::digest_text::write_release(out, &release, at, zone)
             }
         }
     }

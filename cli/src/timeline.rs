@@ -137,6 +137,8 @@ pub fn collect(args: &TimelineArgs) -> Result<Week, String> {
         let request = match line::parse(text).map_err(|e| format!("line {number}: {e}"))? {
             Line::Request { path, body } => Request::parse(&path, body.as_bytes()),
             Line::V4 { path, body } => api_v4::parse(&path, body.as_bytes()),
+            // A release changes no setting and decides no message of the week.
+            Line::Release(_) => continue,
             Line::Push(push) => {
                 if !push.recipients.iter().any(|r| r == user) {
                     continue;

@@ -89,9 +89,11 @@ fn serve_answers_signed_requests_and_stops_on_sigterm() {
         logs.contains(&format!("\"app_key\":\"{KEY}\"")) && !logs.contains(SECRET),
         "no secret in the logs"
     );
-    assert!(std::fs::read_to_string(dir.join("apps").join(KEY).join("snapshot.json"))
-        .unwrap()
-        .contains("u1"));
+    assert!(
+        std::fs::read_to_string(dir.join("apps").join(KEY).join("snapshot.json"))
+            .unwrap()
+            .contains("u1")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

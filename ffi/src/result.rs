@@ -31,14 +31,16 @@ pub const DND_LAYER_CHANNEL_DEFAULT: u8 = 10;
 pub const DND_LAYER_APP_DEFAULT: u8 = 11;
 /// Nothing was set anywhere: push.
 pub const DND_LAYER_NONE: u8 = 12;
+/// A repeated sender passed over the recipient's quiet time.
+pub const DND_LAYER_REPEAT: u8 = 13;
 /// The sender is on the recipient's list of muted senders.
 pub const DND_LAYER_MUTED_SENDER: u8 = 14;
 /// A layer this build has no code for (never written: a test keeps every
 /// layer coded).
 pub const DND_LAYER_UNKNOWN: u8 = 255;
 
-/// The code of each layer, in the order of the codes (13 is not taken).
-pub const LAYER_CODES: [(Layer, u8); 14] = [
+/// The code of each layer, in the order of the codes.
+pub const LAYER_CODES: [(Layer, u8); 15] = [
     (Layer::Sender, DND_LAYER_SENDER),
     (Layer::DisablePush, DND_LAYER_DISABLE_PUSH),
     (Layer::Urgent, DND_LAYER_URGENT),
@@ -52,6 +54,7 @@ pub const LAYER_CODES: [(Layer, u8); 14] = [
     (Layer::ChannelDefault, DND_LAYER_CHANNEL_DEFAULT),
     (Layer::AppDefault, DND_LAYER_APP_DEFAULT),
     (Layer::NothingSet, DND_LAYER_NONE),
+    (Layer::Repeat, DND_LAYER_REPEAT),
     (Layer::MutedSender, DND_LAYER_MUTED_SENDER),
 ];
 
@@ -72,6 +75,7 @@ pub fn layer_code(layer: Layer) -> u8 {
         Layer::ChannelDefault => DND_LAYER_CHANNEL_DEFAULT,
         Layer::AppDefault => DND_LAYER_APP_DEFAULT,
         Layer::NothingSet => DND_LAYER_NONE,
+        Layer::Repeat => DND_LAYER_REPEAT,
         Layer::MutedSender => DND_LAYER_MUTED_SENDER,
         _ => DND_LAYER_UNKNOWN,
     }

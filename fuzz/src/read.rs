@@ -249,8 +249,9 @@ fn read(text: &[u8]) -> Result<Read, String> {
     let top = object(&top, "the snapshot", TOP)?;
     let format = required(top, "format", "")?
         .as_u64()
-        .filter(|f| (1..=2).contains(f))
-        .ok_or_else(|| format!("format {} is not 1 or 2", top["format"]))?;
+        // Format 3 adds only users' repeat settings, which the episodes do not set.
+        .filter(|f| (1..=3).contains(f))
+        .ok_or_else(|| format!("format {} is not 1, 2 or 3", top["format"]))?;
     let extended_top = TOP_2.iter().find(|k| top.contains_key(**k));
     if let (1, Some(k)) = (format, extended_top) {
         return Err(format!("{k} is not in format 1"));

@@ -240,8 +240,8 @@ pub fn near_valid(rng: &mut SmallRng, saved: &Value, w: &World) -> (Value, &'sta
             "a field of format 2 in format 1"
         }
         1 => {
-            v["format"] = json!(*[0, 3, 20].choose(rng).unwrap());
-            "a format that is not 1 or 2"
+            v["format"] = json!(*[0, 4, 20].choose(rng).unwrap());
+            "a format that is not 1, 2 or 3"
         }
         2..=5 => {
             let ids = listed(&v);

@@ -9,7 +9,7 @@ LAYERS: Tuple[str, ...]
 Decisions.records ('sender', 'disable_push', 'urgent', 'vip', 'user_snooze',
 'user_period', 'user_subchannel', 'user_conversation',
 'user_conversation_type', 'subchannel_default', 'channel_default',
-'app_default', 'none', '' for the code not taken, 'muted_sender')."""
+'app_default', 'none', 'repeat', 'muted_sender')."""
 
 Push = Union[str, Mapping[str, Any]]
 """The replay protocol's push object, as JSON text or a dict: at (epoch ms or

@@ -211,7 +211,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ForeignHandle", py.get_type::<ForeignHandle>())?;
     m.add("SettingsFull", py.get_type::<SettingsFull>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
-    // By code: LAYERS[code] is its layer's name ("" for a code not taken).
+    // By code: LAYERS[code] is its layer's name ("" for a code no layer has).
     let last = dnd_ffi::LAYER_CODES.iter().map(|&(_, c)| c).max().unwrap_or(0);
     let names: Vec<&str> = (0..=last)
         .map(|code| dnd_ffi::layer_of(code).map_or("", |l| l.as_str()))

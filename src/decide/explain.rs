@@ -52,11 +52,25 @@ impl PreparedMessage<'_> {
         let at = self.message().at.as_datetime();
         let walk = self.walk(handle, id, at, &|z| self.wall_at(z));
         let (decision, second) = self.readings(&walk, handle, id);
-        // The VIP's second reading decided: the quiet time that held the message back was passed over.
-        let passed_over = second == Some(decision);
+        // The second reading decided (a VIP's, or a repeated sender's): the
+        // quiet time that held the message back was passed over.
+        let passed_over = second.is_some_and(|s| s.push()) && decision.push();
         let mut steps = Vec::new();
         for (&layer, &seen) in WALK.iter().zip(&walk.seen) {
-            let decided = layer == decision.by();
+            // The repeated-sender layer is shown only when it holds: it is
+            // read with a held store (`Held`), and a walk without one never
+            // sees a repeated sender.
+            if seen == Seen::Repeat(false) {
+                continue;
+            }
+            // A repeated sender's push is decided at the repeat layer and by
+            // the layer of the reading without the quiet time, which the
+            // steps go down to.
+            let last = match (decision.by(), second) {
+                (Layer::Repeat, Some(s)) => s.by(),
+                _ => decision.by(),
+            };
+            let decided = layer == decision.by() || layer == last;
             let read_through = passed_over && layer.kind() == LayerKind::Quiet && seen.decides(at).is_some();
             steps.push(Step {
                 layer,
@@ -64,7 +78,7 @@ impl PreparedMessage<'_> {
                 decided,
                 read_through,
             });
-            if decided {
+            if layer == last {
                 break;
             }
         }
@@ -255,6 +269,23 @@ impl Explanation {
 }
 
 impl Explanation {
+    /// What the repeated-sender layer saw (it is shown only when it holds), in words.
+    fn repeat_text(&self) -> String {
+        let what = "the sender has a push to the recipient still held, sent within the recipient's repeat window";
+        match self.second {
+            Some(s) if s.push() => format!(
+                "decides: {what}: the quiet time is passed over, and without it the walk pushes by {}",
+                s.by().describe()
+            ),
+            Some(s) => format!(
+                "skipped: {what}, but without the quiet time the walk would not push either ({}, level {})",
+                s.by().describe(),
+                Level::code_of(s.level())
+            ),
+            None => format!("skipped: {what}, but the quiet time does not hold the message back"),
+        }
+    }
+
     /// What a quiet time is, in words.
     fn quiet_text(&self, q: Quiet) -> String {
         match q {
@@ -361,6 +392,7 @@ impl fmt::Display for Explanation {
             // for a VIP whose scope passes over quiet time, or was skipped.
             let outcome = |decided: bool| match (decided, step.read_through) {
                 (true, _) => "decides",
+                (false, true) if d.by() == Layer::Repeat => "passed over for the repeated sender",
                 (false, true) => "passed over for the VIP",
                 (false, false) => "skipped",
             };
@@ -408,6 +440,7 @@ impl fmt::Display for Explanation {
                 )?,
                 (Seen::Urgent(_), _) => writeln!(f, "skipped: the message is not urgent")?,
                 (Seen::Vip(scope), _) => writeln!(f, "{}", self.vip_text(scope))?,
+                (Seen::Repeat(_), _) => writeln!(f, "{}", self.repeat_text())?,
                 (Seen::Quiet(q), decided) => {
                     write!(
                         f,
@@ -463,7 +496,8 @@ impl fmt::Display for Explanation {
                 (Seen::Terminal, _) => writeln!(f, "decides: nothing is set at any layer: push")?,
             }
         }
-        let decided_at = WALK.iter().position(|&l| l == d.by()).unwrap_or(WALK.len() - 1);
+        let last = self.steps.last().map_or(d.by(), |s| s.layer);
+        let decided_at = WALK.iter().position(|&l| l == last).unwrap_or(WALK.len() - 1);
         let below: &[Layer] = WALK.get(decided_at + 1..WALK.len() - 1).unwrap_or(&[]);
         if !below.is_empty() {
             let names: Vec<&str> = below.iter().map(|l| l.describe()).collect();
@@ -523,6 +557,17 @@ impl Explanation {
                 let mut m = Map::new();
                 m.insert("vip".into(), json!(scope.map(VipScope::as_str)));
                 if let (Some(VipScope::Quiet), Some(s)) = (scope, self.second) {
+                    m.insert(
+                        "withoutQuietTime".into(),
+                        json!({ "push": s.push(), "by": s.by().as_str(), "level": s.level().map(Level::code) }),
+                    );
+                }
+                Value::Object(m)
+            }
+            Seen::Repeat(repeat) => {
+                let mut m = Map::new();
+                m.insert("repeatedSender".into(), json!(repeat));
+                if let Some(s) = self.second {
                     m.insert(
                         "withoutQuietTime".into(),
                         json!({ "push": s.push(), "by": s.by().as_str(), "level": s.level().map(Level::code) }),

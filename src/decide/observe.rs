@@ -107,15 +107,32 @@ impl PreparedMessage<'_> {
     /// decision quieter: when neither pushes, the first reading stands.
     pub(crate) fn readings(&self, walk: &Walk, handle: Option<UserHandle>, id: &str) -> (Decision, Option<Decision>) {
         let first = self.decision_at(walk.first(), handle, id);
-        if first.push || first.by.kind() == LayerKind::Outright || !walk.vip_quiet() {
+        let (vip, repeat) = (walk.vip_quiet(), walk.repeat());
+        if first.push || first.by.kind() == LayerKind::Outright || !(vip || repeat) {
             return (first, None);
         }
         let second = self.decision_at(walk.first_without_quiet(), handle, id);
-        (if second.push { second } else { first }, Some(second))
+        let decision = match second.push {
+            // A repeated sender's push is the repeat layer's (a VIP's, above
+            // it, is reported by the layer that pushed).
+            true if !vip && first.by.kind() == LayerKind::Quiet => Decision {
+                push: true,
+                by: Layer::Repeat,
+                level: second.level,
+            },
+            true => second,
+            false => first,
+        };
+        (decision, Some(second))
     }
 
     /// The decision of `layer` holding `level`.
-    fn decision_at(&self, (layer, level): (Layer, Option<Level>), handle: Option<UserHandle>, id: &str) -> Decision {
+    pub(super) fn decision_at(
+        &self,
+        (layer, level): (Layer, Option<Level>),
+        handle: Option<UserHandle>,
+        id: &str,
+    ) -> Decision {
         match level {
             None => Decision {
                 push: layer.kind() == LayerKind::BreakThrough,
@@ -162,6 +179,7 @@ impl PreparedMessage<'_> {
                 Layer::MutedSender => self.mute(handle),
                 Layer::Urgent => Seen::Urgent(self.urgency(handle)),
                 Layer::Vip => Seen::Vip(self.vip_scope(handle)),
+                Layer::Repeat => Seen::Repeat(self.repeats(handle, id)),
                 Layer::UserSnooze => Seen::Snooze(extras.and_then(|e| e.snooze)),
                 Layer::UserPeriod => {
                     let schedule = extras.and_then(|e| e.schedule.as_ref());

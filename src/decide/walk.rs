@@ -41,6 +41,12 @@ pub enum Layer {
     /// A message from a sender on the recipient's VIP list: push, with
     /// scope `all`; with scope `quiet`, the quiet time is passed over.
     Vip,
+    /// A sender who has a push to the recipient still held, sent at most
+    /// the recipient's repeat window before this message, when the
+    /// recipient allows repeated senders through: the quiet time is passed
+    /// over, as for a VIP with scope `quiet` (decided with a held store:
+    /// see [`Held`](crate::Held)).
+    Repeat,
     /// The recipient's snooze, while it is on: the quiet-time layer, ahead
     /// of the period or schedule.
     UserSnooze,
@@ -63,12 +69,13 @@ pub enum Layer {
 }
 
 /// The layers in the order they are consulted: the one place that order is written.
-pub const WALK: [Layer; 14] = [
+pub const WALK: [Layer; 15] = [
     Layer::Sender,
     Layer::DisablePush,
     Layer::MutedSender,
     Layer::Urgent,
     Layer::Vip,
+    Layer::Repeat,
     Layer::UserSnooze,
     Layer::UserPeriod,
     Layer::UserSubchannel,
@@ -99,6 +106,8 @@ pub(crate) const FIRST_LEVEL_LAYER: usize = position(Layer::UserPeriod);
 pub(crate) const FIRST_DEFAULT_LAYER: usize = position(Layer::SubchannelDefault);
 /// The position in [`WALK`] of the VIP layer.
 pub(crate) const VIP_LAYER: usize = position(Layer::Vip);
+/// The position in [`WALK`] of the repeated-sender layer.
+pub(crate) const REPEAT_LAYER: usize = position(Layer::Repeat);
 
 /// What kind of layer a layer is, which says what it can see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +138,7 @@ impl Layer {
     pub const fn kind(self) -> LayerKind {
         match self {
             Layer::Sender | Layer::DisablePush | Layer::MutedSender => LayerKind::Outright,
-            Layer::Urgent | Layer::Vip => LayerKind::BreakThrough,
+            Layer::Urgent | Layer::Vip | Layer::Repeat => LayerKind::BreakThrough,
             Layer::UserSnooze | Layer::UserPeriod => LayerKind::Quiet,
             Layer::UserSubchannel | Layer::UserConversation | Layer::UserConversationType => LayerKind::User,
             Layer::SubchannelDefault | Layer::ChannelDefault | Layer::AppDefault => LayerKind::Default,
@@ -147,6 +156,7 @@ impl Layer {
             Layer::MutedSender => "muted_sender",
             Layer::Urgent => "urgent",
             Layer::Vip => "vip",
+            Layer::Repeat => "repeat",
             Layer::UserSnooze => "user_snooze",
             Layer::UserPeriod => "user_period",
             Layer::UserSubchannel => "user_subchannel",
@@ -168,6 +178,7 @@ impl Layer {
             Layer::MutedSender => "muted sender",
             Layer::Urgent => "urgent message",
             Layer::Vip => "VIP sender",
+            Layer::Repeat => "repeated sender",
             Layer::UserSnooze => "user snooze",
             Layer::UserPeriod => "user quiet time",
             Layer::UserSubchannel => "user subchannel level",
@@ -238,6 +249,11 @@ pub enum Seen {
     /// decides nothing itself, and the decision takes a second reading of
     /// the walk with the quiet time passed over.
     Vip(Option<VipScope>),
+    /// Whether the sender is a repeated sender for the recipient (a push
+    /// of theirs held within the recipient's repeat window): like a VIP
+    /// with scope `quiet`, it decides nothing itself, and the decision
+    /// takes a second reading with the quiet time passed over.
+    Repeat(bool),
     /// The recipient's snooze, if one is stored (on or over at the walk's
     /// instant: see [`Snooze::is_on`]).
     Snooze(Option<Snooze>),
@@ -259,7 +275,7 @@ impl Seen {
         match self {
             Seen::Outright(true) | Seen::Urgent(Urgency::Allowed) | Seen::Vip(Some(VipScope::All)) => Some(None),
             Seen::Muted { muted, until } => (muted && until.is_none_or(|u| at < u)).then_some(None),
-            Seen::Outright(false) | Seen::Skipped(_) | Seen::Urgent(_) | Seen::Vip(_) => None,
+            Seen::Outright(false) | Seen::Skipped(_) | Seen::Urgent(_) | Seen::Vip(_) | Seen::Repeat(_) => None,
             Seen::Snooze(s) => s.filter(|s| s.is_on(at)).map(|s| Some(s.level.level())),
             Seen::Quiet(q) => match q {
                 Quiet::Period {
@@ -298,6 +314,11 @@ impl Walk {
     /// Whether the sender is on the recipient's VIP list with scope `quiet`.
     pub(crate) fn vip_quiet(&self) -> bool {
         self.seen[VIP_LAYER] == Seen::Vip(Some(VipScope::Quiet))
+    }
+
+    /// Whether the sender is a repeated sender for the recipient.
+    pub(crate) fn repeat(&self) -> bool {
+        self.seen[REPEAT_LAYER] == Seen::Repeat(true)
     }
 
     fn first_of(&self, read: impl Fn(Layer) -> bool) -> (Layer, Option<Level>) {

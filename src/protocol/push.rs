@@ -75,6 +75,12 @@ pub struct Push {
     /// The message's text, scanned for the recipients' keywords (`"text"`;
     /// absent is empty).
     pub text: String,
+    /// Whether the recipients whose push is deferred are held, to be
+    /// delivered in a digest (`"hold": true`; absent is `false`).
+    pub hold: bool,
+    /// The caller's id of the message (`"messageId"`, 1 to 64 bytes), which
+    /// a digest names as its conversation's last message.
+    pub message_id: Option<String>,
 }
 
 /// A push's time: milliseconds since the epoch, or RFC 3339 text.
@@ -142,9 +148,10 @@ impl Push {
     /// id for types 3 and 10 (not read for 1 and 6); `busChannel` a subchannel
     /// id, with type 10 only; `fromUserId`, each mentioned id and each
     /// recipient a user id; `mentionedInfo.type` 1 or 2; `memberCount` 0 to
-    /// 4294967295. The error names the first field that fails, in the order
-    /// `at`, `conversationType`, `targetId`, `busChannel`, `fromUserId`,
-    /// `mentionedInfo`, `memberCount`, `recipients`.
+    /// 4294967295; `messageId` 1 to 64 bytes. The error names the first
+    /// field that fails, in the order `at`, `conversationType`, `targetId`,
+    /// `busChannel`, `fromUserId`, `mentionedInfo`, `memberCount`,
+    /// `messageId`, `recipients`.
     ///
     /// `mentioned` is [`Push::mentioned_ids`].
     pub fn message<'a>(&'a self, mentioned: &'a [&'a str]) -> Result<Message<'a>, Error> {
@@ -217,6 +224,13 @@ impl Push {
                 })
             })
             .transpose()?;
+        crate::hold::check_message_id(self.message_id.as_deref()).map_err(|e| match e {
+            Error::Field { source, .. } => Error::Field {
+                path: "push.messageId".into(),
+                source,
+            },
+            e => e,
+        })?;
         for (i, id) in self.recipients.iter().enumerate() {
             check_user_id(id, || format!("push.recipients[{i}]"))?;
         }
@@ -239,6 +253,8 @@ impl Push {
         message.disable_push = self.disable_push;
         message.urgent = self.urgent;
         message.member_count = member_count;
+        message.hold = self.hold;
+        message.message_id = self.message_id.as_deref();
         Ok(message)
     }
 }

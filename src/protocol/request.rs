@@ -29,6 +29,7 @@ mod form;
 mod json;
 mod params;
 mod policy_requests;
+pub mod repeat_requests;
 mod response;
 
 use chrono::{DateTime, Utc};
@@ -260,6 +261,18 @@ pub enum Request {
         /// The user group.
         group_id: TargetId,
     },
+    /// `/user/repeat/set.json`.
+    SetRepeat {
+        /// The user.
+        user_id: UserId,
+        /// Whether repeated senders pass over the quiet time, and the window.
+        repeat: crate::hold::Repeat,
+    },
+    /// `/user/repeat/get.json`.
+    GetRepeat {
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -387,6 +400,7 @@ impl Request {
                 | Request::GetKeywords { .. }
                 | Request::GetMutedSenders { .. }
                 | Request::GetUserGroup { .. }
+                | Request::GetRepeat { .. }
         )
     }
 }

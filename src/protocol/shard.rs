@@ -235,7 +235,9 @@ impl Request {
             | Request::GetKeywords { user_id }
             // A mute is its owner's, as a VIP list is.
             | Request::SetMutedSenders { user_id, .. }
-            | Request::GetMutedSenders { user_id } => ShardKey::User(user_id),
+            | Request::GetMutedSenders { user_id }
+            | Request::SetRepeat { user_id, .. }
+            | Request::GetRepeat { user_id } => ShardKey::User(user_id),
             Request::SetUltraGroupDefault { .. }
             | Request::GetUltraGroupDefault { .. }
             | Request::SetUltraGroupDefaultUntil { .. }

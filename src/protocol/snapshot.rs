@@ -29,7 +29,7 @@ use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, Le
 use crate::store::{AppDefaults, Config, LevelMap, Settings, UserHandle};
 use format::{
     ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporaryConversationLevel, TemporarySnapshot,
-    TemporaryTypeLevel, TypeLevel, UserGroupSnapshot, UserLevel, UserSnapshot, VipSnapshot, FORMAT,
+    TemporaryTypeLevel, TypeLevel, UserGroupSnapshot, UserLevel, UserSnapshot, VipSnapshot, FORMAT, FORMAT_REPEAT,
 };
 
 fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<Obj<TypeLevel>> {
@@ -136,13 +136,20 @@ impl Settings {
             urgent_allowed: self.urgent_allowed(id).then_some(true),
             keywords: self.keywords.get(h.number()).cloned(),
             muted_senders: Some(self.muted_senders(id)).filter(|m| !m.is_empty()),
+            repeat: Some(self.repeat(id))
+                .filter(|&r| r != crate::hold::Repeat::DEFAULT)
+                .map(Obj),
         }
     }
 
     fn snapshot(&self) -> Snapshot {
-        let users = (0..self.user_count())
+        let users: Vec<Obj<UserSnapshot>> = (0..self.user_count())
             .map(|i| Obj(self.user_snapshot(self.handle_at(i))))
             .collect();
+        let format = match users.iter().any(|u| u.0.repeat.is_some()) {
+            true => FORMAT_REPEAT,
+            false => FORMAT,
+        };
         let mut conversations = Vec::new();
         for t in ConversationType::ALL {
             let mut targets: Vec<_> = self.conversations[t.index()].iter().collect();
@@ -171,7 +178,7 @@ impl Settings {
             }
         }
         Snapshot {
-            format: FORMAT,
+            format,
             time_zone: self.config.time_zone.name().to_owned(),
             app_defaults: type_levels(|t| self.config.app_defaults.get(t)),
             private_as_mention: self.config.private_as_mention.then_some(true),
@@ -227,8 +234,8 @@ impl Settings {
     }
 
     fn restore(s: Snapshot) -> Result<Settings, Error> {
-        if s.format != 1 && s.format != 2 {
-            return Err(Error::snapshot(format_args!("format: {} is not 1 or 2", s.format)));
+        if !(1..=FORMAT_REPEAT).contains(&s.format) {
+            return Err(Error::snapshot(format_args!("format: {} is not 1, 2 or 3", s.format)));
         }
         let mut app_defaults = AppDefaults::default();
         let mut seen = HashSet::new();
@@ -310,7 +317,13 @@ impl Settings {
         if u.period.is_some() && u.schedule.is_some() {
             return Err(Error::snapshot("period and schedule: a user has one quiet time"));
         }
+        if format < FORMAT_REPEAT && u.repeat.is_some() {
+            return Err(Error::snapshot("repeat is not in formats 1 and 2"));
+        }
         self.intern_user(&user_id)?;
+        if let Some(Obj(r)) = u.repeat {
+            self.set_repeat(&user_id, r)?;
+        }
         self.set_period(&user_id, u.period.as_ref().map(|p| p.0))?;
         self.set_schedule(&user_id, u.schedule.as_ref().map(|s| s.0.clone()))?;
         self.set_snooze(&user_id, u.snooze.as_ref().map(|s| s.0))?;

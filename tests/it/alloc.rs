@@ -19,6 +19,13 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed on this thread (what it freed of
+    /// other threads' allocations counts against it).
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+}
+
+fn live(delta: i64) {
+    LIVE.with(|l| l.set(l.get() + delta));
 }
 
 // SAFETY: every method forwards to `System` with the caller's arguments; the
@@ -26,17 +33,21 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        live(layout.size() as i64);
         System.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as i64));
         System.dealloc(ptr, layout)
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        live(layout.size() as i64);
         System.alloc_zeroed(layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        live(new_size as i64 - layout.size() as i64);
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -241,5 +252,46 @@ fn a_user_with_a_period_and_type_levels_costs_at_most_24_bytes() {
         println!("{n} users: {plain:.1} bytes each with a period and two type levels; {with_three:.1} with three conversation levels too");
         assert!(plain <= 24.0, "{n} users: {plain:.1} bytes each");
         assert!(with_three <= 32.0, "{n} users: {with_three:.1} bytes each");
+    }
+}
+
+/// The memory a held item costs, measured as the bytes allocated and kept
+/// (requested sizes, without the allocator's own overhead): a recipient's
+/// first item carries their entry (their id, counts, an index slot); each
+/// further item is one 16-byte item in its message's list. Figures in
+/// `docs/performance.md`.
+#[test]
+fn a_held_item_costs_at_most_16_bytes_and_a_recipients_first_at_most_96_more() {
+    let mut settings = Settings::new(Config::new(Asia::Shanghai));
+    let n = 100_000;
+    let ids: Vec<String> = (0..n).map(|i| format!("user{i:06}")).collect();
+    for id in &ids {
+        settings
+            .set_period(&UserId::new(id).unwrap(), Some(period(22 * 3600, 540)))
+            .unwrap();
+    }
+    let handles: Vec<_> = ids.iter().map(|id| settings.user(id).unwrap()).collect();
+    let mut held = dnd_engine::Held::new();
+    let mut decisions = Vec::new();
+    let mut hold = |held: &mut dnd_engine::Held, minute: u32| {
+        let message = Message::new(
+            Conversation::Group { group_id: "g" },
+            "s",
+            at(&format!("2026-11-22T23:{minute:02}:00+08:00")),
+        )
+        .with_hold();
+        let prepared = settings.prepare(&message);
+        prepared.decide_into(&handles, &mut decisions).unwrap();
+        let before = LIVE.with(Cell::get);
+        assert_eq!(held.hold_fanout(&prepared, &handles, &decisions).unwrap(), n);
+        (LIVE.with(Cell::get) - before) as f64 / n as f64
+    };
+    let first = hold(&mut held, 0);
+    let further: Vec<f64> = (1..4).map(|m| hold(&mut held, m)).collect();
+    println!("a recipient's first held item: {first:.1} bytes; each further one: {further:?}");
+    assert!(first <= 16.0 + 96.0, "{first}");
+    // A message's list is shrunk to fit once its fanout is held.
+    for f in further {
+        assert!(f <= 16.5, "{f}");
     }
 }

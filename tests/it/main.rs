@@ -9,6 +9,8 @@ mod figures;
 mod fuzz_found;
 mod gen;
 mod handles;
+mod hold;
+mod hold_props;
 mod inputs;
 mod json;
 mod keywords;

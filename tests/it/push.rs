@@ -43,7 +43,7 @@ fn push_errors_are_typed_and_name_the_field() {
             "push.x",
             Error::UnknownField(
                 "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
-                 urgent, memberCount, mentionAllAllowed, text",
+                 urgent, memberCount, mentionAllAllowed, text, hold, messageId",
             ),
         ),
         (

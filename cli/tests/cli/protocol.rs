@@ -285,7 +285,7 @@ fn the_example_week_replays_with_every_extension() {
         .collect();
     assert!(!deferred.is_empty(), "the week defers some pushes");
     // Saturday night: mum is alice's VIP (scope quiet), and an urgent page reaches bob, who allows it.
-    let n = got.len();
+    let n = 24;
     assert_eq!(
         got[n - 2]["decisions"][0],
         serde_json::json!({"userId": "alice", "push": true, "by": "none", "level": -1})
@@ -295,6 +295,26 @@ fn the_example_week_replays_with_every_extension() {
         serde_json::json!({"userId": "bob", "push": true, "by": "urgent", "level": null})
     );
     assert_eq!(got[n - 1]["decisions"][0]["by"], "user_period");
+    // Sunday night: erin's pushes are held, mum's third message within her
+    // repeat window breaks through, and the morning release (after erin's
+    // quiet time was shortened) delivers one digest at the new end, 06:30.
+    assert_eq!(got[n + 3]["decisions"][1]["held"], true);
+    assert_eq!(
+        got[n + 5]["decisions"][0].get("held"),
+        None,
+        "no deferred push, not held"
+    );
+    assert_eq!(got[n + 7]["decisions"][0]["by"], "repeat");
+    assert_eq!(got[n + 8], serde_json::json!({"digests": []}));
+    assert_eq!(
+        got[n + 10],
+        serde_json::json!({"digests": [{"userId": "erin", "at": 1_795_991_400_000_i64, "conversations": [
+            {"conversationType": 3, "targetId": "family", "count": 2, "mentions": 0,
+             "first": 1_795_965_000_000_i64, "last": 1_795_972_500_000_i64, "lastFromUserId": "mum", "lastMessageId": "f2"},
+            {"conversationType": 10, "targetId": "moonclub", "count": 1, "mentions": 1,
+             "first": 1_795_966_800_000_i64, "last": 1_795_966_800_000_i64, "lastFromUserId": "grace", "lastMessageId": "mc1"}
+        ]}]})
+    );
     let help = String::from_utf8(dnd(&["--help"], "").stdout).unwrap();
     for needle in [
         "/user/snooze/set.json",
@@ -302,6 +322,10 @@ fn the_example_week_replays_with_every_extension() {
         "until=TIME",
         "deferUntil",
         "user_snooze",
+        "/user/repeat/set.json",
+        "{\"release\": {\"at\": AT}}",
+        "\"lastMessageId\"",
+        "\"held\": true",
     ] {
         assert!(help.contains(needle), "{needle:?} not in --help");
     }
@@ -314,6 +338,10 @@ fn the_example_week_replays_with_every_extension() {
         "the snooze until",
         "a temporary level 5 until",
         "deferUntil",
+        "held: the message asks to hold",
+        "re-timed: erin's held push",
+        "digest for erin at 2026-11-30T06:30:00+08:00",
+        "passed over for the repeated sender",
     ] {
         assert!(text.contains(needle), "{needle:?} not in\n{text}");
     }

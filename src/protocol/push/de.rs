@@ -468,6 +468,8 @@ const PUSH_FIELDS: &[&str] = &[
     "memberCount",
     "mentionAllAllowed",
     "text",
+    "hold",
+    "messageId",
 ];
 
 impl<'de> Shape<'de> for PushObject {
@@ -494,6 +496,8 @@ impl<'de> Shape<'de> for PushObject {
             member_count: None,
             mention_all_allowed: true,
             text: String::new(),
+            hold: false,
+            message_id: None,
         };
         let given = object(
             map,
@@ -501,7 +505,7 @@ impl<'de> Shape<'de> for PushObject {
             path,
             PUSH_FIELDS,
             "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
-             urgent, memberCount, mentionAllAllowed, text",
+             urgent, memberCount, mentionAllAllowed, text, hold, messageId",
             |map, i, at| {
                 match i {
                     0 => push.at = map.next_value_seed(Expect::new(Instant, slot, at))?,
@@ -525,6 +529,14 @@ impl<'de> Shape<'de> for PushObject {
                     10 => push.mention_all_allowed = map.next_value_seed(Expect::new(Boolean, slot, at))?,
                     11 => {
                         push.text = map.next_value_seed(Expect::new(Text("the message's text (a string)"), slot, at))?
+                    }
+                    12 => push.hold = map.next_value_seed(Expect::new(Boolean, slot, at))?,
+                    13 => {
+                        push.message_id = Some(map.next_value_seed(Expect::new(
+                            Text("a message id (a string of 1 to 64 bytes)"),
+                            slot,
+                            at,
+                        ))?)
                     }
                     _ => {
                         let list = Strings {

@@ -4,8 +4,9 @@
 //!
 //! The entry is a JSON object with its keys in the protocol's order:
 //! `userId`, `push`, `by`, `level` (`null` when no level decided),
-//! `deferUntil` (epoch milliseconds, only when the push is deferred), then,
-//! on request, `explanation` (the object `dnd explain --json` writes).
+//! `deferUntil` (epoch milliseconds, only when the push is deferred),
+//! `held` (`true`, only when the push is held for a digest), then, on
+//! request, `explanation` (the object `dnd explain --json` writes).
 
 use std::io;
 
@@ -41,6 +42,7 @@ pub struct DecisionLine<'a> {
     user_id: &'a str,
     decision: Decision,
     deferral: Option<Deferral>,
+    held: bool,
     explanation: Option<Explanation>,
 }
 
@@ -51,8 +53,15 @@ impl<'a> DecisionLine<'a> {
             user_id,
             decision,
             deferral,
+            held: false,
             explanation: None,
         }
+    }
+
+    /// This entry, saying that the push is held for a digest when `held`.
+    pub fn with_held(mut self, held: bool) -> Self {
+        self.held = held;
+        self
     }
 
     /// User `id`'s entry for `prepared`, with its deferred push
@@ -70,6 +79,7 @@ impl<'a> DecisionLine<'a> {
             user_id: id,
             decision: explanation.decision(),
             deferral: explanation.deferral(),
+            held: false,
             explanation: Some(explanation),
         }
     }
@@ -108,6 +118,8 @@ impl Serialize for DecisionLine<'_> {
             level: Option<i64>,
             #[serde(skip_serializing_if = "Option::is_none")]
             defer_until: Option<i64>,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            held: bool,
             #[serde(skip_serializing_if = "Option::is_none")]
             explanation: Option<&'a Explanation>,
         }
@@ -118,6 +130,7 @@ impl Serialize for DecisionLine<'_> {
             by: d.by().as_str(),
             level: d.level().map(Level::code),
             defer_until: self.deferral.map(|d| d.until.timestamp_millis()),
+            held: self.held,
             explanation: self.explanation.as_ref(),
         }
         .serialize(serializer)

@@ -277,6 +277,8 @@ pub enum Answer {
         /// Its members, in the order set.
         member_ids: Vec<crate::model::UserId>,
     },
+    /// `{"code":200,"data":{"allow":0 or 1,"windowMinutes":N}}`.
+    Repeat(crate::hold::Repeat),
 }
 
 impl Answer {
@@ -320,6 +322,10 @@ impl Answer {
                 map.serialize_entry("groupId", group_id.as_str())?;
                 map.serialize_entry("memberIds", member_ids)
             }
+            Answer::Repeat(r) => map.serialize_entry(
+                "data",
+                &json!({ "allow": u8::from(r.allow), "windowMinutes": r.window_minutes }),
+            ),
         }
     }
 }

@@ -89,7 +89,7 @@ pub(super) fn parse(path: &str, form: &Form<'_>) -> Result<Option<Request>, Erro
         "/usergroup/delete.json" => Request::DeleteUserGroup {
             group_id: form.target_id("groupId")?,
         },
-        _ => return Ok(None),
+        _ => return super::repeat_requests::parse(path, form),
     }))
 }
 
@@ -102,7 +102,7 @@ pub(super) fn apply(settings: &mut Settings, request: &Request) -> Option<Result
         Request::SetMutedSenders { user_id, muted_senders } => settings.set_muted_senders(user_id, muted_senders),
         Request::SetUserGroup { group_id, member_ids } => settings.set_user_group(group_id, member_ids),
         Request::DeleteUserGroup { group_id } => settings.set_user_group(group_id, &[]),
-        _ => return None,
+        _ => return super::repeat_requests::apply(settings, request),
     })
 }
 
@@ -117,7 +117,7 @@ pub(super) fn query(settings: &Settings, request: &Request) -> Option<Response> 
             group_id: group_id.clone(),
             member_ids: settings.user_group(group_id.as_str()),
         },
-        _ => return None,
+        _ => return super::repeat_requests::query(settings, request),
     }))
 }
 

@@ -21,6 +21,9 @@ use crate::model::{ConversationType, DndPeriod, Level};
 
 /// The format a save is written in (format 1 still restores).
 pub(super) const FORMAT: u32 = 2;
+/// The format a save that holds a repeated-sender setting is written in;
+/// any other save keeps [`FORMAT`], which every earlier reader takes.
+pub(super) const FORMAT_REPEAT: u32 = 3;
 
 /// Defines a struct of the saved form: derived serde in camelCase with
 /// unknown fields refused, and on each `Option` field
@@ -158,6 +161,8 @@ format_struct! {
         /// format 1): `{"senderIds": [...], "until": MS}`, the senders
         /// users of `users`.
         pub(super) muted_senders: Option<crate::model::muted::MutedSenders>,
+        /// The repeated-sender setting, when not the default (format 3).
+        pub(super) repeat: Option<Obj<crate::hold::Repeat>>,
     }
 }
 

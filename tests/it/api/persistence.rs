@@ -71,7 +71,7 @@ fn a_saved_state_is_readable_and_restores_exactly() {
     // Invalid saved states are refused with a reason.
     for (bad, why) in [
         (json.replace("Asia/Shanghai", "Asia/Nowhere"), "time zone"),
-        (json.replace(r#""format": 2"#, r#""format": 3"#), "format"),
+        (json.replace(r#""format": 2"#, r#""format": 4"#), "format"),
         (json.replace(r#""unpushLevel": -1"#, r#""unpushLevel": 3"#), "DND level"),
         (json.replace(r#""userId": "bob""#, r#""userId": "alice""#), "twice"),
         (

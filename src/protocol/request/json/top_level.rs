@@ -36,6 +36,7 @@ pub(super) struct RequestFields {
     keywords: Option<Keywords>,
     muted_senders: Option<MutedSenders>,
     member_ids: Option<Vec<crate::model::UserId>>,
+    repeat: Option<crate::hold::Repeat>,
     unknown: Option<Excerpt>,
 }
 
@@ -57,6 +58,7 @@ impl Object for RequestFields {
         "keywords",
         "mutedSenders",
         "memberIds",
+        "repeat",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -100,6 +102,13 @@ impl Object for RequestFields {
                     })?;
                 once(&mut self.member_ids, name, value)
             }
+            // A repeated-sender setting is checked by its own type, as the form's parameters are.
+            "repeat" => {
+                let value = map
+                    .next_value::<crate::hold::Repeat>()
+                    .map_err(|e| de::Error::custom(format_args!("repeat: {}", crate::error::excerpt::bounded(e))))?;
+                once(&mut self.repeat, name, value)
+            }
             "conversation" => {
                 let value = map.next_value_seed(ObjectVisitor::new("conversation"))?;
                 once(&mut self.conversation, name, value)
@@ -129,7 +138,7 @@ impl Object for RequestFields {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 29] = [
+const KINDS: [(&str, &[&str]); 31] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -165,6 +174,8 @@ const KINDS: [(&str, &[&str]); 29] = [
     ("setUserGroup", &["groupId", "memberIds"]),
     ("getUserGroup", &["groupId"]),
     ("deleteUserGroup", &["groupId"]),
+    ("setRepeat", &["userId", "repeat"]),
+    ("getRepeat", &["userId"]),
 ];
 
 impl RequestFields {
@@ -186,6 +197,7 @@ impl RequestFields {
             ("keywords", self.keywords.is_some()),
             ("mutedSenders", self.muted_senders.is_some()),
             ("memberIds", self.member_ids.is_some()),
+            ("repeat", self.repeat.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -221,6 +233,7 @@ impl RequestFields {
             keywords,
             muted_senders,
             member_ids,
+            repeat,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -357,6 +370,16 @@ impl RequestFields {
                     allow: allow.map(|a| a.boolean("allow")).transpose()?.unwrap_or(false),
                 }
             }
+            "setRepeat" => {
+                let user_id = user_id("userId")?;
+                Request::SetRepeat {
+                    user_id,
+                    repeat: required(repeat, "repeat")?,
+                }
+            }
+            "getRepeat" => Request::GetRepeat {
+                user_id: user_id("userId")?,
+            },
             "getUrgent" => Request::GetUrgent {
                 user_id: user_id("userId")?,
             },

@@ -67,6 +67,9 @@
 // Nothing was set anywhere: push.
 #define DND_LAYER_NONE 12
 
+// A repeated sender passed over the recipient's quiet time.
+#define DND_LAYER_REPEAT 13
+
 // The sender is on the recipient's list of muted senders.
 #define DND_LAYER_MUTED_SENDER 14
 

@@ -33,7 +33,7 @@ pub enum Line {
     },
     /// `{"push": {...}}`, its shape checked (its values are checked by
     /// [`Push::message`]).
-    Push(Push),
+    Push(Box<Push>),
     /// `{"release": {"at": MS}}`: the digests of held pushes due at or before `at`.
     Release(Timestamp),
 }
@@ -64,7 +64,9 @@ pub fn parse(text: &str) -> Result<Line, String> {
             request: None,
             body: None,
             ..
-        } => Push::from_json(push.get()).map(Line::Push).map_err(|e| e.to_string()),
+        } => Push::from_json(push.get())
+            .map(|p| Line::Push(Box::new(p)))
+            .map_err(|e| e.to_string()),
         Keys { push: Some(_), .. } => Err(format!("\"request\" and \"body\" beside \"push\": {SHAPES}, not both")),
         Keys {
             request: Some(path),

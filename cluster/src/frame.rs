@@ -329,7 +329,7 @@ mod tests {
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode_request(&huge).is_err());
         assert!(verdicts(&[0, 2, 0, 0], 1).unwrap_err().to_string().contains("push"));
-        assert!(verdicts(&[13, 0, 0, 0], 1)
+        assert!(verdicts(&[15, 0, 0, 0], 1)
             .unwrap_err()
             .to_string()
             .contains("no layer"));

@@ -35,7 +35,7 @@ fn decisions(settings: &Settings, message: &Message<'_>) -> Vec<Decision> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
-    /// Every decision, with every rule of issues 10 and 11 in use, equals the
+    /// Every decision, with every time and policy rule in use, equals the
     /// naive walk's: by handle one by one, lazily, in a batch and as push
     /// bits, by id, and in the explanation.
     #[test]

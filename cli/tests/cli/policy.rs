@@ -8,7 +8,7 @@ use super::{dnd, lines, stdout};
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/prior/");
 
 /// A replay of 1,500 random lines (the platform's requests and every
-/// extension of issues 8 and 10, messages of every type) answered, line for
+/// extension of the time and policy rules, messages of every type) answered, line for
 /// line, as the engine answered before the policy extensions (commit 6aab0e5): with no
 /// policy configured, and also with a maximum for @all that no message's
 /// (absent) member count passes.

@@ -27,7 +27,7 @@ use crate::model::{instant_from_millis, parse_instant, parse_zone, BusChannel, L
 use crate::store::Settings;
 
 /// The paths the extension requests add.
-pub const PATHS: [&str; 10] = [
+pub const PATHS: [&str; 19] = [
     "/user/snooze/set.json",
     "/user/snooze/get.json",
     "/user/snooze/delete.json",
@@ -38,6 +38,15 @@ pub const PATHS: [&str; 10] = [
     "/user/vip/get.json",
     "/user/urgent/set.json",
     "/user/urgent/get.json",
+    "/user/keywords/set.json",
+    "/user/keywords/get.json",
+    "/user/mutedSenders/set.json",
+    "/user/mutedSenders/get.json",
+    "/usergroup/set.json",
+    "/usergroup/get.json",
+    "/usergroup/delete.json",
+    "/user/repeat/set.json",
+    "/user/repeat/get.json",
 ];
 
 /// Parses an `until`: ms since the epoch or RFC 3339 with an offset. A `+`

@@ -303,7 +303,7 @@ pub const HEDGE: Duration = Duration::from_millis(1_000);
 const HEDGES: usize = 3;
 
 /// Runs `ask`, and again after `hedge` and after twice as long again while
-/// no attempt has answered (at most [`HEDGES`] attempts): the first answer
+/// no attempt has answered (at most three attempts): the first answer
 /// is the answer. An attempt that fails leaves the others running; if all
 /// fail, the last error is returned. A shard that is merely slow answers
 /// twice or thrice; only the first answer is read.

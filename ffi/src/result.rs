@@ -127,7 +127,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_layer_has_its_code_in_walk_order() {
+    fn every_layer_has_one_code() {
         let mut coded = LAYER_CODES.map(|(l, _)| l);
         let mut all = Layer::ALL;
         coded.sort_by_key(|l| l.as_str());

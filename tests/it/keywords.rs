@@ -6,25 +6,24 @@
 
 use chrono_tz::Tz;
 use dnd_engine::{
-    Config, Conversation, ConversationType, Layer, Level, Mentions, Message, Recipient, Request, Settings, Timestamp,
+    Config, Conversation, ConversationType, Layer, Level, Mentions, Message, Recipient, Settings, Timestamp,
 };
 use proptest::prelude::*;
 
 use crate::checks::agrees_with_the_oracle;
 use crate::gen::{self, conversation, instant, mentions, request, World, CLOCK_ZONES};
+use crate::support::{get_json, send_form};
 
 fn set(settings: &mut Settings, user: &str, keywords: &str) -> (u16, String) {
-    let json: String = form_urlencoded::byte_serialize(keywords.as_bytes()).collect();
-    let r = settings.handle(
+    send_form(
+        settings,
         "/user/keywords/set.json",
-        format!("userId={user}&keywords={json}").as_bytes(),
-    );
-    (r.code(), r.to_json())
+        &[("userId", user), ("keywords", keywords)],
+    )
 }
 
 fn get(settings: &Settings, user: &str) -> String {
-    let r = Request::parse("/user/keywords/get.json", format!("userId={user}").as_bytes()).unwrap();
-    settings.query(&r).unwrap().to_json()
+    get_json(settings, "/user/keywords/get.json", "userId", user)
 }
 
 fn at() -> Timestamp {

@@ -11,20 +11,16 @@ use proptest::prelude::*;
 
 use crate::checks::{agrees_with_the_oracle, deferrals_agree_with_stepping_the_clock};
 use crate::gen::{self, conversation, instant, mentions, request, World, CLOCK_ZONES};
+use crate::support::{get_json, send_form};
 
 fn mute(settings: &mut Settings, user: &str, ids: &str, until: Option<&str>) -> (u16, String) {
-    let ids: String = form_urlencoded::byte_serialize(ids.as_bytes()).collect();
-    let until = until.map_or(String::new(), |u| format!("&until={u}"));
-    let r = settings.handle(
-        "/user/mutedSenders/set.json",
-        format!("userId={user}&senderIds={ids}{until}").as_bytes(),
-    );
-    (r.code(), r.to_json())
+    let mut pairs = vec![("userId", user), ("senderIds", ids)];
+    pairs.extend(until.map(|u| ("until", u)));
+    send_form(settings, "/user/mutedSenders/set.json", &pairs)
 }
 
 fn get(settings: &Settings, user: &str) -> String {
-    let r = Request::parse("/user/mutedSenders/get.json", format!("userId={user}").as_bytes()).unwrap();
-    settings.query(&r).unwrap().to_json()
+    get_json(settings, "/user/mutedSenders/get.json", "userId", user)
 }
 
 fn at() -> Timestamp {

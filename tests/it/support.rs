@@ -46,3 +46,21 @@ pub const PERIOD: &str = "/user/blockPushPeriod/set.json";
 pub const CONVERSATION: &str = "/conversation/notification/set.json";
 pub const TYPE: &str = "/conversation/type/notification/set.json";
 pub const DEFAULT: &str = "/ultragroup/notdisturb/set.json";
+
+/// Sends `path` a form body of `pairs`, each value percent-encoded (a JSON
+/// array travels as one field): the response's code and JSON.
+pub fn send_form(settings: &mut Settings, path: &str, pairs: &[(&str, &str)]) -> (u16, String) {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        form.append_pair(name, value);
+    }
+    let r = settings.handle(path, form.finish().as_bytes());
+    (r.code(), r.to_json())
+}
+
+/// The JSON answer of the get `path` for the one parameter `name=value`.
+pub fn get_json(settings: &Settings, path: &str, name: &str, value: &str) -> String {
+    let body = format!("{name}={value}");
+    let r = dnd_engine::Request::parse(path, body.as_bytes()).unwrap();
+    settings.query(&r).unwrap().to_json()
+}

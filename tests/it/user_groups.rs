@@ -11,19 +11,18 @@ use proptest::prelude::*;
 
 use crate::checks::agrees_with_the_oracle;
 use crate::gen::{self, conversation, instant, mentions, request, World, CLOCK_ZONES};
+use crate::support::{get_json, send_form};
 
 fn set(settings: &mut Settings, group: &str, members: &str) -> (u16, String) {
-    let members: String = form_urlencoded::byte_serialize(members.as_bytes()).collect();
-    let r = settings.handle(
+    send_form(
+        settings,
         "/usergroup/set.json",
-        format!("groupId={group}&memberIds={members}").as_bytes(),
-    );
-    (r.code(), r.to_json())
+        &[("groupId", group), ("memberIds", members)],
+    )
 }
 
 fn get(settings: &Settings, group: &str) -> String {
-    let r = Request::parse("/usergroup/get.json", format!("groupId={group}").as_bytes()).unwrap();
-    settings.query(&r).unwrap().to_json()
+    get_json(settings, "/usergroup/get.json", "groupId", group)
 }
 
 fn at() -> Timestamp {

@@ -277,6 +277,22 @@ impl<'p> Fast<'p> {
         in_mode!(*self, |decide| out.extend(pairs.map(move |(&h, &w)| decide(h, w))))
     }
 
+    /// As [`decide_chunk`](Self::decide_chunk), answering whether some of
+    /// `handles` do not push, for holding: the test in the same loop as
+    /// the decisions.
+    #[inline(always)]
+    pub(super) fn decide_chunk_marked(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) -> bool {
+        let mut some = false;
+        let marks = &mut some;
+        let pairs = handles.iter().zip(words);
+        in_mode!(*self, |decide| out.extend(pairs.map(move |(&h, &w)| {
+            let d = decide(h, w);
+            *marks |= !d.push;
+            d
+        })));
+        some
+    }
+
     /// The decision for handle `h`, whose record is `w`; with `POLICY`, a
     /// recipient who has a VIP list (of a message that concerns them),
     /// allows urgent messages (of an urgent one) or has keywords (of a

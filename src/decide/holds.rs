@@ -133,7 +133,8 @@ impl PreparedMessage<'_> {
     /// corrects), and writes into `deferred` the positions of the pushes
     /// deferred (those of [`deferred_positions`](Self::deferred_positions)),
     /// in one pass: each recipient who does not push is tested while their
-    /// record is still at hand, and those who push cost one bit test.
+    /// record is still at hand, and a chunk where everyone pushes costs one
+    /// flag set in the loop that decides it.
     ///
     /// A foreign handle is refused, both lists then left empty.
     ///
@@ -156,7 +157,10 @@ impl PreparedMessage<'_> {
                 return Err(e);
             }
             let base = decisions.len();
-            fast.decide_chunk(chunk, &words, decisions);
+            if !fast.decide_chunk_marked(chunk, &words, decisions) {
+                // Everyone pushes: the usual chunk.
+                continue;
+            }
             let decided = &mut decisions[base..];
             if let Some(repeaters) = self.repeaters {
                 for (d, &h) in decided.iter_mut().zip(chunk) {

@@ -369,9 +369,12 @@ impl<'h, 'p, 'a> Holder<'h, 'p, 'a> {
         }
     }
 
-    /// Room for `n` recipients more, each new, each held in detail.
+    /// Room for `n` items held in detail, and for as many new recipients
+    /// as are sure to be new (those beyond the recipients numbered): a
+    /// fanout to recipients held before reserves nothing for them.
     fn reserve(&mut self, n: usize) {
-        self.held.recipients.reserve(n);
+        let recipients = &mut self.held.recipients;
+        recipients.reserve(n.saturating_sub(recipients.len()));
         let prepared = self.prepared;
         self.message
             .get_or_insert_with(|| HeldMessage::of(prepared.message()))

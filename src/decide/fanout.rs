@@ -355,7 +355,9 @@ impl<'p> Fast<'p> {
     #[inline(always)]
     pub(super) fn word(&self, h: UserHandle) -> u64 {
         let i = h.index();
-        self.prepared.settings.record(h).0 | code_at(self.subchannel, i) << SUB_SHIFT | code_at(self.conversation, i) << CONV_SHIFT
+        self.prepared.settings.record(h).0
+            | code_at(self.subchannel, i) << SUB_SHIFT
+            | code_at(self.conversation, i) << CONV_SHIFT
     }
 
     /// For holding (`holds.rs`): for a recipient `h` whose record with its

@@ -11,7 +11,6 @@ use crate::model::zone::{DAY_SECONDS, WEEK_MS};
 use crate::model::Timestamp;
 use crate::store::UserHandle;
 
-
 impl PreparedMessage<'_> {
     /// Whether `decision` (this message's, for the recipient with `handle`,
     /// or the unknown user `id`) is a push deferred: exactly

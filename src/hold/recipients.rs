@@ -5,8 +5,8 @@
 //! The ids are one arena, one after the other in number order (no
 //! allocation per recipient), and found through a hash table of numbers
 //! whose growth rehashes each id from the arena. A fanout reserves room for
-//! all the recipients it may add before adding them, so that the table
-//! grows at most once per fanout.
+//! the recipients sure to be new before adding them, so that a fanout into
+//! an empty store grows the table once.
 
 use std::hash::BuildHasher;
 

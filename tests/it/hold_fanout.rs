@@ -20,7 +20,13 @@ use rand::{Rng, SeedableRng};
 
 use crate::support::{at, CONVERSATION, PERIOD, TYPE};
 
-const ZONES: [&str; 5] = ["UTC", "America/New_York", "Asia/Shanghai", "Australia/Lord_Howe", "Europe/London"];
+const ZONES: [&str; 5] = [
+    "UTC",
+    "America/New_York",
+    "Asia/Shanghai",
+    "Australia/Lord_Howe",
+    "Europe/London",
+];
 const SENDERS: [&str; 3] = ["s0", "s1", "u1"];
 
 fn apply(settings: &mut Settings, path: &str, body: &str) {
@@ -55,7 +61,11 @@ fn world(rng: &mut SmallRng, users: usize, p: f64) -> (Settings, Vec<String>, Ve
         for t in [3, 10] {
             if rng.gen_bool(0.3) {
                 let level = [-1, 1, 2, 4, 5, 0][rng.gen_range(0..6)];
-                apply(&mut settings, TYPE, &format!("conversationType={t}&requestId={id}&unpushLevel={level}"));
+                apply(
+                    &mut settings,
+                    TYPE,
+                    &format!("conversationType={t}&requestId={id}&unpushLevel={level}"),
+                );
             }
         }
         if rng.gen_bool(0.3) {
@@ -149,7 +159,10 @@ fn check(seed: u64, users: usize, p: f64) {
             }
             let prepared = settings.prepare(&message);
             let holdings = by_id
-                .hold(&prepared, order.iter().map(|&i| (ids[i].as_str(), prepared.decide_id(&ids[i]))))
+                .hold(
+                    &prepared,
+                    order.iter().map(|&i| (ids[i].as_str(), prepared.decide_id(&ids[i]))),
+                )
                 .unwrap();
             let chosen: Vec<UserHandle> = order.iter().map(|&i| handles[i]).collect();
             prepared.decide_into(&chosen, &mut decisions).unwrap();
@@ -164,7 +177,9 @@ fn check(seed: u64, users: usize, p: f64) {
             same(&by_id, &one_pass, &ids, &format!("{how}, in one pass"));
             // Each recipient's quick test is the full defer computation's answer.
             for (k, (&i, &d)) in order.iter().zip(&decisions).enumerate() {
-                let deferred = prepared.is_deferred(dnd_engine::Recipient::Handle(handles[i]), d).unwrap();
+                let deferred = prepared
+                    .is_deferred(dnd_engine::Recipient::Handle(handles[i]), d)
+                    .unwrap();
                 assert_eq!(deferred, holdings[k] != Holding::NotHeld, "{how}: {}", ids[i]);
             }
             same(&by_id, &by_handle, &ids, &how);
@@ -172,7 +187,10 @@ fn check(seed: u64, users: usize, p: f64) {
         // Some quiet times end or move, then an evaluation some hours on.
         for id in &ids {
             if rng.gen_bool(0.02) {
-                let body = format!("userId={id}&startTime=03:00:00&period={}&level=5", rng.gen_range(1..600));
+                let body = format!(
+                    "userId={id}&startTime=03:00:00&period={}&level=5",
+                    rng.gen_range(1..600)
+                );
                 apply(&mut settings, PERIOD, &body);
             }
         }
@@ -187,9 +205,17 @@ fn check(seed: u64, users: usize, p: f64) {
             // evaluation (the quick test does not compute it), so that only
             // later re-timings are noted; drops are noted alike.
             let dropped = |notes: &[Note]| -> Vec<Note> {
-                notes.iter().filter(|n| matches!(n.kind, NoteKind::Dropped { .. })).cloned().collect()
+                notes
+                    .iter()
+                    .filter(|n| matches!(n.kind, NoteKind::Dropped { .. }))
+                    .cloned()
+                    .collect()
             };
-            assert_eq!(dropped(&b.notes), dropped(&a.notes), "seed {seed}, p {p}: drops at {now}");
+            assert_eq!(
+                dropped(&b.notes),
+                dropped(&a.notes),
+                "seed {seed}, p {p}: drops at {now}"
+            );
             for n in &b.notes {
                 assert!(a.notes.contains(n), "seed {seed}, p {p}: {n:?} at {now}");
             }
@@ -233,7 +259,11 @@ fn a_foreign_handle_is_refused_with_nothing_held() {
     let (other, _, foreign) = world(&mut rng, 10, 1.0);
     drop(other);
     handles.push(foreign[3]);
-    let message = Message::new(Conversation::Group { group_id: "team" }, "s0", at("2026-11-22T23:00:00Z"));
+    let message = Message::new(
+        Conversation::Group { group_id: "team" },
+        "s0",
+        at("2026-11-22T23:00:00Z"),
+    );
     for message in [message, message.with_hold()] {
         let prepared = settings.prepare(&message);
         let decisions = vec![prepared.decide_id("u1"); handles.len()];

@@ -6,7 +6,8 @@
 //! A message asks to be held with [`Message::with_hold`](crate::Message::with_hold);
 //! the caller decides its recipients as always, then hands the decisions to
 //! [`Held::hold`] (by id) or [`Held::hold_fanout`] (a fanout by handle),
-//! which keep each recipient whose push is deferred. [`Held::release`]
+//! which keep each recipient whose push is deferred; or decides and holds a
+//! fanout by handle in one pass with [`Held::decide_and_hold`]. [`Held::release`]
 //! evaluates every held item against the settings as they are at that
 //! evaluation and answers the digests due at or before its instant, each
 //! once, with what was re-timed or dropped and why.

@@ -114,7 +114,7 @@ impl Recipients {
             ids: String::new(),
             entries: Vec::with_capacity(kept),
             index: HashTable::with_capacity(kept),
-            hasher: self.hasher.clone(),
+            hasher: self.hasher,
         };
         for (old, e) in self.entries.iter().enumerate() {
             if e.detailed > 0 || e.folded > 0 {

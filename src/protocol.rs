@@ -7,5 +7,5 @@
 pub mod push;
 pub mod request;
 pub mod shard;
-pub(crate) mod snapshot;
+pub mod snapshot;
 pub mod v4;

@@ -133,7 +133,7 @@ pub use model::{
     MAX_ID_BYTES,
 };
 pub use protocol::request::{Request, Response};
-pub use protocol::{push, request as api, shard, snapshot, v4 as api_v4};
+pub use protocol::{push, released, request as api, shard, snapshot, v4 as api_v4};
 pub use shared::SharedSettings;
 pub use store::{AppDefaults, Config, Settings, UserHandle};
 /// The time crates this one's API speaks, re-exported so that callers use the same versions.

@@ -36,15 +36,25 @@ pub struct ReleasedStore {
     /// last release: a later release may release another at that instant,
     /// which gets the next id (`-2`, ...).
     recent: Vec<(i64, String, u32)>,
-    #[serde(skip)]
+    /// Configuration, not state: a store read back keeps the defaults
+    /// until [`ReleasedStore::set_keep`].
+    #[serde(skip, default = "default_keep_ms")]
     keep_ms: i64,
-    #[serde(skip)]
+    #[serde(skip, default = "default_keep_max")]
     keep_max: usize,
+}
+
+fn default_keep_ms() -> i64 {
+    7 * 24 * 3_600_000
+}
+
+fn default_keep_max() -> usize {
+    1_000_000
 }
 
 impl Default for ReleasedStore {
     fn default() -> Self {
-        ReleasedStore::new(7 * 24 * 3_600_000, 1_000_000)
+        ReleasedStore::new(default_keep_ms(), default_keep_max())
     }
 }
 
@@ -217,5 +227,6 @@ mod tests {
         // A store read back from its JSON is the same.
         let back: ReleasedStore = serde_json::from_str(&serde_json::to_string(&store).unwrap()).unwrap();
         assert_eq!(back.last_cursor(), 3);
+        assert_eq!((back.keep_ms, back.keep_max), (default_keep_ms(), default_keep_max()));
     }
 }

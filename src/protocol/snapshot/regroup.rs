@@ -6,9 +6,11 @@
 //! records as the source owning that user's partition holds them, and the
 //! state every shard holds alike (the configuration, the admins' defaults of
 //! ultra groups and subchannels, the user groups) as the first source holds
-//! it. Users of other partitions appear only as bare ids where a kept
-//! user's VIP list or muted senders, or a user group, names them, as they
-//! do in a shard that applied the log itself. So the result answers every
+//! it. Users of other partitions appear only as bare ids (no records):
+//! where a kept user's VIP list or muted senders, or a user group, names
+//! them, or where a source giving kept users held them bare, as they do in
+//! a shard that applied the log itself; regrouping a layout into itself
+//! gives back the same snapshots byte for byte. So the result answers every
 //! get of its users and decides every message for them as a shard of the
 //! new layout that had applied the whole log would (`tests/it/shards.rs`,
 //! `regrouped_replicas_decide_as_one_settings`).
@@ -50,7 +52,9 @@ impl Settings {
     ) -> Result<Settings, Error> {
         // Each source's users in its order: a kept user's records, or the id
         // of another (kept as a bare id if something names it).
-        let mut listed: Vec<(usize, String, Option<Obj<UserSnapshot>>)> = Vec::new();
+        // (Whether the source holds the id bare: a user of a partition it does
+        // not own.)
+        let mut listed: Vec<(usize, String, Option<Obj<UserSnapshot>>, bool)> = Vec::new();
         let mut conversations: BTreeMap<(usize, String), Merged> = BTreeMap::new();
         let mut base: Option<Snapshot> = None;
         for (j, source) in sources.iter().enumerate() {
@@ -58,8 +62,9 @@ impl Settings {
             let mut snapshot = source.snapshot();
             listed.extend(std::mem::take(&mut snapshot.users).into_iter().map(|u| {
                 let id = u.0.user_id.clone();
+                let held_bare = owner(&id) != Some(j);
                 let full = kept(&id).then_some(u);
-                (j, id, full)
+                (j, id, full, held_bare)
             }));
             for Obj(c) in std::mem::take(&mut snapshot.conversations) {
                 let merged = conversations
@@ -101,7 +106,7 @@ impl Settings {
             .collect();
         // Ids the kept users' lists and the groups name, as bare users.
         let mut named: HashSet<&str> = HashSet::new();
-        for (_, _, full) in &listed {
+        for (_, _, full, _) in &listed {
             let Some(Obj(u)) = full else { continue };
             if let Some(Obj(vip)) = &u.vip {
                 named.extend(vip.user_ids.iter().map(String::as_str));
@@ -115,17 +120,22 @@ impl Settings {
         }
         let full: HashSet<String> = listed.iter().filter(|e| e.2.is_some()).map(|e| e.1.clone()).collect();
         let named: HashSet<String> = named.into_iter().map(str::to_owned).collect();
-        // A bare id where the sources that give users list it (so that
-        // regrouping a layout into itself changes nothing), else after them.
+        // A bare id where the sources that give users list it, else after
+        // them; and every id a giving source holds bare (so that regrouping
+        // a layout into itself changes nothing: a shard keeps the ids it
+        // ever held, as a shard that applied the log would).
         let giving: HashSet<usize> = listed.iter().filter(|e| e.2.is_some()).map(|e| e.0).collect();
         let mut bare: HashSet<String> = HashSet::new();
         let mut users: Vec<Obj<UserSnapshot>> = Vec::with_capacity(listed.len());
         let mut later = Vec::new();
-        for (j, id, u) in listed {
+        for (j, id, u, held_bare) in listed {
             match u {
                 Some(u) => users.push(u),
                 None if !giving.contains(&j) => later.push(id),
-                None if named.contains(&id) && !full.contains(&id) && bare.insert(id.clone()) => {
+                None if (named.contains(&id) || held_bare)
+                    && !full.contains(&id)
+                    && bare.insert(id.clone()) =>
+                {
                     users.push(Obj(UserSnapshot {
                         user_id: id,
                         ..UserSnapshot::default()

@@ -23,9 +23,10 @@
 //!    by the new layout; a read carries `after` as ever, so the new shard
 //!    answers it only once it has applied everything the client wrote. The
 //!    old shards still run and answer reads already routed to them.
-//! 5. **Retire.** After [`RETIRE_GRACE`] the old layout's snapshots are
-//!    deleted and the operator stops the old shard processes; the trim
-//!    counts the new layout's snapshots only.
+//! 5. **Retire.** After [`RETIRE_GRACE`] the operator stops the old shard
+//!    processes; once none answers, their snapshots are deleted. The trim
+//!    counts the new layout's snapshots only from the switch on, and a
+//!    shard of the old layout trims nothing.
 //!
 //! Writes go on throughout: they need only the stream. A command killed at
 //! any step leaves the record saying where it was: run again with the same
@@ -51,10 +52,10 @@ use crate::space::Space;
 use crate::wire::GetRequest;
 use crate::{nats, Error};
 
-/// How long after the switch the old layout's snapshots are deleted and its
-/// shards may be stopped: API nodes watch the record and see a change
-/// within milliseconds; this leaves reads routed just before the switch
-/// time to be answered by the old shards.
+/// How long after the switch the command asks for the old shards to be
+/// stopped: API nodes watch the record and see a change within
+/// milliseconds; this leaves reads routed just before the switch time to
+/// be answered by the old shards.
 pub const RETIRE_GRACE: Duration = Duration::from_secs(2);
 /// Attempts at a build whose stream was trimmed under it (a trim that had
 /// read the record before the announcement).
@@ -383,10 +384,10 @@ impl Reshard {
         Ok(switched.epoch)
     }
 
-    /// Step 5: deletes the snapshots of the layout `from` that no longer
-    /// serves (after [`RETIRE_GRACE`]).
-    pub async fn retire(&self, from: Layout) -> Result<(), Error> {
-        tokio::time::sleep(RETIRE_GRACE).await;
+    /// Step 5: once no process of the layout `from` (which no longer
+    /// serves) answers any more, for at most `wait`, deletes its snapshots
+    /// (every replica's), so that none is restored by mistake.
+    pub async fn retire(&self, from: Layout, wait: Duration) -> Result<(), Error> {
         if let Some((record, _)) = self.record().await? {
             if record.shards == from.shards() || record.next == Some(from.shards()) {
                 return Err(Error::Server(format!(
@@ -394,6 +395,25 @@ impl Reshard {
                     self.space,
                     from.shards()
                 )));
+            }
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        for shard in from.all() {
+            let subject = self.space.progress_subject(from, shard);
+            loop {
+                let asked = self.client.request(subject.clone(), bytes::Bytes::new());
+                match tokio::time::timeout(Duration::from_secs(1), asked).await {
+                    Ok(Err(e)) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => break,
+                    _ if tokio::time::Instant::now() >= deadline => {
+                        return Err(Error::Server(format!(
+                            "app {}: shard {shard} of {} still runs after {} s: stop it, then run the command again",
+                            self.space,
+                            from.shards(),
+                            wait.as_secs()
+                        )))
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
             }
         }
         self.delete_layout(from).await
@@ -512,13 +532,16 @@ async fn move_apps(apps: &[Reshard], from: Option<Layout>, to: Layout, wait: Dur
         let epoch = app.switch(to).await?;
         eprintln!("app {}: routed by {} shards (epoch {epoch})", app.space, to.shards());
     }
+    tokio::time::sleep(RETIRE_GRACE).await;
     for (app, old) in &moving {
-        app.retire(*old).await?;
         eprintln!(
-            "app {}: the snapshots of {} shards are deleted; stop those shards' processes",
+            "app {}: stop the shard processes of {} shards now (SIGTERM); waiting up to {} s",
             app.space,
-            old.shards()
+            old.shards(),
+            wait.as_secs()
         );
+        app.retire(*old, wait).await?;
+        eprintln!("app {}: the snapshots of {} shards are deleted", app.space, old.shards());
     }
     Ok(())
 }

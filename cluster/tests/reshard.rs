@@ -106,7 +106,8 @@ async fn routed_by(api: &Api, layout: Layout) {
 /// 1. 3 → 4: the new layout built from the three snapshots split by
 ///    partition (the stream's start is gone, so no replay from it could
 ///    have); the four shards started, caught up; the switch; the three
-///    retired. The trim goes on past the build's sequence.
+///    retired; a new shard killed and restarted right after the switch.
+///    The trim goes on past the build's sequence.
 /// 2. 4 → 2, interrupted: a record saying a build to 2 was under way and a
 ///    stale object of the 2-shard layout, as a command killed mid-build
 ///    leaves them. No trim meanwhile; the command run again resumes,
@@ -211,6 +212,11 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     reshard.caught_up(four, Duration::from_secs(60)).await.unwrap();
     reshard.switch(four).await.unwrap();
     routed_by(&api, four).await;
+    // A new shard killed just after the switch restarts from its own
+    // snapshot (the trim counts both layouts'); reads wait for it.
+    new[1].abort();
+    let _ = (&mut new[1]).await;
+    new[1] = shard_every(&client, four, 1, EVERY);
     stop(std::mem::replace(&mut shards, std::mem::take(&mut new))).await;
     reshard.retire(three, Duration::from_secs(10)).await.unwrap();
     let moved_3_4 = t0.elapsed();

@@ -204,7 +204,10 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     let reshard = Reshard::open(client.clone(), app(), config()).await.unwrap();
     let (r0, t0, w0) = (reads.load(Ordering::Relaxed), Instant::now(), writes().await);
     let built = reshard.prepare(Some(three), four).await.unwrap().expect("a build");
-    eprintln!("reshard 3 -> 4: {built:?}; the stream started at {trimmed} before");
+    eprintln!(
+        "reshard 3 -> 4: {built:?}; the stream started at {trimmed} before; entries replayed / a replay from the start: {:.2}",
+        built.replayed as f64 / built.base as f64
+    );
     assert!(built.base > trimmed, "{built:?}");
     let (first, last, _) = stream_state(&client).await;
     assert!(first > 1 && built.replayed < last, "replayed {} of {last} (first {first})", built.replayed);
@@ -253,7 +256,10 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     assert_eq!(stream_state(&client).await.0, held, "trimmed during a build");
     let (r0, t0, w0) = (reads.load(Ordering::Relaxed), Instant::now(), writes().await);
     let built = reshard.prepare(None, two).await.unwrap().expect("a build");
-    eprintln!("reshard 4 -> 2 (resumed): {built:?}");
+    eprintln!(
+        "reshard 4 -> 2 (resumed): {built:?}; entries replayed / a replay from the start: {:.2}",
+        built.replayed as f64 / built.base as f64
+    );
     let info = store.info(&app().snapshot_name(two, ShardId(0))).await.unwrap();
     assert_eq!(info.description.as_deref(), Some(built.base.to_string().as_str()));
     let mut new = start(&client, two);

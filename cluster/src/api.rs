@@ -98,7 +98,8 @@ impl Api {
 
     /// The layout reads are routed by now.
     pub fn layout(&self) -> Layout {
-        Layout::new(self.shards.load(Ordering::Acquire)).unwrap_or_else(|_| unreachable!("the record's layout was checked"))
+        Layout::new(self.shards.load(Ordering::Acquire))
+            .unwrap_or_else(|_| unreachable!("the record's layout was checked"))
     }
 
     /// The position a read must reflect: the client's, or everything this

@@ -113,7 +113,11 @@ pub async fn read(store: &kv::Store, space: &Space) -> Result<Option<(Record, u6
 /// `replicas` copies if there is none): `None` if the app has no record.
 /// Any failure is an error, so that a trim never goes on without knowing
 /// whether a second layout needs the stream.
-pub(crate) async fn read_if_any(js: &jetstream::Context, space: &Space, replicas: usize) -> Result<Option<Record>, Error> {
+pub(crate) async fn read_if_any(
+    js: &jetstream::Context,
+    space: &Space,
+    replicas: usize,
+) -> Result<Option<Record>, Error> {
     let store = bucket(js, replicas).await?;
     Ok(read(&store, space).await?.map(|(r, _)| r))
 }
@@ -125,8 +129,14 @@ pub async fn write(store: &kv::Store, space: &Space, record: &Record, revision: 
     let bytes = serde_json::to_vec(record).map_err(|e| Error::frame("layout record", e))?;
     let call = async {
         match revision {
-            None => store.create(space.token(), bytes.into()).await.map_err(|e| e.to_string()),
-            Some(r) => store.update(space.token(), bytes.into(), r).await.map_err(|e| e.to_string()),
+            None => store
+                .create(space.token(), bytes.into())
+                .await
+                .map_err(|e| e.to_string()),
+            Some(r) => store
+                .update(space.token(), bytes.into(), r)
+                .await
+                .map_err(|e| e.to_string()),
         }
     };
     tokio::time::timeout(CALL_TIMEOUT, call)
@@ -144,7 +154,12 @@ const REWATCH: Duration = Duration::from_secs(1);
 /// The number of shards an API node of `space` routes by: the record's,
 /// or `initial` while there is none; kept up to date by a task that
 /// watches the record for as long as the client is open.
-pub async fn follow(js: &jetstream::Context, space: &Space, initial: Layout, replicas: usize) -> Result<Arc<AtomicU16>, Error> {
+pub async fn follow(
+    js: &jetstream::Context,
+    space: &Space,
+    initial: Layout,
+    replicas: usize,
+) -> Result<Arc<AtomicU16>, Error> {
     let store = bucket(js, replicas).await?;
     let shards = Arc::new(AtomicU16::new(initial.shards()));
     if let Some((record, _)) = read(&store, space).await? {
@@ -188,14 +203,29 @@ mod tests {
 
     #[test]
     fn the_record_names_the_layouts_that_bound_the_trim() {
-        let (three, four, two) = (Layout::new(3).unwrap(), Layout::new(4).unwrap(), Layout::new(2).unwrap());
-        let steady = Record { epoch: 1, shards: 3, next: None, base: None };
+        let (three, four, two) = (
+            Layout::new(3).unwrap(),
+            Layout::new(4).unwrap(),
+            Layout::new(2).unwrap(),
+        );
+        let steady = Record {
+            epoch: 1,
+            shards: 3,
+            next: None,
+            base: None,
+        };
         assert_eq!(steady.trimmed_by(three), Some(vec![three]));
         assert_eq!(steady.trimmed_by(four), None);
-        let building = Record { next: Some(4), ..steady };
+        let building = Record {
+            next: Some(4),
+            ..steady
+        };
         assert_eq!(building.trimmed_by(three), None);
         assert_eq!(building.trimmed_by(four), None);
-        let built = Record { base: Some(10), ..building };
+        let built = Record {
+            base: Some(10),
+            ..building
+        };
         assert_eq!(built.trimmed_by(three), Some(vec![three, four]));
         assert_eq!(built.trimmed_by(four), Some(vec![three, four]));
         assert_eq!(built.trimmed_by(two), None);
@@ -214,7 +244,23 @@ mod tests {
             assert!(e.contains(says), "{e}");
         }
         let r = Record::parse(br#"{"epoch":2,"shards":4,"next":2,"base":9}"#).unwrap();
-        assert_eq!(r, Record { epoch: 2, shards: 4, next: Some(2), base: Some(9) });
-        assert_eq!(serde_json::to_string(&Record { next: None, base: None, ..r }).unwrap(), r#"{"epoch":2,"shards":4}"#);
+        assert_eq!(
+            r,
+            Record {
+                epoch: 2,
+                shards: 4,
+                next: Some(2),
+                base: Some(9)
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&Record {
+                next: None,
+                base: None,
+                ..r
+            })
+            .unwrap(),
+            r#"{"epoch":2,"shards":4}"#
+        );
     }
 }

@@ -204,7 +204,10 @@ impl Reshard {
             replicas.push(replica);
         }
         let stream = retry("open the stream", || self.js.get_stream(self.space.stream())).await?;
-        let state = retry("read the stream's state", || stream.get_info()).await?.state.clone();
+        let state = retry("read the stream's state", || stream.get_info())
+            .await?
+            .state
+            .clone();
         let base = state.last_sequence;
         let oldest = replicas.iter().map(Replica::applied).min().unwrap_or(0);
         let start = oldest.saturating_add(1);
@@ -220,7 +223,10 @@ impl Reshard {
             replayed = self.replay(&stream, start, base, from, &mut replicas).await?;
             // A trim that read the record before the announcement may have
             // purged entries under the replay: then it missed some.
-            let first = retry("read the stream's state", || stream.get_info()).await?.state.first_sequence;
+            let first = retry("read the stream's state", || stream.get_info())
+                .await?
+                .state
+                .first_sequence;
             if first > start {
                 return Err(Error::Trimmed { applied: oldest, first });
             }
@@ -270,7 +276,10 @@ impl Reshard {
                 .map_err(|_| Error::Timeout("read the stream"))?
                 .ok_or_else(|| Error::Server("the replay's consumer ended".into()))?
                 .map_err(nats("read the stream"))?;
-            let seq = message.info().map_err(|e| Error::frame("a stream entry", e))?.stream_sequence;
+            let seq = message
+                .info()
+                .map_err(|e| Error::frame("a stream entry", e))?
+                .stream_sequence;
             if seq > base {
                 break;
             }
@@ -329,7 +338,10 @@ impl Reshard {
     /// stands now, for at most `wait`. Returns that sequence.
     pub async fn caught_up(&self, to: Layout, wait: Duration) -> Result<u64, Error> {
         let stream = retry("open the stream", || self.js.get_stream(self.space.stream())).await?;
-        let target = retry("read the stream's state", || stream.get_info()).await?.state.last_sequence;
+        let target = retry("read the stream's state", || stream.get_info())
+            .await?
+            .state
+            .last_sequence;
         let deadline = tokio::time::Instant::now() + wait;
         let probe = serde_json::to_vec(&GetRequest {
             after: target,
@@ -471,7 +483,11 @@ pub fn command(nats: &str, config: Config, order: Order) -> Result<(), String> {
         let spaces = crate::apps::spaces(&client).await.map_err(|e| e.to_string())?;
         let mut apps = Vec::with_capacity(spaces.len());
         for space in spaces {
-            apps.push(Reshard::open(client.clone(), space, config.clone()).await.map_err(|e| e.to_string())?);
+            apps.push(
+                Reshard::open(client.clone(), space, config.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
         }
         match order {
             Order::Abort => {
@@ -541,7 +557,11 @@ async fn move_apps(apps: &[Reshard], from: Option<Layout>, to: Layout, wait: Dur
             wait.as_secs()
         );
         app.retire(*old, wait).await?;
-        eprintln!("app {}: the snapshots of {} shards are deleted", app.space, old.shards());
+        eprintln!(
+            "app {}: the snapshots of {} shards are deleted",
+            app.space,
+            old.shards()
+        );
     }
     Ok(())
 }

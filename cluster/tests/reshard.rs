@@ -124,7 +124,11 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let client = connect(server.url()).await;
     Log::open_with_window(client.clone(), app(), 1, WINDOW).await.unwrap();
-    let (three, four, two) = (Layout::new(3).unwrap(), Layout::new(4).unwrap(), Layout::new(2).unwrap());
+    let (three, four, two) = (
+        Layout::new(3).unwrap(),
+        Layout::new(4).unwrap(),
+        Layout::new(2).unwrap(),
+    );
     let api = Api::new(client.clone(), app(), three, 1).await.unwrap();
     let mut shards = start(&client, three);
 
@@ -210,7 +214,11 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     );
     assert!(built.base > trimmed, "{built:?}");
     let (first, last, _) = stream_state(&client).await;
-    assert!(first > 1 && built.replayed < last, "replayed {} of {last} (first {first})", built.replayed);
+    assert!(
+        first > 1 && built.replayed < last,
+        "replayed {} of {last} (first {first})",
+        built.replayed
+    );
     let mut new = start(&client, four);
     reshard.caught_up(four, Duration::from_secs(60)).await.unwrap();
     reshard.switch(four).await.unwrap();
@@ -230,7 +238,10 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     let js = async_nats::jetstream::new(client.clone());
     let store = snapshot_store(&js, 1).await.unwrap();
     for shard in three.all() {
-        assert!(gone(&store, &app().snapshot_name(three, shard)).await, "a retired snapshot");
+        assert!(
+            gone(&store, &app().snapshot_name(three, shard)).await,
+            "a retired snapshot"
+        );
     }
     // The trim goes on, past the build's sequence, counting four shards.
     first_until(&client, "a trim after the switch", |f| f > built.base).await;
@@ -250,7 +261,9 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
         .put(app().snapshot_name(two, ShardId(0)).as_str(), &mut stale.as_slice())
         .await
         .unwrap();
-    // No trim while a build is under way (the window and two snapshots pass).
+    // No trim while a build is under way (the window and two snapshots
+    // pass), once a trim that read the record before it changed is done.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let held = stream_state(&client).await.0;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(stream_state(&client).await.0, held, "trimmed during a build");
@@ -279,10 +292,16 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     let (record, _) = reshard.record().await.unwrap().unwrap();
     assert_eq!((record.shards, record.next, record.base), (2, None, None));
     for shard in three.all() {
-        assert!(gone(&store, &app().snapshot_name(three, shard)).await, "an aborted snapshot");
+        assert!(
+            gone(&store, &app().snapshot_name(three, shard)).await,
+            "an aborted snapshot"
+        );
     }
     let (first, last, _) = stream_state(&client).await;
-    first_until(&client, "a trim after the abort", |f| f > first.max(last.saturating_sub(50))).await;
+    first_until(&client, "a trim after the abort", |f| {
+        f > first.max(last.saturating_sub(50))
+    })
+    .await;
     check_all(&api, &written, "two shards after an abort").await;
 
     done.store(true, Ordering::Relaxed);

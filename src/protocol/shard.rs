@@ -338,7 +338,10 @@ impl Replica {
                 }
             }
         }
-        if let Some(p) = keep.clone().find(|&p| owner.get(usize::from(p)).copied().flatten().is_none()) {
+        if let Some(p) = keep
+            .clone()
+            .find(|&p| owner.get(usize::from(p)).copied().flatten().is_none())
+        {
             return Err(Error::snapshot(format_args!("regroup: no source owns partition {p}")));
         }
         let settings: Vec<&Settings> = sources.iter().map(|(_, r)| &r.settings).collect();

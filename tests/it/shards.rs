@@ -199,9 +199,10 @@ proptest! {
 fn feed(layout: Layout, replicas: &mut [Replica], one: &mut Settings, from: u64, requests: &[Request]) {
     for (i, request) in requests.iter().enumerate() {
         let seq = from + i as u64;
-        one.apply(request);
+        let expected = one.apply(request);
         for s in request.shard_key().shards(layout) {
-            replicas[usize::from(s)].apply_at(seq, request);
+            let answer = replicas[usize::from(s)].apply_at(seq, request);
+            assert_eq!(answer.as_ref(), Some(&expected), "shard {s} seq {seq}");
         }
     }
 }

@@ -23,9 +23,7 @@ use crate::store::Settings;
 
 use crate::model::{ConversationType, Level};
 
-use super::format::{
-    ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporarySnapshot, UserLevel, UserSnapshot,
-};
+use super::format::{ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporarySnapshot, UserLevel, UserSnapshot};
 
 /// A default and its temporary level, as saved.
 type Default = (Option<Level>, Option<Obj<TemporarySnapshot>>);
@@ -132,10 +130,7 @@ impl Settings {
             match u {
                 Some(u) => users.push(u),
                 None if !giving.contains(&j) => later.push(id),
-                None if (named.contains(&id) || held_bare)
-                    && !full.contains(&id)
-                    && bare.insert(id.clone()) =>
-                {
+                None if (named.contains(&id) || held_bare) && !full.contains(&id) && bare.insert(id.clone()) => {
                     users.push(Obj(UserSnapshot {
                         user_id: id,
                         ..UserSnapshot::default()

@@ -169,7 +169,7 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
             let mut i = 0usize;
             while !done.load(Ordering::Relaxed) {
                 let mut w = written.lock().await;
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     let message = &messages[i / 2 % messages.len()];
                     let want = expected(&w.one, message, &recipients);
                     let got = api

@@ -14,7 +14,7 @@ use dnd_cluster::api::Api;
 use dnd_cluster::layouts::{self, Record};
 use dnd_cluster::log::Log;
 use dnd_cluster::nats_server::NatsServer;
-use dnd_cluster::reshard::Reshard;
+use dnd_cluster::reshard::{Reshard, RETIRE_GRACE};
 use dnd_cluster::worker::snapshot_store;
 use dnd_engine::shard::{Layout, Replica, ShardId};
 use dnd_engine::{Config, Request, Settings};
@@ -228,6 +228,8 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     new[1].abort();
     let _ = (&mut new[1]).await;
     new[1] = shard_every(&client, four, 1, EVERY);
+    // The old shards answer what was routed to them before the switch.
+    tokio::time::sleep(RETIRE_GRACE).await;
     stop(std::mem::replace(&mut shards, std::mem::take(&mut new))).await;
     reshard.retire(three, Duration::from_secs(10)).await.unwrap();
     let moved_3_4 = t0.elapsed();
@@ -279,6 +281,7 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     reshard.caught_up(two, Duration::from_secs(60)).await.unwrap();
     reshard.switch(two).await.unwrap();
     routed_by(&api, two).await;
+    tokio::time::sleep(RETIRE_GRACE).await;
     stop(std::mem::replace(&mut shards, std::mem::take(&mut new))).await;
     reshard.retire(four, Duration::from_secs(10)).await.unwrap();
     let moved_4_2 = t0.elapsed();

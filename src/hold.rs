@@ -47,12 +47,14 @@ mod message;
 mod recipients;
 mod release;
 mod repeat;
+mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use digest::{Digest, DigestConversation};
 pub use release::{Note, NoteKind, Release};
 pub use repeat::{Repeat, Repeaters};
+pub use saved::{SavedItem, SavedMentions, SavedMessage};
 
 use crate::decide::{Decision, PreparedMessage, Recipient};
 use crate::error::Error;

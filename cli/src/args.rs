@@ -169,7 +169,15 @@ Paths (replay takes the settings paths; dnd serve answers every one)
       /v4/channel-type/push/set, /v4/channel-type/push/get
   dnd serve only:
       POST /push/decide.json[?explain=true]  a push object (above, the
-          replay's "push") -> {"decisions": [...]}, as replay answers it
+          replay's "push") -> {"decisions": [...]}, as replay answers it; a
+          push with "hold": true is held durably before the answer, and the
+          service's clock releases each digest when it is due
+      POST /push/released.json  after=CURSOR (0), limit=1-1000 (100),
+          wait=0-30 seconds (0) -> {"code": 200, "cursor": C, "digests":
+          [{"cursor": N, "id": ID, DIGEST's fields...}]}: the app's released
+          digests after CURSOR, in order, waiting up to wait seconds for one;
+          pass C as the next after (resumes across restarts of either side);
+          id is stable ({at}-{userId}); kept release_keep_secs
       GET /health, GET /ready, GET /metrics  unsigned; see docs/service.md
 
 Output
@@ -229,8 +237,10 @@ pub enum Command {
     /// zone (their schedule's, else their period's, else --time-zone).
     Timeline(TimelineArgs),
     /// The settings service: the platform's signed HTTP API (the form and the
-    /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
-    /// snapshot and a synced log). App keys and secrets come from the config
+    /// v4 JSON generations), POST /push/decide.json (a push with "hold":
+    /// true held, durably, and released as digests when due) and POST
+    /// /push/released.json (the released digests by cursor), durable in DIR
+    /// (a snapshot and a synced log). App keys and secrets come from the config
     /// file (`[[apps]]`) or DND_APP_KEY and DND_APP_SECRET, never from the
     /// command line. Stops on SIGTERM or SIGINT. With --tls-cert and
     /// --tls-key it serves HTTPS (SIGHUP reads them again); plain HTTP is
@@ -240,8 +250,9 @@ pub enum Command {
     /// --cluster, the same HTTP front is an API node of a sharded cluster
     /// on NATS JetStream instead (no --data; see docs/scaling.md).
     Serve(ServeArgs),
-    /// The settings sharded on NATS JetStream: a shard process, or a whole
-    /// local cluster on loopback. See docs/scaling.md.
+    /// The settings sharded on NATS JetStream: a shard process, a whole
+    /// local cluster on loopback, or a change of the number of shards while
+    /// the cluster serves. See docs/scaling.md.
     #[command(subcommand)]
     Cluster(ClusterCommand),
     /// A stopped service's data directory: what each app's store keeps, and
@@ -307,6 +318,42 @@ pub enum ClusterCommand {
     /// nats-server on PATH), --shards shard processes, and an HTTP API
     /// node on --listen, until SIGTERM or Ctrl-C. App keys as for serve.
     Local(LocalArgs),
+    /// Moves every app to --to shards while the cluster serves, with no
+    /// replay from the stream's start: builds the new layout's snapshots
+    /// from the old shards' (split by partition), waits for the new shard
+    /// processes you start to catch up, switches the API nodes' routing,
+    /// then waits for you to stop the old shard processes and deletes
+    /// their snapshots. Writes and reads go on throughout. Killed, run it
+    /// again with the same --to (it resumes) or with --abort. See
+    /// docs/scaling.md, "Resharding".
+    Reshard(ReshardArgs),
+}
+
+/// `dnd cluster reshard`'s arguments.
+#[derive(Debug, Args)]
+pub struct ReshardArgs {
+    /// The NATS servers, URL[,URL...].
+    #[arg(long, value_name = "URLS")]
+    pub nats: String,
+    /// The new number of shards (1 to 256).
+    #[arg(long, value_name = "M", required_unless_present = "abort", conflicts_with = "abort")]
+    pub to: Option<u16>,
+    /// The number of shards the cluster runs now; needed only the first
+    /// time (after that the layout record in NATS says it).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u16>,
+    /// Abandons the reshard under way: the API nodes keep the old layout,
+    /// the new layout's snapshots are deleted (stop its shard processes).
+    #[arg(long)]
+    pub abort: bool,
+    /// How long to wait for the new shards to catch up, and for the old
+    /// ones to be stopped, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub wait: u64,
+    /// The service's TOML file as the shards are given it (the set-up of a
+    /// shard that never saved a snapshot).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `dnd cluster shard`'s arguments.

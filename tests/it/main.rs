@@ -12,6 +12,7 @@ mod handles;
 mod hold;
 mod hold_fanout;
 mod hold_props;
+mod hold_snapshot;
 mod inputs;
 mod json;
 mod keywords;

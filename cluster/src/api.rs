@@ -96,6 +96,17 @@ impl Api {
         self.layout
     }
 
+    /// The connection to the cluster.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Records that the stream acknowledged sequence `seq` to this node:
+    /// every later read reflects it.
+    pub(crate) fn acknowledged(&self, seq: u64) {
+        self.acked.fetch_max(seq, Ordering::AcqRel);
+    }
+
     /// The position a read must reflect: the client's, or everything this
     /// node acknowledged before (and the stream held when it started),
     /// whichever is later.
@@ -144,7 +155,7 @@ impl Api {
     /// Asks a shard, waiting for it while nobody serves its subject (a
     /// shard process restarting): see [`ask_until`]; an ask not answered
     /// within [`HEDGE`] is sent again, to any replica ([`hedged`]).
-    async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
+    pub(crate) async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
         let body = bytes::Bytes::from(body);
         let (body, subject) = (&body, &subject);
         ask_until(tokio::time::Instant::now(), |patience| {
@@ -206,6 +217,12 @@ impl Api {
         after: u64,
     ) -> Result<Vec<Decided>, Error> {
         let after = self.read_point(after);
+        if message.get("hold") == Some(&Value::Bool(true)) {
+            // Held recipients are durable before the answer: the push goes
+            // to the stream first (`src/holding.rs`).
+            let lines = crate::holding::decide_held(self, message, recipients, explain, after).await?;
+            return Ok(lines.into_iter().map(Decided::Line).collect());
+        }
         let shards = usize::from(self.layout.shards());
         let mut asks = Vec::new();
         for (c, part) in recipients.chunks(DECIDE_CHUNK).enumerate() {

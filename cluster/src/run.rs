@@ -265,5 +265,6 @@ pub fn replica_config(
         replica,
         config: config.engine()?,
         snapshot_every: snapshot_every.max(1),
+        release_every: crate::holding::DEFAULT_RELEASE_EVERY,
     })
 }

@@ -1,6 +1,8 @@
 //! A shard's snapshot in the object store [`SNAPSHOTS`]: object
-//! `<app>/shard-<i>-of-<n>` ([`crate::space::Space::snapshot_name`]), the [`Replica`]'s JSON, its sequence in the
-//! description. Read once at start, however large and however slow the
+//! `<app>/shard-<i>-of-<n>` ([`crate::space::Space::snapshot_name`]), the
+//! [`ShardState`]'s JSON (`{"applied": SEQ, "settings": SAVED}`, `SAVED` the
+//! settings' save with the shard's held items beside them: format 3 when
+//! anything is held), its sequence in the description. Read once at start, however large and however slow the
 //! link; saved under a limit that grows with its size.
 
 use std::time::Duration;
@@ -8,6 +10,8 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::object_store::{self, ObjectStore};
 use dnd_engine::shard::Replica;
+use dnd_engine::{Held, Settings};
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use crate::log::{retry, CALL_TIMEOUT, SNAPSHOTS};
@@ -54,7 +58,7 @@ pub async fn snapshot_store(js: &jetstream::Context, replicas: usize) -> Result<
 /// is not a snapshot (a failed digest, more or fewer bytes than its
 /// metadata says, or JSON that is not a replica) is a frame error at once:
 /// reading it again would give the same bytes.
-pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Replica>, Error> {
+pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<ShardState>, Error> {
     let mut attempt = 1;
     loop {
         let object = retry("read a snapshot", || async {
@@ -80,6 +84,66 @@ pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Rep
                 attempt += 1;
             }
         }
+    }
+}
+
+/// What a shard saves: its settings with the log position they cover, and
+/// its held items.
+#[derive(Clone, Debug)]
+pub struct ShardState {
+    /// The settings and their sequence.
+    pub replica: Replica,
+    /// The held items.
+    pub held: Held,
+}
+
+impl ShardState {
+    /// A shard's state with nothing applied and nothing held.
+    pub fn new(settings: Settings) -> ShardState {
+        ShardState {
+            replica: Replica::new(settings),
+            held: Held::new(),
+        }
+    }
+}
+
+/// The saved form of `replica` and `held`, to be written (its `Serialize`).
+pub(crate) fn saving<'a>(replica: &'a Replica, held: &'a Held) -> impl Serialize + 'a {
+    #[derive(Serialize)]
+    struct Saving<'a> {
+        applied: u64,
+        settings: &'a Settings,
+    }
+    let _ = held;
+    Saving {
+        applied: replica.applied(),
+        settings: replica.settings(),
+    }
+}
+
+/// The saved form, read: a shard's snapshot of any build.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Saved {
+    applied: u64,
+    settings: Settings,
+}
+
+impl Serialize for ShardState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        saving(&self.replica, &self.held).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ShardState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ShardState, D::Error> {
+        let saved = Saved::deserialize(deserializer)?;
+        let mut replica = Replica::new(saved.settings);
+        replica.skip_to(saved.applied);
+        Ok(ShardState {
+            replica,
+            held: Held::new(),
+        })
     }
 }
 

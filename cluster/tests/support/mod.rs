@@ -62,6 +62,7 @@ pub fn shard_every(
         replica: 0,
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
         snapshot_every,
+        release_every: dnd_cluster::holding::DEFAULT_RELEASE_EVERY,
     };
     let client = client.clone();
     tokio::spawn(async move {

@@ -13,8 +13,10 @@
 //! `dnd replay` writes it (`{"userId", "at", "conversations": [...]}`,
 //! `docs/rules.md`) and `ID` its stable id (`{at}-{userId}`, the same
 //! wherever and however often the digest is released); headers
-//! `Nats-Msg-Id` (`d-` and the hex SHA-1 of `ID`, so that a second release
-//! of the same digest, by a replica or a restarted shard, is stored once)
+//! `Nats-Msg-Id` (`d-` and the hex SHA-1 of the payload: the same digest,
+//! released again by a replica or a restarted shard, is stored once, and
+//! two digests of one recipient and instant with different items, released
+//! by two evaluations, are both kept)
 //! and [`RELEASE_HEADER`] (the stream sequence of the release record that
 //! released it, in the app's own stream).
 //!
@@ -85,9 +87,10 @@ pub struct ReadDigest {
     pub digest: serde_json::Value,
 }
 
-/// The `Nats-Msg-Id` of a digest of id `id`: header-safe whatever the user id holds.
-pub fn message_id(id: &str) -> String {
-    let hash = Sha1::digest(id.as_bytes());
+/// The `Nats-Msg-Id` of a released digest whose payload is `payload`:
+/// header-safe whatever the user id holds.
+pub fn message_id(payload: &[u8]) -> String {
+    let hash = Sha1::digest(payload);
     let mut out = String::with_capacity(42);
     out.push_str("d-");
     for b in hash {
@@ -149,7 +152,7 @@ pub async fn publish(
         let id = d.id();
         let payload = serde_json::to_vec(&Released { id: id.clone(), digest: d })
             .map_err(|e| Error::frame("a released digest", e))?;
-        messages.push((message_id(&id), bytes::Bytes::from(payload)));
+        messages.push((message_id(&payload), bytes::Bytes::from(payload)));
     }
     let release = release.to_string();
     retry("release digests", || async {
@@ -250,9 +253,9 @@ mod tests {
         );
         assert!(!space.stream_subjects().iter().any(|s| s.starts_with("dnd.app.released")));
         // Header-safe and stable.
-        assert_eq!(message_id("1-u\r\n"), message_id("1-u\r\n"));
-        assert_ne!(message_id("1-u"), message_id("1-v"));
-        assert!(message_id("1-u\r\n").bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-        assert_eq!(message_id("x").len(), 42);
+        assert_eq!(message_id(b"1-u\r\n"), message_id(b"1-u\r\n"));
+        assert_ne!(message_id(b"1-u"), message_id(b"1-v"));
+        assert!(message_id(b"1-u\r\n").bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        assert_eq!(message_id(b"x").len(), 42);
     }
 }

@@ -65,6 +65,8 @@ impl Api {
     /// header.
     pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
         let log = Log::open(client.clone(), space, replicas).await?;
+        // The released digests' stream, before any shard releases to it.
+        crate::released::open(log.context(), log.space(), replicas, crate::released::KEEP).await?;
         let last = log.last_sequence().await?;
         Ok(Api {
             client,
@@ -99,6 +101,12 @@ impl Api {
     /// The connection to the cluster.
     pub(crate) fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The answer of `POST /push/released.json`: the app's released
+    /// digests past the request's cursor (`src/released.rs`).
+    pub async fn released(&self, request: dnd_engine::released::ReleasedRequest) -> Result<String, Error> {
+        crate::released::page(&self.client, self.log.context(), self.log.space(), request).await
     }
 
     /// Records that the stream acknowledged sequence `seq` to this node:

@@ -142,6 +142,54 @@ pub(crate) struct Holds {
     /// The sequence of the last release record appended: no other is
     /// appended before it is applied.
     appended: u64,
+    /// The digests released at the last evaluation's instant.
+    pub(crate) same_instant: SameInstant,
+}
+
+/// The digests released at the last evaluation's instant, by recipient:
+/// how many of each recipient's digests were due at that very instant. An
+/// item held after that evaluation and due at that instant is released by
+/// the next as a digest of its own, the `k`-th of its recipient and instant
+/// (its id `{at}-{userId}-{k}`, [`dnd_engine::released::digest_id`]).
+/// Only that instant can repeat: every later digest is due at or after the
+/// evaluation that precedes it. Kept in the shard's snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SameInstant {
+    /// The last evaluation's instant (epoch ms).
+    pub at: Option<i64>,
+    /// Recipients with digests due at it, and how many.
+    pub users: BTreeMap<String, u32>,
+}
+
+impl SameInstant {
+    /// Whether there is nothing to keep.
+    pub fn is_empty(&self) -> bool {
+        self.at.is_none() && self.users.is_empty()
+    }
+
+    /// The `k` of each of `digests` (released by an evaluation at
+    /// `evaluated`, the store's last evaluation instant after it), and
+    /// the counts updated.
+    pub fn ks(&mut self, digests: &[dnd_engine::Digest], evaluated: Option<i64>) -> Vec<u32> {
+        let ks: Vec<u32> = digests
+            .iter()
+            .map(|d| match self.at == Some(d.at) {
+                true => self.users.get(&d.user_id).copied().unwrap_or(0) + 1,
+                false => 1,
+            })
+            .collect();
+        if self.at != evaluated {
+            self.users.clear();
+            self.at = evaluated;
+        }
+        for (d, &k) in digests.iter().zip(&ks) {
+            if Some(d.at) == evaluated {
+                self.users.insert(d.user_id.clone(), k);
+            }
+        }
+        ks
+    }
 }
 
 impl Holds {
@@ -154,6 +202,7 @@ impl Holds {
         replicas: usize,
         every: Duration,
         held: Held,
+        same_instant: SameInstant,
     ) -> Result<Holds, Error> {
         let released = crate::released::open(&js, space, replicas, crate::released::KEEP).await?;
         Ok(Holds {
@@ -167,6 +216,7 @@ impl Holds {
             release_id: format!("r.{}.{}", layout.shards(), shard),
             appending: None,
             appended: 0,
+            same_instant,
         })
     }
 
@@ -227,7 +277,8 @@ impl Holds {
             }
         };
         let release = self.held.release(settings, at);
-        crate::released::publish(&self.js, &self.released, &self.subject, seq, &release.digests).await
+        let ks = self.same_instant.ks(&release.digests, self.held.last_evaluation());
+        crate::released::publish(&self.js, &self.released, &self.subject, seq, &release.digests, &ks).await
     }
 
     /// The decision lines of the hold records `seqs`, in order, as one answer.

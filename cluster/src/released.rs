@@ -9,10 +9,11 @@
 //! | `dnd.T.released.<n>.<i>` | the digests shard `i` of `n` released, in order of release |
 //!
 //! A push worker subscribes to `dnd.T.released.>`. Each message is one
-//! digest: `{"id": ID, "digest": DIGEST}`, where `DIGEST` is the digest as
-//! `dnd replay` writes it (`{"userId", "at", "conversations": [...]}`,
-//! `docs/rules.md`) and `ID` its stable id (`{at}-{userId}`, the same
-//! wherever and however often the digest is released); headers
+//! digest: its JSON as `dnd replay` writes it (`{"userId", "at",
+//! "conversations": [...]}`, `docs/rules.md`) with its stable `"id"` first
+//! (`{at}-{userId}`, and `{at}-{userId}-{k}` for the `k`-th digest of one
+//! recipient at one instant: [`dnd_engine::released::digest_id`]), as an
+//! entry of `/push/released.json` is without its cursor; headers
 //! `Nats-Msg-Id` (`d-` and the hex SHA-1 of the payload: the same digest,
 //! released again by a replica or a restarted shard, is stored once, and
 //! two digests of one recipient and instant with different items, released
@@ -28,9 +29,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, context::Context, message::PublishMessage, stream};
 use dnd_engine::shard::{Layout, ShardId};
+use dnd_engine::released::{digest_id, page_json, ReleasedRequest};
 use dnd_engine::Digest;
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use sha1::{Digest as _, Sha1};
 
 use crate::log::{retry, CALL_TIMEOUT};
@@ -47,10 +48,10 @@ pub const RELEASE_HEADER: &str = "Dnd-Release";
 /// How long released digests are kept by default (and how long a second
 /// release of one is recognized as a duplicate): a day.
 pub const KEEP: Duration = Duration::from_secs(24 * 3600);
-/// The most digests one read answers.
-pub const MAX_LIMIT: usize = 1_000;
+/// The most digests one read answers (the protocol's own limit).
+pub const MAX_LIMIT: usize = dnd_engine::released::MAX_LIMIT as usize;
 /// The longest a read may wait for a digest (`wait`).
-pub const MAX_WAIT: Duration = Duration::from_secs(30);
+pub const MAX_WAIT: Duration = Duration::from_secs(dnd_engine::released::MAX_WAIT_SECS as u64);
 
 /// The released stream's name for `space`.
 pub fn stream_name(space: &Space) -> String {
@@ -67,13 +68,12 @@ pub fn subject(space: &Space, layout: Layout, shard: ShardId) -> String {
     format!("dnd.{}.released.{}.{}", space.token(), layout.shards(), shard)
 }
 
-/// One released digest as stored: its stable id and the digest.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Released<D> {
-    /// The digest's stable id (`{at}-{userId}`).
-    pub id: String,
-    /// The digest.
-    pub digest: D,
+/// A released digest as stored: its JSON with `"id"` first.
+pub fn stored_json(id: &str, digest: &Digest) -> String {
+    let body = serde_json::to_string(digest).unwrap_or_else(|_| "{}".into());
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".into());
+    let rest = body.strip_prefix('{').unwrap_or(&body);
+    format!("{{\"id\":{id},{rest}")
 }
 
 /// A digest as read back from the stream: its cursor and JSON.
@@ -81,10 +81,17 @@ pub struct Released<D> {
 pub struct ReadDigest {
     /// Its stream sequence: a read `after` it answers the digests past it.
     pub cursor: u64,
-    /// Its stable id.
-    pub id: String,
-    /// The digest's JSON object.
-    pub digest: serde_json::Value,
+    /// Its JSON as stored ([`stored_json`]), `"id"` first.
+    pub json: String,
+}
+
+impl ReadDigest {
+    /// Its entry of `/push/released.json`: `"cursor"` first, then `"id"`
+    /// and the digest's fields.
+    pub fn entry_json(&self) -> String {
+        let rest = self.json.strip_prefix('{').unwrap_or(&self.json);
+        format!("{{\"cursor\":{},{rest}", self.cursor)
+    }
 }
 
 /// The `Nats-Msg-Id` of a released digest whose payload is `payload`:
@@ -129,6 +136,7 @@ pub async fn publish(
     subject: &str,
     release: u64,
     digests: &[Digest],
+    ks: &[u32],
 ) -> Result<(), Error> {
     if digests.is_empty() {
         return Ok(());
@@ -148,10 +156,8 @@ pub async fn publish(
         return Ok(());
     }
     let mut messages = Vec::with_capacity(digests.len());
-    for d in digests {
-        let id = d.id();
-        let payload = serde_json::to_vec(&Released { id: id.clone(), digest: d })
-            .map_err(|e| Error::frame("a released digest", e))?;
+    for (d, &k) in digests.iter().zip(ks) {
+        let payload = stored_json(&digest_id(d, k), d).into_bytes();
         messages.push((message_id(&payload), bytes::Bytes::from(payload)));
     }
     let release = release.to_string();
@@ -221,16 +227,46 @@ async fn read_now(stream: &stream::Stream, space: &Space, after: u64, limit: usi
             Ok(Err(e)) => return Err(nats("read released digests")(e)),
             Err(_) => return Err(Error::Timeout("read released digests")),
         };
-        let stored: Released<serde_json::Value> =
-            serde_json::from_slice(&message.payload).map_err(|e| Error::frame("a released digest", e))?;
+        let json = String::from_utf8(message.payload.to_vec()).map_err(|e| Error::frame("a released digest", e))?;
+        if !json.starts_with("{\"id\":") {
+            return Err(Error::frame("a released digest", format!("sequence {}: not a digest", message.sequence)));
+        }
         out.push(ReadDigest {
             cursor: message.sequence,
-            id: stored.id,
-            digest: stored.digest,
+            json,
         });
         next = message.sequence.saturating_add(1);
     }
     Ok(out)
+}
+
+/// The answer of `POST /push/released.json` from `space`'s released
+/// stream ([`dnd_engine::released`] for the protocol): the digests past
+/// `request.after`, at most `request.limit`, waiting up to `wait_secs` for
+/// the first; `"skipped": true` when digests past the cursor are no longer
+/// kept (the stream's first sequence is past `after + 1`).
+pub async fn page(
+    client: &async_nats::Client,
+    js: &Context,
+    space: &Space,
+    request: ReleasedRequest,
+) -> Result<String, Error> {
+    // Opening it reads its state: the first sequence kept now.
+    let stream = retry("open the released stream", || js.get_stream(stream_name(space))).await?;
+    let first = stream.cached_info().state.first_sequence;
+    let skipped = request.after > 0 && request.after.saturating_add(1) < first;
+    let found = read(
+        client,
+        &stream,
+        space,
+        request.after,
+        request.limit as usize,
+        Duration::from_secs(u64::from(request.wait_secs)),
+    )
+    .await?;
+    let cursor = found.last().map_or(request.after, |d| d.cursor);
+    let entries: Vec<String> = found.iter().map(ReadDigest::entry_json).collect();
+    Ok(page_json(cursor, skipped, entries.iter().map(String::as_str)))
 }
 
 /// The JetStream context of `client` with the cluster's call timeout.

@@ -10,7 +10,10 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::object_store::{self, ObjectStore};
 use dnd_engine::shard::Replica;
+use dnd_engine::snapshot::{save_with_held, Restored, WithHeld};
 use dnd_engine::{Held, Settings};
+
+use crate::holding::SameInstant;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
@@ -87,14 +90,17 @@ pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Sha
     }
 }
 
-/// What a shard saves: its settings with the log position they cover, and
-/// its held items.
-#[derive(Clone, Debug)]
+/// What a shard saves: its settings with the log position they cover, its
+/// held items, and the digests of its last evaluation's instant.
+#[derive(Debug)]
 pub struct ShardState {
     /// The settings and their sequence.
     pub replica: Replica,
     /// The held items.
     pub held: Held,
+    /// The digests released at the last evaluation's instant, by recipient
+    /// (their ids' `k`).
+    pub same_instant: SameInstant,
 }
 
 impl ShardState {
@@ -103,46 +109,56 @@ impl ShardState {
         ShardState {
             replica: Replica::new(settings),
             held: Held::new(),
+            same_instant: SameInstant::default(),
         }
     }
 }
 
-/// The saved form of `replica` and `held`, to be written (its `Serialize`).
-pub(crate) fn saving<'a>(replica: &'a Replica, held: &'a Held) -> impl Serialize + 'a {
+/// The saved form of `replica`, `held` and `same`, to be written (its
+/// `Serialize`): `{"applied": SEQ, "settings": SAVED, "sameInstant": ...}`,
+/// `SAVED` the settings' save with the held items beside them (format 3
+/// when anything is held), `sameInstant` only when there is one.
+pub(crate) fn saving<'a>(replica: &'a Replica, held: &'a Held, same: &'a SameInstant) -> impl Serialize + 'a {
     #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
     struct Saving<'a> {
         applied: u64,
-        settings: &'a Settings,
+        settings: WithHeld<'a>,
+        #[serde(skip_serializing_if = "SameInstant::is_empty")]
+        same_instant: &'a SameInstant,
     }
-    let _ = held;
     Saving {
         applied: replica.applied(),
-        settings: replica.settings(),
+        settings: save_with_held(replica.settings(), held),
+        same_instant: same,
     }
 }
 
-/// The saved form, read: a shard's snapshot of any build.
+/// The saved form, read: a shard's snapshot of any build (formats 1 to 3).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Saved {
     applied: u64,
-    settings: Settings,
+    settings: Restored,
+    #[serde(default)]
+    same_instant: SameInstant,
 }
 
 impl Serialize for ShardState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        saving(&self.replica, &self.held).serialize(serializer)
+        saving(&self.replica, &self.held, &self.same_instant).serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for ShardState {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ShardState, D::Error> {
         let saved = Saved::deserialize(deserializer)?;
-        let mut replica = Replica::new(saved.settings);
+        let mut replica = Replica::new(saved.settings.settings);
         replica.skip_to(saved.applied);
         Ok(ShardState {
             replica,
-            held: Held::new(),
+            held: saved.settings.held,
+            same_instant: saved.same_instant,
         })
     }
 }

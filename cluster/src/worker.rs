@@ -183,11 +183,15 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             let own = restored
                 .take()
                 .unwrap_or_else(|| ShardState::new(Settings::new(cfg.config.clone())));
-            save(&store, &name, &own.replica, &own.held, ATTEMPTS).await?;
+            save(&store, &name, &own.replica, &own.held, &own.same_instant, ATTEMPTS).await?;
             restored = Some(own);
         }
     }
-    let ShardState { replica, held } = restored.unwrap_or_else(|| ShardState::new(Settings::new(cfg.config.clone())));
+    let ShardState {
+        replica,
+        held,
+        same_instant,
+    } = restored.unwrap_or_else(|| ShardState::new(Settings::new(cfg.config.clone())));
     let holds = Holds::open(
         js.clone(),
         &cfg.space,
@@ -196,6 +200,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         stream.cached_info().config.num_replicas,
         cfg.release_every,
         held,
+        same_instant,
     )
     .await?;
     // The stream as it stands now: a trim while the snapshot was read (a
@@ -477,7 +482,15 @@ impl Worker {
         if seq == self.progress.snapshot {
             return Ok(());
         }
-        save(&self.store, &self.cfg.snapshot_name(), &self.replica, &self.holds.held, attempts).await?;
+        save(
+            &self.store,
+            &self.cfg.snapshot_name(),
+            &self.replica,
+            &self.holds.held,
+            &self.holds.same_instant,
+            attempts,
+        )
+        .await?;
         self.progress.snapshot = seq;
         self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
@@ -490,8 +503,16 @@ impl Worker {
 
 /// Saves `replica` with its sequence as the object `name`, in at most
 /// `attempts` attempts, each within [`save_timeout`].
-async fn save(store: &ObjectStore, name: &str, replica: &Replica, held: &Held, attempts: u32) -> Result<(), Error> {
-    let bytes = serde_json::to_vec(&crate::snapshot::saving(replica, held)).map_err(|e| Error::frame("snapshot", e))?;
+async fn save(
+    store: &ObjectStore,
+    name: &str,
+    replica: &Replica,
+    held: &Held,
+    same: &crate::holding::SameInstant,
+    attempts: u32,
+) -> Result<(), Error> {
+    let bytes =
+        serde_json::to_vec(&crate::snapshot::saving(replica, held, same)).map_err(|e| Error::frame("snapshot", e))?;
     let meta = ObjectMetadata {
         name: name.to_owned(),
         description: Some(replica.applied().to_string()),

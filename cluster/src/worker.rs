@@ -33,6 +33,12 @@
 //! failures; the stream is not trimmed meanwhile) and tried again after
 //! `snapshot_every` more entries.
 //!
+//! **Held pushes** ([`crate::holding`]): hold records on its partitions'
+//! subjects hold the deferred recipients of a push that asks to hold;
+//! release records on its mark subject, appended by its clock, release the
+//! digests due to the app's released stream ([`crate::released`]) before
+//! the next entry is applied. The held items are in its snapshot.
+//!
 //! **Replicas.** Several workers of one shard ([`ShardConfig::replica`])
 //! each apply its subjects and share its reads (a queue group); a replica
 //! without a snapshot of its own starts from replica 0's.

@@ -294,4 +294,17 @@ mod tests {
         assert!(message_id(b"1-u\r\n").bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         assert_eq!(message_id(b"x").len(), 42);
     }
+
+    #[test]
+    fn two_apps_share_no_released_stream_or_subject() {
+        let (a, b) = (Space::app("a"), Space::app("a.b"));
+        assert_ne!(stream_name(&a), stream_name(&b));
+        // No subject of one app's stream is matched by the other's filter.
+        let layout = Layout::new(2).unwrap();
+        for (x, y) in [(&a, &b), (&b, &a)] {
+            let filter = subjects(x);
+            let prefix = filter.trim_end_matches('>');
+            assert!(!subject(y, layout, ShardId(1)).starts_with(prefix), "{filter}");
+        }
+    }
 }

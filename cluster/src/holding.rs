@@ -441,6 +441,49 @@ async fn append_hold(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dnd_engine::{chrono_tz, Config, Conversation, Message};
+
+    /// An item held after the evaluation at 07:00 sharp (the end of the
+    /// quiet time), due at that very instant, is released by the next
+    /// evaluation as the second digest of its recipient and instant; a
+    /// digest of another instant is a first again; the counts survive a
+    /// save.
+    #[test]
+    fn a_second_digest_of_one_recipient_and_instant_is_numbered_two() {
+        let mut settings = Settings::new(Config::new(chrono_tz::UTC));
+        let set = settings.handle(
+            "/user/blockPushPeriod/set.json",
+            b"userId=u&startTime=22:00:00&period=540&level=5",
+        );
+        assert_eq!(set.code(), 200);
+        let mut held = Held::new();
+        let mut same = SameInstant::default();
+        let hold = |held: &mut Held, at: &str| {
+            let message = Message::new(Conversation::Group { group_id: "g" }, "s", at.parse().unwrap()).with_hold();
+            let prepared = settings.prepare(&message);
+            held.hold(&prepared, [("u", prepared.decide_id("u"))]).unwrap();
+        };
+        let seven: Timestamp = "2026-11-23T07:00:00Z".parse().unwrap();
+        hold(&mut held, "2026-11-22T23:00:00Z");
+        let first = held.release(&settings, seven);
+        assert_eq!(first.digests[0].at, seven.millis());
+        assert_eq!(same.ks(&first.digests, held.last_evaluation()), [1]);
+        // Sent at 06:00, held after the 07:00 evaluation: due at 07:00, its lower bound.
+        hold(&mut held, "2026-11-23T06:00:00Z");
+        let saved: SameInstant = serde_json::from_str(&serde_json::to_string(&same).unwrap()).unwrap();
+        assert_eq!(saved, same);
+        let second = held.release(&settings, "2026-11-23T08:00:00Z".parse().unwrap());
+        assert_eq!(second.digests[0].at, seven.millis());
+        assert_eq!(same.ks(&second.digests, held.last_evaluation()), [2]);
+        assert_eq!(
+            dnd_engine::released::digest_id(&second.digests[0], 2),
+            format!("{}-u-2", seven.millis())
+        );
+        // The next evaluation's instant is another: its digests are first ones.
+        hold(&mut held, "2026-11-23T22:30:00Z");
+        let third = held.release(&settings, "2026-11-24T09:00:00Z".parse().unwrap());
+        assert_eq!(same.ks(&third.digests, held.last_evaluation()), [1]);
+    }
 
     #[test]
     fn records_and_requests_read_back() {

@@ -277,6 +277,22 @@ impl Held {
         self.dropped = dropped;
     }
 
+    /// The earliest instant an item held in detail was last found due at
+    /// (for an item not evaluated yet, the instant its push was deferred
+    /// to), if anything is held: when an evaluation may next release a
+    /// digest, the settings unchanged. A recipient's folded items go with
+    /// their items in detail.
+    pub fn next_due(&self) -> Option<i64> {
+        self.messages
+            .values()
+            .flat_map(|m| {
+                m.items
+                    .iter()
+                    .map(move |i| if i.due == i64::MIN { m.at.millis() } else { i.due })
+            })
+            .min()
+    }
+
     /// Sets the most items per recipient kept in detail (at least 1), for
     /// the items held from now on.
     pub fn set_detail_limit(&mut self, limit: u32) {

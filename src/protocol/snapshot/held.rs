@@ -129,7 +129,9 @@ impl Serialize for WithHeld<'_> {
     }
 }
 
-fn restore_message(held: &mut Held, m: HeldMessageSnapshot) -> Result<(), Error> {
+/// A saved message as a held message of the saved form, unchecked (the
+/// restore checks it).
+fn saved_of(m: HeldMessageSnapshot) -> Result<SavedMessage, Error> {
     let mentions = match (m.mention_all, m.mentioned_user_ids) {
         (None, None) => SavedMentions::None,
         (Some(true), None) => SavedMentions::All,
@@ -163,7 +165,11 @@ fn restore_message(held: &mut Held, m: HeldMessageSnapshot) -> Result<(), Error>
         .into_iter()
         .map(|Obj(i)| SavedItem::new(i.user_id, i.due))
         .collect();
-    held.restore_message(saved).map_err(|e| match e {
+    Ok(saved)
+}
+
+fn restore_message(held: &mut Held, m: HeldMessageSnapshot) -> Result<(), Error> {
+    held.restore_message(saved_of(m)?).map_err(|e| match e {
         Error::Field { path, source } => Error::snapshot(format_args!("{path}: {source}")),
         e => e,
     })
@@ -200,5 +206,22 @@ impl<'de> Deserialize<'de> for Restored {
             None => Held::new(),
         };
         Ok(Restored { settings, held })
+    }
+}
+
+/// A held message in the JSON of a save's `held.messages[i]`: what a
+/// service's log records for a hold.
+impl Serialize for SavedMessage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        message_snapshot(self.clone()).serialize(serializer)
+    }
+}
+
+/// Read from the JSON of a save's `held.messages[i]`; its values are
+/// checked when it is restored ([`Held::restore_message`]).
+impl<'de> Deserialize<'de> for SavedMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SavedMessage, D::Error> {
+        let Obj(m) = Obj::<HeldMessageSnapshot>::deserialize(deserializer)?;
+        saved_of(m).map_err(serde::de::Error::custom)
     }
 }

@@ -105,7 +105,7 @@ impl Api {
 
     /// The answer of `POST /push/released.json`: the app's released
     /// digests past the request's cursor (`src/released.rs`).
-    pub async fn released(&self, request: dnd_engine::released::ReleasedRequest) -> Result<String, Error> {
+    pub async fn released_page(&self, request: dnd_engine::released::ReleasedRequest) -> Result<String, Error> {
         crate::released::page(&self.client, self.log.context(), self.log.space(), request).await
     }
 
@@ -440,6 +440,18 @@ impl Backend for Api {
         self.get(&request, generation, after)
             .await
             .unwrap_or_else(|e| Answered::internal(generation, &e.to_string()))
+    }
+
+    /// From the app's released stream: the shards hold and release
+    /// (`src/holding.rs`, `src/released.rs`).
+    async fn released(
+        &self,
+        request: dnd_engine::released::ReleasedRequest,
+    ) -> Option<Result<String, Response>> {
+        Some(self.released_page(request).await.map_err(|e| Response::Error {
+            code: 1000,
+            message: format!("the released digests were not read: {e}"),
+        }))
     }
 
     fn ready(&self) -> bool {

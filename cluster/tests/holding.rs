@@ -334,21 +334,7 @@ async fn held_and_released_once(replicas: bool) {
     let client = connect(server.url()).await;
     let layout = Layout::new(1).unwrap();
     let api = Api::new(client.clone(), app(), layout, 1).await.unwrap();
-    let users: Vec<String> = (0..30).map(user).collect();
-    // A quiet hour 12 hours (in the world's zone, +08:00) from the hour of
-    // this run: the pushes of 2026-11-22 in it are held, and due at once at
-    // any evaluation now, whatever the time of day of the run.
-    let now_hour = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 3600;
-    let quiet = (now_hour + 8 + 12) % 24;
-    for (i, u) in users.iter().enumerate() {
-        let body = format!("userId={}&startTime={quiet:02}:00:00&period=60&level=5", urlencode(u));
-        let request = Request::parse("/user/blockPushPeriod/set.json", body.as_bytes()).unwrap();
-        api.append(&request, Generation::Form, &format!("p{i}")).await.unwrap();
-    }
+    let (users, quiet) = quiet_hour(&api).await;
     let every = Duration::from_millis(100);
     let mut shard = Killable::start(server.url(), layout, 0, 7, every);
     let _second = replicas.then(|| Killable::replica(server.url(), layout, 0, 1, 5, every));
@@ -360,12 +346,7 @@ async fn held_and_released_once(replicas: bool) {
             shard.kill();
             shard = Killable::start(server.url(), layout, 0, 7, every);
         }
-        let mut fields = pushes()[2].clone();
-        // 2026-11-22, 10 minutes into the quiet hour, and on.
-        let at = 1_795_276_800_000_i64 + quiet as i64 * 3_600_000 + 600_000 + step * 10_000;
-        fields.insert("at".into(), Value::from(at));
-        fields.insert("hold".into(), Value::Bool(true));
-        fields.insert("messageId".into(), Value::String(format!("m{step}")));
+        let fields = quiet_push(quiet, step);
         let recipients: Vec<String> = users.iter().filter(|_| rng.gen_bool(0.5)).cloned().collect();
         let lines = api.decide_chunk(&fields, &recipients, false, 0).await.unwrap();
         held += lines.iter().filter(|l| l.json.contains("\"held\":true")).count();
@@ -418,6 +399,37 @@ async fn held_and_released_once(replicas: bool) {
     shard.kill();
 }
 
+/// Thirty users quiet for an hour 12 hours (in the world's zone, +08:00)
+/// from the hour of this run: pushes of 2026-11-22 in it are held, and due
+/// at once at any evaluation now, whatever the time of day of the run.
+/// The users and the hour.
+async fn quiet_hour(api: &Api) -> (Vec<String>, u64) {
+    let users: Vec<String> = (0..30).map(user).collect();
+    let now_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 3600;
+    let quiet = (now_hour + 8 + 12) % 24;
+    for (i, u) in users.iter().enumerate() {
+        let body = format!("userId={}&startTime={quiet:02}:00:00&period=60&level=5", urlencode(u));
+        let request = Request::parse("/user/blockPushPeriod/set.json", body.as_bytes()).unwrap();
+        api.append(&request, Generation::Form, &format!("p{i}")).await.unwrap();
+    }
+    (users, quiet)
+}
+
+/// A hold push of `step` (a minute apart) to `recipients`, in the quiet hour.
+fn quiet_push(quiet: u64, step: i64) -> Map<String, Value> {
+    let mut fields = pushes()[2].clone();
+    // 2026-11-22, 10 minutes into the quiet hour, and on.
+    let at = 1_795_276_800_000_i64 + quiet as i64 * 3_600_000 + 600_000 + step * 10_000;
+    fields.insert("at".into(), Value::from(at));
+    fields.insert("hold".into(), Value::Bool(true));
+    fields.insert("messageId".into(), Value::String(format!("m{step}")));
+    fields
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -425,4 +437,83 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// `POST /push/released.json` as an API node answers it: nothing yet is an
+/// empty page at the cursor asked; a long poll is answered once a shard
+/// releases a digest, well before its wait ends; pages of 3 read every
+/// digest once, in order of cursor, each page's cursor its last entry's
+/// and each entry the stored digest with `"cursor"` first; a cursor past
+/// the last answers nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn released_json_reads_every_digest_once_by_cursor() {
+    use dnd_engine::released::ReleasedRequest;
+    let dir = dir();
+    let server = dnd_cluster::nats_server::NatsServer::start(dir.path()).expect("nats-server");
+    let client = connect(server.url()).await;
+    let layout = Layout::new(2).unwrap();
+    let api = Api::new(client.clone(), app(), layout, 1).await.unwrap();
+    let (users, quiet) = quiet_hour(&api).await;
+    let page = |form: String| {
+        let api = api.clone();
+        async move {
+            let json = api.released_page(ReleasedRequest::from_form(form.as_bytes()).unwrap()).await.unwrap();
+            let mut value = serde_json::from_str::<Value>(&json).unwrap();
+            // Each entry starts with its cursor and id, in this order.
+            for e in value["digests"].as_array().unwrap() {
+                let head = format!("{{\"cursor\":{},\"id\":{}", e["cursor"], e["id"]);
+                assert!(json.contains(&head), "{json}");
+            }
+            value
+        }
+    };
+    assert_eq!(page("after=5".into()).await, serde_json::json!({"code": 200, "cursor": 5, "digests": []}));
+    let _shards: Vec<_> = (0..2)
+        .map(|i| Killable::start(server.url(), layout, i, 1_000, Duration::from_millis(100)))
+        .collect();
+    let started = std::time::Instant::now();
+    let polled = tokio::spawn(page("after=0&limit=1000&wait=25".into()));
+    let mut held = 0;
+    for step in 0..6 {
+        let lines = api.decide_chunk(&quiet_push(quiet, step), &users, false, 0).await.unwrap();
+        held += lines.iter().filter(|l| l.json.contains("\"held\":true")).count();
+    }
+    let first = polled.await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20), "the long poll waited out its wait");
+    assert!(!first["digests"].as_array().unwrap().is_empty(), "{first}");
+    // Everything, three at a time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (mut cursor, mut entries, mut items) = (0u64, Vec::new(), 0usize);
+    while items < held && std::time::Instant::now() < deadline {
+        let p = page(format!("after={cursor}&limit=3&wait=1")).await;
+        let got = p["digests"].as_array().unwrap().clone();
+        assert!(got.len() <= 3);
+        if let Some(last) = got.last() {
+            assert_eq!(p["cursor"], last["cursor"]);
+        } else {
+            assert_eq!(p["cursor"].as_u64(), Some(cursor));
+        }
+        for e in got {
+            let c = e["cursor"].as_u64().unwrap();
+            assert!(c > cursor, "in order of cursor, once");
+            cursor = c;
+            items += e["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["count"].as_u64().unwrap() as usize)
+                .sum::<usize>();
+            entries.push(e);
+        }
+    }
+    assert_eq!(items, held, "every held item in one digest read");
+    // The entries are the stream's digests with their cursors.
+    let stored = all_released(&client).await;
+    assert_eq!(stored.len(), entries.len());
+    for (s, e) in stored.iter().zip(&entries) {
+        assert_eq!(serde_json::from_str::<Value>(&s.entry_json()).unwrap(), *e);
+    }
+    let end = page(format!("after={cursor}&limit=3")).await;
+    assert_eq!(end["digests"].as_array().unwrap().len(), 0);
+    assert_eq!(end["cursor"].as_u64(), Some(cursor));
 }

@@ -444,10 +444,7 @@ impl Backend for Api {
 
     /// From the app's released stream: the shards hold and release
     /// (`src/holding.rs`, `src/released.rs`).
-    async fn released(
-        &self,
-        request: dnd_engine::released::ReleasedRequest,
-    ) -> Option<Result<String, Response>> {
+    async fn released(&self, request: dnd_engine::released::ReleasedRequest) -> Option<Result<String, Response>> {
         Some(self.released_page(request).await.map_err(|e| Response::Error {
             code: 1000,
             message: format!("the released digests were not read: {e}"),

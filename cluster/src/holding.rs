@@ -114,7 +114,11 @@ pub(crate) enum Kind {
 
 impl Kind {
     pub(crate) fn of(message: &async_nats::Message, mark_subject: &str) -> Kind {
-        let entry = message.headers.as_ref().and_then(|h| h.get(ENTRY_HEADER)).map(|v| v.as_str());
+        let entry = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(ENTRY_HEADER))
+            .map(|v| v.as_str());
         let mark = message.subject.as_str() == mark_subject;
         match (entry, mark) {
             (Some(RELEASE), true) => Kind::Release,
@@ -220,21 +224,31 @@ impl Holds {
         })
     }
 
-    /// Applies the hold record `payload` found at `seq`.
-    pub(crate) fn hold(&mut self, seq: u64, settings: &Settings, payload: &[u8]) {
+    /// Applies the hold record `payload` found at `seq`, stored at `stored`
+    /// (unix seconds, the server's clock): its decision lines are kept
+    /// unless it was stored longer ago than an API node waits for them (a
+    /// replay after a restart holds without writing them).
+    pub(crate) fn hold(&mut self, seq: u64, settings: &Settings, payload: &[u8], stored: Option<i64>) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        // A minute of slack for clocks apart.
+        let wanted = stored.is_none_or(|t| now - t <= ANSWERS_KEPT.as_secs() as i64 + 60);
         let lines = match serde_json::from_slice::<HoldRecord>(payload) {
-            Ok(record) => self.hold_record(settings, &record),
+            Ok(record) => self.hold_record(settings, &record, wanted),
             Err(e) => {
                 tracing::warn!("entry {seq} is not a hold record ({e}); skipped");
                 wire::refused(&format!("hold record {seq}: {e}"))
             }
         };
-        self.answers.insert(seq, (Instant::now(), lines));
+        if !lines.is_empty() {
+            self.answers.insert(seq, (Instant::now(), lines));
+        }
     }
 
     /// Decides and holds `record`'s recipients: their decision lines as
-    /// records, or a refusal.
-    fn hold_record(&mut self, settings: &Settings, record: &HoldRecord) -> Vec<u8> {
+    /// records (`lines`; else nothing), or a refusal.
+    fn hold_record(&mut self, settings: &Settings, record: &HoldRecord, lines: bool) -> Vec<u8> {
         let mentioned = record.push.mentioned_ids();
         let message = match record.push.message(&mentioned) {
             Ok(m) => m,
@@ -250,6 +264,9 @@ impl Holds {
             Ok(h) => h,
             Err(e) => return wire::refused(&e.to_string()),
         };
+        if !lines {
+            return Vec::new();
+        }
         let mut out = Vec::with_capacity(1 + ids.len() * 96);
         out.push(0);
         let mut line = Vec::with_capacity(256);
@@ -305,7 +322,8 @@ impl Holds {
     /// and none is being appended. `applied` is the shard's applied sequence.
     pub(crate) fn tick(&mut self, applied: u64) {
         let now = Instant::now();
-        self.answers.retain(|_, (made, _)| now.duration_since(*made) < ANSWERS_KEPT);
+        self.answers
+            .retain(|_, (made, _)| now.duration_since(*made) < ANSWERS_KEPT);
         if let Some(done) = self.appending.as_mut().and_then(|h| h.now_or_never()) {
             self.appending = None;
             match done {
@@ -413,7 +431,10 @@ async fn append_hold(
     let mut push = message.clone();
     push.insert(
         "recipients".into(),
-        positions.iter().map(|&i| Value::String(recipients[i].clone())).collect(),
+        positions
+            .iter()
+            .map(|&i| Value::String(recipients[i].clone()))
+            .collect(),
     );
     let payload = bytes::Bytes::from(
         serde_json::to_vec(&serde_json::json!({ "explain": explain, "push": push }))
@@ -487,12 +508,14 @@ mod tests {
 
     #[test]
     fn records_and_requests_read_back() {
-        let r: HoldRecord =
-            serde_json::from_str(r#"{"push":{"at":1,"conversationType":1,"targetId":"s","fromUserId":"s","recipients":["a"],"hold":true}}"#)
-                .unwrap();
+        let r: HoldRecord = serde_json::from_str(
+            r#"{"push":{"at":1,"conversationType":1,"targetId":"s","fromUserId":"s","recipients":["a"],"hold":true}}"#,
+        )
+        .unwrap();
         assert!(!r.explain && r.push.hold && r.push.recipients == ["a"]);
         assert!(serde_json::from_str::<HoldRecord>(r#"{"push":{},"other":1}"#).is_err());
-        let back: ReleaseRecord = serde_json::from_slice(&serde_json::to_vec(&ReleaseRecord { at: 7 }).unwrap()).unwrap();
+        let back: ReleaseRecord =
+            serde_json::from_slice(&serde_json::to_vec(&ReleaseRecord { at: 7 }).unwrap()).unwrap();
         assert_eq!(back.at, 7);
         assert!(serde_json::from_str::<ReleaseRecord>(r#"{"at":"x"}"#).is_err());
         let space = Space::app("app");

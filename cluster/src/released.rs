@@ -28,8 +28,8 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::Context, message::PublishMessage, stream};
-use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::released::{digest_id, page_json, ReleasedRequest};
+use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::Digest;
 use futures::StreamExt;
 use sha1::{Digest as _, Sha1};
@@ -196,7 +196,12 @@ pub async fn read(
     let mut woken = if wait.is_zero() {
         None
     } else {
-        Some(client.subscribe(subjects(space)).await.map_err(nats("subscribe to released digests"))?)
+        Some(
+            client
+                .subscribe(subjects(space))
+                .await
+                .map_err(nats("subscribe to released digests"))?,
+        )
     };
     loop {
         let found = read_now(stream, space, after, limit).await?;
@@ -229,7 +234,10 @@ async fn read_now(stream: &stream::Stream, space: &Space, after: u64, limit: usi
         };
         let json = String::from_utf8(message.payload.to_vec()).map_err(|e| Error::frame("a released digest", e))?;
         if !json.starts_with("{\"id\":") {
-            return Err(Error::frame("a released digest", format!("sequence {}: not a digest", message.sequence)));
+            return Err(Error::frame(
+                "a released digest",
+                format!("sequence {}: not a digest", message.sequence),
+            ));
         }
         out.push(ReadDigest {
             cursor: message.sequence,
@@ -287,11 +295,16 @@ mod tests {
             subject(&space, Layout::new(3).unwrap(), ShardId(2)),
             "dnd.app.released.3.2"
         );
-        assert!(!space.stream_subjects().iter().any(|s| s.starts_with("dnd.app.released")));
+        assert!(!space
+            .stream_subjects()
+            .iter()
+            .any(|s| s.starts_with("dnd.app.released")));
         // Header-safe and stable.
         assert_eq!(message_id(b"1-u\r\n"), message_id(b"1-u\r\n"));
         assert_ne!(message_id(b"1-u"), message_id(b"1-v"));
-        assert!(message_id(b"1-u\r\n").bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        assert!(message_id(b"1-u\r\n")
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         assert_eq!(message_id(b"x").len(), 42);
     }
 

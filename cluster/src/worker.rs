@@ -224,10 +224,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         .await
         .map_err(nats("subscribe to decides"))?;
     let mut held_requests = client
-        .queue_subscribe(
-            crate::holding::held_subject(&cfg.space, layout, shard),
-            "shard".into(),
-        )
+        .queue_subscribe(crate::holding::held_subject(&cfg.space, layout, shard), "shard".into())
         .await
         .map_err(nats("subscribe to held decisions"))?;
     let mut progress_requests = client
@@ -317,14 +314,19 @@ impl Worker {
             self.replica.skip_to(seq);
         } else if kind == Kind::Hold {
             if self.replica.skip_to(seq) {
-                self.holds.hold(seq, self.replica.settings(), &message.payload);
+                // Lines only for a record an API node may still wait for:
+                // none for one replayed long after it was stored.
+                let stored = message.info().map(|i| i.published.unix_timestamp()).ok();
+                self.holds.hold(seq, self.replica.settings(), &message.payload, stored);
                 self.since_snapshot += 1;
             }
         } else if kind == Kind::Release {
             // The digests are appended before anything else is applied,
             // so before any snapshot covering the record.
             if self.replica.skip_to(seq) {
-                self.holds.release(seq, self.replica.settings(), &message.payload).await?;
+                self.holds
+                    .release(seq, self.replica.settings(), &message.payload)
+                    .await?;
                 self.since_snapshot += 1;
             }
         } else {

@@ -120,7 +120,10 @@ impl OneNode {
     /// The decision lines of `push` (held flags included), holding as it asks.
     fn push(&mut self, fields: &Map<String, Value>, recipients: &[String]) -> Vec<String> {
         let mut object = fields.clone();
-        object.insert("recipients".into(), recipients.iter().cloned().map(Value::String).collect());
+        object.insert(
+            "recipients".into(),
+            recipients.iter().cloned().map(Value::String).collect(),
+        );
         let push: Push = serde_json::from_value(Value::Object(object)).unwrap();
         let mentioned = push.mentioned_ids();
         let message = push.message(&mentioned).unwrap();
@@ -128,7 +131,10 @@ impl OneNode {
         let prepared = repeaters.prepare(&self.settings, &message);
         let holdings = if message.hold {
             self.held
-                .hold(&prepared, recipients.iter().map(|r| (r.as_str(), prepared.decide_id(r))))
+                .hold(
+                    &prepared,
+                    recipients.iter().map(|r| (r.as_str(), prepared.decide_id(r))),
+                )
                 .unwrap()
         } else {
             Vec::new()
@@ -139,7 +145,10 @@ impl OneNode {
             .map(|(i, r)| {
                 let held = holdings.get(i).is_some_and(|h| h.is_held());
                 let mut line = Vec::new();
-                DecisionLine::decide(&prepared, r).with_held(held).write_to(&mut line).unwrap();
+                DecisionLine::decide(&prepared, r)
+                    .with_held(held)
+                    .write_to(&mut line)
+                    .unwrap();
                 String::from_utf8(line).unwrap()
             })
             .collect()
@@ -172,7 +181,9 @@ async fn all_released(client: &async_nats::Client) -> Vec<ReadDigest> {
     let mut out: Vec<ReadDigest> = Vec::new();
     loop {
         let after = out.last().map_or(0, |d| d.cursor);
-        let got = released::read(client, &stream, &app(), after, 500, Duration::ZERO).await.unwrap();
+        let got = released::read(client, &stream, &app(), after, 500, Duration::ZERO)
+            .await
+            .unwrap();
         if got.is_empty() {
             return out;
         }
@@ -259,7 +270,9 @@ async fn n_shards_release_exactly_the_digests_of_one_node() {
             _ => {
                 clock += rng.gen_range(600_000..12 * 3_600_000);
                 release_at(&js, layout, clock).await;
-                let release = one.held.release(&one.settings, dnd_engine::Timestamp::from_millis(clock).unwrap());
+                let release = one
+                    .held
+                    .release(&one.settings, dnd_engine::Timestamp::from_millis(clock).unwrap());
                 expected.extend(release.digests.iter().map(|d| serde_json::to_value(d).unwrap()));
                 releases += 1;
             }
@@ -267,7 +280,9 @@ async fn n_shards_release_exactly_the_digests_of_one_node() {
     }
     clock += 8 * 24 * 3_600_000;
     let last = release_at(&js, layout, clock).await;
-    let end = one.held.release(&one.settings, dnd_engine::Timestamp::from_millis(clock).unwrap());
+    let end = one
+        .held
+        .release(&one.settings, dnd_engine::Timestamp::from_millis(clock).unwrap());
     expected.extend(end.digests.iter().map(|d| serde_json::to_value(d).unwrap()));
     assert!(one.held.is_empty(), "everything is released or dropped a week on");
     for shard in 0..3 {
@@ -282,7 +297,9 @@ async fn n_shards_release_exactly_the_digests_of_one_node() {
             let mut v: Value = serde_json::from_str(&d.json).unwrap();
             let id = v.as_object_mut().unwrap().remove("id").unwrap();
             assert!(
-                id.as_str().unwrap().starts_with(&format!("{}-{}", v["at"], v["userId"].as_str().unwrap())),
+                id.as_str()
+                    .unwrap()
+                    .starts_with(&format!("{}-{}", v["at"], v["userId"].as_str().unwrap())),
                 "{id} {v}"
             );
             v
@@ -299,7 +316,11 @@ async fn n_shards_release_exactly_the_digests_of_one_node() {
         one.held.dropped()
     );
     assert!(expected.len() >= 20 && releases >= 5, "a world that holds and releases");
-    assert_eq!(items + one.held.dropped(), held_lines as u64, "every held item is released or dropped");
+    assert_eq!(
+        items + one.held.dropped(),
+        held_lines as u64,
+        "every held item is released or dropped"
+    );
     assert_eq!(sorted(got), sorted(expected));
 }
 
@@ -371,7 +392,12 @@ async fn held_and_released_once(replicas: bool) {
     assert_eq!(items, held, "every held item released once");
     let mut ids: Vec<String> = digests
         .iter()
-        .map(|d| serde_json::from_str::<Value>(&d.json).unwrap()["id"].as_str().unwrap().to_owned())
+        .map(|d| {
+            serde_json::from_str::<Value>(&d.json).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let count = ids.len();
     ids.sort();
@@ -383,7 +409,9 @@ async fn held_and_released_once(replicas: bool) {
         let mut parts = id.splitn(3, '-');
         let (at, rest) = (parts.next().unwrap(), parts.collect::<Vec<_>>().join("-"));
         let (user, k) = match rest.rsplit_once('-') {
-            Some((u, k)) if k.parse::<u32>().is_ok() && users.contains(&u.to_owned()) => (u.to_owned(), k.parse().unwrap()),
+            Some((u, k)) if k.parse::<u32>().is_ok() && users.contains(&u.to_owned()) => {
+                (u.to_owned(), k.parse().unwrap())
+            }
             _ => (rest.clone(), 1),
         };
         ks.entry(format!("{at}-{user}")).or_default().push(k);
@@ -457,8 +485,11 @@ async fn released_json_reads_every_digest_once_by_cursor() {
     let page = |form: String| {
         let api = api.clone();
         async move {
-            let json = api.released_page(ReleasedRequest::from_form(form.as_bytes()).unwrap()).await.unwrap();
-            let mut value = serde_json::from_str::<Value>(&json).unwrap();
+            let json = api
+                .released_page(ReleasedRequest::from_form(form.as_bytes()).unwrap())
+                .await
+                .unwrap();
+            let value = serde_json::from_str::<Value>(&json).unwrap();
             // Each entry starts with its cursor and id, in this order.
             for e in value["digests"].as_array().unwrap() {
                 let head = format!("{{\"cursor\":{},\"id\":{}", e["cursor"], e["id"]);
@@ -467,7 +498,10 @@ async fn released_json_reads_every_digest_once_by_cursor() {
             value
         }
     };
-    assert_eq!(page("after=5".into()).await, serde_json::json!({"code": 200, "cursor": 5, "digests": []}));
+    assert_eq!(
+        page("after=5".into()).await,
+        serde_json::json!({"code": 200, "cursor": 5, "digests": []})
+    );
     let _shards: Vec<_> = (0..2)
         .map(|i| Killable::start(server.url(), layout, i, 1_000, Duration::from_millis(100)))
         .collect();
@@ -475,11 +509,17 @@ async fn released_json_reads_every_digest_once_by_cursor() {
     let polled = tokio::spawn(page("after=0&limit=1000&wait=25".into()));
     let mut held = 0;
     for step in 0..6 {
-        let lines = api.decide_chunk(&quiet_push(quiet, step), &users, false, 0).await.unwrap();
+        let lines = api
+            .decide_chunk(&quiet_push(quiet, step), &users, false, 0)
+            .await
+            .unwrap();
         held += lines.iter().filter(|l| l.json.contains("\"held\":true")).count();
     }
     let first = polled.await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(20), "the long poll waited out its wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the long poll waited out its wait"
+    );
     assert!(!first["digests"].as_array().unwrap().is_empty(), "{first}");
     // Everything, three at a time.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

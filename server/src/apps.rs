@@ -18,7 +18,11 @@ use dnd_engine::{Settings, SharedSettings};
 
 use crate::backend::{Backend, Local};
 use crate::config::Config;
+use crate::hold::webhook::Webhook;
 use crate::hold::Holding;
+
+/// The release webhook's cursor file in an app's directory.
+pub const WEBHOOK_CURSOR: &str = "webhook.cursor";
 use crate::store::{ChangeLog, FileLog, Recovery, StateRef, Stored};
 use crate::writer::Writer;
 
@@ -134,6 +138,16 @@ pub fn open_local(config: &Config, data: &Path) -> io::Result<Apps<Local>> {
         let _ = std::fs::remove_dir_all(data);
     }
     let opened = outcome?;
+    let mut hooks = std::collections::HashMap::new();
+    if let Some(url) = &config.release_webhook {
+        for app in &config.apps {
+            let mut hook = Webhook::new(url, &app.key, &app.secret, app_dir(data, &app.key).join(WEBHOOK_CURSOR))
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            hook.attempts = config.release_webhook_attempts.max(1);
+            hook.backoff = std::time::Duration::from_millis(config.release_webhook_backoff_ms.max(1));
+            hooks.insert(app.key.clone(), hook);
+        }
+    }
     let mut apps = Apps::new();
     for Opened { key, log, stored, .. } in opened {
         let Stored {
@@ -148,7 +162,11 @@ pub fn open_local(config: &Config, data: &Path) -> io::Result<Apps<Local>> {
         let holding = Arc::new(Holding::new(held, released));
         let (writer, thread) = Writer::start_holding(log, settings.clone(), holding, config.compact_every.max(1))?;
         let dir = app_dir(data, &key);
-        apps.insert(key, Local::new(settings, writer, thread).in_dir(dir));
+        let local = Local::new(settings, writer, thread).in_dir(dir);
+        if let Some(hook) = hooks.remove(&key) {
+            local.start_webhook(hook);
+        }
+        apps.insert(key, local);
     }
     Ok(apps)
 }

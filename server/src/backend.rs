@@ -219,6 +219,7 @@ pub struct Local {
     writer: Writer,
     thread: Mutex<Option<WriterThread>>,
     clock: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    webhook: Mutex<Option<tokio::task::JoinHandle<()>>>,
     dir: Option<std::path::PathBuf>,
 }
 
@@ -239,7 +240,17 @@ impl Local {
             writer,
             thread: Mutex::new(Some(thread)),
             clock: Mutex::new(clock),
+            webhook: Mutex::new(None),
             dir: None,
+        }
+    }
+
+    /// Delivers the released digests to `hook` too (needs a current tokio
+    /// runtime), until the backend stops.
+    pub fn start_webhook(&self, hook: crate::hold::webhook::Webhook) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let task = rt.spawn(crate::hold::webhook::run_webhook(self.holding().clone(), hook));
+            *self.webhook.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
         }
     }
 
@@ -314,8 +325,18 @@ impl Backend for Local {
     }
 
     fn store_gauges(&self) -> StoreGauges {
+        let holding = self.holding();
+        let stats = &holding.webhook;
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
         let mut gauges = StoreGauges {
             users: Some(read(&self.settings).user_count() as u64),
+            hold: vec![
+                ("held_items", holding.held().len() as u64),
+                ("released_cursor", holding.released().last_cursor()),
+                ("webhook_delivered", load(&stats.delivered)),
+                ("webhook_retries", load(&stats.retries)),
+                ("webhook_dead_letters", load(&stats.dead_letters)),
+            ],
             ..StoreGauges::default()
         };
         if let Some(dir) = &self.dir {
@@ -361,6 +382,16 @@ impl Backend for Local {
             .take();
         if let Some(clock) = clock {
             let _ = clock.await;
+        }
+        let webhook = self
+            .webhook
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(webhook) = webhook {
+            // A delivery in flight is repeated after the restart, never lost.
+            webhook.abort();
+            let _ = webhook.await;
         }
         self.writer.stop().await;
         let thread = self

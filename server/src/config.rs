@@ -103,6 +103,14 @@ pub struct Config {
     pub release_keep_secs: u64,
     /// The most released digests kept; past it the oldest are forgotten.
     pub release_keep_max: usize,
+    /// An `http://` URL each released digest is POSTed to, signed with its
+    /// app's secret (see `docs/service.md`, "Holding"); none by default.
+    pub release_webhook: Option<String>,
+    /// Attempts per digest before it is a dead letter.
+    pub release_webhook_attempts: u32,
+    /// The first retry's backoff, in milliseconds (doubled each retry, with
+    /// full jitter, at most a minute).
+    pub release_webhook_backoff_ms: u64,
 }
 
 impl Default for Config {
@@ -133,6 +141,9 @@ impl Default for Config {
             hold_detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
             release_keep_secs: 7 * 24 * 3600,
             release_keep_max: 1_000_000,
+            release_webhook: None,
+            release_webhook_attempts: 10,
+            release_webhook_backoff_ms: 500,
         }
     }
 }

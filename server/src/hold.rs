@@ -23,6 +23,7 @@
 //! now: a snooze ended early), and asks the writer for an evaluation.
 
 pub mod released;
+pub mod webhook;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -107,6 +108,8 @@ pub struct Holding {
     /// The settings changed since the last evaluation.
     dirty: AtomicBool,
     stopped: AtomicBool,
+    /// What the release webhook did.
+    pub webhook: webhook::WebhookStats,
 }
 
 impl Default for Holding {
@@ -127,6 +130,7 @@ impl Holding {
             wake: Notify::new(),
             dirty: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            webhook: webhook::WebhookStats::default(),
         }
     }
 

@@ -183,3 +183,120 @@ fn apps_never_see_each_others_digests() {
     assert!(answer["decisions"][0].get("held").is_none(), "{answer}");
     server.stop();
 }
+
+/// A webhook receiver on a loopback port: answers 500 to the first
+/// `failures` requests, then 200; each request's headers (lowercased) and body.
+fn receiver(
+    failures: usize,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<(Vec<(String, String)>, String)>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let got: std::sync::Arc<std::sync::Mutex<Vec<_>>> = Default::default();
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                let l = line.trim_end();
+                if l.is_empty() {
+                    break;
+                }
+                let (k, v) = l.split_once(':').unwrap();
+                headers.push((k.to_ascii_lowercase(), v.trim().to_owned()));
+            }
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .unwrap()
+                .1
+                .parse()
+                .unwrap();
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let n = {
+                let mut seen = seen.lock().unwrap();
+                seen.push((headers, String::from_utf8(body).unwrap()));
+                seen.len()
+            };
+            let status = if n <= failures { "500 No" } else { "200 OK" };
+            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (addr, got)
+}
+
+#[test]
+fn the_release_webhook_gets_each_digest_signed_retried_with_backoff_and_once_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, got) = receiver(2);
+    let mut cfg = config();
+    cfg.release_webhook = Some(format!("http://{addr}/digests"));
+    cfg.release_webhook_backoff_ms = 20;
+    let server = TestServer::start(cfg.clone(), dir.path());
+    let c = server.client();
+    ok(
+        &c,
+        "/user/snooze/set.json",
+        &format!("userId=u1&until={}", now_ms() + 300),
+    );
+    ok(&c, "/push/decide.json", &push(&["u1"], "w1"));
+    let digest = read_n(&c, 0, 1).remove(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.lock().unwrap().len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the webhook was not retried until it took the digest"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let requests = got.lock().unwrap().clone();
+    for (headers, body) in &requests {
+        let h = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap()
+        };
+        assert_eq!(
+            json(body),
+            digest,
+            "the body is the digest as /push/released.json answers it"
+        );
+        assert_eq!(
+            h("webhook-id"),
+            digest["id"].as_str().unwrap(),
+            "the same id on every attempt"
+        );
+        assert_eq!(h("app-key"), KEY);
+        assert_eq!(
+            h("signature"),
+            dnd_server::auth::sign(SECRET, h("nonce"), h("timestamp"))
+        );
+        assert_eq!(h("webhook-timestamp"), h("timestamp"));
+    }
+    let metrics = c.get("/metrics").body;
+    for line in [
+        "dnd_hold{app=\"test-key\",figure=\"webhook_retries\"} 2",
+        "dnd_hold{app=\"test-key\",figure=\"webhook_delivered\"} 1",
+        "dnd_hold{app=\"test-key\",figure=\"webhook_dead_letters\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} not in {metrics}");
+    }
+    server.stop();
+    // After a restart the delivered digest is not sent again.
+    let server = TestServer::start(cfg, dir.path());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(got.lock().unwrap().len(), 3);
+    server.stop();
+}

@@ -140,6 +140,17 @@ impl ReleasedStore {
         }
     }
 
+    /// The digests kept after cursor `after`, at most `limit`: each one's
+    /// cursor and JSON.
+    pub fn entries_after(&self, after: u64, limit: usize) -> Vec<(u64, String)> {
+        let start = self.kept.partition_point(|k| k.cursor <= after);
+        self.kept
+            .range(start..)
+            .take(limit)
+            .map(|k| (k.cursor, k.entry.clone()))
+            .collect()
+    }
+
     /// The digests after cursor `after`, at most `limit`: the answer's JSON
     /// and how many. An error when `after` is beyond the last cursor (a
     /// cursor this store never gave).

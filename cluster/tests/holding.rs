@@ -1,16 +1,12 @@
 //! Held pushes over shards against a real nats-server: N shards hold and
 //! release exactly what one `Settings` and one `Held` fed the same
-//! operations do, and a shard killed while it releases loses no item and
-//! releases none twice.
+//! operations do, and a shard keeps its held items in its snapshot.
 
 mod support;
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, message::PublishMessage};
 use dnd_cluster::api::Api;
-use dnd_cluster::holding::{ENTRY_HEADER, RELEASE};
-use dnd_cluster::released::{self, ReadDigest};
 use dnd_engine::push::{DecisionLine, Push};
 use dnd_engine::shard::{Layout, ShardId};
 use dnd_engine::{Config, Held, Request, Settings};
@@ -18,90 +14,10 @@ use dnd_server::backend::Generation;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value};
+use support::held::*;
 use support::*;
 
 const USERS: u32 = 40;
-
-/// Shard `index` of `layout` in this process on a connection of its own,
-/// evaluating its held items every `release_every` (zero: only at the
-/// release records the test appends), until the handle is aborted.
-fn holding_shard(
-    url: &str,
-    layout: Layout,
-    index: u16,
-    snapshot_every: u64,
-    release_every: Duration,
-) -> tokio::task::JoinHandle<()> {
-    let process = dnd_cluster::apps::ShardProcess {
-        layout,
-        shard: ShardId(index),
-        replica: 0,
-        config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
-        snapshot_every,
-        release_every,
-    };
-    let url = url.to_owned();
-    tokio::spawn(async move {
-        let client = connect(&url).await;
-        if let Err(e) = dnd_cluster::apps::run(client, process, std::future::pending()).await {
-            eprintln!("shard {index} stopped: {e}");
-        }
-    })
-}
-
-/// A shard on a runtime of its own: killing it drops every task of it
-/// (its worker, its appends in flight, its connection) wherever each is,
-/// with no snapshot, as a killed process would.
-struct Killable(Option<tokio::runtime::Runtime>);
-
-impl Killable {
-    fn start(url: &str, layout: Layout, index: u16, snapshot_every: u64, release_every: Duration) -> Killable {
-        Killable::replica(url, layout, index, 0, snapshot_every, release_every)
-    }
-
-    fn replica(
-        url: &str,
-        layout: Layout,
-        index: u16,
-        replica: u16,
-        snapshot_every: u64,
-        release_every: Duration,
-    ) -> Killable {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let process = dnd_cluster::apps::ShardProcess {
-            layout,
-            shard: ShardId(index),
-            replica,
-            config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
-            snapshot_every,
-            release_every,
-        };
-        let url = url.to_owned();
-        runtime.spawn(async move {
-            let client = connect(&url).await;
-            if let Err(e) = dnd_cluster::apps::run(client, process, std::future::pending()).await {
-                eprintln!("shard {index} stopped: {e}");
-            }
-        });
-        Killable(Some(runtime))
-    }
-
-    fn kill(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-impl Drop for Killable {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// The single node: the same requests, holds and releases, in the same order.
 struct OneNode {
@@ -152,42 +68,6 @@ impl OneNode {
                 String::from_utf8(line).unwrap()
             })
             .collect()
-    }
-}
-
-/// Appends a release record at `at` for every shard of `layout`, as a
-/// shard's clock does: each shard's record's sequence.
-async fn release_at(js: &jetstream::Context, layout: Layout, at: i64) -> Vec<u64> {
-    let mut seqs = Vec::new();
-    for shard in layout.all() {
-        let m = PublishMessage::build()
-            .payload(serde_json::to_vec(&serde_json::json!({ "at": at })).unwrap().into())
-            .header(ENTRY_HEADER, RELEASE);
-        let ack = js
-            .send_publish(app().mark_subject(layout, shard), m)
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-        seqs.push(ack.sequence);
-    }
-    seqs
-}
-
-/// Every digest of the app's released stream, in stream order.
-async fn all_released(client: &async_nats::Client) -> Vec<ReadDigest> {
-    let js = dnd_cluster::log::context(client.clone());
-    let stream = released::open(&js, &app(), 1, released::KEEP).await.unwrap();
-    let mut out: Vec<ReadDigest> = Vec::new();
-    loop {
-        let after = out.last().map_or(0, |d| d.cursor);
-        let got = released::read(client, &stream, &app(), after, 500, Duration::ZERO)
-            .await
-            .unwrap();
-        if got.is_empty() {
-            return out;
-        }
-        out.extend(got);
     }
 }
 
@@ -324,189 +204,19 @@ async fn n_shards_release_exactly_the_digests_of_one_node() {
     assert_eq!(sorted(got), sorted(expected));
 }
 
-/// One shard evaluating its held items every 100 ms (snapshotting every
-/// 7 entries), killed (its runtime dropped: every task of it stops where
-/// it is, its connection closed, no snapshot) four times at random instants while pushes are held and
-/// digests released, and started again each time. Every held item is
-/// released exactly once: the items counted in the released digests equal
-/// the held decisions answered, no digest is stored twice, and each
-/// recipient's digests of one instant are numbered 1, 2, ... without gap.
+/// A shard's snapshot keeps its held items (format 3): after held pushes
+/// (a snapshot after every entry), the snapshot restores every item; the
+/// shard killed and started again restores it, and a release then
+/// releases every item once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_shard_loses_no_held_item_and_releases_none_twice() {
-    held_and_released_once(false).await;
-}
-
-/// Two replicas of one shard, each evaluating its held items every 100
-/// ms with a clock of its own (release records of both, in any order),
-/// replica 0 killed and started again twice: every held item is released
-/// exactly once, as in the kill test above.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_of_a_shard_release_each_digest_once() {
-    held_and_released_once(true).await;
-}
-
-/// 40 held pushes to a shard that releases every 100 ms and is killed at
-/// random instants (with a second replica when `replicas`); then every
-/// held item is in exactly one released digest, no digest is stored twice,
-/// and each recipient's digests of one instant are numbered 1, 2, ...
-async fn held_and_released_once(replicas: bool) {
+async fn a_shard_keeps_its_held_items_in_its_snapshot() {
     let dir = dir();
     let server = dnd_cluster::nats_server::NatsServer::start(dir.path()).expect("nats-server");
     let client = connect(server.url()).await;
     let layout = Layout::new(1).unwrap();
     let api = Api::new(client.clone(), app(), layout, 1).await.unwrap();
     let (users, quiet) = quiet_hour(&api).await;
-    let every = Duration::from_millis(100);
-    let mut shard = Killable::start(server.url(), layout, 0, 7, every);
-    let _second = replicas.then(|| Killable::replica(server.url(), layout, 0, 1, 5, every));
-    let mut rng = SmallRng::seed_from_u64(9);
-    let mut held = 0usize;
-    for step in 0..40 {
-        if step % if replicas { 20 } else { 10 } == 5 {
-            tokio::time::sleep(Duration::from_millis(rng.gen_range(0..150))).await;
-            shard.kill();
-            shard = Killable::start(server.url(), layout, 0, 7, every);
-        }
-        let fields = quiet_push(quiet, step);
-        let recipients: Vec<String> = users.iter().filter(|_| rng.gen_bool(0.5)).cloned().collect();
-        let lines = api.decide_chunk(&fields, &recipients, false, 0).await.unwrap();
-        held += lines.iter().filter(|l| l.json.contains("\"held\":true")).count();
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(0..60))).await;
-    }
-    assert!(held > 200, "{held} held");
-    // Everything is due at once: wait until every item is released.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let (digests, items) = loop {
-        let digests = all_released(&client).await;
-        let items: usize = digests
-            .iter()
-            .map(|d| serde_json::from_str::<Value>(&d.json).unwrap())
-            .flat_map(|v| v["conversations"].as_array().unwrap().clone())
-            .map(|c| c["count"].as_u64().unwrap() as usize)
-            .sum();
-        if items >= held || std::time::Instant::now() > deadline {
-            break (digests, items);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_eq!(items, held, "every held item released once");
-    let mut ids: Vec<String> = digests
-        .iter()
-        .map(|d| {
-            serde_json::from_str::<Value>(&d.json).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    let count = ids.len();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), count, "no digest twice");
-    // Per recipient and instant, k = 1, 2, ... without a gap.
-    let mut ks: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
-    for id in &ids {
-        let mut parts = id.splitn(3, '-');
-        let (at, rest) = (parts.next().unwrap(), parts.collect::<Vec<_>>().join("-"));
-        let (user, k) = match rest.rsplit_once('-') {
-            Some((u, k)) if k.parse::<u32>().is_ok() && users.contains(&u.to_owned()) => {
-                (u.to_owned(), k.parse().unwrap())
-            }
-            _ => (rest.clone(), 1),
-        };
-        ks.entry(format!("{at}-{user}")).or_default().push(k);
-    }
-    eprintln!(
-        "{held} held items in {count} digests, {} of them a later one of their recipient and instant",
-        ks.values().map(|k| k.len() - 1).sum::<usize>()
-    );
-    for (key, mut k) in ks {
-        k.sort_unstable();
-        assert_eq!(k, (1..=k.len() as u32).collect::<Vec<_>>(), "{key}");
-    }
-    shard.kill();
-}
-
-/// Thirty users quiet for an hour 12 hours (in the world's zone, +08:00)
-/// from the hour of this run: pushes of 2026-11-22 in it are held, and due
-/// at once at any evaluation now, whatever the time of day of the run.
-/// The users and the hour.
-async fn quiet_hour(api: &Api) -> (Vec<String>, u64) {
-    let users: Vec<String> = (0..30).map(user).collect();
-    let now_hour = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 3600;
-    let quiet = (now_hour + 8 + 12) % 24;
-    for (i, u) in users.iter().enumerate() {
-        let body = format!("userId={}&startTime={quiet:02}:00:00&period=60&level=5", urlencode(u));
-        let request = Request::parse("/user/blockPushPeriod/set.json", body.as_bytes()).unwrap();
-        api.append(&request, Generation::Form, &format!("p{i}")).await.unwrap();
-    }
-    (users, quiet)
-}
-
-/// A hold push of `step` (a minute apart) to `recipients`, in the quiet hour.
-fn quiet_push(quiet: u64, step: i64) -> Map<String, Value> {
-    let mut fields = pushes()[2].clone();
-    // 2026-11-22, 10 minutes into the quiet hour, and on.
-    let at = 1_795_276_800_000_i64 + quiet as i64 * 3_600_000 + 600_000 + step * 10_000;
-    fields.insert("at".into(), Value::from(at));
-    fields.insert("hold".into(), Value::Bool(true));
-    fields.insert("messageId".into(), Value::String(format!("m{step}")));
-    fields
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// `POST /push/released.json` as an API node answers it: nothing yet is an
-/// empty page at the cursor asked; a long poll is answered once a shard
-/// releases a digest, well before its wait ends; pages of 3 read every
-/// digest once, in order of cursor, each page's cursor its last entry's
-/// and each entry the stored digest with `"cursor"` first; a cursor past
-/// the last answers nothing more.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn released_json_reads_every_digest_once_by_cursor() {
-    use dnd_engine::released::ReleasedRequest;
-    let dir = dir();
-    let server = dnd_cluster::nats_server::NatsServer::start(dir.path()).expect("nats-server");
-    let client = connect(server.url()).await;
-    let layout = Layout::new(2).unwrap();
-    let api = Api::new(client.clone(), app(), layout, 1).await.unwrap();
-    let (users, quiet) = quiet_hour(&api).await;
-    let page = |form: String| {
-        let api = api.clone();
-        async move {
-            let json = api
-                .released_page(ReleasedRequest::from_form(form.as_bytes()).unwrap())
-                .await
-                .unwrap();
-            let value = serde_json::from_str::<Value>(&json).unwrap();
-            // Each entry starts with its cursor and id, in this order.
-            for e in value["digests"].as_array().unwrap() {
-                let head = format!("{{\"cursor\":{},\"id\":{}", e["cursor"], e["id"]);
-                assert!(json.contains(&head), "{json}");
-            }
-            value
-        }
-    };
-    assert_eq!(
-        page("after=5".into()).await,
-        serde_json::json!({"code": 200, "cursor": 5, "digests": []})
-    );
-    let _shards: Vec<_> = (0..2)
-        .map(|i| Killable::start(server.url(), layout, i, 1_000, Duration::from_millis(100)))
-        .collect();
-    let started = std::time::Instant::now();
-    let polled = tokio::spawn(page("after=0&limit=1000&wait=25".into()));
+    let mut shard = Killable::start(server.url(), layout, 0, 1, Duration::ZERO);
     let mut held = 0;
     for step in 0..6 {
         let lines = api
@@ -515,45 +225,36 @@ async fn released_json_reads_every_digest_once_by_cursor() {
             .unwrap();
         held += lines.iter().filter(|l| l.json.contains("\"held\":true")).count();
     }
-    let first = polled.await.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the long poll waited out its wait"
-    );
-    assert!(!first["digests"].as_array().unwrap().is_empty(), "{first}");
-    // Everything, three at a time.
+    assert!(held > 100, "{held}");
+    // A snapshot after every entry: the one after the last hold record has them all.
+    let js = dnd_cluster::log::context(client.clone());
+    let store = dnd_cluster::worker::snapshot_store(&js, 1).await.unwrap();
+    let name = app().snapshot_name(layout, ShardId(0));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let (mut cursor, mut entries, mut items) = (0u64, Vec::new(), 0usize);
-    while items < held && std::time::Instant::now() < deadline {
-        let p = page(format!("after={cursor}&limit=3&wait=1")).await;
-        let got = p["digests"].as_array().unwrap().clone();
-        assert!(got.len() <= 3);
-        if let Some(last) = got.last() {
-            assert_eq!(p["cursor"], last["cursor"]);
-        } else {
-            assert_eq!(p["cursor"].as_u64(), Some(cursor));
+    let state = loop {
+        let state = dnd_cluster::worker::load_snapshot(&store, &name).await.unwrap();
+        match state {
+            Some(state) if state.held.len() == held => break state,
+            _ if std::time::Instant::now() > deadline => panic!("no snapshot with every held item"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
-        for e in got {
-            let c = e["cursor"].as_u64().unwrap();
-            assert!(c > cursor, "in order of cursor, once");
-            cursor = c;
-            items += e["conversations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["count"].as_u64().unwrap() as usize)
-                .sum::<usize>();
-            entries.push(e);
-        }
-    }
-    assert_eq!(items, held, "every held item in one digest read");
-    // The entries are the stream's digests with their cursors.
-    let stored = all_released(&client).await;
-    assert_eq!(stored.len(), entries.len());
-    for (s, e) in stored.iter().zip(&entries) {
-        assert_eq!(serde_json::from_str::<Value>(&s.entry_json()).unwrap(), *e);
-    }
-    let end = page(format!("after={cursor}&limit=3")).await;
-    assert_eq!(end["digests"].as_array().unwrap().len(), 0);
-    assert_eq!(end["cursor"].as_u64(), Some(cursor));
+    };
+    shard.kill();
+    let _shard = Killable::start(server.url(), layout, 0, 1, Duration::ZERO);
+    let restored = progress_until(&client, layout, 0, |_| true).await;
+    assert!(restored.restored >= state.replica.applied());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let release = release_at(&js, layout, now).await;
+    progress_until(&client, layout, 0, |p| p.applied >= release[0]).await;
+    let items: usize = all_released(&client)
+        .await
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(&d.json).unwrap())
+        .flat_map(|v| v["conversations"].as_array().unwrap().clone())
+        .map(|c| c["count"].as_u64().unwrap() as usize)
+        .sum();
+    assert_eq!(items, held);
 }

@@ -39,6 +39,7 @@ fn releasing_shard(url: &str, config: &std::path::Path, index: u16) -> Proc {
 
 #[test]
 fn held_pushes_survive_kill_9_of_a_shard_and_are_read_once_by_cursor() {
+    dnd_testkit::nats::ensure();
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let config = config_file(dir.path());

@@ -4,6 +4,7 @@
 // Each test binary uses a part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod held;
 pub mod proxy;
 
 use dnd_engine::push::{DecisionLine, Push};

@@ -90,14 +90,14 @@ impl Job {
     }
 }
 
+/// A held push's whole answer, and the hold to make durable before it is
+/// sent (none when nobody was held).
+pub type HeldAnswer = (Vec<u8>, Option<HoldRecord>);
+
 /// Decides a push that asks to hold, whole: the answer's bytes and the
 /// hold to make durable before they are sent. `None` when `decider` does
 /// not hold (the push is decided as a plain one). Blocks; run it on the pool.
-pub fn decide_held(
-    job: &Job,
-    decider: &dyn Decider,
-    metrics: &Decisions,
-) -> Option<Result<(Vec<u8>, Option<HoldRecord>), Response>> {
+pub fn decide_held(job: &Job, decider: &dyn Decider, metrics: &Decisions) -> Option<Result<HeldAnswer, Response>> {
     let ids = job.push.mentioned_ids();
     let message = match job.push.message(&ids) {
         Ok(message) => message,

@@ -25,7 +25,7 @@
 pub mod released;
 pub mod webhook;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -101,6 +101,9 @@ pub struct Holding {
     released: RwLock<ReleasedStore>,
     /// Whether anything is held: a decide reads nothing else when not.
     nonempty: AtomicBool,
+    /// The earliest instant an item is due at as last found (`i64::MAX`:
+    /// none), kept by the writer so that the clock does not scan the items.
+    next_due: AtomicI64,
     /// The last cursor released, for long polls.
     cursor: watch::Sender<u64>,
     /// Wakes the clock: something was held, or the settings changed.
@@ -124,6 +127,7 @@ impl Holding {
         let (cursor, _) = watch::channel(released.last_cursor());
         Holding {
             nonempty: AtomicBool::new(!held.is_empty()),
+            next_due: AtomicI64::new(held.next_due().unwrap_or(i64::MAX)),
             held: RwLock::new(held),
             released: RwLock::new(released),
             cursor,
@@ -178,6 +182,25 @@ impl Holding {
         self.cursor.subscribe()
     }
 
+    /// The earliest instant an item is due at, as last found.
+    pub fn next_due(&self) -> Option<i64> {
+        Some(self.next_due.load(Ordering::Acquire)).filter(|&d| d != i64::MAX)
+    }
+
+    /// The writer held `record`: it may be due before the others.
+    pub(crate) fn held_record(&self, record: &HoldRecord) {
+        let at = record.message.at;
+        if let Some(d) = record.message.items.iter().map(|i| i.due.unwrap_or(at)).min() {
+            self.next_due.fetch_min(d, Ordering::AcqRel);
+        }
+    }
+
+    /// The writer evaluated the held items: the earliest due instant anew.
+    pub(crate) fn evaluated(&self) {
+        let next = self.held().next_due().unwrap_or(i64::MAX);
+        self.next_due.store(next, Ordering::Release);
+    }
+
     /// The writer applied holds or evaluations: publishes the new state.
     pub(crate) fn published(&self, held_something: bool) {
         self.nonempty.store(!self.held().is_empty(), Ordering::Release);
@@ -220,26 +243,25 @@ pub fn now_ms() -> i64 {
 const MAX_SLEEP_MS: i64 = 60_000;
 
 /// The service's clock for one app: evaluates the held items when the
-/// earliest is due, and after settings changes (at most once per `settle`),
-/// until [`Holding::stop`].
+/// earliest is due, and after settings changes, at most once per `settle`
+/// (each evaluation reads every held item; a digest released up to
+/// `settle` late still carries its own instant), until [`Holding::stop`].
 pub async fn run_clock(holding: Arc<Holding>, writer: Writer, settle: Duration) {
     let mut last_evaluation = tokio::time::Instant::now() - settle;
     while !holding.stopped.load(Ordering::Acquire) {
-        let next = holding.held().next_due();
+        let next = if holding.is_holding() { holding.next_due() } else { None };
         let now = now_ms();
         let dirty = holding.dirty.load(Ordering::Acquire);
         let due = next.is_some_and(|d| d <= now);
         if next.is_some() && (due || dirty) {
-            if !due {
-                // A burst of settings changes is one evaluation.
-                let ready = last_evaluation + settle;
-                if tokio::time::Instant::now() < ready {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(ready) => {}
-                        _ = holding.wake.notified() => {}
-                    }
-                    continue;
+            // A burst of settings changes, or of due instants, is one evaluation.
+            let ready = last_evaluation + settle;
+            if tokio::time::Instant::now() < ready {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(ready) => {}
+                    _ = holding.wake.notified() => {}
                 }
+                continue;
             }
             holding.dirty.store(false, Ordering::Release);
             last_evaluation = tokio::time::Instant::now();

@@ -161,6 +161,10 @@ pub struct FileLog {
     /// Whether a failed append could not be taken back yet: the log may end
     /// in part of a batch, and nothing is appended until it is cut off.
     broken: bool,
+    /// Whether the store keeps held pushes or released digests: then a
+    /// snapshot of the settings alone ([`ChangeLog::snapshot`]) is refused,
+    /// never a silent loss of them.
+    holds: bool,
     /// Tests: the next append writes this many bytes and then fails, as a
     /// full disk does.
     #[cfg(test)]
@@ -294,6 +298,7 @@ impl FileLog {
             buf: Vec::new(),
             len: 0,
             broken: false,
+            holds: !held.is_empty() || held.last_evaluation().is_some() || released.last_cursor() > 0,
             #[cfg(test)]
             fail_after: None,
         };
@@ -422,6 +427,7 @@ impl ChangeLog for FileLog {
         }
         self.len += self.buf.len() as u64;
         self.seq += batch.len() as u64;
+        self.holds |= batch.iter().any(|e| !matches!(e, Entry::Change(_)));
         Ok(())
     }
 
@@ -430,6 +436,12 @@ impl ChangeLog for FileLog {
     }
 
     fn snapshot(&mut self, settings: &Settings) -> io::Result<()> {
+        if self.holds {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "this store keeps held pushes: a snapshot of the settings alone would lose them (snapshot_state)",
+            ));
+        }
         self.snapshot_state(&StateRef {
             settings,
             held: &Held::new(),

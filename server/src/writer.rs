@@ -252,6 +252,7 @@ fn apply(batch: &mut Vec<Job>, settings: &Shared, holding: &Holding) {
             Job::Hold(record, reply) => {
                 flush(&mut changes, &mut replies);
                 let outcome = apply_hold(&mut holding.held_mut(), &record);
+                holding.held_record(&record);
                 if let Err(e) = &outcome {
                     // Logged and refused alike by recovery: nothing held.
                     tracing::error!(error = %e, "a hold was refused after it was logged");
@@ -268,6 +269,7 @@ fn apply(batch: &mut Vec<Job>, settings: &Shared, holding: &Holding) {
                     &mut holding.released_mut(),
                     record.at,
                 );
+                holding.evaluated();
                 held_changed = true;
                 let _ = reply.send(outcome.map_err(|e| internal(&e.to_string())));
             }

@@ -184,18 +184,16 @@ fn apps_never_see_each_others_digests() {
     server.stop();
 }
 
+/// The requests a receiver got: each one's headers (names lowercased) and body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(Vec<(String, String)>, String)>>>;
+
 /// A webhook receiver on a loopback port: answers 500 to the first
 /// `failures` requests, then 200; each request's headers (lowercased) and body.
-fn receiver(
-    failures: usize,
-) -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::Mutex<Vec<(Vec<(String, String)>, String)>>>,
-) {
+fn receiver(failures: usize) -> (std::net::SocketAddr, Received) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let got: std::sync::Arc<std::sync::Mutex<Vec<_>>> = Default::default();
+    let got: Received = Default::default();
     let seen = got.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {

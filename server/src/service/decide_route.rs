@@ -88,8 +88,8 @@ async fn on_pool<B: Backend, T: Send + 'static>(
 /// The first step of a decide: a plain push's first chunk of answer, or a
 /// held push's whole answer with the hold to make durable.
 enum First {
-    Plain(Job, Progress, Vec<u8>, bool),
-    Held((Vec<u8>, Option<crate::hold::HoldRecord>)),
+    Plain(Box<(Job, Progress, Vec<u8>, bool)>),
+    Held(decide::HeldAnswer),
 }
 
 /// A decide request: the body read and scanned as it arrives, then decided
@@ -132,13 +132,13 @@ pub(super) async fn decide_request<B: Backend>(
             .ok_or_else(|| error(1000, "no settings for this app key"))?;
         let counts = st.metrics.decisions_of(&key);
         let (bytes, done) = decide::decide_some(&job, backend, &counts, &mut progress, decide::FIRST_FLUSH)?;
-        Ok::<_, Response>(First::Plain(job, progress, bytes, done))
+        Ok::<_, Response>(First::Plain(Box::new((job, progress, bytes, done))))
     })
     .await;
     let (job, progress, bytes, done) = match first {
         None => return (internal_error(), 1000),
         Some(Err(response)) => return platform(&response, false),
-        Some(Ok(First::Plain(job, progress, bytes, done))) => (job, progress, bytes, done),
+        Some(Ok(First::Plain(first))) => *first,
         Some(Ok(First::Held((bytes, record)))) => {
             // Held items are durable before the answer says so.
             if let Some(record) = record {

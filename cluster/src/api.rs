@@ -64,9 +64,21 @@ impl Api {
     /// node before it restarted still reads its writes through it, with no
     /// header.
     pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
+        Api::new_keeping(client, space, layout, replicas, crate::released::Keep::default()).await
+    }
+
+    /// As [`Api::new`], creating the app's released stream (if there is
+    /// none) to keep released digests as `keep` says.
+    pub async fn new_keeping(
+        client: Client,
+        space: Space,
+        layout: Layout,
+        replicas: usize,
+        keep: crate::released::Keep,
+    ) -> Result<Api, Error> {
         let log = Log::open(client.clone(), space, replicas).await?;
         // The released digests' stream, before any shard releases to it.
-        crate::released::open(log.context(), log.space(), replicas, crate::released::KEEP).await?;
+        crate::released::open(log.context(), log.space(), replicas, keep).await?;
         let last = log.last_sequence().await?;
         Ok(Api {
             client,

@@ -44,6 +44,8 @@ pub struct ShardProcess {
     /// held items ([`crate::holding::DEFAULT_RELEASE_EVERY`] by default;
     /// zero: never by itself).
     pub release_every: std::time::Duration,
+    /// The most items per recipient held in detail.
+    pub detail_limit: u32,
 }
 
 impl ShardProcess {
@@ -57,6 +59,7 @@ impl ShardProcess {
             config: self.config.clone(),
             snapshot_every: self.snapshot_every,
             release_every: self.release_every,
+            detail_limit: self.detail_limit,
         }
     }
 }

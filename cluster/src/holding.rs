@@ -208,7 +208,7 @@ impl Holds {
         held: Held,
         same_instant: SameInstant,
     ) -> Result<Holds, Error> {
-        let released = crate::released::open(&js, space, replicas, crate::released::KEEP).await?;
+        let released = crate::released::open(&js, space, replicas, crate::released::Keep::default()).await?;
         Ok(Holds {
             held,
             answers: HashMap::new(),

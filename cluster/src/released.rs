@@ -45,9 +45,32 @@ pub const STREAM_PREFIX: &str = "DNDR_";
 /// The header naming the release record (its sequence in the app's
 /// stream) that released a digest.
 pub const RELEASE_HEADER: &str = "Dnd-Release";
-/// How long released digests are kept by default (and how long a second
-/// release of one is recognized as a duplicate): a day.
-pub const KEEP: Duration = Duration::from_secs(24 * 3600);
+/// How long a second release of a digest is recognized as a duplicate by
+/// its `Nats-Msg-Id` at most (the stream's duplicate window; past it, the
+/// check of the last released digest's record keeps it from being stored
+/// again): a day, or the keeping time if shorter.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// How the released stream keeps digests (set when an API node creates it;
+/// a stream made earlier keeps its own): the service's `release_keep_secs`
+/// and `release_keep_max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keep {
+    /// How long a digest is kept after its release.
+    pub age: Duration,
+    /// The most digests kept; past it the oldest are forgotten.
+    pub digests: usize,
+}
+
+impl Default for Keep {
+    /// The service's defaults: a week, a million digests.
+    fn default() -> Keep {
+        Keep {
+            age: Duration::from_secs(7 * 24 * 3600),
+            digests: 1_000_000,
+        }
+    }
+}
 /// The most digests one read answers (the protocol's own limit).
 pub const MAX_LIMIT: usize = dnd_engine::released::MAX_LIMIT as usize;
 /// The longest a read may wait for a digest (`wait`).
@@ -107,15 +130,16 @@ pub fn message_id(payload: &[u8]) -> String {
 }
 
 /// Opens `space`'s released stream, creating it (with `replicas` copies,
-/// keeping digests for `keep`) if there is none; an existing stream keeps
-/// its own settings.
-pub async fn open(js: &Context, space: &Space, replicas: usize, keep: Duration) -> Result<stream::Stream, Error> {
+/// keeping digests as `keep` says) if there is none; an existing stream
+/// keeps its own settings.
+pub async fn open(js: &Context, space: &Space, replicas: usize, keep: Keep) -> Result<stream::Stream, Error> {
     let config = stream::Config {
         name: stream_name(space),
         subjects: vec![subjects(space)],
         storage: stream::StorageType::File,
-        max_age: keep,
-        duplicate_window: keep,
+        max_age: keep.age,
+        max_messages: i64::try_from(keep.digests).unwrap_or(i64::MAX).max(1),
+        duplicate_window: keep.age.min(DUPLICATE_WINDOW),
         num_replicas: replicas,
         allow_direct: true,
         ..Default::default()

@@ -94,6 +94,9 @@ pub struct ShardConfig {
     /// How often, while it holds anything, the shard evaluates its held
     /// items (a release record, `src/holding.rs`); zero: never by itself.
     pub release_every: Duration,
+    /// The most items per recipient held in detail (the service's
+    /// `hold_detail_limit`; the same on every shard).
+    pub detail_limit: u32,
 }
 
 impl ShardConfig {
@@ -195,9 +198,10 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
     }
     let ShardState {
         replica,
-        held,
+        mut held,
         same_instant,
     } = restored.unwrap_or_else(|| ShardState::new(Settings::new(cfg.config.clone())));
+    held.set_detail_limit(cfg.detail_limit);
     let holds = Holds::open(
         js.clone(),
         &cfg.space,

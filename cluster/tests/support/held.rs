@@ -32,6 +32,7 @@ pub fn holding_shard(
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
         snapshot_every,
         release_every,
+        detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
     };
     let url = url.to_owned();
     tokio::spawn(async move {
@@ -72,6 +73,7 @@ impl Killable {
             config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
             snapshot_every,
             release_every,
+            detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
         };
         let url = url.to_owned();
         runtime.spawn(async move {
@@ -118,7 +120,7 @@ pub async fn release_at(js: &jetstream::Context, layout: Layout, at: i64) -> Vec
 /// Every digest of the app's released stream, in stream order.
 pub async fn all_released(client: &async_nats::Client) -> Vec<ReadDigest> {
     let js = dnd_cluster::log::context(client.clone());
-    let stream = released::open(&js, &app(), 1, released::KEEP).await.unwrap();
+    let stream = released::open(&js, &app(), 1, released::Keep::default()).await.unwrap();
     let mut out: Vec<ReadDigest> = Vec::new();
     loop {
         let after = out.last().map_or(0, |d| d.cursor);

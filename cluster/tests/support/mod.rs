@@ -64,6 +64,7 @@ pub fn shard_every(
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
         snapshot_every,
         release_every: dnd_cluster::holding::DEFAULT_RELEASE_EVERY,
+        detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
     };
     let client = client.clone();
     tokio::spawn(async move {

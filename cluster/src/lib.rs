@@ -22,6 +22,9 @@
 //! - [`released`]: the app's released digests, a stream push workers
 //!   consume and API nodes serve `/push/released.json` from.
 //! - [`apps`]: a shard process, one worker per app's stream.
+//! - [`layouts`] and [`reshard`]: the layout an app's API nodes route by,
+//!   and changing it while the app serves, from the old shards' snapshots
+//!   split by partition (no replay from the stream's start).
 //! - [`run`]: the processes, as `dnd serve --cluster` and `dnd cluster
 //!   shard|local` start them.
 //! - [`wire`] and [`frame`]: what travels between them (a decide as a
@@ -40,9 +43,11 @@ pub mod apps;
 mod feed;
 pub mod frame;
 pub mod holding;
+pub mod layouts;
 pub mod log;
 pub mod nats_server;
 pub mod released;
+pub mod reshard;
 pub mod run;
 mod snapshot;
 pub mod space;

@@ -515,7 +515,7 @@ impl Worker {
 
 /// Saves `replica` with its sequence as the object `name`, in at most
 /// `attempts` attempts, each within [`save_timeout`].
-async fn save(
+pub(crate) async fn save(
     store: &ObjectStore,
     name: &str,
     replica: &Replica,

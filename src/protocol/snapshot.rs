@@ -20,6 +20,7 @@
 
 mod format;
 mod held;
+mod regroup;
 
 pub use held::{save_with_held, Restored, WithHeld};
 

@@ -207,7 +207,8 @@ async fn n_shards_release_exactly_the_digests_of_one_node() {
 /// A shard's snapshot keeps its held items (format 3): after held pushes
 /// (a snapshot after every entry), the snapshot restores every item; the
 /// shard killed and started again restores it, and a release then
-/// releases every item once.
+/// releases every item once. A change of layout meanwhile is refused (held
+/// items are not split by partition).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shard_keeps_its_held_items_in_its_snapshot() {
     let dir = dir();
@@ -239,6 +240,15 @@ async fn a_shard_keeps_its_held_items_in_its_snapshot() {
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     };
+    // A change of layout would lose them: refused, naming why.
+    let config = Config::new(dnd_engine::parse_zone(ZONE).unwrap());
+    let reshard = dnd_cluster::reshard::Reshard::open(client.clone(), app(), config)
+        .await
+        .unwrap();
+    let refused = reshard.prepare(Some(layout), Layout::new(2).unwrap()).await;
+    let why = refused.err().expect("a reshard of held pushes is refused").to_string();
+    assert!(why.contains("holds pushes"), "{why}");
+    reshard.abort().await.unwrap();
     shard.kill();
     let _shard = Killable::start(server.url(), layout, 0, 1, Duration::ZERO);
     let restored = progress_until(&client, layout, 0, |_| true).await;

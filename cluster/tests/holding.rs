@@ -246,7 +246,10 @@ async fn a_shard_keeps_its_held_items_in_its_snapshot() {
         .await
         .unwrap();
     let refused = reshard.prepare(Some(layout), Layout::new(2).unwrap()).await;
-    let why = refused.err().expect("a reshard of held pushes is refused").to_string();
+    let Err(why) = refused else {
+        panic!("a reshard of held pushes is refused")
+    };
+    let why = why.to_string();
     assert!(why.contains("holds pushes"), "{why}");
     reshard.abort().await.unwrap();
     shard.kill();

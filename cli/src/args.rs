@@ -376,6 +376,11 @@ pub struct ShardArgs {
     /// A snapshot after this many applied requests.
     #[arg(long, value_name = "K", default_value_t = 20_000)]
     pub snapshot_every: u64,
+    /// While it holds pushes, the shard evaluates its held items every MS
+    /// milliseconds (its clock), appending the digests due to the app's
+    /// released stream; 0: never by itself.
+    #[arg(long, value_name = "MS", default_value_t = 1_000)]
+    pub release_every: u64,
     /// The service's TOML file: its time_zone and app_defaults (the same on
     /// every shard).
     #[arg(long, value_name = "FILE")]

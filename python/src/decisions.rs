@@ -5,10 +5,14 @@
 use std::sync::Arc;
 
 use dnd_engine::UserHandle;
-use dnd_ffi::{layer_of, DndDecision, Prepared};
+use dnd_ffi::{layer_of, DndDecision, Prepared, CHUNK};
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::errors::raise;
+use crate::ids::Packed;
+use crate::interned::Ids;
 
 /// Whom the decisions are for, to name them in dicts.
 pub enum Names {
@@ -18,6 +22,10 @@ pub enum Names {
     Recipients(Arc<Prepared>),
     /// Handles, named through the prepared message's settings.
     Handles(Vec<u64>, Arc<Prepared>),
+    /// A member list read and numbered once.
+    Interned(Py<Ids>, Arc<Prepared>),
+    /// Ids read from an iterable that cannot be read again.
+    Packed(Packed),
 }
 
 /// The decisions of one batch, in the order of its recipients.
@@ -42,11 +50,26 @@ impl Decisions {
         Ok(match &self.names {
             Names::Ids(ids) => ids.bind(py).get_item(i)?.unbind(),
             Names::Recipients(p) => p.recipients()[i].clone().into_pyobject(py)?.into_any().unbind(),
-            Names::Handles(h, p) => {
-                let id = p.settings().user_id(UserHandle::from_bits(h[i])).unwrap_or_default();
-                id.into_pyobject(py)?.into_any().unbind()
-            }
+            Names::Handles(h, p) => name_of(py, p, h[i])?,
+            Names::Interned(ids, p) => name_of(py, p, ids.get().handles[i])?,
+            Names::Packed(packed) => packed.get(i).into_pyobject(py)?.into_any().unbind(),
         })
+    }
+
+    /// Decisions for `n` recipients by handle, `handles`, named by `names`,
+    /// decided with the GIL released.
+    pub fn by_handle(
+        py: Python<'_>,
+        core: &Prepared,
+        handles: &[u64],
+        defer: bool,
+        names: Names,
+    ) -> PyResult<Decisions> {
+        let mut d = Decisions::sized(handles.len(), defer, names);
+        let (records, deferrals) = (&mut d.records, d.defer.as_deref_mut());
+        py.detach(|| core.decide_handles(handles, records, deferrals, &mut Vec::with_capacity(CHUNK)))
+            .map_err(raise)?;
+        Ok(d)
     }
 
     fn dict<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyDict>> {
@@ -61,6 +84,12 @@ impl Decisions {
         }
         Ok(dict)
     }
+}
+
+/// The id of `handle` in the settings `p` was prepared against.
+fn name_of(py: Python<'_>, p: &Prepared, handle: u64) -> PyResult<Py<PyAny>> {
+    let id = p.settings().user_id(UserHandle::from_bits(handle)).unwrap_or_default();
+    Ok(id.into_pyobject(py)?.into_any().unbind())
 }
 
 #[pymethods]

@@ -101,32 +101,38 @@ impl Decisions {
     /// One bit per recipient, set when a push goes out: bit `i % 8` of
     /// byte `i // 8`.
     #[getter]
-    fn push_bits<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let mut bits = vec![0u8; self.records.len().div_ceil(8)];
-        for (i, d) in self.records.iter().enumerate() {
-            bits[i / 8] |= d.push << (i % 8);
-        }
-        PyBytes::new(py, &bits)
+    fn push_bits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        // Written straight into the `bytes` object (which starts zeroed).
+        PyBytes::new_with(py, self.records.len().div_ceil(8), |bits| {
+            for (byte, records) in bits.iter_mut().zip(self.records.chunks(8)) {
+                *byte = records.iter().enumerate().fold(0, |b, (k, d)| b | d.push << k);
+            }
+            Ok(())
+        })
     }
 
     /// Four bytes per recipient, the C ABI's `DndDecision`: push (0 or 1),
     /// the layer's code (`LAYERS[code]`), the level as a signed byte (0 when
     /// none), 0. `struct.iter_unpack("BBbx", records)` reads them.
     #[getter]
-    fn records<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let bytes: Vec<u8> = self
-            .records
-            .iter()
-            .flat_map(|d| [d.push, d.layer, d.level as u8, d.reserved])
-            .collect();
-        PyBytes::new(py, &bytes)
+    fn records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        PyBytes::new_with(py, self.records.len() * 4, |bytes| {
+            for (four, d) in bytes.chunks_exact_mut(4).zip(&self.records) {
+                four.copy_from_slice(&[d.push, d.layer, d.level as u8, d.reserved]);
+            }
+            Ok(())
+        })
     }
 
     /// One layer code per recipient (`LAYERS[code]` is its name).
     #[getter]
-    fn layers<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let codes: Vec<u8> = self.records.iter().map(|d| d.layer).collect();
-        PyBytes::new(py, &codes)
+    fn layers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        PyBytes::new_with(py, self.records.len(), |codes| {
+            for (code, d) in codes.iter_mut().zip(&self.records) {
+                *code = d.layer;
+            }
+            Ok(())
+        })
     }
 
     /// The number of recipients a push goes out to.

@@ -136,7 +136,8 @@ impl Prepared {
     }
 
     /// Decides `handles` (words of [`UserHandle::to_bits`]) into `out`, and
-    /// deferrals into `defer`, as [`decide_ids`](Self::decide_ids). A handle
+    /// deferrals into `defer`, as [`decide_ids`](Self::decide_ids), each
+    /// written once straight into its slot. A handle
     /// these settings did not issue is an error naming `handles[i]`; `out`
     /// is then all zeros (and `defer` too).
     pub fn decide_handles<O: Slot<DndDecision>, D: Slot<i64>>(
@@ -144,7 +145,6 @@ impl Prepared {
         handles: &[u64],
         out: &mut [O],
         mut defer: Option<&mut [D]>,
-        scratch: &mut Vec<Decision>,
     ) -> Result<(), Failure> {
         assert_eq!(handles.len(), out.len(), "one decision per handle");
         if let Some(defer) = &defer {
@@ -157,21 +157,23 @@ impl Prepared {
                     *h = UserHandle::from_bits(w);
                 }
                 let chunk = &chunk[..words.len()];
-                if let Err(e) = p.decide_into(chunk, scratch) {
+                let decided = match defer.as_deref_mut() {
+                    // Each decision written once, straight into its slot.
+                    None => p.decide_each(chunk, |k, d| out[k].put(DndDecision::of(d))),
+                    Some(defer) => {
+                        let defer = &mut defer[i * CHUNK..i * CHUNK + words.len()];
+                        p.decide_each(chunk, |k, d| {
+                            out[k].put(DndDecision::of(d));
+                            defer[k].put(match d.push() {
+                                true => 0,
+                                false => deferral_ms(p, Recipient::Handle(chunk[k])).unwrap_or(0),
+                            });
+                        })
+                    }
+                };
+                if let Err(e) = decided {
                     let at = chunk.iter().position(|&h| p.decide(h).is_err()).unwrap_or(0);
                     return Err(Failure::of(&format!("handles[{}]", i * CHUNK + at), e));
-                }
-                for (slot, &d) in out.iter_mut().zip(scratch.iter()) {
-                    slot.put(DndDecision::of(d));
-                }
-                if let Some(defer) = defer.as_deref_mut() {
-                    let defer = &mut defer[i * CHUNK..i * CHUNK + words.len()];
-                    for ((&h, &d), slot) in chunk.iter().zip(scratch.iter()).zip(defer) {
-                        slot.put(match d.push() {
-                            true => 0,
-                            false => deferral_ms(p, Recipient::Handle(h)).unwrap_or(0),
-                        });
-                    }
                 }
             }
             Ok(())
@@ -272,8 +274,7 @@ mod tests {
         let mut scratch = Vec::new();
         let (mut by_id, mut by_handle) = ([DndDecision::default(); 4], [DndDecision::default(); 4]);
         p.decide_ids(&ids, &mut by_id, None::<&mut [i64]>, &mut scratch);
-        p.decide_handles(&handles, &mut by_handle, None::<&mut [i64]>, &mut scratch)
-            .unwrap();
+        p.decide_handles(&handles, &mut by_handle, None::<&mut [i64]>).unwrap();
         assert_eq!(by_id, by_handle);
         let core: Vec<DndDecision> = p.with(|core| ids.iter().map(|id| DndDecision::of(core.decide_id(id))).collect());
         assert_eq!(&by_id[..], &core[..]);
@@ -288,7 +289,7 @@ mod tests {
             ..DndDecision::default()
         }; 4];
         let e = other
-            .decide_handles(&handles, &mut out, None::<&mut [i64]>, &mut scratch)
+            .decide_handles(&handles, &mut out, None::<&mut [i64]>)
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("handles[0]"));
         assert_eq!(out, [DndDecision::default(); 4]);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use dnd_engine::UserHandle;
-use dnd_ffi::{layer_of, DndDecision, Prepared, CHUNK};
+use dnd_ffi::{layer_of, DndDecision, Prepared};
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -67,7 +67,7 @@ impl Decisions {
     ) -> PyResult<Decisions> {
         let mut d = Decisions::sized(handles.len(), defer, names);
         let (records, deferrals) = (&mut d.records, d.defer.as_deref_mut());
-        py.detach(|| core.decide_handles(handles, records, deferrals, &mut Vec::with_capacity(CHUNK)))
+        py.detach(|| core.decide_handles(handles, records, deferrals))
             .map_err(raise)?;
         Ok(d)
     }

@@ -192,9 +192,7 @@ pub unsafe extern "C" fn dnd_prepared_decide_handles(
                 deferrals(defer_until, count)?,
             )
         };
-        prepared
-            .0
-            .decide_handles(handles, out, defer, &mut Vec::with_capacity(CHUNK))
+        prepared.0.decide_handles(handles, out, defer)
     });
     // SAFETY: the ABI's contract 1 for `error`.
     unsafe { finish(error, outcome) }

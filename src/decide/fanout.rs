@@ -409,8 +409,8 @@ impl<'a> PreparedMessage<'a> {
     /// for callers that keep decisions in a form of their own (the C ABI's
     /// four-byte records), which would otherwise be written twice. A handle
     /// that is not these settings' is an error, as in `decide_into`, found
-    /// before any decision of its chunk of 256 recipients is handed over
-    /// (the earlier chunks' have been).
+    /// before any decision of its chunk is handed over (those of the
+    /// chunks before it have been, in order).
     pub fn decide_each(&self, recipients: &[UserHandle], mut each: impl FnMut(usize, Decision)) -> Result<(), Error> {
         let mut words = [0u64; CHUNK];
         let fast = Fast::of(self);

@@ -43,7 +43,10 @@ fn refused_everywhere(s: &Settings, h: UserHandle, good: UserHandle, expected: &
         // Only decisions before the refused handle were handed over, in order.
         let mut handed = Vec::new();
         assert_eq!(p.decide_each(&batch, |i, _| handed.push(i)).as_ref(), Err(expected));
-        assert!(handed.iter().copied().eq(0..handed.len()) && handed.len() <= at, "{handed:?}");
+        assert!(
+            handed.iter().copied().eq(0..handed.len()) && handed.len() <= at,
+            "{handed:?}"
+        );
         #[cfg(feature = "parallel")]
         {
             let two = std::num::NonZeroUsize::new(2).unwrap();

@@ -450,6 +450,27 @@ impl<'a> PreparedMessage<'a> {
         Ok(())
     }
 
+    /// As [`decide_into`](Self::decide_into), handing each decision to
+    /// `each` with the recipient's position rather than collecting them:
+    /// for callers that keep decisions in a form of their own (the C ABI's
+    /// four-byte records), which would otherwise be written twice. A handle
+    /// that is not these settings' is an error, as in `decide_into`, found
+    /// before any decision of its chunk is handed over (those of the
+    /// chunks before it have been, in order).
+    pub fn decide_each(&self, recipients: &[UserHandle], mut each: impl FnMut(usize, Decision)) -> Result<(), Error> {
+        let mut words = [0u64; CHUNK];
+        let fast = Fast::of(self);
+        for (c, chunk) in recipients.chunks(CHUNK).enumerate() {
+            self.gather(&fast, chunk, &mut words)?;
+            let pairs = chunk.iter().zip(&words).enumerate();
+            let each = &mut each;
+            in_mode!(fast, |decide| for (k, (&h, &w)) in pairs {
+                each(c * CHUNK + k, decide(h, w))
+            });
+        }
+        Ok(())
+    }
+
     /// As [`decide_into`](Self::decide_into), for recipients given by id.
     pub fn decide_ids_into<S: AsRef<str>>(&self, recipients: &[S], out: &mut Vec<Decision>) {
         out.clear();

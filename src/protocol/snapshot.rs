@@ -17,6 +17,7 @@
 //! not allowed ...`), never read as absent.
 
 mod format;
+mod members;
 
 use std::collections::HashSet;
 
@@ -203,6 +204,7 @@ impl Settings {
                         .collect(),
                 )
             },
+            members: self.members_snapshot(),
         }
     }
 
@@ -250,6 +252,9 @@ impl Settings {
         if s.format == 1 && s.user_groups.is_some() {
             return Err(Error::snapshot("userGroups are not in format 1"));
         }
+        if s.format == 1 && s.members.is_some() {
+            return Err(Error::snapshot("members are not in format 1"));
+        }
         if s.format == 1 && (s.private_as_mention.is_some() || s.mention_all_max_members.is_some()) {
             return Err(Error::snapshot(
                 "privateAsMention and mentionAllMaxMembers are not in format 1",
@@ -271,6 +276,9 @@ impl Settings {
         }
         if let Some(groups) = &s.user_groups {
             settings.restore_user_groups(groups)?;
+        }
+        if let Some(lists) = &s.members {
+            settings.restore_members(lists)?;
         }
         // By key, not by what was stored: an empty first entry stores nothing.
         let mut seen = HashSet::new();

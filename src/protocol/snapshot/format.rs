@@ -73,6 +73,18 @@ format_struct! {
         /// Saved only when a user group exists (format 2; refused in format
         /// 1), sorted by group id.
         pub(super) user_groups: Option<Vec<Obj<UserGroupSnapshot>>>,
+        /// Saved only when a conversation has members (formats 2 and 3;
+        /// refused in format 1), sorted by type and target id.
+        pub(super) members: Option<Vec<Obj<MembersSnapshot>>>,
+    }
+}
+
+format_struct! {
+    /// A group's or an ultra group's members, in member order, users of `users`.
+    pub(super) struct MembersSnapshot {
+        pub(super) conversation_type: ConversationType,
+        pub(super) target_id: String,
+        pub(super) member_ids: Vec<String>,
     }
 }
 

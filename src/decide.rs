@@ -24,6 +24,7 @@ mod explain;
 mod fanout;
 mod groups;
 mod holds;
+pub(crate) mod by_members;
 mod observe;
 pub(crate) mod walk;
 use audience::Audience;

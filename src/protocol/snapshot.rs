@@ -17,7 +17,7 @@
 //! not allowed ...`), never read as absent.
 
 mod format;
-mod members;
+mod member_lists;
 
 use std::collections::HashSet;
 

@@ -6,6 +6,7 @@
 //! hashed and a batch's buffers the only memory.
 
 use super::{Conversation, Decision, PreparedMessage};
+use crate::model::{ConversationType, UserId};
 use crate::store::UserHandle;
 
 /// Members decided per batch.
@@ -65,6 +66,17 @@ impl PreparedMessage<'_> {
                 each(&handles, &decisions);
                 total += handles.len();
             }
+        }
+    }
+
+    /// The members of the message's conversation, as ids, in member order
+    /// (none for a private or system message).
+    pub fn member_ids(&self) -> Vec<UserId> {
+        let settings = self.settings();
+        match self.message().conversation {
+            Conversation::Group { group_id } => settings.members(ConversationType::Group, group_id),
+            Conversation::UltraGroup { group_id, .. } => settings.members(ConversationType::UltraGroup, group_id),
+            _ => Vec::new(),
         }
     }
 }

@@ -24,7 +24,8 @@ use async_nats::client::RequestErrorKind;
 use async_nats::Client;
 use dnd_engine::shard::{Layout, ShardId, ShardKey};
 use dnd_engine::{Request, Response};
-use dnd_server::backend::{Answered, Backend, Chunk, Decider, Generation, Lines};
+use dnd_engine::push::{lines_refused, AnswerForm, Compact};
+use dnd_server::backend::{Answered, Backend, Chunk, Decider, Generation, Lines, MembersAsk};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -104,7 +105,31 @@ impl Api {
     }
 
     /// Appends the change `request` under `write` and answers in `generation`.
+    ///
+    /// A change of several users' memberships (a group join or quit) is cut
+    /// by partition ([`Request::split_by_partition`]), each part appended
+    /// to its partition under `write` and the partition's number, so that
+    /// each shard keeps its own users' memberships; a retry appends only
+    /// the parts not stored yet. The answer is the last part's sequence.
     pub async fn append(&self, request: &Request, generation: Generation, write: &str) -> Result<Answered, Error> {
+        if let Some(parts) = request.split_by_partition() {
+            let mut answer = generation.render(&Response::Ok);
+            let appends = parts.iter().map(|(partition, part)| async move {
+                let id = format!("{write}#p{}", partition.get());
+                self.log.append(part, &id, self.patience).await
+            });
+            let mut duplicate = true;
+            let mut seq = 0;
+            for appended in futures::future::join_all(appends).await {
+                let appended = appended?;
+                seq = seq.max(appended.seq);
+                duplicate &= appended.duplicate;
+            }
+            self.acked.fetch_max(seq, Ordering::AcqRel);
+            answer.seq = Some(seq);
+            answer.duplicate = duplicate;
+            return Ok(answer);
+        }
         let appended = self.log.append(request, write, self.patience).await?;
         self.acked.fetch_max(appended.seq, Ordering::AcqRel);
         let mut answer = generation.render(&Response::Ok);
@@ -118,6 +143,7 @@ impl Api {
     pub async fn get(&self, request: &Request, generation: Generation, after: u64) -> Result<Answered, Error> {
         let shard = match request.shard_key() {
             ShardKey::User(user) => self.layout.shard_of_user(user.as_str()),
+            ShardKey::Gather => return self.gather(request, generation, after).await,
             _ => ShardId(0),
         };
         let body = serde_json::to_vec(&GetRequest {
@@ -139,6 +165,128 @@ impl Api {
         answered.code = code;
         answered.json = json.to_owned();
         Ok(answered)
+    }
+
+    /// A get every shard holds a part of (a group's members): every shard
+    /// asked at once, the `users` of their answers joined in shard order
+    /// (the cluster's member order); the first refusal is the answer.
+    async fn gather(&self, request: &Request, generation: Generation, after: u64) -> Result<Answered, Error> {
+        let after = self.read_point(after);
+        let body = serde_json::to_vec(&GetRequest {
+            after,
+            request: request.clone(),
+            generation,
+        })
+        .map_err(|e| Error::frame("get", e))?;
+        let asks = self
+            .layout
+            .all()
+            .map(|shard| self.ask(self.log.space().get_subject(self.layout, shard), body.clone()));
+        let mut users: Vec<Value> = Vec::new();
+        for answer in futures::future::join_all(asks).await {
+            let answer = answer?;
+            let json: Map<String, Value> =
+                serde_json::from_slice(wire::payload(&answer)?).map_err(|e| Error::frame("get answer", e))?;
+            let code = json.get("code").and_then(Value::as_u64).unwrap_or(0);
+            if code != 200 {
+                let mut answered = generation.render(&Response::Ok);
+                answered.code = u16::try_from(code).unwrap_or(1000);
+                answered.json = Value::Object(json).to_string();
+                return Ok(answered);
+            }
+            match json.get("users") {
+                Some(Value::Array(part)) => users.extend(part.iter().cloned()),
+                _ => return Err(Error::frame("get answer", "a gathered answer without users")),
+            }
+        }
+        let mut answered = generation.render(&Response::Ok);
+        answered.json = serde_json::json!({ "code": 200, "users": users }).to_string();
+        Ok(answered)
+    }
+
+    /// Decides a push without recipients for every member: each shard asked
+    /// for its members a page at a time (shards at once, a shard's pages in
+    /// order), the pages joined in shard order, then member order within
+    /// the shard: the order `/group/user/query.json` lists them. The lines
+    /// form is refused once more than `max_lines` members were decided.
+    pub async fn decide_members(
+        &self,
+        message: &Map<String, Value>,
+        form: AnswerForm,
+        explain: bool,
+        after: u64,
+        max_lines: usize,
+    ) -> Result<Vec<u8>, MembersError> {
+        let after = self.read_point(after);
+        let limit: u32 = match form {
+            AnswerForm::Bits => 1 << 18,
+            _ => DECIDE_CHUNK as u32,
+        };
+        let pages = self.layout.all().map(|shard| async move {
+            let subject = self.log.space().decide_subject(self.layout, shard);
+            let mut parts: Vec<Vec<u8>> = Vec::new();
+            let mut first = Some(0u32);
+            while let Some(f) = first {
+                let body = serde_json::to_vec(&serde_json::json!({
+                    "after": after, "explain": explain, "push": message,
+                    "members": { "first": f, "limit": limit },
+                }))
+                .map_err(|e| Error::frame("decide", e))?;
+                let answer = self.ask(subject.clone(), body).await?;
+                #[derive(Deserialize)]
+                struct Page<'a> {
+                    next: Option<u32>,
+                    #[serde(borrow)]
+                    part: &'a serde_json::value::RawValue,
+                }
+                let page: Page<'_> =
+                    serde_json::from_slice(wire::payload(&answer)?).map_err(|e| Error::frame("decide answer", e))?;
+                parts.push(page.part.get().as_bytes().to_vec());
+                first = page.next;
+            }
+            Ok::<_, Error>(parts)
+        });
+        let mut out = Vec::new();
+        match form {
+            AnswerForm::Lines => {
+                let mut lines = 0usize;
+                out.extend_from_slice(b"{\"decisions\":[");
+                for shard in futures::future::join_all(pages).await {
+                    for part in shard? {
+                        let inner = part
+                            .strip_prefix(b"{\"decisions\":[")
+                            .and_then(|p| p.strip_suffix(b"]}"))
+                            .ok_or_else(|| Error::frame("decide answer", "a page that is not a decisions object"))?;
+                        if inner.is_empty() {
+                            continue;
+                        }
+                        let count: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&part[13..part.len() - 1])
+                            .map_err(|e| Error::frame("decide answer", e))?;
+                        lines += count.len();
+                        if lines > max_lines {
+                            return Err(MembersError::Refused(lines_refused(lines as u64, max_lines)));
+                        }
+                        if out.len() > 14 {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(inner);
+                    }
+                }
+                out.extend_from_slice(b"]}");
+            }
+            _ => {
+                let mut all = Compact::new(form);
+                for shard in futures::future::join_all(pages).await {
+                    for part in shard? {
+                        let text = std::str::from_utf8(&part).map_err(|e| Error::frame("decide answer", e))?;
+                        let page = Compact::from_json(text).map_err(|e| Error::frame("decide answer", e))?;
+                        all.append(&page);
+                    }
+                }
+                all.write_to(&mut out);
+            }
+        }
+        Ok(out)
     }
 
     /// Asks a shard, waiting for it while nobody serves its subject (a
@@ -399,8 +547,44 @@ impl Decider for Api {
         }
     }
 
+    fn decide_members(&self, ask: &MembersAsk<'_>, out: &mut Vec<u8>) -> Result<u64, Response> {
+        let decided = tokio::runtime::Handle::current().block_on(self.decide_members(
+            ask.fields,
+            ask.form,
+            ask.explain,
+            ask.after,
+            ask.max_lines,
+        ));
+        match decided {
+            Ok(answer) => {
+                out.extend_from_slice(&answer);
+                Ok(0)
+            }
+            Err(MembersError::Refused(e)) => Err(Response::from_error(&e)),
+            Err(MembersError::Cluster(e)) => Err(Response::Error {
+                code: 1000,
+                message: format!("the shards did not decide: {e}"),
+            }),
+        }
+    }
+
     fn chunk_size(&self) -> usize {
         DECIDE_CHUNK * DECIDE_PARTS
+    }
+}
+
+/// Why a push to the members was not decided.
+#[derive(Debug)]
+pub enum MembersError {
+    /// The push asks for more than it may (the lines of too many members).
+    Refused(dnd_engine::Error),
+    /// The shards did not answer.
+    Cluster(Error),
+}
+
+impl From<Error> for MembersError {
+    fn from(e: Error) -> MembersError {
+        MembersError::Cluster(e)
     }
 }
 

@@ -113,6 +113,8 @@ enum Read {
 enum Answer {
     Lines,
     Verdicts,
+    /// A page of this shard's members, for a push without recipients.
+    Members(crate::wire::MembersPage),
 }
 
 /// A marker's sequence, or why it was not appended.
@@ -228,7 +230,10 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             Some(m) = decides.next() => w.read(m, |payload| match payload.first() {
                 Some(&crate::frame::VERSION) => crate::frame::decode_request(payload).map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Verdicts))),
                 _ => serde_json::from_slice::<DecideRequest>(payload)
-                    .map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Lines)))
+                    .map(|d| {
+                        let answer = d.members.map_or(Answer::Lines, Answer::Members);
+                        (d.after, Read::Decide(d.push, d.explain, answer))
+                    })
                     .map_err(|e| Error::frame("a decide", e)),
             }).await,
             Some(m) = progress_requests.next() => {
@@ -389,6 +394,31 @@ impl Worker {
             Read::Decide(push, explain, form) => {
                 let mentioned = push.mentioned_ids();
                 match push.message(&mentioned) {
+                    Ok(message) if push.members => {
+                        let Answer::Members(page) = *form else {
+                            return wire::refused("a push without recipients needs a page of members");
+                        };
+                        let prepared = self.replica.settings().prepare(&message);
+                        let mut part = Vec::new();
+                        let (_, next) = dnd_engine::push::write_member_page(
+                            &prepared,
+                            push.answer,
+                            *explain,
+                            page.first,
+                            page.limit as usize,
+                            &mut part,
+                        );
+                        let mut out = vec![0];
+                        out.extend_from_slice(b"{\"next\":");
+                        match next {
+                            Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                            None => out.extend_from_slice(b"null"),
+                        }
+                        out.extend_from_slice(b",\"part\":");
+                        out.extend_from_slice(&part);
+                        out.push(b'}');
+                        out
+                    }
                     Ok(message) => {
                         let prepared = self.replica.settings().prepare(&message);
                         let verdicts = *form == Answer::Verdicts && !explain;

@@ -41,24 +41,38 @@ impl PreparedMessage<'_> {
     /// assert_eq!((n, pushed), (2, vec!["a".to_owned()]));
     /// # Ok::<(), dnd_engine::Error>(())
     /// ```
-    pub fn decide_members(&self, mut each: impl FnMut(&[UserHandle], &[Decision])) -> usize {
+    pub fn decide_members(&self, each: impl FnMut(&[UserHandle], &[Decision])) -> usize {
+        self.decide_member_page(0, usize::MAX, each).0
+    }
+
+    /// As [`decide_members`](Self::decide_members), for a page: the members
+    /// whose numbers ([`UserHandle::number`]) are `first` or more, at most
+    /// `limit` of them. Returns how many were decided and, when members
+    /// remain past the page, the `first` of the next page.
+    pub fn decide_member_page(
+        &self,
+        first: u32,
+        limit: usize,
+        mut each: impl FnMut(&[UserHandle], &[Decision]),
+    ) -> (usize, Option<u32>) {
         let settings = self.settings();
         let conversation = self.message().conversation;
         let (t, target) = match conversation {
             Conversation::Group { group_id } | Conversation::UltraGroup { group_id, .. } => {
                 (conversation.conversation_type(), group_id)
             }
-            _ => return 0,
+            _ => return (0, None),
         };
-        let mut handles = Vec::with_capacity(MEMBER_BATCH.min(settings.member_count(t, target)));
+        let batch = MEMBER_BATCH.min(limit).max(1);
+        let mut handles = Vec::with_capacity(batch.min(settings.member_count(t, target)));
         let mut decisions = Vec::with_capacity(handles.capacity());
-        let mut members = settings.member_handles(t, target);
+        let mut members = settings.member_handles_from(t, target, first).peekable();
         let mut total = 0;
-        loop {
+        while total < limit {
             handles.clear();
-            handles.extend(members.by_ref().take(MEMBER_BATCH));
+            handles.extend(members.by_ref().take(batch.min(limit - total)));
             if handles.is_empty() {
-                return total;
+                break;
             }
             // The handles are these settings' own: `decide_into` refuses
             // only another settings' handle.
@@ -67,6 +81,7 @@ impl PreparedMessage<'_> {
                 total += handles.len();
             }
         }
+        (total, members.peek().map(|h| h.number()))
     }
 
     /// The members of the message's conversation, as ids, in member order

@@ -31,7 +31,7 @@ mod answer;
 mod de;
 mod line;
 
-pub use answer::{write_members, AnswerForm, Compact};
+pub use answer::{lines_refused, write_member_page, write_members, AnswerForm, Compact};
 pub use line::DecisionLine;
 
 use serde::de::DeserializeSeed;

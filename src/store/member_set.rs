@@ -165,21 +165,31 @@ impl MemberSet {
 
     /// The numbers, ascending.
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.blocks.iter().flat_map(|(&high, block)| {
-            let base = u32::from(high) << 16;
-            let list: &[u16] = match block {
-                Block::List(l) => l,
-                Block::Bits(..) => &[],
-            };
-            let bits = match block {
-                Block::Bits(b, _) => Some(bits_of(b)),
-                Block::List(_) => None,
-            };
-            list.iter()
-                .copied()
-                .chain(bits.into_iter().flatten())
-                .map(move |low| base | u32::from(low))
-        })
+        self.iter_from(0)
+    }
+
+    /// The numbers from `first` on, ascending.
+    pub(crate) fn iter_from(&self, first: u32) -> impl Iterator<Item = u32> + '_ {
+        let start = (first >> 16) as u16;
+        self.blocks
+            .range(start..)
+            .flat_map(|(&high, block)| {
+                let base = u32::from(high) << 16;
+                let list: &[u16] = match block {
+                    Block::List(l) => l,
+                    Block::Bits(..) => &[],
+                };
+                let bits = match block {
+                    Block::Bits(b, _) => Some(bits_of(b)),
+                    Block::List(_) => None,
+                };
+                list.iter()
+                    .copied()
+                    .chain(bits.into_iter().flatten())
+                    .map(move |low| base | u32::from(low))
+            })
+            // Within the first block only: at most 2¹⁶ passed over.
+            .skip_while(move |&n| n < first)
     }
 
     /// Bytes held on the heap (the blocks, and about 16 bytes of tree per block).
@@ -216,6 +226,8 @@ mod tests {
             assert_eq!(set.len(), oracle.len());
             if step % 997 == 0 {
                 assert!(set.iter().eq(oracle.iter().copied()), "step {step}");
+                let from = n.saturating_sub(5);
+                assert!(set.iter_from(from).eq(oracle.range(from..).copied()), "step {step} from {from}");
             }
         }
         assert!(set.iter().eq(oracle.iter().copied()));

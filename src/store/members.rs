@@ -117,10 +117,22 @@ impl Settings {
         conversation_type: ConversationType,
         target: &str,
     ) -> impl Iterator<Item = UserHandle> + 's {
+        self.member_handles_from(conversation_type, target, 0)
+    }
+
+    /// The members of `target` whose numbers are `first` or more, as
+    /// handles, in member order: a page of [`Settings::member_handles`]
+    /// resumed after a member whose number was `first - 1`.
+    pub fn member_handles_from<'s>(
+        &'s self,
+        conversation_type: ConversationType,
+        target: &str,
+        first: u32,
+    ) -> impl Iterator<Item = UserHandle> + 's {
         self.members
             .of(conversation_type, target)
             .into_iter()
-            .flat_map(MemberSet::iter)
+            .flat_map(move |set| set.iter_from(first))
             .map(|n| self.handle_at(n as usize))
     }
 

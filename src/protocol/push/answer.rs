@@ -217,24 +217,49 @@ pub fn write_members(
     max_lines: usize,
     out: &mut Vec<u8>,
 ) -> Result<u64, Error> {
-    let settings = prepared.settings();
     if form == AnswerForm::Lines {
+        let settings = prepared.settings();
         let count = match prepared.message().conversation {
             Conversation::Group { group_id } => settings.member_count(ConversationType::Group, group_id),
             Conversation::UltraGroup { group_id, .. } => settings.member_count(ConversationType::UltraGroup, group_id),
             _ => 0,
         };
         if count > max_lines {
-            return Err(Error::field(
-                "push.answer",
-                Error::Invalid(format!(
-                    "the lines of {count} members, more than {max_lines}; ask for \"push\" or \"bits\""
-                )),
-            ));
+            return Err(lines_refused(count as u64, max_lines));
         }
+    }
+    Ok(write_member_page(prepared, form, explain, 0, usize::MAX, out).0)
+}
+
+/// The refusal of the lines of `count` members, more than `max_lines`.
+#[must_use]
+pub fn lines_refused(count: u64, max_lines: usize) -> Error {
+    Error::field(
+        "push.answer",
+        Error::Invalid(format!(
+            "the lines of {count} members, more than {max_lines}; ask for \"push\" or \"bits\""
+        )),
+    )
+}
+
+/// Writes one page of the members' answer ([`PreparedMessage::decide_member_page`]:
+/// the members numbered `first` or more, at most `limit`) in `form`, as a
+/// whole answer object, to `out`: how many members it holds and the
+/// `first` of the next page, if members remain. A cluster's shard answers
+/// its members a page at a time; the pages, in order, are joined.
+pub fn write_member_page(
+    prepared: &PreparedMessage<'_>,
+    form: AnswerForm,
+    explain: bool,
+    first: u32,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> (u64, Option<u32>) {
+    let settings = prepared.settings();
+    if form == AnswerForm::Lines {
         out.extend_from_slice(b"{\"decisions\":[");
         let mut n = 0u64;
-        prepared.decide_members(|handles, _| {
+        let (_, next) = prepared.decide_member_page(first, limit, |handles, _| {
             for &h in handles {
                 let id = settings.user_id(h).unwrap_or_default();
                 if n > 0 {
@@ -245,10 +270,10 @@ pub fn write_members(
             }
         });
         out.extend_from_slice(b"]}");
-        return Ok(n);
+        return (n, next);
     }
     let mut compact = Compact::new(form);
-    prepared.decide_members(|handles, decisions| {
+    let (_, next) = prepared.decide_member_page(first, limit, |handles, decisions| {
         for (&h, d) in handles.iter().zip(decisions) {
             if form == AnswerForm::Bits {
                 compact.add_bit(d.push());
@@ -258,5 +283,5 @@ pub fn write_members(
         }
     });
     compact.write_to(out);
-    Ok(compact.recipients)
+    (compact.recipients, next)
 }

@@ -218,6 +218,9 @@ impl Api {
         max_lines: usize,
     ) -> Result<Vec<u8>, MembersError> {
         let after = self.read_point(after);
+        let mut message = message.clone();
+        message.insert("answer".into(), Value::String(form.as_str().into()));
+        let message = &message;
         let limit: u32 = match form {
             AnswerForm::Bits => 1 << 18,
             _ => DECIDE_CHUNK as u32,

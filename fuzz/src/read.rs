@@ -207,6 +207,7 @@ const TOP: &[&str] = &[
     "users",
     "conversations",
     "userGroups",
+    "members",
 ];
 const USER: &[&str] = &[
     "userId",
@@ -223,7 +224,7 @@ const USER: &[&str] = &[
 ];
 /// The fields format 1 does not have, at the top and in a user (the
 /// snapshot generator breaks the format with them too).
-pub(crate) const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers", "userGroups"];
+pub(crate) const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers", "userGroups", "members"];
 pub(crate) const USER_2: &[&str] = &[
     "schedule",
     "snooze",
@@ -403,6 +404,34 @@ fn read(text: &[u8]) -> Result<Read, String> {
             member_ids.push(user_id(m, &p)?);
         }
         naive.apply(&Request::SetUserGroup { group_id, member_ids });
+    }
+    // Member lists decide nothing for listed recipients: checked, not applied.
+    let mut seen = HashSet::new();
+    for (i, m) in array(top, "members", "")?.iter().enumerate() {
+        let place = format!("members[{i}]");
+        let mo = object(m, &place, &["conversationType", "targetId", "memberIds"])?;
+        let t = mo.get("conversationType").and_then(Value::as_i64);
+        if !matches!(t, Some(3 | 10)) {
+            return Err(format!("{place}.conversationType: not 3 or 10"));
+        }
+        let target = string(mo, "targetId", &place)?;
+        TargetId::new(&target).map_err(|e| format!("{place}: {e}"))?;
+        once(&mut seen, (t, target), &place)?;
+        let list = array(mo, "memberIds", &place)?;
+        if list.is_empty() {
+            return Err(format!("{place}.memberIds: empty"));
+        }
+        let mut members = HashSet::new();
+        for (k, id) in list.iter().enumerate() {
+            let p = format!("{place}.memberIds[{k}]");
+            let Value::String(id) = id else {
+                return Err(format!("{p} is not a string"));
+            };
+            once(&mut members, id.clone(), &p)?;
+            if !ids.contains(id) {
+                return Err(format!("{p}: {id:?} is not in users"));
+            }
+        }
     }
     Ok(Read {
         naive,

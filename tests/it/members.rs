@@ -266,3 +266,46 @@ fn deciding_the_members_of_a_large_sparse_ultra_group_equals_deciding_their_ids(
         }
     }
 }
+
+#[test]
+fn s13_a_group_join_is_cut_by_partition() {
+    use dnd_engine::shard::{partition_of, ShardKey};
+    let ids: String = (0..200).map(|i| format!("userId=m{i}&")).collect();
+    let join = Request::parse("/group/join.json", format!("{ids}groupId=g&groupName=G").as_bytes()).unwrap();
+    let Request::GroupJoin { user_ids, .. } = &join else { panic!("a group join") };
+    assert_eq!(join.shard_key(), ShardKey::Users(user_ids));
+    let parts = join.split_by_partition().unwrap();
+    assert!(parts.len() > 1);
+    let mut all = Vec::new();
+    let mut last = None;
+    for (p, part) in &parts {
+        assert!(last < Some(*p), "partition order");
+        last = Some(*p);
+        let Request::GroupJoin { user_ids, group_id } = part else { panic!("a group join") };
+        assert_eq!(group_id.as_str(), "g");
+        assert!(user_ids.iter().all(|u| partition_of(u.as_str()) == *p));
+        all.extend(user_ids.iter().map(|u| u.as_str().to_owned()));
+    }
+    all.sort();
+    let mut want: Vec<String> = user_ids.iter().map(|u| u.as_str().to_owned()).collect();
+    want.sort();
+    assert_eq!(all, want);
+    // Applied apart, the parts make what the whole makes.
+    let mut whole = utc();
+    assert_eq!(whole.apply(&join).code(), 200);
+    let mut cut = utc();
+    for (_, part) in parts.iter().rev() {
+        assert_eq!(cut.apply(part).code(), 200);
+    }
+    let mut a = whole.members(ConversationType::Group, "g");
+    let mut b = cut.members(ConversationType::Group, "g");
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    // An ultra-group join goes to its user's shard; the query to every shard.
+    let one = Request::parse("/ultragroup/join.json", b"groupId=c&userId=m1").unwrap();
+    assert!(matches!(one.shard_key(), ShardKey::User(u) if u.as_str() == "m1"));
+    assert!(one.split_by_partition().is_none());
+    let query = Request::parse("/group/user/query.json", b"groupId=g").unwrap();
+    assert_eq!(query.shard_key(), ShardKey::Gather);
+}

@@ -34,6 +34,7 @@ pub mod apps;
 mod feed;
 pub mod frame;
 pub mod log;
+pub mod members;
 pub mod nats_server;
 pub mod run;
 mod snapshot;

@@ -3,7 +3,12 @@
 //! one user: the driver shuffles a form's parameters, and the order of
 //! several `userId`s is the order the request keeps.
 
+use std::collections::HashSet;
+
 use dnd_engine::{Request, TargetId, UserId};
+use serde_json::Value;
+
+use crate::read::{array, object, once, string, Obj};
 use rand::rngs::SmallRng;
 use rand::Rng;
 
@@ -55,4 +60,39 @@ pub fn form_of(request: &Request) -> Option<(&'static str, Vec<(&'static str, St
         Request::GroupUserQuery { group_id } => ("/group/user/query.json", vec![("groupId", group_id.to_string())]),
         _ => return None,
     })
+}
+
+/// Checks a snapshot's `members` as the engine's restore does (3 or 10, a
+/// target id, each conversation once, 1 or more members, each once and in
+/// `ids`). Member lists decide nothing for listed recipients: the oracle
+/// checks them and keeps nothing.
+pub(crate) fn check_snapshot(top: &Obj, ids: &HashSet<String>) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for (i, m) in array(top, "members", "")?.iter().enumerate() {
+        let place = format!("members[{i}]");
+        let mo = object(m, &place, &["conversationType", "targetId", "memberIds"])?;
+        let t = mo.get("conversationType").and_then(Value::as_i64);
+        if !matches!(t, Some(3 | 10)) {
+            return Err(format!("{place}.conversationType: not 3 or 10"));
+        }
+        let target = string(mo, "targetId", &place)?;
+        TargetId::new(&target).map_err(|e| format!("{place}: {e}"))?;
+        once(&mut seen, (t, target), &place)?;
+        let list = array(mo, "memberIds", &place)?;
+        if list.is_empty() {
+            return Err(format!("{place}.memberIds: empty"));
+        }
+        let mut members = HashSet::new();
+        for (k, id) in list.iter().enumerate() {
+            let p = format!("{place}.memberIds[{k}]");
+            let Value::String(id) = id else {
+                return Err(format!("{p} is not a string"));
+            };
+            once(&mut members, id.clone(), &p)?;
+            if !ids.contains(id) {
+                return Err(format!("{p}: {id:?} is not in users"));
+            }
+        }
+    }
+    Ok(())
 }

@@ -113,10 +113,10 @@ impl<'de> Deserialize<'de> for Strict {
     }
 }
 
-type Obj = Map<String, Value>;
+pub(crate) type Obj = Map<String, Value>;
 
 /// `v` as an object with only the keys `allowed`.
-fn object<'v>(v: &'v Value, place: &str, allowed: &[&str]) -> Result<&'v Obj, String> {
+pub(crate) fn object<'v>(v: &'v Value, place: &str, allowed: &[&str]) -> Result<&'v Obj, String> {
     let Value::Object(o) = v else {
         return Err(format!("{place} is {v}, not an object"));
     };
@@ -130,7 +130,7 @@ fn object<'v>(v: &'v Value, place: &str, allowed: &[&str]) -> Result<&'v Obj, St
 }
 
 /// The array at `key` (none when absent).
-fn array<'v>(o: &'v Obj, key: &str, place: &str) -> Result<&'v [Value], String> {
+pub(crate) fn array<'v>(o: &'v Obj, key: &str, place: &str) -> Result<&'v [Value], String> {
     match o.get(key) {
         None => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
@@ -142,7 +142,7 @@ fn required<'v>(o: &'v Obj, key: &str, place: &str) -> Result<&'v Value, String>
     o.get(key).ok_or_else(|| format!("{place}.{key} is missing"))
 }
 
-fn string(o: &Obj, key: &str, place: &str) -> Result<String, String> {
+pub(crate) fn string(o: &Obj, key: &str, place: &str) -> Result<String, String> {
     match required(o, key, place)? {
         Value::String(s) => Ok(s.clone()),
         other => Err(format!("{place}.{key} is {other}, not a string")),
@@ -190,7 +190,7 @@ fn type_level(v: &Value, place: &str) -> Result<(ConversationType, Level), Strin
 }
 
 /// Refuses a second `key`.
-fn once<K: std::hash::Hash + Eq + fmt::Debug>(seen: &mut HashSet<K>, key: K, place: &str) -> Result<(), String> {
+pub(crate) fn once<K: std::hash::Hash + Eq + fmt::Debug>(seen: &mut HashSet<K>, key: K, place: &str) -> Result<(), String> {
     let text = format!("{key:?}");
     match seen.insert(key) {
         true => Ok(()),
@@ -405,34 +405,7 @@ fn read(text: &[u8]) -> Result<Read, String> {
         }
         naive.apply(&Request::SetUserGroup { group_id, member_ids });
     }
-    // Member lists decide nothing for listed recipients: checked, not applied.
-    let mut seen = HashSet::new();
-    for (i, m) in array(top, "members", "")?.iter().enumerate() {
-        let place = format!("members[{i}]");
-        let mo = object(m, &place, &["conversationType", "targetId", "memberIds"])?;
-        let t = mo.get("conversationType").and_then(Value::as_i64);
-        if !matches!(t, Some(3 | 10)) {
-            return Err(format!("{place}.conversationType: not 3 or 10"));
-        }
-        let target = string(mo, "targetId", &place)?;
-        TargetId::new(&target).map_err(|e| format!("{place}: {e}"))?;
-        once(&mut seen, (t, target), &place)?;
-        let list = array(mo, "memberIds", &place)?;
-        if list.is_empty() {
-            return Err(format!("{place}.memberIds: empty"));
-        }
-        let mut members = HashSet::new();
-        for (k, id) in list.iter().enumerate() {
-            let p = format!("{place}.memberIds[{k}]");
-            let Value::String(id) = id else {
-                return Err(format!("{p} is not a string"));
-            };
-            once(&mut members, id.clone(), &p)?;
-            if !ids.contains(id) {
-                return Err(format!("{p}: {id:?} is not in users"));
-            }
-        }
-    }
+    crate::members::check_snapshot(top, &ids)?;
     Ok(Read {
         naive,
         format,

@@ -309,3 +309,20 @@ fn s13_a_group_join_is_cut_by_partition() {
     let query = Request::parse("/group/user/query.json", b"groupId=g").unwrap();
     assert_eq!(query.shard_key(), ShardKey::Gather);
 }
+
+#[test]
+fn s13_a_push_without_recipients_is_to_the_members_and_says_its_answer_form() {
+    use dnd_engine::push::{AnswerForm, Push};
+    let p = Push::from_json(r#"{"at": 0, "conversationType": 10, "targetId": "club", "fromUserId": "s"}"#).unwrap();
+    assert!(p.members && p.recipients.is_empty() && p.answer == AnswerForm::Lines);
+    let p = Push::from_json(r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": [], "answer": "bits"}"#)
+        .unwrap();
+    assert!(!p.members && p.answer == AnswerForm::Bits);
+    let e = Push::from_json(r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "answer": 2}"#);
+    assert!(e.unwrap_err().to_string().starts_with("push.answer: "));
+    let e = Push::from_json(r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "answer": "all"}"#);
+    assert!(e.unwrap_err().to_string().contains("lines, push or bits"));
+    let p = Push::from_json(r#"{"at": 0, "conversationType": 6, "fromUserId": "s"}"#).unwrap();
+    let e = p.message(&[]).unwrap_err().to_string();
+    assert!(e.starts_with("push.recipients: required for a private or system message"), "{e}");
+}

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use crate::decide::{Conversation, PreparedMessage};
 use crate::model::ConversationType;
 use crate::error::Error;
-use crate::push::DecisionLine;
+use super::DecisionLine;
 
 /// The form of a push's answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -161,7 +161,7 @@ fn a_malformed_push_is_refused_naming_the_field() {
             "fromUserId",
         ),
         (
-            r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s"}"#,
+            r#"{"at": 0, "conversationType": 1, "fromUserId": "s"}"#,
             "recipients",
         ),
         (

@@ -147,7 +147,7 @@ fn json_errors_name_the_field_and_what_it_must_be() {
         (mention(r#"{"type": 2, "userIdList": "a"}"#), "push.mentionedInfo.userIdList: must be an array of user ids (strings)".into()),
         (mention(r#"{"type": 2, "userIdList": ["a", 1]}"#), "push.mentionedInfo.userIdList[1]: must be a user id (a string)".into()),
         (mention(r#"{"type": 2, "who": 1}"#), "push.mentionedInfo.who: is not a field here; expected one of type, userIdList or userGroupIds".into()),
-        (with("color", "\"red\""), "push.color: is not a field here; expected one of at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, urgent, memberCount, mentionAllAllowed, text, hold, messageId".into()),
+        (with("color", "\"red\""), "push.color: is not a field here; expected one of at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, urgent, memberCount, mentionAllAllowed, text, hold, messageId, answer".into()),
         (r#"{"push": {"at": 0, "conversationType": 1, "fromUserId": "s"}}"#.into(), "push.recipients: required for a private or system message (only groups and ultra groups have members)".into()),
         (r#"{"push": {"conversationType": 3, "fromUserId": "s", "recipients": []}}"#.into(), format!("push.at: is missing; it {AT}")),
         (r#"{"push": 5}"#.into(), "push: must be an object (a message and its recipients)".into()),

@@ -31,7 +31,10 @@ fn world() -> (Settings, Vec<String>, Vec<UserHandle>) {
     let mut order: Vec<usize> = (0..USERS).collect();
     order.shuffle(&mut rng);
     for &i in &order {
-        let r = s.handle("/ultragroup/join.json", format!("groupId=club&userId={}", ids[i]).as_bytes());
+        let r = s.handle(
+            "/ultragroup/join.json",
+            format!("groupId=club&userId={}", ids[i]).as_bytes(),
+        );
         assert_eq!(r.code(), 200);
     }
     for id in &ids {

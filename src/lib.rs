@@ -110,8 +110,8 @@ mod protocol;
 mod shared;
 mod store;
 
-pub use decide::defer::{Boundary, Deferral};
 pub use decide::by_members::MEMBER_BATCH;
+pub use decide::defer::{Boundary, Deferral};
 pub use decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 pub use decide::{Conversation, Decision, Explanation, Message, PreparedMessage, Recipient, Step};
 pub use error::excerpt::{Escaped, Excerpt};

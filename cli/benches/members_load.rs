@@ -134,7 +134,10 @@ fn pushes() -> Vec<(&'static str, String)> {
     let inline = serde_json::to_string(&ids).unwrap();
     vec![
         ("ids inline, lines", format!("{{{head},\"recipients\":{inline}}}")),
-        ("ids inline, bits", format!("{{{head},\"answer\":\"bits\",\"recipients\":{inline}}}")),
+        (
+            "ids inline, bits",
+            format!("{{{head},\"answer\":\"bits\",\"recipients\":{inline}}}"),
+        ),
         ("members, lines", format!("{{{head}}}")),
         ("members, push", format!("{{{head},\"answer\":\"push\"}}")),
         ("members, bits", format!("{{{head},\"answer\":\"bits\"}}")),
@@ -175,7 +178,10 @@ fn main() {
     let client = Client::new(addr);
     let started = Instant::now();
     world(&client);
-    println!("one node: the world written in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "one node: the world written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let single: Vec<Figure> = pushes.iter().map(|(n, p)| measure(&client, n, p)).collect();
     drop(node);
 
@@ -188,7 +194,10 @@ fn main() {
     let client = Client::new(addr);
     let started = Instant::now();
     world(&client);
-    println!("3 shards: the world written in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "3 shards: the world written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let cluster: Vec<Figure> = pushes.iter().map(|(n, p)| measure(&client, n, p)).collect();
     drop(api);
     drop(shards);

@@ -141,7 +141,11 @@ impl<W: Write> Session<W> {
         // A push without recipients goes to every member the settings keep.
         let members: Vec<String>;
         let ids: &[String] = if push.members {
-            members = prepared.member_ids().into_iter().map(|id| id.as_str().to_owned()).collect();
+            members = prepared
+                .member_ids()
+                .into_iter()
+                .map(|id| id.as_str().to_owned())
+                .collect();
             &members
         } else {
             &push.recipients

@@ -450,7 +450,6 @@ impl Decider for Api {
     }
 }
 
-
 impl Backend for Api {
     async fn change(&self, request: Request, generation: Generation, write: String) -> Answered {
         self.append(&request, generation, &write)

@@ -16,7 +16,12 @@ impl Api {
     /// A get every shard holds a part of (a group's members): every shard
     /// asked at once, the `users` of their answers joined in shard order
     /// (the cluster's member order); the first refusal is the answer.
-    pub(crate) async fn gather(&self, request: &Request, generation: Generation, after: u64) -> Result<Answered, Error> {
+    pub(crate) async fn gather(
+        &self,
+        request: &Request,
+        generation: Generation,
+        after: u64,
+    ) -> Result<Answered, Error> {
         let after = self.read_point(after);
         let body = serde_json::to_vec(&GetRequest {
             after,
@@ -109,8 +114,9 @@ impl Api {
                         if inner.is_empty() {
                             continue;
                         }
-                        let count: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&part[13..part.len() - 1])
-                            .map_err(|e| Error::frame("decide answer", e))?;
+                        let count: Vec<&serde_json::value::RawValue> =
+                            serde_json::from_slice(&part[13..part.len() - 1])
+                                .map_err(|e| Error::frame("decide answer", e))?;
                         lines += count.len();
                         if lines > max_lines {
                             return Err(MembersError::Refused(lines_refused(lines as u64, max_lines)));
@@ -137,7 +143,6 @@ impl Api {
         }
         Ok(out)
     }
-
 }
 
 /// Why a push to the members was not decided.

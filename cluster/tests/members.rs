@@ -36,7 +36,11 @@ async fn three_shards_decide_their_own_members_as_one_node_decides_them_all() {
     };
     for _ in 0..400 {
         let u = below(500);
-        let path = if below(10) == 0 { "/ultragroup/quit.json" } else { "/ultragroup/join.json" };
+        let path = if below(10) == 0 {
+            "/ultragroup/quit.json"
+        } else {
+            "/ultragroup/join.json"
+        };
         requests.push((path.into(), format!("groupId=club&userId=u{u}")));
     }
     // A group join of 40 users: cut by partition, each part to its shard.
@@ -71,7 +75,10 @@ async fn three_shards_decide_their_own_members_as_one_node_decides_them_all() {
         .map(|u| u["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 38);
-    let mut want: Vec<String> = (0..40).filter(|i| *i != 1 && *i != 2).map(|i| format!("u{}", i * 7)).collect();
+    let mut want: Vec<String> = (0..40)
+        .filter(|i| *i != 1 && *i != 2)
+        .map(|i| format!("u{}", i * 7))
+        .collect();
     ids.sort();
     want.sort();
     assert_eq!(ids, want);
@@ -91,7 +98,10 @@ async fn three_shards_decide_their_own_members_as_one_node_decides_them_all() {
         let lines_text = lines;
         let lines: Value = serde_json::from_slice(&lines_text).unwrap();
         let decided: Vec<&Value> = lines["decisions"].as_array().unwrap().iter().collect();
-        let members: Vec<String> = decided.iter().map(|d| d["userId"].as_str().unwrap().to_owned()).collect();
+        let members: Vec<String> = decided
+            .iter()
+            .map(|d| d["userId"].as_str().unwrap().to_owned())
+            .collect();
         // Every member once, in shard order: the reference's members.
         let mut sorted = members.clone();
         sorted.sort();

@@ -190,7 +190,11 @@ fn type_level(v: &Value, place: &str) -> Result<(ConversationType, Level), Strin
 }
 
 /// Refuses a second `key`.
-pub(crate) fn once<K: std::hash::Hash + Eq + fmt::Debug>(seen: &mut HashSet<K>, key: K, place: &str) -> Result<(), String> {
+pub(crate) fn once<K: std::hash::Hash + Eq + fmt::Debug>(
+    seen: &mut HashSet<K>,
+    key: K,
+    place: &str,
+) -> Result<(), String> {
     let text = format!("{key:?}");
     match seen.insert(key) {
         true => Ok(()),

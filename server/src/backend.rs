@@ -249,7 +249,11 @@ impl Decider for Local {
 
 impl Local {
     /// The members' answer, from the settings in memory.
-    pub fn members_answer(settings: &dnd_engine::Settings, ask: &MembersAsk<'_>, out: &mut Vec<u8>) -> Result<u64, Response> {
+    pub fn members_answer(
+        settings: &dnd_engine::Settings,
+        ask: &MembersAsk<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<u64, Response> {
         let prepared = settings.prepare(ask.message);
         write_members(&prepared, ask.form, ask.explain, ask.max_lines, out).map_err(|e| Response::from_error(&e))
     }

@@ -29,8 +29,8 @@ use dnd_engine::{Layer, PreparedMessage, Response};
 use serde_json::{Map, Value};
 
 use crate::backend::{Chunk, Decider, Lines, MembersAsk};
-use dnd_engine::push::{AnswerForm, Compact};
 use crate::metrics::Decisions;
+use dnd_engine::push::{AnswerForm, Compact};
 use scan::Scanner;
 
 /// Recipients decided against one version of the settings.

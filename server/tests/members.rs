@@ -66,7 +66,11 @@ fn a_push_to_the_members_equals_the_push_to_their_ids_in_every_form() {
         for _ in 0..300 {
             let u = rng.below(400);
             let body = format!("groupId={group}&userId=u{u}");
-            let path = if rng.below(8) == 0 { "/ultragroup/quit.json" } else { "/ultragroup/join.json" };
+            let path = if rng.below(8) == 0 {
+                "/ultragroup/quit.json"
+            } else {
+                "/ultragroup/join.json"
+            };
             assert_eq!(c.post(path, &body).status, 200);
         }
         for _ in 0..60 {
@@ -109,7 +113,11 @@ fn a_push_to_the_members_equals_the_push_to_their_ids_in_every_form() {
         sorted.dedup();
         assert_eq!(sorted.len(), members.len(), "each member once");
         let sender = members[rng.below(members.len() as u64) as usize].clone();
-        for mention in [json!(null), json!({"type": 1}), json!({"type": 2, "userIdList": [members[3]]})] {
+        for mention in [
+            json!(null),
+            json!({"type": 1}),
+            json!({"type": 2, "userIdList": [members[3]]}),
+        ] {
             let mut push = json!({"at": 1_764_000_000_000i64 + rng.below(86_400_000) as i64,
                 "conversationType": 10, "targetId": group, "fromUserId": sender});
             if !mention.is_null() {
@@ -125,7 +133,12 @@ fn a_push_to_the_members_equals_the_push_to_their_ids_in_every_form() {
                 .iter()
                 .map(|d| d["push"].as_bool().unwrap())
                 .collect();
-            let pushed: Vec<&String> = members.iter().zip(&pushes).filter(|(_, &p)| p).map(|(m, _)| m).collect();
+            let pushed: Vec<&String> = members
+                .iter()
+                .zip(&pushes)
+                .filter(|(_, &p)| p)
+                .map(|(m, _)| m)
+                .collect();
             assert!(!pushed.is_empty() && pushed.len() < members.len());
             let mut compact = push.clone();
             compact["answer"] = json!("push");
@@ -154,12 +167,20 @@ fn the_lines_of_more_members_than_the_recipient_limit_are_refused_the_compact_fo
     let server = TestServer::start(cfg, dir.path());
     let c = server.client();
     for u in 0..8 {
-        assert_eq!(c.post("/ultragroup/join.json", &format!("groupId=club&userId=u{u}")).status, 200);
+        assert_eq!(
+            c.post("/ultragroup/join.json", &format!("groupId=club&userId=u{u}"))
+                .status,
+            200
+        );
     }
     let push = json!({"at": 0, "conversationType": 10, "targetId": "club", "fromUserId": "u0"});
     let a = c.post(DECIDE, &push.to_string());
     assert_eq!(a.status, 400);
-    assert!(a.body.contains("push.answer") && a.body.contains("more than 5"), "{}", a.body);
+    assert!(
+        a.body.contains("push.answer") && a.body.contains("more than 5"),
+        "{}",
+        a.body
+    );
     let mut bits = push.clone();
     bits["answer"] = json!("bits");
     let a = c.post(DECIDE, &bits.to_string());

@@ -227,7 +227,10 @@ mod tests {
             if step % 997 == 0 {
                 assert!(set.iter().eq(oracle.iter().copied()), "step {step}");
                 let from = n.saturating_sub(5);
-                assert!(set.iter_from(from).eq(oracle.range(from..).copied()), "step {step} from {from}");
+                assert!(
+                    set.iter_from(from).eq(oracle.range(from..).copied()),
+                    "step {step} from {from}"
+                );
             }
         }
         assert!(set.iter().eq(oracle.iter().copied()));

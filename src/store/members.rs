@@ -63,7 +63,12 @@ impl Settings {
     /// members and nothing changes). Joining twice is joining once. Each
     /// member is numbered, as a user who sets something is; running out of
     /// numbers is refused before anything changes.
-    pub fn join(&mut self, conversation_type: ConversationType, target: &TargetId, users: &[UserId]) -> Result<(), Error> {
+    pub fn join(
+        &mut self,
+        conversation_type: ConversationType,
+        target: &TargetId,
+        users: &[UserId],
+    ) -> Result<(), Error> {
         let Some(s) = slot(conversation_type) else {
             return Ok(());
         };
@@ -85,7 +90,9 @@ impl Settings {
     pub fn quit(&mut self, conversation_type: ConversationType, target: &TargetId, users: &[UserId]) {
         let Some(s) = slot(conversation_type) else { return };
         let map = &mut self.members.by_type[s];
-        let Some(set) = map.get_mut(target.as_str()) else { return };
+        let Some(set) = map.get_mut(target.as_str()) else {
+            return;
+        };
         for id in users {
             if let Some(h) = self.interner.get(id.as_str()) {
                 set.remove(h.number());

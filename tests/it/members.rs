@@ -35,7 +35,10 @@ fn s13_ultragroup_join_quit_and_member_exist_answer_as_the_platform_documents() 
     assert_eq!(exist(&s, "club", "bob"), r#"{"code":200,"status":false}"#);
     assert_eq!(exist(&s, "other", "ann"), r#"{"code":200,"status":false}"#);
     // Joining twice is joining once; quitting twice answers 200 both times.
-    assert_eq!(s.handle("/ultragroup/join.json", b"groupId=club&userId=ann").code(), 200);
+    assert_eq!(
+        s.handle("/ultragroup/join.json", b"groupId=club&userId=ann").code(),
+        200
+    );
     assert_eq!(s.member_count(ConversationType::UltraGroup, "club"), 1);
     for _ in 0..2 {
         let r = s.handle("/ultragroup/quit.json", b"groupId=club&userId=ann");
@@ -49,11 +52,17 @@ fn s13_ultragroup_join_quit_and_member_exist_answer_as_the_platform_documents() 
 fn s13_group_join_takes_userid_repeated_and_the_query_lists_users_by_id() {
     let mut s = utc();
     assert_eq!(users(&s, "g"), r#"{"code":200,"users":[]}"#);
-    let r = s.handle("/group/join.json", b"userId=bob&userId=ann&userId=bob&groupId=g&groupName=Team");
+    let r = s.handle(
+        "/group/join.json",
+        b"userId=bob&userId=ann&userId=bob&groupId=g&groupName=Team",
+    );
     assert_eq!(r.to_json(), r#"{"code":200}"#);
     // Member order: by the users' numbers, the order the settings first saw them.
     assert_eq!(users(&s, "g"), r#"{"code":200,"users":[{"id":"bob"},{"id":"ann"}]}"#);
-    assert_eq!(s.handle("/group/quit.json", b"userId=bob&userId=zed&groupId=g").code(), 200);
+    assert_eq!(
+        s.handle("/group/quit.json", b"userId=bob&userId=zed&groupId=g").code(),
+        200
+    );
     assert_eq!(users(&s, "g"), r#"{"code":200,"users":[{"id":"ann"}]}"#);
     // A group's members are not an ultra group's of the same id.
     assert_eq!(exist(&s, "g", "ann"), r#"{"code":200,"status":false}"#);
@@ -62,21 +71,37 @@ fn s13_group_join_takes_userid_repeated_and_the_query_lists_users_by_id() {
 #[test]
 fn s13_a_bad_membership_request_is_a_1002_naming_the_parameter_and_changes_nothing() {
     let mut s = utc();
-    assert_eq!(s.handle("/group/join.json", b"userId=ann&groupId=g&groupName=Team").code(), 200);
+    assert_eq!(
+        s.handle("/group/join.json", b"userId=ann&groupId=g&groupName=Team")
+            .code(),
+        200
+    );
     let before = serde_json::to_string(&s).unwrap();
     let many: String = (0..1001).map(|i| format!("userId=u{i}&")).collect();
     let long_name = format!("userId=a&groupId=g&groupName={}", "n".repeat(65));
     let cases: Vec<(&str, String, &str)> = vec![
         ("/ultragroup/join.json", "userId=a".into(), "groupId"),
         ("/ultragroup/join.json", "groupId=club".into(), "userId"),
-        ("/ultragroup/join.json", "groupId=club&userId=a&userId=b".into(), "userId"),
-        ("/ultragroup/quit.json", format!("groupId=club&userId={}", "x".repeat(65)), "userId"),
+        (
+            "/ultragroup/join.json",
+            "groupId=club&userId=a&userId=b".into(),
+            "userId",
+        ),
+        (
+            "/ultragroup/quit.json",
+            format!("groupId=club&userId={}", "x".repeat(65)),
+            "userId",
+        ),
         ("/ultragroup/member/exist.json", "groupId=&userId=a".into(), "groupId"),
         ("/group/join.json", "groupId=g&groupName=Team".into(), "userId"),
         ("/group/join.json", "userId=a&groupId=g".into(), "groupName"),
         ("/group/join.json", long_name, "groupName"),
         ("/group/join.json", format!("{many}groupId=g&groupName=Team"), "userId"),
-        ("/group/join.json", "userId=a&userId=&groupId=g&groupName=Team".into(), "userId"),
+        (
+            "/group/join.json",
+            "userId=a&userId=&groupId=g&groupName=Team".into(),
+            "userId",
+        ),
         ("/group/quit.json", "userId=ann".into(), "groupId"),
         ("/group/user/query.json", String::new(), "groupId"),
     ];
@@ -129,7 +154,11 @@ fn s13_membership_requests_read_from_json_as_from_the_form() {
 #[test]
 fn s13_member_lists_survive_a_snapshot_in_member_order() {
     let mut s = utc();
-    assert_eq!(s.handle("/group/join.json", b"userId=b&userId=a&groupId=g&groupName=T").code(), 200);
+    assert_eq!(
+        s.handle("/group/join.json", b"userId=b&userId=a&groupId=g&groupName=T")
+            .code(),
+        200
+    );
     assert_eq!(s.handle("/ultragroup/join.json", b"groupId=club&userId=a").code(), 200);
     let saved = serde_json::to_string(&s).unwrap();
     assert!(saved.contains(r#""members":[{"conversationType":3,"targetId":"g","memberIds":["b","a"]},{"conversationType":10,"targetId":"club","memberIds":["a"]}]"#), "{saved}");
@@ -138,8 +167,14 @@ fn s13_member_lists_survive_a_snapshot_in_member_order() {
     assert_eq!(users(&back, "g"), users(&s, "g"));
     // A member who is not a user, and a private chat with members, are refused.
     let bad = saved.replace(r#""memberIds":["a"]"#, r#""memberIds":["nobody"]"#);
-    assert!(serde_json::from_str::<Settings>(&bad).unwrap_err().to_string().contains("members[1].memberIds[0]"));
-    let bad = saved.replace(r#""conversationType":10,"targetId":"club""#, r#""conversationType":1,"targetId":"club""#);
+    assert!(serde_json::from_str::<Settings>(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("members[1].memberIds[0]"));
+    let bad = saved.replace(
+        r#""conversationType":10,"targetId":"club""#,
+        r#""conversationType":1,"targetId":"club""#,
+    );
     assert!(serde_json::from_str::<Settings>(&bad).is_err());
 }
 
@@ -169,7 +204,10 @@ fn member_ids(s: &Settings, c: Conversation<'_>) -> Vec<String> {
 fn membership() -> impl Strategy<Value = (String, String)> {
     let who = prop::sample::select(vec!["u0", "u1", "u2", "u3", "u4", "s", "m1", "m2", "m3"]);
     (0u8..4, who.clone(), who).prop_map(|(k, a, b)| match k {
-        0 => ("/group/join.json".into(), format!("userId={a}&userId={b}&groupId=g&groupName=G")),
+        0 => (
+            "/group/join.json".into(),
+            format!("userId={a}&userId={b}&groupId=g&groupName=G"),
+        ),
         1 => ("/group/quit.json".into(), format!("userId={a}&groupId=g")),
         2 => ("/ultragroup/join.json".into(), format!("groupId=club&userId={a}")),
         _ => ("/ultragroup/quit.json".into(), format!("groupId=club&userId={a}")),
@@ -222,11 +260,16 @@ fn deciding_the_members_of_a_large_sparse_ultra_group_equals_deciding_their_ids(
     };
     for i in 0..60_000u64 {
         // Numbered in this order; joined in another.
-        s.intern_user(&dnd_engine::UserId::new(&format!("u{i}")).unwrap()).unwrap();
+        s.intern_user(&dnd_engine::UserId::new(&format!("u{i}")).unwrap())
+            .unwrap();
     }
     for _ in 0..50_000 {
         let u = next(60_000);
-        assert_eq!(s.handle("/ultragroup/join.json", format!("groupId=club&userId=u{u}").as_bytes()).code(), 200);
+        assert_eq!(
+            s.handle("/ultragroup/join.json", format!("groupId=club&userId=u{u}").as_bytes())
+                .code(),
+            200
+        );
     }
     for _ in 0..600 {
         let (u, l) = (next(60_000), [-1, 1, 2, 4, 5][next(5) as usize]);
@@ -243,7 +286,11 @@ fn deciding_the_members_of_a_large_sparse_ultra_group_equals_deciding_their_ids(
         };
         assert_eq!(s.handle(path, body.as_bytes()).code(), 200, "{body}");
     }
-    assert_eq!(s.handle("/ultragroup/notdisturb/set.json", b"groupId=club&unpushLevel=1").code(), 200);
+    assert_eq!(
+        s.handle("/ultragroup/notdisturb/set.json", b"groupId=club&unpushLevel=1")
+            .code(),
+        200
+    );
     let at = Timestamp::from_millis(1_764_000_000_000).unwrap();
     let ids = member_ids(&s, conversation(1));
     assert!(ids.len() > 30_000);
@@ -259,7 +306,10 @@ fn deciding_the_members_of_a_large_sparse_ultra_group_equals_deciding_their_ids(
         s.prepare(&message).decide_ids_into(&ids, &mut explicit);
         assert_eq!(members.len(), ids.len());
         let pushes = explicit.iter().filter(|d| d.push()).count();
-        assert!(pushes > 0 && pushes < ids.len(), "a world where some push and some do not");
+        assert!(
+            pushes > 0 && pushes < ids.len(),
+            "a world where some push and some do not"
+        );
         for ((h, d), (id, e)) in members.iter().zip(ids.iter().zip(&explicit)) {
             assert_eq!(s.user_id(*h), Some(id.as_str()));
             assert_eq!(d, e, "{id}");
@@ -272,7 +322,9 @@ fn s13_a_group_join_is_cut_by_partition() {
     use dnd_engine::shard::{partition_of, ShardKey};
     let ids: String = (0..200).map(|i| format!("userId=m{i}&")).collect();
     let join = Request::parse("/group/join.json", format!("{ids}groupId=g&groupName=G").as_bytes()).unwrap();
-    let Request::GroupJoin { user_ids, .. } = &join else { panic!("a group join") };
+    let Request::GroupJoin { user_ids, .. } = &join else {
+        panic!("a group join")
+    };
     assert_eq!(join.shard_key(), ShardKey::Users(user_ids));
     let parts = join.split_by_partition().unwrap();
     assert!(parts.len() > 1);
@@ -281,7 +333,9 @@ fn s13_a_group_join_is_cut_by_partition() {
     for (p, part) in &parts {
         assert!(last < Some(*p), "partition order");
         last = Some(*p);
-        let Request::GroupJoin { user_ids, group_id } = part else { panic!("a group join") };
+        let Request::GroupJoin { user_ids, group_id } = part else {
+            panic!("a group join")
+        };
         assert_eq!(group_id.as_str(), "g");
         assert!(user_ids.iter().all(|u| partition_of(u.as_str()) == *p));
         all.extend(user_ids.iter().map(|u| u.as_str().to_owned()));
@@ -315,8 +369,10 @@ fn s13_a_push_without_recipients_is_to_the_members_and_says_its_answer_form() {
     use dnd_engine::push::{AnswerForm, Push};
     let p = Push::from_json(r#"{"at": 0, "conversationType": 10, "targetId": "club", "fromUserId": "s"}"#).unwrap();
     assert!(p.members && p.recipients.is_empty() && p.answer == AnswerForm::Lines);
-    let p = Push::from_json(r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": [], "answer": "bits"}"#)
-        .unwrap();
+    let p = Push::from_json(
+        r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": [], "answer": "bits"}"#,
+    )
+    .unwrap();
     assert!(!p.members && p.answer == AnswerForm::Bits);
     let e = Push::from_json(r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "answer": 2}"#);
     assert!(e.unwrap_err().to_string().starts_with("push.answer: "));
@@ -324,5 +380,8 @@ fn s13_a_push_without_recipients_is_to_the_members_and_says_its_answer_form() {
     assert!(e.unwrap_err().to_string().contains("lines, push or bits"));
     let p = Push::from_json(r#"{"at": 0, "conversationType": 6, "fromUserId": "s"}"#).unwrap();
     let e = p.message(&[]).unwrap_err().to_string();
-    assert!(e.starts_with("push.recipients: required for a private or system message"), "{e}");
+    assert!(
+        e.starts_with("push.recipients: required for a private or system message"),
+        "{e}"
+    );
 }

@@ -16,7 +16,10 @@ fn a_push_to_the_members_in_every_form() {
         request("/ultragroup/join.json", "groupId=club&userId=b"),
         request("/ultragroup/join.json", "groupId=club&userId=s"),
         request("/ultragroup/member/exist.json", "groupId=club&userId=b"),
-        request("/conversation/notification/set.json", "conversationType=10&requestId=b&targetId=club&unpushLevel=5"),
+        request(
+            "/conversation/notification/set.json",
+            "conversationType=10&requestId=b&targetId=club&unpushLevel=5",
+        ),
         push(""),
         push(r#", "answer": "push""#),
         push(r#", "answer": "bits""#),
@@ -41,8 +44,14 @@ fn a_push_to_the_members_in_every_form() {
     assert_eq!(out[7], serde_json::json!({"recipients": 3, "bits": "AQ=="}));
     assert_eq!(out[8], serde_json::json!({"recipients": 2, "bits": "Ag=="}));
     // Member order: the order the settings first saw the users (a, b, s).
-    assert_eq!(out[10], serde_json::json!({"code": 200, "users": [{"id": "a"}, {"id": "b"}]}));
-    assert!(out[11]["error"].as_str().unwrap().contains("push.recipients: required for a private or system message"));
+    assert_eq!(
+        out[10],
+        serde_json::json!({"code": 200, "users": [{"id": "a"}, {"id": "b"}]})
+    );
+    assert!(out[11]["error"]
+        .as_str()
+        .unwrap()
+        .contains("push.recipients: required for a private or system message"));
     assert!(out[12]["error"].as_str().unwrap().contains("push.answer"));
     assert_eq!(out[13]["code"], 1002);
 }

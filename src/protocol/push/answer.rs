@@ -17,10 +17,10 @@
 
 use base64::Engine as _;
 
-use crate::decide::{Conversation, PreparedMessage};
-use crate::model::ConversationType;
-use crate::error::Error;
 use super::DecisionLine;
+use crate::decide::{Conversation, PreparedMessage};
+use crate::error::Error;
+use crate::model::ConversationType;
 
 /// The form of a push's answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,7 +76,11 @@ impl Compact {
     /// An empty answer in `form`; [`AnswerForm::Lines`] is read as `push`.
     #[must_use]
     pub fn new(form: AnswerForm) -> Compact {
-        let form = if form == AnswerForm::Bits { AnswerForm::Bits } else { AnswerForm::Push };
+        let form = if form == AnswerForm::Bits {
+            AnswerForm::Bits
+        } else {
+            AnswerForm::Push
+        };
         Compact {
             form,
             recipients: 0,
@@ -191,7 +195,10 @@ impl Compact {
                 let n = read.recipients;
                 if bits.len() as u64 != n.div_ceil(8) || (n % 8 != 0 && bits.last().is_some_and(|b| b >> (n % 8) != 0))
                 {
-                    return Err(bad(format!("bits: {} bytes do not hold exactly {n} recipients", bits.len())));
+                    return Err(bad(format!(
+                        "bits: {} bytes do not hold exactly {n} recipients",
+                        bits.len()
+                    )));
                 }
                 Ok(Compact {
                     form: AnswerForm::Bits,
@@ -278,7 +285,14 @@ pub fn write_member_page(
             if form == AnswerForm::Bits {
                 compact.add_bit(d.push());
             } else {
-                compact.add(if d.push() { settings.user_id(h).unwrap_or_default() } else { "" }, d.push());
+                compact.add(
+                    if d.push() {
+                        settings.user_id(h).unwrap_or_default()
+                    } else {
+                        ""
+                    },
+                    d.push(),
+                );
             }
         }
     });

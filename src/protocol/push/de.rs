@@ -561,13 +561,7 @@ impl<'de> Shape<'de> for PushObject {
                 Ok(())
             },
         )?;
-        require(
-            slot,
-            path,
-            PUSH_FIELDS,
-            given,
-            &[(0, AT), (1, TYPE), (4, USER_ID)],
-        )?;
+        require(slot, path, PUSH_FIELDS, given, &[(0, AT), (1, TYPE), (4, USER_ID)])?;
         Ok(push)
     }
 }

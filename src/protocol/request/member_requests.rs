@@ -84,11 +84,10 @@ pub(super) fn parse(path: &str, form: &Form<'_>) -> Result<Option<Request>, Erro
             let group_id = form.target_id("groupId")?;
             let name = form.required("groupName")?;
             if name.chars().count() > MAX_GROUP_NAME {
-                return Err(Error::Invalid(format!(
-                    "{} characters; at most {MAX_GROUP_NAME}",
-                    name.chars().count()
-                ))
-                .in_parameter("groupName"));
+                return Err(
+                    Error::Invalid(format!("{} characters; at most {MAX_GROUP_NAME}", name.chars().count()))
+                        .in_parameter("groupName"),
+                );
             }
             Request::GroupJoin { group_id, user_ids }
         }
@@ -126,11 +125,9 @@ pub(super) fn apply(settings: &mut Settings, request: &Request) -> Option<Result
 /// Answers a membership get; `None` for any other request.
 pub(super) fn query(settings: &Settings, request: &Request) -> Option<Response> {
     Some(Response::Extension(match request {
-        Request::UltraGroupMemberExist { group_id, user_id } => Answer::MemberExists(settings.is_member(
-            ConversationType::UltraGroup,
-            group_id.as_str(),
-            user_id.as_str(),
-        )),
+        Request::UltraGroupMemberExist { group_id, user_id } => {
+            Answer::MemberExists(settings.is_member(ConversationType::UltraGroup, group_id.as_str(), user_id.as_str()))
+        }
         Request::GroupUserQuery { group_id } => {
             Answer::GroupUsers(settings.members(ConversationType::Group, group_id.as_str()))
         }

@@ -39,7 +39,10 @@ impl Settings {
         let mut seen = HashSet::new();
         for (i, Obj(m)) in lists.iter().enumerate() {
             let place = format!("members[{i}]");
-            if !matches!(m.conversation_type, ConversationType::Group | ConversationType::UltraGroup) {
+            if !matches!(
+                m.conversation_type,
+                ConversationType::Group | ConversationType::UltraGroup
+            ) {
                 return Err(Error::snapshot(format_args!(
                     "{place}.conversationType: only groups (3) and ultra groups (10) have members"
                 )));

@@ -217,14 +217,14 @@ mod tests {
             x ^= x << 17;
             // Two blocks, dense enough to turn into bitmaps, then thinned.
             let n = (x % 12_000) as u32 + if x & 1 == 0 { 0 } else { 1 << 16 };
-            let joining = step < 25_000 || x % 3 == 0;
+            let joining = step < 25_000 || x.is_multiple_of(3);
             if joining {
                 assert_eq!(set.insert(n), oracle.insert(n));
             } else {
                 assert_eq!(set.remove(n), oracle.remove(&n));
             }
             assert_eq!(set.len(), oracle.len());
-            if step % 997 == 0 {
+            if step.is_multiple_of(997) {
                 assert!(set.iter().eq(oracle.iter().copied()), "step {step}");
                 let from = n.saturating_sub(5);
                 assert!(

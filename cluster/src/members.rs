@@ -29,10 +29,10 @@ impl Api {
             generation,
         })
         .map_err(|e| Error::frame("get", e))?;
-        let asks = self
-            .layout
+        let layout = self.layout();
+        let asks = layout
             .all()
-            .map(|shard| self.ask(self.log.space().get_subject(self.layout, shard), body.clone()));
+            .map(|shard| self.ask(self.log.space().get_subject(layout, shard), body.clone()));
         let mut users: Vec<Value> = Vec::new();
         for answer in futures::future::join_all(asks).await {
             let answer = answer?;
@@ -76,8 +76,10 @@ impl Api {
             AnswerForm::Bits => 1 << 18,
             _ => DECIDE_CHUNK as u32,
         };
-        let pages = self.layout.all().map(|shard| async move {
-            let subject = self.log.space().decide_subject(self.layout, shard);
+        // One layout for the whole push: every page of a shard from the same.
+        let layout = self.layout();
+        let pages = layout.all().map(|shard| async move {
+            let subject = self.log.space().decide_subject(layout, shard);
             let mut parts: Vec<Vec<u8>> = Vec::new();
             let mut first = Some(0u32);
             while let Some(f) = first {

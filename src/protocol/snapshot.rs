@@ -18,6 +18,7 @@
 
 mod format;
 mod member_lists;
+mod regroup;
 
 use std::collections::HashSet;
 

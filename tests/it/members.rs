@@ -385,3 +385,69 @@ fn s13_a_push_without_recipients_is_to_the_members_and_says_its_answer_form() {
         "{e}"
     );
 }
+
+/// Memberships routed as a cluster routes them (an ultra-group join to its
+/// user's shard, a group join cut by partition), then the shards regrouped
+/// into another layout: each new shard holds exactly the memberships of
+/// the users it keeps, as one settings given everything holds them.
+#[test]
+fn s13_regrouped_shards_keep_their_own_users_memberships() {
+    use dnd_engine::shard::{Layout, Replica};
+    let config = Config::new(chrono_tz::UTC);
+    let (old, new) = (Layout::new(3).unwrap(), Layout::new(2).unwrap());
+    let mut one = Settings::new(config.clone());
+    let mut replicas: Vec<Replica> = old.all().map(|_| Replica::new(Settings::new(config.clone()))).collect();
+    let mut requests = Vec::new();
+    for i in 0..300 {
+        requests.push(Request::parse("/ultragroup/join.json", format!("groupId=club&userId=u{i}").as_bytes()).unwrap());
+    }
+    let ids: String = (0..120).map(|i| format!("userId=u{}&", i * 2)).collect();
+    requests.push(Request::parse("/group/join.json", format!("{ids}groupId=g&groupName=G").as_bytes()).unwrap());
+    let mut seq = 0;
+    for r in &requests {
+        assert_eq!(one.apply(r).code(), 200);
+        let parts = r.split_by_partition().unwrap_or_else(|| {
+            let Request::UltraGroupJoin { user_id, .. } = r else {
+                unreachable!()
+            };
+            vec![(dnd_engine::shard::partition_of(user_id.as_str()), r.clone())]
+        });
+        for (p, part) in parts {
+            seq += 1;
+            let s = old.shard_of(p);
+            assert!(replicas[usize::from(s.0)].apply_at(seq, &part).is_some());
+        }
+    }
+    for r in &mut replicas {
+        r.skip_to(seq);
+    }
+    let sources: Vec<_> = old
+        .all()
+        .map(|s| (old.partitions(s), &replicas[usize::from(s.0)]))
+        .collect();
+    for (t, target) in [(ConversationType::UltraGroup, "club"), (ConversationType::Group, "g")] {
+        let mut all: Vec<String> = Vec::new();
+        for s in new.all() {
+            let moved = Replica::regroup(&sources, new.partitions(s)).unwrap();
+            let held: Vec<String> = moved
+                .settings()
+                .members(t, target)
+                .into_iter()
+                .map(|u| u.as_str().to_owned())
+                .collect();
+            assert!(
+                held.iter().all(|u| new.shard_of_user(u) == s),
+                "{target}: only its own users"
+            );
+            all.extend(held);
+        }
+        all.sort();
+        let mut want: Vec<String> = one
+            .members(t, target)
+            .into_iter()
+            .map(|u| u.as_str().to_owned())
+            .collect();
+        want.sort();
+        assert_eq!(all, want, "{target}");
+    }
+}

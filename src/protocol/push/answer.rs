@@ -193,7 +193,8 @@ impl Compact {
                     .decode(b64.as_bytes())
                     .map_err(|e| bad(format!("bits: {e}")))?;
                 let n = read.recipients;
-                if bits.len() as u64 != n.div_ceil(8) || (!n.is_multiple_of(8) && bits.last().is_some_and(|b| b >> (n % 8) != 0))
+                if bits.len() as u64 != n.div_ceil(8)
+                    || (!n.is_multiple_of(8) && bits.last().is_some_and(|b| b >> (n % 8) != 0))
                 {
                     return Err(bad(format!(
                         "bits: {} bytes do not hold exactly {n} recipients",

@@ -24,7 +24,7 @@ use async_nats::client::RequestErrorKind;
 use async_nats::Client;
 use dnd_engine::shard::{Layout, ShardId, ShardKey};
 use dnd_engine::{Request, Response};
-use dnd_server::backend::{Answered, Backend, Chunk, Decider, Generation, Lines, MembersAsk};
+use dnd_server::backend::{Answered, Backend, Generation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -261,7 +261,7 @@ impl Api {
     /// parts of [`DECIDE_CHUNK`], each part split by shard, and every
     /// shard's share of every part asked at once, so that a shard decides
     /// one part while the node encodes or reads another.
-    async fn decide_parts(
+    pub(crate) async fn decide_parts(
         &self,
         message: &Map<String, Value>,
         recipients: &[String],
@@ -352,7 +352,7 @@ impl Api {
 
 /// One recipient's decision from its shard: the line, or a verdict the
 /// node writes the line from.
-enum Decided {
+pub(crate) enum Decided {
     Line(Record),
     Verdict(crate::frame::Verdict),
 }
@@ -438,62 +438,6 @@ where
     }
 }
 
-impl Decider for Api {
-    fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
-        let decided = tokio::runtime::Handle::current().block_on(self.decide_parts(
-            chunk.fields,
-            chunk.recipients,
-            chunk.explain,
-            chunk.after,
-        ));
-        match decided {
-            Ok(decided) => {
-                for (d, id) in decided.into_iter().zip(chunk.recipients) {
-                    lines.line(|out| match d {
-                        Decided::Line(r) => {
-                            out.extend_from_slice(r.json.as_bytes());
-                            r.layer
-                        }
-                        Decided::Verdict(v) => {
-                            v.write_line(id, out);
-                            v.layer
-                        }
-                    });
-                }
-                Ok(())
-            }
-            Err(e) => Err(Response::Error {
-                code: 1000,
-                message: format!("the shards did not decide: {e}"),
-            }),
-        }
-    }
-
-    fn decide_members(&self, ask: &MembersAsk<'_>, out: &mut Vec<u8>) -> Result<u64, Response> {
-        let decided = tokio::runtime::Handle::current().block_on(self.decide_members(
-            ask.fields,
-            ask.form,
-            ask.explain,
-            ask.after,
-            ask.max_lines,
-        ));
-        match decided {
-            Ok(answer) => {
-                out.extend_from_slice(&answer);
-                Ok(0)
-            }
-            Err(crate::members::MembersError::Refused(e)) => Err(Response::from_error(&e)),
-            Err(crate::members::MembersError::Cluster(e)) => Err(Response::Error {
-                code: 1000,
-                message: format!("the shards did not decide: {e}"),
-            }),
-        }
-    }
-
-    fn chunk_size(&self) -> usize {
-        DECIDE_CHUNK * DECIDE_PARTS
-    }
-}
 
 impl Backend for Api {
     async fn change(&self, request: Request, generation: Generation, write: String) -> Answered {

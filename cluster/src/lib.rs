@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod decider;
 pub mod apps;
 mod feed;
 pub mod frame;

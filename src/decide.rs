@@ -351,6 +351,11 @@ impl<'a> PreparedMessage<'a> {
         self
     }
 
+    /// The repeaters this message was prepared with, if any.
+    pub(crate) fn repeaters(&self) -> Option<&'a crate::hold::Repeaters> {
+        self.repeaters
+    }
+
     /// Whether the sender is a repeated sender for the recipient with `handle`.
     #[inline]
     pub(crate) fn repeats(&self, handle: Option<UserHandle>, _id: &str) -> bool {

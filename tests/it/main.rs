@@ -10,6 +10,7 @@ mod fuzz_found;
 mod gen;
 mod handles;
 mod hold;
+mod hold_fanout;
 mod hold_props;
 mod hold_snapshot;
 mod inputs;

@@ -17,6 +17,7 @@ use crate::model::{ConversationType, Level, Mentioned, Mentions, Timestamp};
 use crate::store::{Fans, LevelMap, Settings, UserHandle, UserRecord};
 
 mod audience;
+pub(crate) mod by_members;
 mod clock;
 mod conversation;
 pub(crate) mod defer;

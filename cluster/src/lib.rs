@@ -39,12 +39,14 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod decider;
 pub mod apps;
 mod feed;
 pub mod frame;
 pub mod holding;
 pub mod layouts;
 pub mod log;
+pub mod members;
 pub mod nats_server;
 pub mod released;
 pub mod reshard;

@@ -68,7 +68,17 @@ impl Prepared {
     }
 
     /// Prepares `push`'s message against `settings`, checking its values.
+    /// A push without `recipients` (every member, as the service decides
+    /// it) is refused: the settings here decide the recipients they are
+    /// given, and an empty list would be a silent wrong answer.
     pub fn new(settings: Arc<Settings>, push: Push) -> Result<Prepared, Failure> {
+        if push.members {
+            return Err(Failure::new(
+                crate::status::DndStatus::Invalid,
+                "push.recipients",
+                "is missing; a push to every member is decided by the service (dnd serve), here the recipients are listed",
+            ));
+        }
         let mentioned = Mentioned::new(Input { settings, push }, |input| input.push.mentioned_ids());
         let cell = Cell::try_new(mentioned, |m| {
             let Input { settings, push } = m.borrow_owner();

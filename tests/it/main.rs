@@ -17,6 +17,7 @@ mod inputs;
 mod json;
 mod keywords;
 mod layout;
+mod members;
 mod muted;
 mod naive;
 mod policy;

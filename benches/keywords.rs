@@ -3,9 +3,9 @@
 //! have none, against the same fanout with no keywords anywhere, in the same
 //! run (`docs/performance.md`).
 //!
-//! The world: `DND_BENCH_USERS` users (default 100,000), each with a random
-//! level for groups; in the keyword world the first half of them has 10
-//! keywords each, drawn from a vocabulary of 50,000 made-up words (so some
+//! The world: `DND_BENCH_USERS` users (default 200,000), each with a random
+//! level for groups; in the keyword world the first half of them (100,000 by
+//! default) has 10 keywords each, drawn from a vocabulary of 50,000 made-up words (so some
 //! 46,000 distinct patterns); the message is a group message with about
 //! 1 KiB of text of vocabulary words and filler, which holds a few users'
 //! keywords. The fanout is over the second half (no keywords).
@@ -88,12 +88,13 @@ fn keywords(c: &mut Criterion) {
     let users = std::env::var("DND_BENCH_USERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+        .unwrap_or(200_000);
     let (plain, handles, vocabulary) = world(users, false);
     let (keyworded, keyword_handles, _) = world(users, true);
     let text = text(&vocabulary);
     let at: Timestamp = "2026-11-22T12:00:00+08:00".parse().unwrap();
     let message = Message::new(Conversation::Group { group_id: "club" }, "user7", at).with_text(&text);
+    eprintln!("{}", keyworded.keyword_diagnostics(&text));
     let found = keyworded.prepare(&message);
     let mut out = Vec::new();
     found.decide_into(&keyword_handles, &mut out).unwrap();

@@ -139,15 +139,24 @@ struct Fast<'p> {
     /// For a message that mentions user groups, the hashed filter over
     /// their members and its shift; else empty.
     members: (&'p [u64], u32),
-    /// [`decide`](Self::decide)'s `POLICY`: whether `listers`,
-    /// `consenting` or `keyworded` may be non-empty.
-    policy: bool,
+    /// [`decide`](Self::decide)'s `POLICY`: [`NO_POLICY`] when none of the
+    /// policy bitmaps and filters may be non-empty, [`KEYWORDS_ONLY`] when
+    /// only `keyworded` may be, else [`ALL_POLICIES`].
+    policy: u8,
     /// [`decide`](Self::decide)'s `SPARSE`: whether either of `sparse` is.
     any_sparse: bool,
     /// Whether the message has `disablePush`: then nothing but the sender
     /// matters ([`decide_disabled`](Self::decide_disabled)).
     disabled: bool,
 }
+
+/// The fast path's modes for the policy bitmaps (`Fast::policy`): none to
+/// read; only the keyword holders' (a message whose text holds somebody's
+/// keyword, and nothing else that concerns a policy: its own copy of the
+/// loop, which reads one bitmap); all of them.
+const NO_POLICY: u8 = 0;
+const KEYWORDS_ONLY: u8 = 1;
+const ALL_POLICIES: u8 = 2;
 
 /// Bit `i` of `bits` (0 past its end), as 0 or 1.
 #[inline(always)]
@@ -169,20 +178,28 @@ macro_rules! in_mode {
                 let $f = move |h: UserHandle, _| fast.decide_disabled(h);
                 $body
             }
-            (false, false, false) => {
-                let $f = move |h, w| fast.decide::<false, false>(h, w);
+            (false, NO_POLICY, false) => {
+                let $f = move |h, w| fast.decide::<NO_POLICY, false>(h, w);
                 $body
             }
-            (false, true, false) => {
-                let $f = move |h, w| fast.decide::<true, false>(h, w);
+            (false, KEYWORDS_ONLY, false) => {
+                let $f = move |h, w| fast.decide::<KEYWORDS_ONLY, false>(h, w);
                 $body
             }
-            (false, false, true) => {
-                let $f = move |h, w| fast.decide::<false, true>(h, w);
+            (false, NO_POLICY, true) => {
+                let $f = move |h, w| fast.decide::<NO_POLICY, true>(h, w);
                 $body
             }
-            (false, true, true) => {
-                let $f = move |h, w| fast.decide::<true, true>(h, w);
+            (false, KEYWORDS_ONLY, true) => {
+                let $f = move |h, w| fast.decide::<KEYWORDS_ONLY, true>(h, w);
+                $body
+            }
+            (false, _, false) => {
+                let $f = move |h, w| fast.decide::<ALL_POLICIES, false>(h, w);
+                $body
+            }
+            (false, _, true) => {
+                let $f = move |h, w| fast.decide::<ALL_POLICIES, true>(h, w);
                 $body
             }
         }
@@ -229,7 +246,11 @@ impl<'p> Fast<'p> {
                 None => &[],
             },
             members: prepared.groups.filter(),
-            policy: prepared.special(),
+            policy: match (prepared.special(), prepared.only_keywords_special()) {
+                (false, _) => NO_POLICY,
+                (true, true) => KEYWORDS_ONLY,
+                (true, false) => ALL_POLICIES,
+            },
             any_sparse: sparse.iter().any(|(f, _)| !f.is_empty()),
             disabled: prepared.message.disable_push,
         }
@@ -285,7 +306,7 @@ impl<'p> Fast<'p> {
     /// recipient whose bit is set in a sparse override layer's filter.
     /// `POLICY` must be `policy`, `SPARSE` `any_sparse`.
     #[inline(always)]
-    fn decide<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
+    fn decide<const POLICY: u8, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
         let i = h.index();
         let wall = self.prepared.walls.seconds((w >> ZONE_SHIFT & ZONE_MASK) as usize);
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
@@ -304,7 +325,9 @@ impl<'p> Fast<'p> {
         let special =
             (w >> EXTENDED_SHIFT & 1) | u64::from(self.filter[word] & mask != 0) | u64::from(i as u64 == self.sender);
         let special = match POLICY {
-            true => {
+            NO_POLICY => special,
+            KEYWORDS_ONLY => special | bit(self.keyworded, i),
+            _ => {
                 special
                     | bit(self.listers, i)
                     | bit(self.consenting, i)
@@ -312,7 +335,6 @@ impl<'p> Fast<'p> {
                     | bit(self.muting, i)
                     | bit(self.members.0, super::groups::slot(i as u32, self.members.1))
             }
-            false => special,
         };
         let special = match SPARSE {
             true => special | self.in_sparse_layer(h),

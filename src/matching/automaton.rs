@@ -27,7 +27,12 @@
 //! matches: every occurrence of every pattern) and keeps the live patterns
 //! whose occurrence keeps the boundary rule.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::sync::Arc;
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::automaton::StateID;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind};
 use hashbrown::HashMap;
 
 use super::{Folded, Pattern};
@@ -42,12 +47,133 @@ const RATIO: usize = 8;
 /// The most bytes of patterns one automaton is built over.
 const MAX_LEVEL_BYTES: usize = 1 << 26;
 
+/// Which sides of a pattern the boundary rule checks ([`Pattern::fits`]):
+/// bit 0 its start, bit 1 its end.
+type Bounds = u8;
+
+fn bounds_of(p: &Pattern) -> Bounds {
+    u8::from(p.word_start()) | u8::from(p.word_end()) << 1
+}
+
+/// Whether an occurrence at `start..end` of a pattern with `bounds` keeps
+/// the boundary rule in `text`: [`Pattern::fits`] from the bits.
+#[inline(always)]
+fn fits(bounds: Bounds, text: &Folded, start: usize, end: usize) -> bool {
+    let blocked_before = bounds & 1 != 0 && start > 0 && text.word_at(start - 1);
+    let blocked_after = bounds & 2 != 0 && text.word_at(end);
+    !blocked_before && !blocked_after
+}
+
+/// The most bytes a level's DFA may take, estimated before building it.
+const MAX_DFA_BYTES: usize = 1 << 26;
+
+/// Whether a DFA over `patterns` (`bytes` bytes in all) is within
+/// [`MAX_DFA_BYTES`]: at most one state per byte, each a row of 4-byte
+/// transitions, one per class of bytes (the distinct bytes of the
+/// patterns, and one for every other), the row's length a power of two.
+fn dfa_fits<'p>(patterns: impl Iterator<Item = &'p str>, bytes: usize) -> bool {
+    let mut seen = [false; 256];
+    patterns.for_each(|p| p.bytes().for_each(|b| seen[b as usize] = true));
+    let classes = seen.iter().filter(|&&s| s).count() + 1;
+    (bytes + 1).saturating_mul(classes.next_power_of_two()).saturating_mul(4) <= MAX_DFA_BYTES
+}
+
 /// One automaton and the patterns it was built over, in its order.
 #[derive(Clone, Debug)]
 struct Level {
     ids: Vec<PatternId>,
+    /// Each pattern's [`Bounds`], in the same order.
+    bounds: Vec<Bounds>,
     bytes: usize,
-    automaton: AhoCorasick,
+    automaton: Searcher,
+}
+
+/// A level's automaton: a DFA, walked by [`scan_dfa`], when one fits in
+/// [`MAX_DFA_BYTES`]; else the crate's contiguous NFA and its own search.
+#[derive(Clone, Debug)]
+enum Searcher {
+    /// Shared between copies of the settings: never changed once built.
+    Dfa(Arc<DFA>),
+    Nfa(AhoCorasick),
+}
+
+/// How many walks of each DFA [`scan_dfas`] runs side by side.
+const LANES: usize = 8;
+
+/// The most levels whose DFAs [`scan_dfas`] walks in one loop; more are
+/// walked in several.
+const MAX_WALKED: usize = 8;
+
+/// One walk of one DFA over a piece of the text.
+#[derive(Clone, Copy)]
+struct Walk<'a> {
+    level: &'a Level,
+    dfa: &'a DFA,
+    sid: StateID,
+    /// Walks `text[from..to]` and reports the occurrences that end past `own`.
+    from: usize,
+    to: usize,
+    own: usize,
+}
+
+/// Calls `found(level, dfa, state, end)` for every match state that a walk
+/// of the DFA of one of `levels` over `text` enters (`end` is the byte
+/// after the occurrences that end there); skips the levels without a DFA.
+///
+/// A walk of a DFA over a text is a chain of dependent loads, and each row
+/// of a large DFA is a cache miss: one walk waits for one miss at a time.
+/// So every DFA walks the text cut into [`LANES`] pieces, and all these
+/// walks, of every level, advance side by side in one loop: their loads are
+/// independent and their misses overlap. Each piece starts the DFA's
+/// longest pattern's length less one byte early, so that every occurrence
+/// ending in it is found whole, and reports only the occurrences that end
+/// in it.
+fn scan_dfas<'l>(levels: &'l [Level], text: &[u8], mut found: impl FnMut(&'l Level, &'l DFA, StateID, usize)) {
+    for levels in levels.chunks(MAX_WALKED) {
+        let mut walks: [Option<Walk<'l>>; MAX_WALKED * LANES] = [None; MAX_WALKED * LANES];
+        let mut n = 0;
+        let mut steps = 0;
+        for level in levels {
+            let Searcher::Dfa(dfa) = &level.automaton else {
+                continue;
+            };
+            let Ok(start) = dfa.start_state(Anchored::No) else {
+                continue;
+            };
+            let overlap = dfa.max_pattern_len().saturating_sub(1);
+            // A text too short to share out is one walk.
+            let lanes = match text.len().div_ceil(LANES) < 4 * overlap.max(4) {
+                true => 1,
+                false => LANES,
+            };
+            let piece = text.len().div_ceil(lanes);
+            for lane in 0..lanes {
+                let own = (lane * piece).min(text.len());
+                let walk = Walk {
+                    level,
+                    dfa,
+                    sid: start,
+                    from: own.saturating_sub(overlap),
+                    to: ((lane + 1) * piece).min(text.len()),
+                    own,
+                };
+                steps = usize::max(steps, walk.to - walk.from);
+                walks[n] = Some(walk);
+                n += 1;
+            }
+        }
+        for step in 0..steps {
+            for w in walks[..n].iter_mut().flatten() {
+                let i = w.from + step;
+                if i < w.to {
+                    w.sid = w.dfa.next_state(Anchored::No, w.sid, text[i]);
+                    if w.dfa.is_match(w.sid) && i >= w.own {
+                        found(w.level, w.dfa, w.sid, i + 1);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Every user's folded keywords: see the module's documentation.
@@ -57,6 +183,9 @@ pub(crate) struct Patterns {
     patterns: Vec<Option<Pattern>>,
     /// How many users hold each pattern.
     holders: Vec<u32>,
+    /// Each pattern's boundary rule ([`Bounds`]), beside `holders`: a scan
+    /// checks an occurrence without reading the pattern.
+    bounds: Vec<Bounds>,
     /// The numbers of the patterns, live or dead, by folded text.
     index: HashMap<Box<str>, PatternId>,
     free: Vec<PatternId>,
@@ -86,10 +215,12 @@ impl Patterns {
             None => {
                 self.patterns.push(None);
                 self.holders.push(0);
+                self.bounds.push(0);
                 (self.patterns.len() - 1) as PatternId
             }
         };
         self.index.insert(pattern.folded().into(), id);
+        self.bounds[id as usize] = bounds_of(&pattern);
         self.patterns[id as usize] = Some(pattern);
         self.holders[id as usize] = 1;
         self.pending.push(id);
@@ -168,14 +299,37 @@ impl Patterns {
     }
 
     fn build(&mut self, ids: Vec<PatternId>, bytes: usize) {
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(ids.iter().map(|&id| self.pattern(id).folded()))
-            // A level's patterns are at most MAX_LEVEL_BYTES bytes, so its
-            // states are far fewer than the automaton's ids can number.
-            .expect("a level's automaton fits its state ids");
+        let patterns = || ids.iter().map(|&id| self.pattern(id).folded());
+        let dfa = dfa_fits(patterns(), bytes)
+            .then(|| {
+                DFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Unanchored)
+                    .prefilter(false)
+                    .build(patterns())
+                    .ok()
+            })
+            .flatten();
+        let automaton = match dfa {
+            Some(dfa) => Searcher::Dfa(Arc::new(dfa)),
+            None => Searcher::Nfa(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .build(patterns())
+                    // A level's patterns are at most MAX_LEVEL_BYTES bytes, so its
+                    // states are far fewer than the automaton's ids can number.
+                    .expect("a level's automaton fits its state ids"),
+            ),
+        };
         self.in_levels += ids.len();
-        self.levels.push(Level { ids, bytes, automaton });
+        let bounds = ids.iter().map(|&id| self.bounds[id as usize]).collect();
+        self.levels.push(Level {
+            ids,
+            bounds,
+            bytes,
+            automaton,
+        });
     }
 
     fn forget(&mut self, id: PatternId) {
@@ -190,23 +344,47 @@ impl Patterns {
     }
 
     /// How many automata a scan runs.
-    #[cfg(test)]
     pub(crate) fn levels(&self) -> usize {
         self.levels.len()
+    }
+
+    /// TEMP diagnostics.
+    pub(crate) fn describe(&self) -> String {
+        self.levels
+            .iter()
+            .map(|l| format!("{}p/{}B/{}KiB", l.ids.len(), l.bytes, match &l.automaton { Searcher::Dfa(d) => d.memory_usage(), Searcher::Nfa(n) => n.memory_usage() } >> 10))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Replaces `out` with the live patterns that occur in `text` under the
     /// boundary rule, sorted, each once.
     pub(crate) fn scan(&self, text: &Folded, out: &mut Vec<PatternId>) {
         out.clear();
+        let mut keep = |level: &Level, p: usize, start: usize, end: usize| {
+            let id = level.ids[p];
+            if fits(level.bounds[p], text, start, end) && self.holders[id as usize] > 0 {
+                out.push(id);
+            }
+        };
         for level in &self.levels {
-            for m in level.automaton.find_overlapping_iter(text.text()) {
-                let id = level.ids[m.pattern().as_usize()];
-                if self.holders[id as usize] > 0 && self.pattern(id).fits(text, m.start(), m.end()) {
-                    out.push(id);
-                }
+            if let Searcher::Nfa(nfa) = &level.automaton {
+                nfa.find_overlapping_iter(text.text())
+                    .for_each(|m| keep(level, m.pattern().as_usize(), m.start(), m.end()));
             }
         }
+        scan_dfas(&self.levels, text.text().as_bytes(), |level, dfa, sid, end| {
+            // Every pattern that ends here: the text after them is the same
+            // (checked first, it rules most out), their starts differ.
+            let after_word = text.word_at(end);
+            for m in 0..dfa.match_len(sid) {
+                let p = dfa.match_pattern(sid, m);
+                if level.bounds[p.as_usize()] & 2 != 0 && after_word {
+                    continue;
+                }
+                keep(level, p.as_usize(), end - dfa.pattern_len(p), end);
+            }
+        });
         out.sort_unstable();
         out.dedup();
     }

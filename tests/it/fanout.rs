@@ -15,14 +15,14 @@ use crate::support::{at, CONVERSATION, DEFAULT, PERIOD, TYPE};
 
 const LEVELS: [i64; 6] = [-1, 1, 2, 4, 5, 0];
 
-struct World {
-    settings: Settings,
-    naive: Naive,
-    ids: Vec<String>,
-    handles: Vec<UserHandle>,
+pub(crate) struct World {
+    pub(crate) settings: Settings,
+    pub(crate) naive: Naive,
+    pub(crate) ids: Vec<String>,
+    pub(crate) handles: Vec<UserHandle>,
 }
 
-fn apply(world: &mut World, path: &str, body: &str) {
+pub(crate) fn apply(world: &mut World, path: &str, body: &str) {
     let r = Request::parse(path, body.as_bytes()).unwrap_or_else(|e| panic!("{path} {body}: {e}"));
     assert_eq!(world.settings.apply(&r).code(), 200, "{path} {body}");
     world.naive.apply(&r);
@@ -112,12 +112,12 @@ fn world(seed: u64, users: usize) -> World {
 
 /// An instant in the week from 2026-11-22 (so that periods in many zones
 /// are on and off).
-fn some_instant(rng: &mut SmallRng) -> Timestamp {
+pub(crate) fn some_instant(rng: &mut SmallRng) -> Timestamp {
     Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap()
 }
 
 /// Up to 39 of the first `users` users of `w`, drawn with repeats.
-fn some_mentioned<'w>(rng: &mut SmallRng, w: &'w World, users: usize) -> Vec<&'w str> {
+pub(crate) fn some_mentioned<'w>(rng: &mut SmallRng, w: &'w World, users: usize) -> Vec<&'w str> {
     (0..rng.gen_range(0..40))
         .map(|_| w.ids[rng.gen_range(0..users)].as_str())
         .collect()
@@ -125,7 +125,7 @@ fn some_mentioned<'w>(rng: &mut SmallRng, w: &'w World, users: usize) -> Vec<&'w
 
 /// Every batch path against the oracle for `message`, on every user and on
 /// ids the settings do not know.
-fn check(w: &World, message: &Message<'_>, rng: &mut SmallRng) {
+pub(crate) fn check(w: &World, message: &Message<'_>, rng: &mut SmallRng) {
     let expected: Vec<NaiveDecision> = w.ids.iter().map(|id| w.naive.decide(message, id)).collect();
     let prepared = w.settings.prepare(message);
     let mut out: Vec<Decision> = Vec::new();
@@ -215,7 +215,7 @@ proptest! {
 /// another share allow urgent messages; then some lists are replaced or
 /// removed and some consent is taken back, so that bits are cleared as well
 /// as set.
-fn world_with_policy(seed: u64, users: usize) -> World {
+pub(crate) fn world_with_policy(seed: u64, users: usize) -> World {
     let mut w = world(seed, users);
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xb1b);
     let (vip, urgent) = (

@@ -13,6 +13,7 @@ mod hold;
 mod hold_props;
 mod inputs;
 mod json;
+mod keyword_fanout;
 mod keywords;
 mod layout;
 mod muted;

@@ -23,15 +23,23 @@
 //!   keeps each automaton's states far below what its state ids can number,
 //!   so that building one cannot fail.
 //!
-//! A scan runs every level's automaton over the folded text (overlapping
-//! matches: every occurrence of every pattern) and keeps the live patterns
-//! whose occurrence keeps the boundary rule.
+//! - A level is a DFA (one row of transitions per state: one load a byte)
+//!   when its estimated size is within [`MAX_DFA_BYTES`], else the crate's
+//!   contiguous NFA (a fraction of the memory, a few loads a byte). The DFA
+//!   costs more to build (a row per state), still in proportion to the
+//!   level's bytes, so the amortized bound holds.
+//!
+//! A scan reads the folded text once for all the DFA levels
+//! ([`scan_dfas`]: every level's walks advance together, in pieces of the
+//! text side by side, so that their cache misses overlap), once per NFA
+//! level, and keeps the live patterns whose occurrence keeps the boundary
+//! rule, checked from bits kept beside each level's patterns before the
+//! pattern itself is read.
 
 use std::sync::Arc;
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
-use aho_corasick::automaton::StateID;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind};
 use hashbrown::HashMap;
 
@@ -97,80 +105,55 @@ enum Searcher {
     Nfa(AhoCorasick),
 }
 
-/// How many walks of each DFA [`scan_dfas`] runs side by side.
+/// How many walks of a DFA [`scan_dfa`] runs side by side.
 const LANES: usize = 8;
 
-/// The most levels whose DFAs [`scan_dfas`] walks in one loop; more are
-/// walked in several.
-const MAX_WALKED: usize = 8;
-
-/// One walk of one DFA over a piece of the text.
-#[derive(Clone, Copy)]
-struct Walk<'a> {
-    level: &'a Level,
-    dfa: &'a DFA,
-    sid: StateID,
-    /// Walks `text[from..to]` and reports the occurrences that end past `own`.
-    from: usize,
-    to: usize,
-    own: usize,
-}
-
-/// Calls `found(level, dfa, state, end)` for every match state that a walk
-/// of the DFA of one of `levels` over `text` enters (`end` is the byte
-/// after the occurrences that end there); skips the levels without a DFA.
+/// Calls `found(state, end)` for every match state that a walk of `dfa`
+/// over `text` enters (`end` is the byte after the occurrences that end
+/// there).
 ///
 /// A walk of a DFA over a text is a chain of dependent loads, and each row
 /// of a large DFA is a cache miss: one walk waits for one miss at a time.
-/// So every DFA walks the text cut into [`LANES`] pieces, and all these
-/// walks, of every level, advance side by side in one loop: their loads are
-/// independent and their misses overlap. Each piece starts the DFA's
-/// longest pattern's length less one byte early, so that every occurrence
-/// ending in it is found whole, and reports only the occurrences that end
-/// in it.
-fn scan_dfas<'l>(levels: &'l [Level], text: &[u8], mut found: impl FnMut(&'l Level, &'l DFA, StateID, usize)) {
-    for levels in levels.chunks(MAX_WALKED) {
-        let mut walks: [Option<Walk<'l>>; MAX_WALKED * LANES] = [None; MAX_WALKED * LANES];
-        let mut n = 0;
-        let mut steps = 0;
-        for level in levels {
-            let Searcher::Dfa(dfa) = &level.automaton else {
-                continue;
-            };
-            let Ok(start) = dfa.start_state(Anchored::No) else {
-                continue;
-            };
-            let overlap = dfa.max_pattern_len().saturating_sub(1);
-            // A text too short to share out is one walk.
-            let lanes = match text.len().div_ceil(LANES) < 4 * overlap.max(4) {
-                true => 1,
-                false => LANES,
-            };
-            let piece = text.len().div_ceil(lanes);
-            for lane in 0..lanes {
-                let own = (lane * piece).min(text.len());
-                let walk = Walk {
-                    level,
-                    dfa,
-                    sid: start,
-                    from: own.saturating_sub(overlap),
-                    to: ((lane + 1) * piece).min(text.len()),
-                    own,
-                };
-                steps = usize::max(steps, walk.to - walk.from);
-                walks[n] = Some(walk);
-                n += 1;
+/// So the text is cut into [`LANES`] pieces, walked side by side in one
+/// loop: their loads are independent and their misses overlap. Each piece
+/// starts the DFA's longest pattern's length less one byte early, so that
+/// every occurrence ending in it is found whole, and reports only the
+/// occurrences that end in it.
+#[inline]
+fn scan_dfa(dfa: &DFA, text: &[u8], mut found: impl FnMut(StateID, usize)) {
+    let Ok(start) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    let overlap = dfa.max_pattern_len().saturating_sub(1);
+    let piece = text.len().div_ceil(LANES);
+    if piece < 4 * overlap.max(4) {
+        // Too short to share out: one walk.
+        let mut sid = start;
+        for (i, &b) in text.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_match(sid) {
+                found(sid, i + 1);
             }
         }
-        for step in 0..steps {
-            for w in walks[..n].iter_mut().flatten() {
-                let i = w.from + step;
-                if i < w.to {
-                    w.sid = w.dfa.next_state(Anchored::No, w.sid, text[i]);
-                    if w.dfa.is_match(w.sid) && i >= w.own {
-                        found(w.level, w.dfa, w.sid, i + 1);
-                    }
-                }
+        return;
+    }
+    // Lane k reports the occurrences ending in text[own[k]..own[k + 1]]; it
+    // walks from `overlap` bytes before (the first, from the start), each
+    // the same number of steps: past the end of its piece (into the next
+    // one's, or past the text, read as zeros) it walks on reporting
+    // nothing.
+    let own: [usize; LANES] = std::array::from_fn(|k| k * piece);
+    let from: [usize; LANES] = std::array::from_fn(|k| own[k].saturating_sub(overlap));
+    let mut sid = [start; LANES];
+    for step in 0..piece + overlap {
+        for k in 0..LANES {
+            let b = text.get(from[k] + step).copied().unwrap_or(0);
+            sid[k] = dfa.next_state(Anchored::No, sid[k], b);
+        }
+        for k in 0..LANES {
+            let i = from[k] + step;
+            if dfa.is_match(sid[k]) && i >= own[k] && i < own[k] + piece && i < text.len() {
+                found(sid[k], i + 1);
             }
         }
     }
@@ -196,9 +179,22 @@ pub(crate) struct Patterns {
     dead: usize,
     /// Patterns in levels, live and dead.
     in_levels: usize,
+    /// Whether every level is an NFA, even where a DFA fits (for tests).
+    nfa_only: bool,
 }
 
 impl Patterns {
+    /// No patterns yet; every level that will be built is an NFA: the
+    /// search used for a level too large for a DFA, checked by the tests
+    /// on small ones.
+    #[cfg(test)]
+    pub(crate) fn without_dfas() -> Patterns {
+        Patterns {
+            nfa_only: true,
+            ..Patterns::default()
+        }
+    }
+
     /// Counts one more holder of `pattern` and answers its number; a new
     /// pattern waits for [`commit`](Self::commit) to be searched.
     pub(crate) fn hold(&mut self, pattern: Pattern) -> PatternId {
@@ -300,7 +296,7 @@ impl Patterns {
 
     fn build(&mut self, ids: Vec<PatternId>, bytes: usize) {
         let patterns = || ids.iter().map(|&id| self.pattern(id).folded());
-        let dfa = dfa_fits(patterns(), bytes)
+        let dfa = (!self.nfa_only && dfa_fits(patterns(), bytes))
             .then(|| {
                 DFA::builder()
                     .match_kind(MatchKind::Standard)
@@ -373,18 +369,23 @@ impl Patterns {
                     .for_each(|m| keep(level, m.pattern().as_usize(), m.start(), m.end()));
             }
         }
-        scan_dfas(&self.levels, text.text().as_bytes(), |level, dfa, sid, end| {
-            // Every pattern that ends here: the text after them is the same
-            // (checked first, it rules most out), their starts differ.
-            let after_word = text.word_at(end);
-            for m in 0..dfa.match_len(sid) {
-                let p = dfa.match_pattern(sid, m);
-                if level.bounds[p.as_usize()] & 2 != 0 && after_word {
-                    continue;
+        for level in &self.levels {
+            let Searcher::Dfa(dfa) = &level.automaton else {
+                continue;
+            };
+            scan_dfa(dfa, text.text().as_bytes(), |sid, end| {
+                // Every pattern that ends here: the text after them is the
+                // same (checked first, it rules most out), their starts differ.
+                let after_word = text.word_at(end);
+                for m in 0..dfa.match_len(sid) {
+                    let p = dfa.match_pattern(sid, m);
+                    if level.bounds[p.as_usize()] & 2 != 0 && after_word {
+                        continue;
+                    }
+                    keep(level, p.as_usize(), end - dfa.pattern_len(p), end);
                 }
-                keep(level, p.as_usize(), end - dfa.pattern_len(p), end);
-            }
-        });
+            });
+        }
         out.sort_unstable();
         out.dedup();
     }

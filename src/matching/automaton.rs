@@ -92,6 +92,10 @@ struct Level {
     ids: Vec<PatternId>,
     /// Each pattern's [`Bounds`], in the same order.
     bounds: Vec<Bounds>,
+    /// Whether every pattern's last character is a word character: then
+    /// no occurrence ends before a word character, and a match state
+    /// entered there is passed over without reading its patterns.
+    word_ends: bool,
     bytes: usize,
     automaton: Searcher,
 }
@@ -102,7 +106,9 @@ struct Level {
 enum Searcher {
     /// Shared between copies of the settings: never changed once built.
     Dfa(Arc<DFA>),
-    Nfa(AhoCorasick),
+    /// The crate's contiguous NFA and its own search, for a level too
+    /// large for a DFA.
+    Crate(AhoCorasick),
 }
 
 /// How many walks of a DFA [`scan_dfa`] runs side by side.
@@ -308,7 +314,7 @@ impl Patterns {
             .flatten();
         let automaton = match dfa {
             Some(dfa) => Searcher::Dfa(Arc::new(dfa)),
-            None => Searcher::Nfa(
+            None => Searcher::Crate(
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::ContiguousNFA))
@@ -319,9 +325,10 @@ impl Patterns {
             ),
         };
         self.in_levels += ids.len();
-        let bounds = ids.iter().map(|&id| self.bounds[id as usize]).collect();
+        let bounds: Vec<Bounds> = ids.iter().map(|&id| self.bounds[id as usize]).collect();
         self.levels.push(Level {
             ids,
+            word_ends: bounds.iter().all(|b| b & 2 != 0),
             bounds,
             bytes,
             automaton,
@@ -348,7 +355,7 @@ impl Patterns {
     pub(crate) fn describe(&self) -> String {
         self.levels
             .iter()
-            .map(|l| format!("{}p/{}B/{}KiB", l.ids.len(), l.bytes, match &l.automaton { Searcher::Dfa(d) => d.memory_usage(), Searcher::Nfa(n) => n.memory_usage() } >> 10))
+            .map(|l| format!("{}p/{}B/{}KiB", l.ids.len(), l.bytes, match &l.automaton { Searcher::Dfa(d) => d.memory_usage(), Searcher::Crate(n) => n.memory_usage() } >> 10))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -364,8 +371,8 @@ impl Patterns {
             }
         };
         for level in &self.levels {
-            if let Searcher::Nfa(nfa) = &level.automaton {
-                nfa.find_overlapping_iter(text.text())
+            if let Searcher::Crate(searcher) = &level.automaton {
+                searcher.find_overlapping_iter(text.text())
                     .for_each(|m| keep(level, m.pattern().as_usize(), m.start(), m.end()));
             }
         }
@@ -377,6 +384,9 @@ impl Patterns {
                 // Every pattern that ends here: the text after them is the
                 // same (checked first, it rules most out), their starts differ.
                 let after_word = text.word_at(end);
+                if after_word && level.word_ends {
+                    return;
+                }
                 for m in 0..dfa.match_len(sid) {
                     let p = dfa.match_pattern(sid, m);
                     if level.bounds[p.as_usize()] & 2 != 0 && after_word {

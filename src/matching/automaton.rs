@@ -347,17 +347,9 @@ impl Patterns {
     }
 
     /// How many automata a scan runs.
+    #[cfg(test)]
     pub(crate) fn levels(&self) -> usize {
         self.levels.len()
-    }
-
-    /// TEMP diagnostics.
-    pub(crate) fn describe(&self) -> String {
-        self.levels
-            .iter()
-            .map(|l| format!("{}p/{}B/{}KiB", l.ids.len(), l.bytes, match &l.automaton { Searcher::Dfa(d) => d.memory_usage(), Searcher::Crate(n) => n.memory_usage() } >> 10))
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 
     /// Replaces `out` with the live patterns that occur in `text` under the

@@ -111,12 +111,6 @@ impl super::Settings {
         Ok(())
     }
 
-    /// TEMP diagnostics.
-    #[doc(hidden)]
-    pub fn keyword_diagnostics(&self, text: &str) -> String {
-        format!("levels [{}], found {}", self.keywords.patterns.describe(), self.keywords.scan(text).len())
-    }
-
     /// The keywords of user `user` (empty when none).
     pub fn keywords(&self, user: &str) -> Keywords {
         self.user(user)

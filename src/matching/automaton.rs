@@ -22,17 +22,15 @@
 //! - A level never grows past [`MAX_LEVEL_BYTES`] bytes of patterns, which
 //!   keeps each automaton's states far below what its state ids can number,
 //!   so that building one cannot fail.
-//!
 //! - A level is a DFA (one row of transitions per state: one load a byte)
 //!   when its estimated size is within [`MAX_DFA_BYTES`], else the crate's
 //!   contiguous NFA (a fraction of the memory, a few loads a byte). The DFA
 //!   costs more to build (a row per state), still in proportion to the
 //!   level's bytes, so the amortized bound holds.
 //!
-//! A scan reads the folded text once for all the DFA levels
-//! ([`scan_dfas`]: every level's walks advance together, in pieces of the
-//! text side by side, so that their cache misses overlap), once per NFA
-//! level, and keeps the live patterns whose occurrence keeps the boundary
+//! A scan walks each level over the folded text (a DFA in pieces of the
+//! text side by side, [`scan_dfa`], so that its cache misses overlap), and
+//! keeps the live patterns whose occurrence keeps the boundary
 //! rule, checked from bits kept beside each level's patterns before the
 //! pattern itself is read.
 

@@ -240,8 +240,9 @@ pub enum Command {
     /// --cluster, the same HTTP front is an API node of a sharded cluster
     /// on NATS JetStream instead (no --data; see docs/scaling.md).
     Serve(ServeArgs),
-    /// The settings sharded on NATS JetStream: a shard process, or a whole
-    /// local cluster on loopback. See docs/scaling.md.
+    /// The settings sharded on NATS JetStream: a shard process, a whole
+    /// local cluster on loopback, or a change of the number of shards while
+    /// the cluster serves. See docs/scaling.md.
     #[command(subcommand)]
     Cluster(ClusterCommand),
     /// A stopped service's data directory: what each app's store keeps, and
@@ -307,6 +308,42 @@ pub enum ClusterCommand {
     /// nats-server on PATH), --shards shard processes, and an HTTP API
     /// node on --listen, until SIGTERM or Ctrl-C. App keys as for serve.
     Local(LocalArgs),
+    /// Moves every app to --to shards while the cluster serves, with no
+    /// replay from the stream's start: builds the new layout's snapshots
+    /// from the old shards' (split by partition), waits for the new shard
+    /// processes you start to catch up, switches the API nodes' routing,
+    /// then waits for you to stop the old shard processes and deletes
+    /// their snapshots. Writes and reads go on throughout. Killed, run it
+    /// again with the same --to (it resumes) or with --abort. See
+    /// docs/scaling.md, "Resharding".
+    Reshard(ReshardArgs),
+}
+
+/// `dnd cluster reshard`'s arguments.
+#[derive(Debug, Args)]
+pub struct ReshardArgs {
+    /// The NATS servers, URL[,URL...].
+    #[arg(long, value_name = "URLS")]
+    pub nats: String,
+    /// The new number of shards (1 to 256).
+    #[arg(long, value_name = "M", required_unless_present = "abort", conflicts_with = "abort")]
+    pub to: Option<u16>,
+    /// The number of shards the cluster runs now; needed only the first
+    /// time (after that the layout record in NATS says it).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u16>,
+    /// Abandons the reshard under way: the API nodes keep the old layout,
+    /// the new layout's snapshots are deleted (stop its shard processes).
+    #[arg(long)]
+    pub abort: bool,
+    /// How long to wait for the new shards to catch up, and for the old
+    /// ones to be stopped, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub wait: u64,
+    /// The service's TOML file as the shards are given it (the set-up of a
+    /// shard that never saved a snapshot).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `dnd cluster shard`'s arguments.

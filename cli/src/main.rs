@@ -140,7 +140,7 @@ fn store(command: args::StoreCommand) -> u8 {
     }
 }
 
-/// `dnd cluster shard|local`.
+/// `dnd cluster shard|local|reshard`.
 fn cluster(command: args::ClusterCommand) -> u8 {
     match command {
         args::ClusterCommand::Shard(a) => {
@@ -157,6 +157,20 @@ fn cluster(command: args::ClusterCommand) -> u8 {
                 dnd_cluster::run::local(&exe, config, a.config.as_deref(), layout(a.shards)?, a.listen, a.dir)
             });
             finish("dnd cluster local", outcome)
+        }
+        args::ClusterCommand::Reshard(a) => {
+            let outcome = service_config(a.config.as_deref()).and_then(|config| {
+                let order = match a.to {
+                    None => dnd_cluster::reshard::Order::Abort,
+                    Some(to) => dnd_cluster::reshard::Order::To {
+                        from: a.shards.map(layout).transpose()?,
+                        to: dnd_engine::shard::Layout::new(to).map_err(|e| format!("--to: {e}"))?,
+                        wait: std::time::Duration::from_secs(a.wait),
+                    },
+                };
+                dnd_cluster::reshard::command(&a.nats, config.engine()?, order)
+            });
+            finish("dnd cluster reshard", outcome)
         }
     }
 }

@@ -16,7 +16,7 @@
 //!   once, and their decision lines are merged back in recipient order. A
 //!   push of any size holds one chunk's decisions at a time.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,7 +45,9 @@ pub const DECIDE_PARTS: usize = 4;
 pub struct Api {
     client: Client,
     log: Log,
-    layout: Layout,
+    /// The number of shards reads are routed by: the app's layout record
+    /// once it has one (`src/layouts.rs`), followed as it changes.
+    shards: Arc<AtomicU16>,
     patience: Duration,
     /// The highest sequence this node acknowledged, or the stream's last
     /// when the node started if higher: every read reflects it.
@@ -57,7 +59,9 @@ pub struct Api {
 impl Api {
     /// An API node for the app of `space` and `layout`, creating the app's
     /// stream (with `replicas` copies) if there is none. One `Api` serves one
-    /// app: apps never see each other's settings.
+    /// app: apps never see each other's settings. Once the app has a layout
+    /// record, the node routes by the record's layout instead of `layout`,
+    /// and follows it through a reshard.
     ///
     /// Its reads reflect at least the stream as it stood when the node
     /// started (its last sequence then): a client that wrote through this
@@ -66,10 +70,11 @@ impl Api {
     pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
         let log = Log::open(client.clone(), space, replicas).await?;
         let last = log.last_sequence().await?;
+        let shards = crate::layouts::follow(log.context(), log.space(), layout, replicas).await?;
         Ok(Api {
             client,
             log,
-            layout,
+            shards,
             patience: Duration::from_secs(20),
             acked: Arc::new(AtomicU64::new(last)),
             json_decides: false,
@@ -91,9 +96,10 @@ impl Api {
         &self.log
     }
 
-    /// The layout.
+    /// The layout reads are routed by now.
     pub fn layout(&self) -> Layout {
-        self.layout
+        Layout::new(self.shards.load(Ordering::Acquire))
+            .unwrap_or_else(|_| unreachable!("the record's layout was checked"))
     }
 
     /// The position a read must reflect: the client's, or everything this
@@ -116,8 +122,9 @@ impl Api {
     /// Answers the get `request` from its shard, once that shard has applied
     /// sequence `after`.
     pub async fn get(&self, request: &Request, generation: Generation, after: u64) -> Result<Answered, Error> {
+        let layout = self.layout();
         let shard = match request.shard_key() {
-            ShardKey::User(user) => self.layout.shard_of_user(user.as_str()),
+            ShardKey::User(user) => layout.shard_of_user(user.as_str()),
             _ => ShardId(0),
         };
         let body = serde_json::to_vec(&GetRequest {
@@ -126,7 +133,7 @@ impl Api {
             generation,
         })
         .map_err(|e| Error::frame("get", e))?;
-        let answer = self.ask(self.log.space().get_subject(self.layout, shard), body).await?;
+        let answer = self.ask(self.log.space().get_subject(layout, shard), body).await?;
         let json = std::str::from_utf8(wire::payload(&answer)?).map_err(|e| Error::frame("get answer", e))?;
         #[derive(Deserialize)]
         struct Code {
@@ -206,15 +213,16 @@ impl Api {
         after: u64,
     ) -> Result<Vec<Decided>, Error> {
         let after = self.read_point(after);
-        let shards = usize::from(self.layout.shards());
+        let layout = self.layout();
+        let shards = usize::from(layout.shards());
         let mut asks = Vec::new();
         for (c, part) in recipients.chunks(DECIDE_CHUNK).enumerate() {
             let mut positions: Vec<Vec<usize>> = vec![Vec::new(); shards];
             for (i, r) in part.iter().enumerate() {
-                positions[usize::from(self.layout.shard_of_user(r).0)].push(c * DECIDE_CHUNK + i);
+                positions[usize::from(layout.shard_of_user(r).0)].push(c * DECIDE_CHUNK + i);
             }
             for (s, p) in positions.into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
-                asks.push(self.ask_decide(ShardId(s as u16), p, message, recipients, explain, after));
+                asks.push(self.ask_decide((layout, ShardId(s as u16)), p, message, recipients, explain, after));
             }
         }
         let mut merged: Vec<Option<Decided>> = Vec::with_capacity(recipients.len());
@@ -236,14 +244,14 @@ impl Api {
     /// is older than the frame (it refuses one as a request it cannot read).
     async fn ask_decide(
         &self,
-        shard: ShardId,
+        (layout, shard): (Layout, ShardId),
         p: Vec<usize>,
         message: &Map<String, Value>,
         recipients: &[String],
         explain: bool,
         after: u64,
     ) -> Result<(Vec<usize>, Vec<Decided>), Error> {
-        let subject = self.log.space().decide_subject(self.layout, shard);
+        let subject = self.log.space().decide_subject(layout, shard);
         if !self.json_decides {
             let mut body = Vec::with_capacity(256 + p.len() * 24);
             crate::frame::encode_request(

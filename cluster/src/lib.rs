@@ -16,6 +16,9 @@
 //!   service's HTTP front: appends changes, routes gets; splits a push by
 //!   shard, decides chunk by chunk and merges in recipient order.
 //! - [`apps`]: a shard process, one worker per app's stream.
+//! - [`layouts`] and [`reshard`]: the layout an app's API nodes route by,
+//!   and changing it while the app serves, from the old shards' snapshots
+//!   split by partition (no replay from the stream's start).
 //! - [`run`]: the processes, as `dnd serve --cluster` and `dnd cluster
 //!   shard|local` start them.
 //! - [`wire`] and [`frame`]: what travels between them (a decide as a
@@ -33,8 +36,10 @@ pub mod api;
 pub mod apps;
 mod feed;
 pub mod frame;
+pub mod layouts;
 pub mod log;
 pub mod nats_server;
+pub mod reshard;
 pub mod run;
 mod snapshot;
 pub mod space;

@@ -4,13 +4,15 @@
 //! dnd serve --listen ADDR --cluster URL[,URL...] [--shards N] [--replicas R] [--config FILE]
 //! dnd cluster shard --nats URL[,URL...] --shards N --index I [--replica K] [--config FILE] [--snapshot-every K]
 //! dnd cluster local [--shards N] [--listen ADDR] [--dir DIR] [--config FILE]
+//! dnd cluster reshard --nats URL[,URL...] --to M [--shards N] [--wait SECS] [--config FILE] | --abort
 //! ```
 //!
 //! `serve --cluster` is the HTTP API node (the same front as `dnd serve`,
 //! over the log and the shards); `cluster shard` one shard; `cluster local`
 //! a whole cluster on loopback: a `nats-server` (`$NATS_SERVER` or on
 //! `PATH`), N shard processes and an API node, until
-//! SIGTERM or Ctrl-C.
+//! SIGTERM or Ctrl-C; `cluster reshard` moves every app to M shards while
+//! the cluster serves ([`crate::reshard`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

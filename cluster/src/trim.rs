@@ -14,7 +14,7 @@
 
 use async_nats::jetstream;
 use async_nats::jetstream::object_store::ObjectStore;
-use dnd_engine::shard::Layout;
+use dnd_engine::shard::{Layout, ShardId};
 use futures::StreamExt;
 use std::future::Future;
 
@@ -24,6 +24,12 @@ use crate::{nats, Error};
 /// Purges the stream below the oldest snapshot of `layout`'s shards, every
 /// replica's counted (if every shard has one), keeping the duplicate window.
 /// Returns the new first sequence asked for (`None`: nothing to trim yet).
+///
+/// If the app has a layout record (`src/layouts.rs`), the snapshots of
+/// every layout it names count (both while a reshard runs, so that neither
+/// layout's shards lose entries they still need), nothing is trimmed while
+/// the next layout's snapshots are being built, and a shard of a layout
+/// the record does not name trims nothing.
 ///
 /// Every replica of a shard saves a snapshot of its own, at or below what
 /// it has applied, so the trim never passes an entry a live replica has not
@@ -36,12 +42,24 @@ pub(crate) async fn trim(
     space: &Space,
     layout: Layout,
 ) -> Result<Option<u64>, Error> {
+    let mut stream = js.get_stream(space.stream()).await.map_err(nats("open the stream"))?;
+    let info = stream.info().await.map_err(nats("read the stream's state"))?;
+    let (window, state) = (info.config.duplicate_window, info.state.clone());
+    let record = crate::layouts::read_if_any(js, space, info.config.num_replicas).await?;
+    let layouts = match record {
+        None => vec![layout],
+        Some(record) => match record.trimmed_by(layout) {
+            Some(layouts) => layouts,
+            None => return Ok(None),
+        },
+    };
+    let slots: Vec<(Layout, ShardId)> = layouts.iter().flat_map(|&l| l.all().map(move |s| (l, s))).collect();
     let listed = async {
         let mut objects = store.list().await.map_err(nats("list the snapshots"))?;
-        let mut oldest = vec![None::<u64>; usize::from(layout.shards())];
+        let mut oldest = vec![None::<u64>; slots.len()];
         while let Some(info) = objects.next().await {
             let info = info.map_err(nats("list the snapshots"))?;
-            let Some(shard) = layout.all().find(|&s| space.is_snapshot_of(&info.name, layout, s)) else {
+            let Some(slot) = slots.iter().position(|&(l, s)| space.is_snapshot_of(&info.name, l, s)) else {
                 continue;
             };
             let seq = info
@@ -49,7 +67,7 @@ pub(crate) async fn trim(
                 .as_deref()
                 .and_then(|d| d.parse::<u64>().ok())
                 .ok_or_else(|| Error::frame("snapshot description", "not a sequence"))?;
-            let slot = &mut oldest[usize::from(shard.0)];
+            let slot = &mut oldest[slot];
             *slot = Some(slot.map_or(seq, |o| o.min(seq)));
         }
         Ok::<_, Error>(oldest)
@@ -60,9 +78,6 @@ pub(crate) async fn trim(
     let Some(oldest) = oldest.into_iter().try_fold(u64::MAX, |m, s| s.map(|s| m.min(s))) else {
         return Ok(None);
     };
-    let mut stream = js.get_stream(space.stream()).await.map_err(nats("open the stream"))?;
-    let info = stream.info().await.map_err(nats("read the stream's state"))?;
-    let (window, state) = (info.config.duplicate_window, info.state.clone());
     let below = oldest.saturating_add(1).min(state.last_sequence.saturating_add(1));
     if below <= state.first_sequence {
         return Ok(None);

@@ -443,7 +443,7 @@ impl Worker {
 
 /// Saves `replica` with its sequence as the object `name`, in at most
 /// `attempts` attempts, each within [`save_timeout`].
-async fn save(store: &ObjectStore, name: &str, replica: &Replica, attempts: u32) -> Result<(), Error> {
+pub(crate) async fn save(store: &ObjectStore, name: &str, replica: &Replica, attempts: u32) -> Result<(), Error> {
     let bytes = serde_json::to_vec(replica).map_err(|e| Error::frame("snapshot", e))?;
     let meta = ObjectMetadata {
         name: name.to_owned(),

@@ -301,6 +301,58 @@ impl Replica {
         Some(self.settings.apply(request))
     }
 
+    /// The replica of the partitions `keep` of another layout, made of
+    /// `sources`: replicas of the shards of one layout, each with the
+    /// partitions it owns, all covering the same sequence. Each user of
+    /// `keep` gets the records of the source owning their partition; what
+    /// every shard holds alike (the admins' defaults, the user groups, the
+    /// configuration) comes from the first source. The result covers that
+    /// same sequence and holds what a shard owning `keep` that had applied
+    /// the log itself would hold: this is how a layout changes without a
+    /// replay from the log's start (resharding).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Snapshot`] if there is no source, the sources cover
+    /// different sequences, two sources own one partition, or a partition
+    /// of `keep` has no source.
+    pub fn regroup(sources: &[(Range<u16>, &Replica)], keep: Range<u16>) -> Result<Replica, Error> {
+        let Some((_, first)) = sources.first() else {
+            return Err(Error::snapshot("regroup: no source"));
+        };
+        let applied = first.applied;
+        if let Some((_, other)) = sources.iter().find(|(_, r)| r.applied != applied) {
+            return Err(Error::snapshot(format_args!(
+                "regroup: the sources cover sequences {applied} and {}, not one",
+                other.applied
+            )));
+        }
+        let mut owner = vec![None::<usize>; usize::from(PARTITIONS)];
+        for (j, (range, _)) in sources.iter().enumerate() {
+            for p in range.clone() {
+                let slot = owner
+                    .get_mut(usize::from(p))
+                    .ok_or_else(|| Error::snapshot(format_args!("regroup: partition {p} is not below {PARTITIONS}")))?;
+                if slot.replace(j).is_some() {
+                    return Err(Error::snapshot(format_args!("regroup: two sources own partition {p}")));
+                }
+            }
+        }
+        if let Some(p) = keep
+            .clone()
+            .find(|&p| owner.get(usize::from(p)).copied().flatten().is_none())
+        {
+            return Err(Error::snapshot(format_args!("regroup: no source owns partition {p}")));
+        }
+        let settings: Vec<&Settings> = sources.iter().map(|(_, r)| &r.settings).collect();
+        let owner_of = |id: &str| owner[usize::from(partition_of(id).get())];
+        let kept = |id: &str| keep.contains(&partition_of(id).get());
+        Ok(Replica {
+            applied,
+            settings: Settings::regroup(&settings, &owner_of, &kept)?,
+        })
+    }
+
     /// Records that the log at `seq` holds nothing for this shard to apply
     /// (a marker, or an entry it cannot read, which the caller reports).
     /// Returns whether `seq` was new.

@@ -17,6 +17,7 @@
 //! not allowed ...`), never read as absent.
 
 mod format;
+mod regroup;
 
 use std::collections::HashSet;
 

@@ -193,3 +193,99 @@ proptest! {
         }
     }
 }
+
+/// The replicas of `layout`, each fed in log order (from sequence `from`)
+/// the requests routed to it; `one` fed every request.
+fn feed(layout: Layout, replicas: &mut [Replica], one: &mut Settings, from: u64, requests: &[Request]) {
+    for (i, request) in requests.iter().enumerate() {
+        let seq = from + i as u64;
+        let expected = one.apply(request);
+        for s in request.shard_key().shards(layout) {
+            let answer = replicas[usize::from(s)].apply_at(seq, request);
+            assert_eq!(answer.as_ref(), Some(&expected), "shard {s} seq {seq}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Resharding without a replay: the replicas of `n` shards, fed the
+    /// first part of a log, regrouped by partition into `m` shards
+    /// (`Replica::regroup`), then fed the rest under the new layout, answer
+    /// every get of their users and decide every message for every
+    /// recipient as one `Settings` given the whole log; a regrouped
+    /// replica survives its own snapshot; and regrouping back to `n` gives
+    /// the same snapshots as the replicas that never moved.
+    #[test]
+    fn regrouped_replicas_decide_as_one_settings(
+        config in config(),
+        n in 1u16..=8,
+        m in 1u16..=8,
+        before in prop::collection::vec(request(), 0..100),
+        after in prop::collection::vec(request(), 0..40),
+        messages in prop::collection::vec(message(), 1..4),
+    ) {
+        let (old, new) = (Layout::new(n).unwrap(), Layout::new(m).unwrap());
+        let mut one = Settings::new(config.clone());
+        let mut replicas: Vec<Replica> = old.all().map(|_| Replica::new(Settings::new(config.clone()))).collect();
+        feed(old, &mut replicas, &mut one, 1, &before);
+        // Every shard covers the same sequence before it is split.
+        let at = before.len() as u64;
+        for r in &mut replicas {
+            r.skip_to(at);
+        }
+        let sources: Vec<_> = old.all().map(|s| (old.partitions(s), &replicas[usize::from(s.0)])).collect();
+        let mut moved: Vec<Replica> = new
+            .all()
+            .map(|s| Replica::regroup(&sources, new.partitions(s)).unwrap())
+            .collect();
+        let back: Vec<String> = old
+            .all()
+            .map(|s| serde_json::to_string(&Replica::regroup(&sources, old.partitions(s)).unwrap()).unwrap())
+            .collect();
+        let same: Vec<String> = replicas.iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+        prop_assert_eq!(back, same);
+        for r in &moved {
+            prop_assert_eq!(r.applied(), at);
+            let saved = serde_json::to_string(r).unwrap();
+            let restored: Replica = serde_json::from_str(&saved).unwrap();
+            prop_assert_eq!(serde_json::to_string(&restored).unwrap(), saved);
+        }
+        feed(new, &mut moved, &mut one, at + 1, &after);
+
+        for request in before.iter().chain(&after) {
+            let Some(expected) = one.query(request) else { continue };
+            for s in request.shard_key().shards(new).take(1) {
+                prop_assert_eq!(moved[usize::from(s)].settings().query(request), Some(expected.clone()));
+            }
+        }
+        let mut recipients = user_ids();
+        recipients.push("stranger".into());
+        for msg in &messages {
+            let prepared = one.prepare(&msg.message());
+            let expected: Vec<_> = recipients.iter().map(|r| prepared.decide_id(r)).collect();
+            prop_assert_eq!(decide_sharded(new, &moved, msg, &recipients), expected);
+        }
+    }
+}
+
+/// Sources that do not cover one sequence, or that leave a partition
+/// unowned or own one twice, are refused.
+#[test]
+fn a_regroup_of_sources_that_do_not_fit_is_refused() {
+    let config = Config::new(chrono_tz::UTC);
+    let mut a = Replica::new(Settings::new(config.clone()));
+    let b = Replica::new(Settings::new(config));
+    let all = 0..PARTITIONS;
+    assert!(Replica::regroup(&[(all.clone(), &a)], all.clone()).is_ok());
+    assert!(Replica::regroup(&[], 0..1).is_err());
+    assert!(Replica::regroup(&[(0..100, &a), (100..256, &b)], all.clone()).is_ok());
+    let holes = Replica::regroup(&[(0..100, &a), (101..256, &b)], all.clone()).unwrap_err();
+    assert!(holes.to_string().contains("no source owns partition 100"), "{holes}");
+    let twice = Replica::regroup(&[(0..101, &a), (100..256, &b)], 0..10).unwrap_err();
+    assert!(twice.to_string().contains("two sources own partition 100"), "{twice}");
+    a.skip_to(5);
+    let apart = Replica::regroup(&[(0..100, &a), (100..256, &b)], all).unwrap_err();
+    assert!(apart.to_string().contains("sequences 5 and 0"), "{apart}");
+}

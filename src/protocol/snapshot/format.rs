@@ -140,7 +140,9 @@ format_struct! {
 
 format_struct! {
     /// One user and everything set for them but their conversation levels
-    /// (those are under the conversations).
+    /// (those are under the conversations). The default is a user with
+    /// nothing set (an id other users' lists name).
+    #[derive(Default)]
     pub(super) struct UserSnapshot {
         pub(super) user_id: String,
         pub(super) period: Option<Obj<DndPeriod>>,

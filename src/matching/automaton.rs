@@ -81,7 +81,10 @@ fn dfa_fits<'p>(patterns: impl Iterator<Item = &'p str>, bytes: usize) -> bool {
     let mut seen = [false; 256];
     patterns.for_each(|p| p.bytes().for_each(|b| seen[b as usize] = true));
     let classes = seen.iter().filter(|&&s| s).count() + 1;
-    (bytes + 1).saturating_mul(classes.next_power_of_two()).saturating_mul(4) <= MAX_DFA_BYTES
+    (bytes + 1)
+        .saturating_mul(classes.next_power_of_two())
+        .saturating_mul(4)
+        <= MAX_DFA_BYTES
 }
 
 /// One automaton and the patterns it was built over, in its order.
@@ -362,7 +365,8 @@ impl Patterns {
         };
         for level in &self.levels {
             if let Searcher::Crate(searcher) = &level.automaton {
-                searcher.find_overlapping_iter(text.text())
+                searcher
+                    .find_overlapping_iter(text.text())
                     .for_each(|m| keep(level, m.pattern().as_usize(), m.start(), m.end()));
             }
         }

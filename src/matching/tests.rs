@@ -218,7 +218,11 @@ fn levels_stay_few_as_patterns_grow() {
 fn a_long_text_walked_in_pieces_finds_what_the_direct_search_finds() {
     let mut rng = Lcg(11);
     for dfas in [true, false] {
-        let mut patterns = if dfas { Patterns::default() } else { Patterns::without_dfas() };
+        let mut patterns = if dfas {
+            Patterns::default()
+        } else {
+            Patterns::without_dfas()
+        };
         let mut held: Vec<(String, u32)> = Vec::new();
         for batch in 0..6 {
             // Levels of several sizes: 1, 10, 100, ... keywords at a time.
@@ -230,7 +234,9 @@ fn a_long_text_walked_in_pieces_finds_what_the_direct_search_finds() {
         }
         assert!(patterns.levels() > 1, "several levels walked together");
         for round in 0..40 {
-            let text: String = (0..200 + rng.next(600)).map(|_| PIECES[rng.next(PIECES.len())]).collect();
+            let text: String = (0..200 + rng.next(600))
+                .map(|_| PIECES[rng.next(PIECES.len())])
+                .collect();
             let mut found = Vec::new();
             patterns.scan(&Folded::new(&text), &mut found);
             let mut expected: Vec<u32> = held

@@ -16,7 +16,18 @@ use crate::fanout::{apply, check, some_instant, some_mentioned, world_with_polic
 /// Words of several scripts, and made-up ones, that keywords and texts are
 /// made of.
 const WORDS: [&str; 12] = [
-    "deploy", "Bob", "bobby", "张三", "会议", "Straße", "STRASSE", "привет", "राम", "c++", "김철수", "on-call",
+    "deploy",
+    "Bob",
+    "bobby",
+    "张三",
+    "会议",
+    "Straße",
+    "STRASSE",
+    "привет",
+    "राम",
+    "c++",
+    "김철수",
+    "on-call",
 ];
 
 fn word(rng: &mut SmallRng) -> String {

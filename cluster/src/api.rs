@@ -68,7 +68,21 @@ impl Api {
     /// node before it restarted still reads its writes through it, with no
     /// header.
     pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
+        Api::new_keeping(client, space, layout, replicas, crate::released::Keep::default()).await
+    }
+
+    /// As [`Api::new`], creating the app's released stream (if there is
+    /// none) to keep released digests as `keep` says.
+    pub async fn new_keeping(
+        client: Client,
+        space: Space,
+        layout: Layout,
+        replicas: usize,
+        keep: crate::released::Keep,
+    ) -> Result<Api, Error> {
         let log = Log::open(client.clone(), space, replicas).await?;
+        // The released digests' stream, before any shard releases to it.
+        crate::released::open(log.context(), log.space(), replicas, keep).await?;
         let last = log.last_sequence().await?;
         let shards = crate::layouts::follow(log.context(), log.space(), layout, replicas).await?;
         Ok(Api {
@@ -100,6 +114,23 @@ impl Api {
     pub fn layout(&self) -> Layout {
         Layout::new(self.shards.load(Ordering::Acquire))
             .unwrap_or_else(|_| unreachable!("the record's layout was checked"))
+    }
+
+    /// The connection to the cluster.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The answer of `POST /push/released.json`: the app's released
+    /// digests past the request's cursor (`src/released.rs`).
+    pub async fn released_page(&self, request: dnd_engine::released::ReleasedRequest) -> Result<String, Error> {
+        crate::released::page(&self.client, self.log.context(), self.log.space(), request).await
+    }
+
+    /// Records that the stream acknowledged sequence `seq` to this node:
+    /// every later read reflects it.
+    pub(crate) fn acknowledged(&self, seq: u64) {
+        self.acked.fetch_max(seq, Ordering::AcqRel);
     }
 
     /// The position a read must reflect: the client's, or everything this
@@ -151,7 +182,7 @@ impl Api {
     /// Asks a shard, waiting for it while nobody serves its subject (a
     /// shard process restarting): see [`ask_until`]; an ask not answered
     /// within [`HEDGE`] is sent again, to any replica ([`hedged`]).
-    async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
+    pub(crate) async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
         let body = bytes::Bytes::from(body);
         let (body, subject) = (&body, &subject);
         ask_until(tokio::time::Instant::now(), |patience| {
@@ -213,6 +244,12 @@ impl Api {
         after: u64,
     ) -> Result<Vec<Decided>, Error> {
         let after = self.read_point(after);
+        if message.get("hold") == Some(&Value::Bool(true)) {
+            // Held recipients are durable before the answer: the push goes
+            // to the stream first (`src/holding.rs`).
+            let lines = crate::holding::decide_held(self, message, recipients, explain, after).await?;
+            return Ok(lines.into_iter().map(Decided::Line).collect());
+        }
         let layout = self.layout();
         let shards = usize::from(layout.shards());
         let mut asks = Vec::new();
@@ -423,6 +460,15 @@ impl Backend for Api {
         self.get(&request, generation, after)
             .await
             .unwrap_or_else(|e| Answered::internal(generation, &e.to_string()))
+    }
+
+    /// From the app's released stream: the shards hold and release
+    /// (`src/holding.rs`, `src/released.rs`).
+    async fn released(&self, request: dnd_engine::released::ReleasedRequest) -> Option<Result<String, Response>> {
+        Some(self.released_page(request).await.map_err(|e| Response::Error {
+            code: 1000,
+            message: format!("the released digests were not read: {e}"),
+        }))
     }
 
     fn ready(&self) -> bool {

@@ -34,6 +34,7 @@
 
 pub mod api;
 pub mod apps;
+pub mod ask;
 mod feed;
 pub mod frame;
 pub mod layouts;

@@ -28,10 +28,10 @@ use dnd_server::backend::{Answered, Backend, Chunk, Decider, Generation, Lines};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub use crate::ask::{ask_until, hedged, ANSWER_GRACE, HEDGE};
 use crate::log::Log;
 use crate::space::Space;
 use crate::wire::{self, GetRequest, Record};
-pub use crate::ask::{ask_until, hedged, ANSWER_GRACE, HEDGE};
 use crate::{nats, Error};
 
 /// Recipients per part of a decide sent to the shards at once.
@@ -262,7 +262,10 @@ impl Api {
         let after = self.read_point(after);
         let mut moves = 0;
         loop {
-            match self.decide_by(self.layout(), message, recipients, explain, after).await? {
+            match self
+                .decide_by(self.layout(), message, recipients, explain, after)
+                .await?
+            {
                 Some(decided) => return Ok(decided),
                 None => moves = moved_again(moves)?,
             }

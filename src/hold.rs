@@ -45,12 +45,14 @@ mod digest;
 mod message;
 mod release;
 mod repeat;
+mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use digest::{Digest, DigestConversation};
 pub use release::{Note, NoteKind, Release};
 pub use repeat::{Repeat, Repeaters};
+pub use saved::{SavedItem, SavedMentions, SavedMessage};
 
 use crate::decide::{Decision, PreparedMessage, Recipient};
 use crate::error::Error;

@@ -116,8 +116,8 @@ pub use decide::{Conversation, Decision, Explanation, Message, PreparedMessage, 
 pub use error::excerpt::{Escaped, Excerpt};
 pub use error::Error;
 pub use hold::{
-    Digest, DigestConversation, Held, Holding, Note, NoteKind, Release, Repeat, Repeaters, DEFAULT_DETAIL_LIMIT,
-    MAX_MESSAGE_ID_BYTES,
+    Digest, DigestConversation, Held, Holding, Note, NoteKind, Release, Repeat, Repeaters, SavedItem, SavedMentions,
+    SavedMessage, DEFAULT_DETAIL_LIMIT, MAX_MESSAGE_ID_BYTES,
 };
 pub use matching::keyword_occurs;
 pub use model::expiring::{Expiring, Snooze, Temporary};
@@ -133,7 +133,7 @@ pub use model::{
     MAX_ID_BYTES,
 };
 pub use protocol::request::{Request, Response};
-pub use protocol::{push, request as api, shard, v4 as api_v4};
+pub use protocol::{push, released, request as api, shard, snapshot, v4 as api_v4};
 pub use shared::SharedSettings;
 pub use store::{AppDefaults, Config, Settings, UserHandle};
 /// The time crates this one's API speaks, re-exported so that callers use the same versions.

@@ -169,7 +169,15 @@ Paths (replay takes the settings paths; dnd serve answers every one)
       /v4/channel-type/push/set, /v4/channel-type/push/get
   dnd serve only:
       POST /push/decide.json[?explain=true]  a push object (above, the
-          replay's "push") -> {"decisions": [...]}, as replay answers it
+          replay's "push") -> {"decisions": [...]}, as replay answers it; a
+          push with "hold": true is held durably before the answer, and the
+          service's clock releases each digest when it is due
+      POST /push/released.json  after=CURSOR (0), limit=1-1000 (100),
+          wait=0-30 seconds (0) -> {"code": 200, "cursor": C, "digests":
+          [{"cursor": N, "id": ID, DIGEST's fields...}]}: the app's released
+          digests after CURSOR, in order, waiting up to wait seconds for one;
+          pass C as the next after (resumes across restarts of either side);
+          id is stable ({at}-{userId}); kept release_keep_secs
       GET /health, GET /ready, GET /metrics  unsigned; see docs/service.md
 
 Output
@@ -229,8 +237,10 @@ pub enum Command {
     /// zone (their schedule's, else their period's, else --time-zone).
     Timeline(TimelineArgs),
     /// The settings service: the platform's signed HTTP API (the form and the
-    /// v4 JSON generations) and POST /push/decide.json, durable in DIR (a
-    /// snapshot and a synced log). App keys and secrets come from the config
+    /// v4 JSON generations), POST /push/decide.json (a push with "hold":
+    /// true held, durably, and released as digests when due) and POST
+    /// /push/released.json (the released digests by cursor), durable in DIR
+    /// (a snapshot and a synced log). App keys and secrets come from the config
     /// file (`[[apps]]`) or DND_APP_KEY and DND_APP_SECRET, never from the
     /// command line. Stops on SIGTERM or SIGINT. With --tls-cert and
     /// --tls-key it serves HTTPS (SIGHUP reads them again); plain HTTP is
@@ -366,6 +376,11 @@ pub struct ShardArgs {
     /// A snapshot after this many applied requests.
     #[arg(long, value_name = "K", default_value_t = 20_000)]
     pub snapshot_every: u64,
+    /// While it holds pushes, the shard evaluates its held items every MS
+    /// milliseconds (its clock), appending the digests due to the app's
+    /// released stream; 0: never by itself.
+    #[arg(long, value_name = "MS", default_value_t = 1_000)]
+    pub release_every: u64,
     /// The service's TOML file: its time_zone and app_defaults (the same on
     /// every shard).
     #[arg(long, value_name = "FILE")]

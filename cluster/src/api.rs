@@ -71,7 +71,21 @@ impl Api {
     /// node before it restarted still reads its writes through it, with no
     /// header.
     pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
+        Api::new_keeping(client, space, layout, replicas, crate::released::Keep::default()).await
+    }
+
+    /// As [`Api::new`], creating the app's released stream (if there is
+    /// none) to keep released digests as `keep` says.
+    pub async fn new_keeping(
+        client: Client,
+        space: Space,
+        layout: Layout,
+        replicas: usize,
+        keep: crate::released::Keep,
+    ) -> Result<Api, Error> {
         let log = Log::open(client.clone(), space, replicas).await?;
+        // The released digests' stream, before any shard releases to it.
+        crate::released::open(log.context(), log.space(), replicas, keep).await?;
         let last = log.last_sequence().await?;
         let shards = crate::layouts::follow(log.context(), log.space(), layout, replicas).await?;
         let records = crate::layouts::bucket(log.context(), replicas).await?;
@@ -134,6 +148,23 @@ impl Api {
         }
     }
 
+    /// The connection to the cluster.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The answer of `POST /push/released.json`: the app's released
+    /// digests past the request's cursor (`src/released.rs`).
+    pub async fn released_page(&self, request: dnd_engine::released::ReleasedRequest) -> Result<String, Error> {
+        crate::released::page(&self.client, self.log.context(), self.log.space(), request).await
+    }
+
+    /// Records that the stream acknowledged sequence `seq` to this node:
+    /// every later read reflects it.
+    pub(crate) fn acknowledged(&self, seq: u64) {
+        self.acked.fetch_max(seq, Ordering::AcqRel);
+    }
+
     /// The position a read must reflect: the client's, or everything this
     /// node acknowledged before (and the stream held when it started),
     /// whichever is later.
@@ -168,7 +199,7 @@ impl Api {
                 _ => ShardId(0),
             };
             let subject = self.log.space().get_subject(layout, shard);
-            match self.ask(subject, body.clone(), layout).await? {
+            match self.ask_by(subject, body.clone(), Some(layout)).await? {
                 Some(answer) => break answer,
                 None => moves = moved_again(moves)?,
             }
@@ -187,12 +218,25 @@ impl Api {
         Ok(answered)
     }
 
-    /// Asks a shard of `layout`, waiting for it while nobody serves its
-    /// subject (a shard process restarting): see [`ask_until`]; an ask not
-    /// answered within [`HEDGE`] is sent again, to any replica ([`hedged`]).
-    /// `None`: nobody serves the subject and the layout record names another
-    /// layout ([`Api::moved`]): the caller routes again and asks again.
-    async fn ask(&self, subject: String, body: Vec<u8>, layout: Layout) -> Result<Option<bytes::Bytes>, Error> {
+    /// Asks a shard, waiting for it while nobody serves its subject (a
+    /// shard process restarting): see [`ask_until`]; an ask not answered
+    /// within [`HEDGE`] is sent again, to any replica ([`hedged`]).
+    pub(crate) async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
+        self.ask_by(subject, body, None)
+            .await?
+            .ok_or(Error::Timeout("ask a shard"))
+    }
+
+    /// [`Api::ask`] of a shard of `layout`: `None` if nobody serves the
+    /// subject and the layout record names another layout ([`Api::moved`]):
+    /// the caller routes again and asks again. Without a layout, never
+    /// `None`.
+    async fn ask_by(
+        &self,
+        subject: String,
+        body: Vec<u8>,
+        layout: Option<Layout>,
+    ) -> Result<Option<bytes::Bytes>, Error> {
         let body = bytes::Bytes::from(body);
         let (body, subject) = (&body, &subject);
         ask_until(tokio::time::Instant::now(), |patience| {
@@ -205,7 +249,11 @@ impl Api {
                     match asked.await {
                         Ok(message) => Ok(Some(message.payload)),
                         Err(e) if e.kind() == RequestErrorKind::NoResponders => {
-                            if self.moved(layout).await {
+                            let moved = match layout {
+                                Some(layout) => self.moved(layout).await,
+                                None => false,
+                            };
+                            if moved {
                                 Ok(None)
                             } else {
                                 Err(None)
@@ -260,6 +308,12 @@ impl Api {
         after: u64,
     ) -> Result<Vec<Decided>, Error> {
         let after = self.read_point(after);
+        if message.get("hold") == Some(&Value::Bool(true)) {
+            // Held recipients are durable before the answer: the push goes
+            // to the stream first (`src/holding.rs`).
+            let lines = crate::holding::decide_held(self, message, recipients, explain, after).await?;
+            return Ok(lines.into_iter().map(Decided::Line).collect());
+        }
         let mut moves = 0;
         loop {
             match self
@@ -333,7 +387,7 @@ impl Api {
                 p.iter().map(|&i| recipients[i].as_str()),
                 &mut body,
             )?;
-            let Some(answer) = self.ask(subject.clone(), body, layout).await? else {
+            let Some(answer) = self.ask_by(subject.clone(), body, Some(layout)).await? else {
                 return Ok(None);
             };
             match wire::payload(&answer) {
@@ -356,7 +410,7 @@ impl Api {
         );
         let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }))
             .map_err(|e| Error::frame("decide", e))?;
-        let Some(answer) = self.ask(subject, body, layout).await? else {
+        let Some(answer) = self.ask_by(subject, body, Some(layout)).await? else {
             return Ok(None);
         };
         let records = wire::records(wire::payload(&answer)?, p.len())?;
@@ -435,6 +489,15 @@ impl Backend for Api {
         self.get(&request, generation, after)
             .await
             .unwrap_or_else(|e| Answered::internal(generation, &e.to_string()))
+    }
+
+    /// From the app's released stream: the shards hold and release
+    /// (`src/holding.rs`, `src/released.rs`).
+    async fn released(&self, request: dnd_engine::released::ReleasedRequest) -> Option<Result<String, Response>> {
+        Some(self.released_page(request).await.map_err(|e| Response::Error {
+            code: 1000,
+            message: format!("the released digests were not read: {e}"),
+        }))
     }
 
     fn ready(&self) -> bool {

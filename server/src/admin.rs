@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use dnd_engine::{parse_zone, Settings};
 
 use crate::apps::{app_dir, check_key, APPS_DIR};
-use crate::store::{ChangeLog, FileLog};
+use crate::store::{ChangeLog, FileLog, StateRef, Stored};
 
 /// The app directories under `data`, by key, sorted.
 fn app_keys(data: &Path) -> Result<Vec<String>, String> {
@@ -58,18 +58,18 @@ fn store_dir(data: &Path, app: Option<&str>) -> Result<(String, PathBuf), String
 }
 
 /// Recovers the store in `dir`.
-fn open(dir: &Path) -> Result<(FileLog, Settings), String> {
+fn open(dir: &Path) -> Result<(FileLog, Stored), String> {
     // The configuration given here is used only by a store without a
     // snapshot; every store the service has started has one.
-    let (log, settings, recovery) =
-        FileLog::open(dir, dnd_engine::Config::new(chrono_tz::UTC)).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (log, stored, recovery) = FileLog::open_stored(dir, dnd_engine::Config::new(chrono_tz::UTC))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     if recovery.snapshot_seq == 0 && recovery.replayed > 0 {
         return Err(format!(
             "{}: the store has no snapshot yet, so its engine settings are not recorded: start `dnd serve` on it once (with the zone it was made in), then run this again",
             dir.display()
         ));
     }
-    Ok((log, settings))
+    Ok((log, stored))
 }
 
 /// One line per app's store under `data`: its key, the engine settings it
@@ -78,7 +78,8 @@ pub fn describe(data: &Path) -> Result<Vec<String>, String> {
     let keys = app_keys(data)?;
     let mut lines = Vec::with_capacity(keys.len());
     for key in keys {
-        let (_, settings) = open(&app_dir(data, &key))?;
+        let (_, stored) = open(&app_dir(data, &key))?;
+        let settings = &stored.settings;
         let c = settings.config();
         let defaults: Vec<String> = dnd_engine::ConversationType::ALL
             .iter()
@@ -107,20 +108,28 @@ pub fn describe(data: &Path) -> Result<Vec<String>, String> {
 pub fn set_zone(data: &Path, app: Option<&str>, zone: &str) -> Result<String, String> {
     let tz = parse_zone(zone).map_err(|e| format!("{zone:?}: {e}"))?;
     let (key, dir) = store_dir(data, app)?;
-    let (mut log, settings) = open(&dir)?;
+    let (mut log, stored) = open(&dir)?;
+    let settings = &stored.settings;
     let old = settings.config().time_zone;
     if old == tz {
         return Ok(format!("app {key}: the store's time zone is already {}", tz.name()));
     }
     // The snapshot format carries the zone as `timeZone`: the same settings,
     // restored in the new zone, with every check a snapshot gets.
-    let mut value = serde_json::to_value(&settings).map_err(|e| e.to_string())?;
+    let mut value = serde_json::to_value(settings).map_err(|e| e.to_string())?;
     let Some(object) = value.as_object_mut() else {
         return Err("the settings' snapshot is not a JSON object".into());
     };
     object.insert("timeZone".into(), serde_json::Value::String(tz.name().to_owned()));
     let moved: Settings = serde_json::from_value(value).map_err(|e| format!("restoring in {}: {e}", tz.name()))?;
-    log.snapshot(&moved).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // The held items and released digests stay as they are.
+    let state = StateRef {
+        settings: &moved,
+        held: &stored.held,
+        released: &stored.released,
+    };
+    log.snapshot_state(&state)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(format!(
         "app {key}: the store's time zone is now {} (it was {}); start the service with --time-zone {} or without one",
         tz.name(),

@@ -18,7 +18,12 @@ use dnd_engine::{Settings, SharedSettings};
 
 use crate::backend::{Backend, Local};
 use crate::config::Config;
-use crate::store::{ChangeLog, FileLog, Recovery};
+use crate::hold::webhook::Webhook;
+use crate::hold::Holding;
+
+/// The release webhook's cursor file in an app's directory.
+pub const WEBHOOK_CURSOR: &str = "webhook.cursor";
+use crate::store::{ChangeLog, FileLog, Recovery, StateRef, Stored};
 use crate::writer::Writer;
 
 /// The subdirectory of the data directory that holds one directory per app.
@@ -117,7 +122,7 @@ impl<B: Backend> Apps<B> {
 struct Opened {
     key: String,
     log: FileLog,
-    settings: Settings,
+    stored: Stored,
     /// No snapshot yet (or one of no changes): cheap to write now.
     unrecorded: bool,
 }
@@ -133,12 +138,35 @@ pub fn open_local(config: &Config, data: &Path) -> io::Result<Apps<Local>> {
         let _ = std::fs::remove_dir_all(data);
     }
     let opened = outcome?;
+    let mut hooks = std::collections::HashMap::new();
+    if let Some(url) = &config.release_webhook {
+        for app in &config.apps {
+            let mut hook = Webhook::new(url, &app.key, &app.secret, app_dir(data, &app.key).join(WEBHOOK_CURSOR))
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            hook.attempts = config.release_webhook_attempts.max(1);
+            hook.backoff = std::time::Duration::from_millis(config.release_webhook_backoff_ms.max(1));
+            hooks.insert(app.key.clone(), hook);
+        }
+    }
     let mut apps = Apps::new();
-    for Opened { key, log, settings, .. } in opened {
+    for Opened { key, log, stored, .. } in opened {
+        let Stored {
+            settings,
+            mut held,
+            mut released,
+            ..
+        } = stored;
+        held.set_detail_limit(config.hold_detail_limit);
+        released.set_keep(config.release_keep_ms(), config.release_keep_max);
         let settings = Arc::new(SharedSettings::new(settings));
-        let (writer, thread) = Writer::start(log, settings.clone(), config.compact_every.max(1))?;
+        let holding = Arc::new(Holding::new(held, released));
+        let (writer, thread) = Writer::start_holding(log, settings.clone(), holding, config.compact_every.max(1))?;
         let dir = app_dir(data, &key);
-        apps.insert(key, Local::new(settings, writer, thread).in_dir(dir));
+        let local = Local::new(settings, writer, thread).in_dir(dir);
+        if let Some(hook) = hooks.remove(&key) {
+            local.start_webhook(hook);
+        }
+        apps.insert(key, local);
     }
     Ok(apps)
 }
@@ -149,7 +177,8 @@ fn open_all(config: &Config, data: &Path) -> io::Result<Vec<Opened>> {
     let mut opened = Vec::with_capacity(config.apps.len());
     for app in &config.apps {
         let dir = app_dir(data, &app.key);
-        let (log, settings, recovery) = FileLog::open(&dir, fresh.clone())?;
+        let (log, stored, recovery) = FileLog::open_stored(&dir, fresh.clone())?;
+        let settings = &stored.settings;
         let differences = config.differences(settings.config()).map_err(io::Error::other)?;
         if !differences.is_empty() {
             return Err(io::Error::new(
@@ -166,11 +195,11 @@ fn open_all(config: &Config, data: &Path) -> io::Result<Vec<Opened>> {
                 ),
             ));
         }
-        log_recovery(&app.key, &settings, &recovery, config.zone_given());
+        log_recovery(&app.key, &stored, &recovery, config.zone_given());
         opened.push(Opened {
             key: app.key.clone(),
             log,
-            settings,
+            stored,
             unrecorded: recovery.snapshot_seq == 0,
         });
     }
@@ -178,13 +207,18 @@ fn open_all(config: &Config, data: &Path) -> io::Result<Vec<Opened>> {
     // a change, so that a later start compares against them.
     for o in &mut opened {
         if o.unrecorded {
-            o.log.snapshot(&o.settings)?;
+            o.log.snapshot_state(&StateRef {
+                settings: &o.stored.settings,
+                held: &o.stored.held,
+                released: &o.stored.released,
+            })?;
         }
     }
     Ok(opened)
 }
 
-fn log_recovery(key: &str, settings: &Settings, recovery: &Recovery, zone_given: bool) {
+fn log_recovery(key: &str, stored: &Stored, recovery: &Recovery, zone_given: bool) {
+    let settings: &Settings = &stored.settings;
     let config = settings.config();
     let zone = config.time_zone.name();
     let defaults: Vec<String> = dnd_engine::ConversationType::ALL
@@ -203,6 +237,8 @@ fn log_recovery(key: &str, settings: &Settings, recovery: &Recovery, zone_given:
         skipped = recovery.skipped,
         torn_bytes = recovery.torn_bytes,
         users = settings.user_count(),
+        held = stored.held.len(),
+        released_cursor = stored.released.last_cursor(),
         "store recovered"
     );
     if recovery.torn_bytes > 0 {

@@ -8,10 +8,13 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use dnd_engine::{api_v4, Layer, Message, PreparedMessage, Request, Response};
+use dnd_engine::push::DecisionLine;
+use dnd_engine::released::ReleasedRequest;
+use dnd_engine::{api_v4, Held, Layer, Message, PreparedMessage, Request, Response};
 use serde_json::{Map, Value};
 
 use crate::decide::decision_line;
+use crate::hold::{run_clock, HoldRecord, Holding};
 use crate::metrics::StoreGauges;
 use crate::writer::{Writer, WriterThread};
 use crate::{read, Shared};
@@ -149,6 +152,17 @@ pub trait Decider: Send + Sync {
     fn chunk_size(&self) -> usize {
         crate::decide::CHUNK
     }
+
+    /// For a push that asks to hold, `chunk` holding all its recipients:
+    /// writes one decision line per recipient, in order, each held
+    /// recipient's with `"held": true`, and returns the hold to make
+    /// durable ([`Backend::hold`]) before the answer (none when nobody is
+    /// held). `None` when this backend does not hold: the push is decided
+    /// as a plain one, nothing written.
+    fn decide_hold(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Option<Result<Option<HoldRecord>, Response>> {
+        let _ = (chunk, lines);
+        None
+    }
 }
 
 /// The settings behind the HTTP layer.
@@ -174,28 +188,76 @@ pub trait Backend: Decider + 'static {
 
     /// Stops after the changes already accepted, making them durable.
     fn stop(&self) -> impl Future<Output = ()> + Send;
+
+    /// Makes a hold ([`Decider::decide_hold`]'s) durable and applies it;
+    /// answers once it survives a crash. A backend that does not hold
+    /// refuses it (1000).
+    fn hold(&self, record: HoldRecord) -> impl Future<Output = Result<(), Response>> + Send {
+        let _ = record;
+        async {
+            Err(Response::Error {
+                code: 1000,
+                message: "this service does not hold pushes".into(),
+            })
+        }
+    }
+
+    /// Answers `POST /push/released.json`: the page of released digests
+    /// after the request's cursor, waiting up to its `wait` for one.
+    /// `None` when this backend keeps no released digests (404).
+    fn released(&self, request: ReleasedRequest) -> impl Future<Output = Option<Result<String, Response>>> + Send {
+        let _ = request;
+        async { None }
+    }
 }
 
 /// One process: the settings in memory, the embedded file log behind the
-/// one writer thread.
+/// one writer thread, and the held items with the clock that releases them.
 #[derive(Debug)]
 pub struct Local {
     settings: Arc<Shared>,
     writer: Writer,
     thread: Mutex<Option<WriterThread>>,
+    clock: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    webhook: Mutex<Option<tokio::task::JoinHandle<()>>>,
     dir: Option<std::path::PathBuf>,
 }
 
+/// How long the clock lets a burst of settings changes settle before it
+/// re-evaluates the held items.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl Local {
-    /// The settings and their writer.
+    /// The settings and their writer (with the held items it changes); the
+    /// clock that releases them runs when a tokio runtime is current.
     #[must_use]
     pub fn new(settings: Arc<Shared>, writer: Writer, thread: WriterThread) -> Local {
+        let clock = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|rt| rt.spawn(run_clock(writer.holding().clone(), writer.clone(), SETTLE)));
         Local {
             settings,
             writer,
             thread: Mutex::new(Some(thread)),
+            clock: Mutex::new(clock),
+            webhook: Mutex::new(None),
             dir: None,
         }
+    }
+
+    /// Delivers the released digests to `hook` too (needs a current tokio
+    /// runtime), until the backend stops.
+    pub fn start_webhook(&self, hook: crate::hold::webhook::Webhook) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let task = rt.spawn(crate::hold::webhook::run_webhook(self.holding().clone(), hook));
+            *self.webhook.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+        }
+    }
+
+    /// The held items and released digests.
+    #[must_use]
+    pub fn holding(&self) -> &Arc<Holding> {
+        self.writer.holding()
     }
 
     /// This store as kept in `dir` (a `FileLog`'s directory), so that the
@@ -210,11 +272,38 @@ impl Local {
 impl Decider for Local {
     fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
         let settings = read(&self.settings);
-        let prepared: PreparedMessage<'_> = settings.prepare(chunk.message);
+        // Nothing held: one atomic load, and the plain prepare.
+        let repeaters = self.holding().repeaters(&settings, chunk.message);
+        let prepared: PreparedMessage<'_> = repeaters.prepare(&settings, chunk.message);
         for id in chunk.recipients {
             lines.line(|out| decision_line(&prepared, id, chunk.explain, out));
         }
         Ok(())
+    }
+
+    fn decide_hold(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Option<Result<Option<HoldRecord>, Response>> {
+        let settings = read(&self.settings);
+        let holding = self.holding();
+        let repeaters = holding.repeaters(&settings, chunk.message);
+        let prepared: PreparedMessage<'_> = repeaters.prepare(&settings, chunk.message);
+        // The deferred recipients, held apart first; the writer folds
+        // those beyond the detail limit when it applies the hold.
+        let mut scratch = Held::with_detail_limit(u32::MAX);
+        let decisions = chunk.recipients.iter().map(|id| (id.as_str(), prepared.decide_id(id)));
+        let holdings = match scratch.hold(&prepared, decisions) {
+            Ok(holdings) => holdings,
+            Err(e) => return Some(Err(Response::from_error(&e))),
+        };
+        for (id, holding) in chunk.recipients.iter().zip(&holdings) {
+            lines.line(|out| {
+                let line = DecisionLine::of(&prepared, id, chunk.explain).with_held(holding.is_held());
+                let _ = line.write_to(out);
+                line.decision().by()
+            });
+        }
+        let limit = holding.held().detail_limit();
+        let message = scratch.saved_messages().next();
+        Some(Ok(message.map(|message| HoldRecord { limit, message })))
     }
 }
 
@@ -236,8 +325,18 @@ impl Backend for Local {
     }
 
     fn store_gauges(&self) -> StoreGauges {
+        let holding = self.holding();
+        let stats = &holding.webhook;
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
         let mut gauges = StoreGauges {
             users: Some(read(&self.settings).user_count() as u64),
+            hold: vec![
+                ("held_items", holding.held().len() as u64),
+                ("released_cursor", holding.released().last_cursor()),
+                ("webhook_delivered", load(&stats.delivered)),
+                ("webhook_retries", load(&stats.retries)),
+                ("webhook_dead_letters", load(&stats.dead_letters)),
+            ],
             ..StoreGauges::default()
         };
         if let Some(dir) = &self.dir {
@@ -251,7 +350,49 @@ impl Backend for Local {
         gauges
     }
 
+    async fn hold(&self, record: HoldRecord) -> Result<(), Response> {
+        self.writer.hold(record).await
+    }
+
+    async fn released(&self, request: ReleasedRequest) -> Option<Result<String, Response>> {
+        let holding = self.holding().clone();
+        let mut changed = holding.subscribe();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(u64::from(request.wait_secs));
+        loop {
+            let page = match holding.page(request.after, request.limit as usize) {
+                Ok(page) => page,
+                Err(message) => return Some(Err(Response::Error { code: 1002, message })),
+            };
+            if page.count > 0 || tokio::time::Instant::now() >= deadline || holding.is_stopped() {
+                return Some(Ok(page.json));
+            }
+            tokio::select! {
+                c = changed.changed() => if c.is_err() { return Some(Ok(page.json)) },
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
     async fn stop(&self) {
+        self.holding().stop();
+        let clock = self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(clock) = clock {
+            let _ = clock.await;
+        }
+        let webhook = self
+            .webhook
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(webhook) = webhook {
+            // A delivery in flight is repeated after the restart, never lost.
+            webhook.abort();
+            let _ = webhook.await;
+        }
         self.writer.stop().await;
         let thread = self
             .thread

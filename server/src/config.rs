@@ -95,6 +95,22 @@ pub struct Config {
     pub rate_per_app_key: u32,
     /// How many logged changes trigger a new snapshot.
     pub compact_every: u64,
+    /// The most items per recipient a push that asks to hold keeps in
+    /// detail; beyond, counts only (their next digest says how many).
+    pub hold_detail_limit: u32,
+    /// How long released digests are kept for `/push/released.json`, in
+    /// seconds (counted from each release).
+    pub release_keep_secs: u64,
+    /// The most released digests kept; past it the oldest are forgotten.
+    pub release_keep_max: usize,
+    /// An `http://` URL each released digest is POSTed to, signed with its
+    /// app's secret (see `docs/service.md`, "Holding"); none by default.
+    pub release_webhook: Option<String>,
+    /// Attempts per digest before it is a dead letter.
+    pub release_webhook_attempts: u32,
+    /// The first retry's backoff, in milliseconds (doubled each retry, with
+    /// full jitter, at most a minute).
+    pub release_webhook_backoff_ms: u64,
 }
 
 impl Default for Config {
@@ -122,6 +138,12 @@ impl Default for Config {
             tls_key: None,
             rate_per_app_key: 0,
             compact_every: 100_000,
+            hold_detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
+            release_keep_secs: 7 * 24 * 3600,
+            release_keep_max: 1_000_000,
+            release_webhook: None,
+            release_webhook_attempts: 10,
+            release_webhook_backoff_ms: 500,
         }
     }
 }
@@ -233,6 +255,11 @@ impl Config {
     /// `--time-zone`) rather than left to the store or the default.
     pub fn zone_given(&self) -> bool {
         self.time_zone.is_some()
+    }
+
+    /// [`Config::release_keep_secs`] in milliseconds.
+    pub fn release_keep_ms(&self) -> i64 {
+        i64::try_from(self.release_keep_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
     }
 
     /// [`Config::timestamp_window_secs`] as a duration.

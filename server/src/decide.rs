@@ -29,6 +29,7 @@ use dnd_engine::{Layer, PreparedMessage, Response};
 use serde_json::{Map, Value};
 
 use crate::backend::{Chunk, Decider, Lines};
+use crate::hold::HoldRecord;
 use crate::metrics::Decisions;
 use scan::Scanner;
 
@@ -80,6 +81,50 @@ impl Job {
             after,
         })
     }
+}
+
+impl Job {
+    /// Whether the push asks to hold (`"hold": true`).
+    pub fn holds(&self) -> bool {
+        self.push.hold
+    }
+}
+
+/// A held push's whole answer, and the hold to make durable before it is
+/// sent (none when nobody was held).
+pub type HeldAnswer = (Vec<u8>, Option<HoldRecord>);
+
+/// Decides a push that asks to hold, whole: the answer's bytes and the
+/// hold to make durable before they are sent. `None` when `decider` does
+/// not hold (the push is decided as a plain one). Blocks; run it on the pool.
+pub fn decide_held(job: &Job, decider: &dyn Decider, metrics: &Decisions) -> Option<Result<HeldAnswer, Response>> {
+    let ids = job.push.mentioned_ids();
+    let message = match job.push.message(&ids) {
+        Ok(message) => message,
+        Err(e) => return Some(Err(Response::from_error(&e))),
+    };
+    let total = job.recipients.ends.len();
+    let recipients: Vec<String> = (0..total).map(|i| job.recipients.id(i).to_owned()).collect();
+    let chunk = Chunk {
+        fields: &job.fields,
+        message: &message,
+        recipients: &recipients,
+        explain: job.explain,
+        after: job.after,
+    };
+    let mut out = b"{\"decisions\":[".to_vec();
+    let mut count = 0;
+    let mut lines = Lines::new(&mut out, &mut count);
+    let outcome = decider.decide_hold(&chunk, &mut lines)?;
+    for (layer, n) in Layer::ALL.iter().zip(lines.by_layer()) {
+        if *n > 0 {
+            metrics.decisions(*layer, *n);
+        }
+    }
+    Some(outcome.map(|record| {
+        out.extend_from_slice(b"]}");
+        (out, record)
+    }))
 }
 
 /// Decides the job's recipients from where `progress` stands until at

@@ -26,6 +26,7 @@ pub mod backend;
 pub mod config;
 pub mod conn;
 pub mod decide;
+pub mod hold;
 pub mod lock;
 pub mod metrics;
 pub mod nonces;

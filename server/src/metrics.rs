@@ -68,6 +68,17 @@ pub struct StoreGauges {
     pub log_bytes: Option<u64>,
     /// Seconds since the last snapshot was written.
     pub snapshot_age_secs: Option<f64>,
+    /// Figures of the held pushes (`dnd_hold{app,figure}`): `held_items`,
+    /// `released_cursor`, `webhook_delivered`, `webhook_retries`,
+    /// `webhook_dead_letters`.
+    pub hold: Vec<(&'static str, u64)>,
+}
+
+/// An app and one figure of its held pushes.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HoldLabels {
+    app: String,
+    figure: &'static str,
 }
 
 /// The service's metrics.
@@ -80,6 +91,7 @@ pub struct Metrics {
     users: Family<AppLabel, Gauge>,
     log_bytes: Family<AppLabel, Gauge>,
     snapshot_age: Family<AppLabel, FloatGauge>,
+    hold: Family<HoldLabels, Gauge>,
     nonces_held: Gauge,
     nonces_max: Gauge,
     process: Process,
@@ -123,6 +135,7 @@ impl Default for Metrics {
         let users = Family::<AppLabel, Gauge>::default();
         let log_bytes = Family::<AppLabel, Gauge>::default();
         let snapshot_age = Family::<AppLabel, FloatGauge>::default();
+        let hold = Family::<HoldLabels, Gauge>::default();
         let nonces_held = Gauge::default();
         let nonces_max = Gauge::default();
         let process = Process::default();
@@ -153,6 +166,12 @@ impl Default for Metrics {
                 "snapshot_age_seconds",
                 "Seconds since each app's last snapshot was written",
                 snapshot_age.clone(),
+            );
+            dnd.register(
+                "hold",
+                "Held pushes of each app: held_items, released_cursor (digests released), and the release webhook's \
+                 webhook_delivered, webhook_retries and webhook_dead_letters (counts since the start)",
+                hold.clone(),
             );
             dnd.register("nonces_held", "Nonces remembered now", nonces_held.clone());
             dnd.register(
@@ -192,6 +211,7 @@ impl Default for Metrics {
             users,
             log_bytes,
             snapshot_age,
+            hold,
             nonces_held,
             nonces_max,
             process,
@@ -247,6 +267,13 @@ impl Metrics {
         }
         if let Some(age) = gauges.snapshot_age_secs {
             self.snapshot_age.get_or_create(&label).set(age);
+        }
+        for &(figure, n) in &gauges.hold {
+            let labels = HoldLabels {
+                app: app.to_owned(),
+                figure,
+            };
+            self.hold.get_or_create(&labels).set(saturate(n));
         }
     }
 
@@ -333,6 +360,7 @@ mod tests {
                 users: Some(3),
                 log_bytes: Some(100),
                 snapshot_age_secs: Some(1.5),
+                hold: vec![("webhook_retries", 4)],
             },
         );
         m.nonces(2, 10);
@@ -345,6 +373,7 @@ mod tests {
             "dnd_decisions_total{app=\"k\",layer=\"user_period\"} 7\n",
             "dnd_users{app=\"k\"} 3\n",
             "dnd_log_bytes{app=\"k\"} 100\n",
+            "dnd_hold{app=\"k\",figure=\"webhook_retries\"} 4\n",
             "dnd_snapshot_age_seconds{app=\"k\"} 1.5\n",
             "dnd_nonces_held 2\n",
             "dnd_nonces_max 10\n",

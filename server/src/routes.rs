@@ -1,5 +1,6 @@
 //! Every route the service serves: the platform's settings paths of both
-//! generations, the extension paths, the decide endpoint and the operations
+//! generations, the extension paths, the decide endpoint, the released
+//! digests and the operations
 //! endpoints. One list, read by the router (404 for a path not here, 405 for
 //! a wrong method), the metrics (a bounded path label) and the API's
 //! description (`openapi.yaml`, checked against it by a test).
@@ -22,6 +23,8 @@ pub enum Kind {
     V4,
     /// The decide endpoint.
     Decide,
+    /// The released digests (`dnd_engine::released`).
+    Released,
     /// An operations endpoint.
     Ops,
 }
@@ -56,6 +59,11 @@ pub fn all() -> impl Iterator<Item = Route> {
             path: DECIDE_PATH,
             kind: Kind::Decide,
         }))
+        .chain(std::iter::once(Route {
+            method: "POST",
+            path: dnd_engine::released::PATH,
+            kind: Kind::Released,
+        }))
         .chain(OPS_PATHS.iter().map(|path| Route {
             method: "GET",
             path,
@@ -79,7 +87,7 @@ mod tests {
             assert!(routes[..i].iter().all(|o| o.path != r.path), "{} twice", r.path);
             assert_eq!(r.method == "GET", r.kind == Kind::Ops, "{}", r.path);
         }
-        assert_eq!(routes.len(), 9 + 19 + 4 + 1 + 3);
+        assert_eq!(routes.len(), 9 + 19 + 4 + 1 + 1 + 3);
         assert_eq!(find("/user/vip/set.json").map(|r| r.kind), Some(Kind::Form));
         assert_eq!(find("/nope"), None);
     }

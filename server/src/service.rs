@@ -27,7 +27,9 @@ use tracing::Instrument;
 pub use crate::routes::DECIDE_PATH;
 
 mod decide_route;
+mod released_route;
 use decide_route::decide_request;
+use released_route::released_request;
 
 /// The content type of `/metrics`.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -256,6 +258,10 @@ async fn route<B: Backend>(state: &Arc<State<B>>, request: hyper::Request<Incomi
         return (a, code, Some(app));
     }
     let path = path.to_owned();
+    if path == dnd_engine::released::PATH {
+        let (a, code) = released_request(state, &app, request).await;
+        return (a, code, Some(app));
+    }
     if path == DECIDE_PATH {
         let explain = request.uri().query().is_some_and(|q| {
             q.split('&')

@@ -7,7 +7,8 @@
 //!   first `N` changes ever accepted, behind a header with its length and
 //!   checksum ([`snapshot`]);
 //! - `changes.log`: the changes accepted since, one checksummed record each,
-//!   numbered in sequence ([`record`]).
+//!   numbered in sequence ([`record`]): settings changes, holds and
+//!   evaluations of the held items ([`Entry`]).
 //!
 //! Recovery reads the snapshot (refusing it whole if its checksum fails),
 //! then applies the records whose sequence number follows it, in order.
@@ -27,9 +28,55 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use dnd_engine::{Request, Settings};
+use dnd_engine::{Held, Request, Settings};
 
+use crate::hold::released::ReleasedStore;
+use crate::hold::{apply_hold, apply_release, HoldRecord, ReleaseRecord};
 use record::{Format, Found, MAGIC};
+
+/// One record of the log. A settings change's payload is its JSON (as
+/// every log has it); a hold's and an evaluation's start with a kind byte
+/// (`H`, `R`: no JSON text starts with one) before their JSON, so a log
+/// written before holds existed reads as it did.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Entry<'a> {
+    /// A settings change.
+    Change(&'a Request),
+    /// A hold.
+    Hold(&'a HoldRecord),
+    /// An evaluation of the held items.
+    Release(ReleaseRecord),
+}
+
+/// The kind byte of a hold's payload.
+const KIND_HOLD: u8 = b'H';
+/// The kind byte of an evaluation's payload.
+const KIND_RELEASE: u8 = b'R';
+
+/// Everything a store keeps: the settings, the held items and the
+/// released digests.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Stored {
+    /// The settings.
+    pub settings: Settings,
+    /// The held items.
+    pub held: Held,
+    /// The released digests.
+    pub released: ReleasedStore,
+}
+
+/// The state a snapshot saves, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct StateRef<'a> {
+    /// The settings.
+    pub settings: &'a Settings,
+    /// The held items.
+    pub held: &'a Held,
+    /// The released digests.
+    pub released: &'a ReleasedStore,
+}
 
 /// Where accepted changes go before they are applied and acknowledged.
 ///
@@ -49,6 +96,40 @@ pub trait ChangeLog: Send + 'static {
     /// Makes `settings` (which reflect every change appended) the new
     /// snapshot, and drops the changes it covers.
     fn snapshot(&mut self, settings: &Settings) -> io::Result<()>;
+
+    /// Appends `batch` as [`ChangeLog::append`] does, holds and evaluations
+    /// among the changes. A log that keeps only settings changes (the
+    /// default) refuses a batch with anything else, appending nothing.
+    fn append_entries(&mut self, batch: &[Entry<'_>]) -> io::Result<()> {
+        let changes: Option<Vec<&Request>> = batch
+            .iter()
+            .map(|e| match e {
+                Entry::Change(r) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        match changes {
+            Some(changes) => self.append(&changes),
+            None => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this log keeps settings changes only, not held pushes",
+            )),
+        }
+    }
+
+    /// Makes `state` the new snapshot, as [`ChangeLog::snapshot`] does. A
+    /// log that keeps only settings (the default) refuses one with held
+    /// items or released digests.
+    fn snapshot_state(&mut self, state: &StateRef<'_>) -> io::Result<()> {
+        if state.held.is_empty() && state.held.last_evaluation().is_none() && state.released.last_cursor() == 0 {
+            self.snapshot(state.settings)
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this log keeps settings only, not held pushes",
+            ))
+        }
+    }
 }
 
 /// What recovery found.
@@ -80,6 +161,10 @@ pub struct FileLog {
     /// Whether a failed append could not be taken back yet: the log may end
     /// in part of a batch, and nothing is appended until it is cut off.
     broken: bool,
+    /// Whether the store keeps held pushes or released digests: then a
+    /// snapshot of the settings alone ([`ChangeLog::snapshot`]) is refused,
+    /// never a silent loss of them.
+    holds: bool,
     /// Tests: the next append writes this many bytes and then fails, as a
     /// full disk does.
     #[cfg(test)]
@@ -96,16 +181,27 @@ pub const LOG_FILE: &str = "changes.log";
 
 impl FileLog {
     /// Opens (creating if needed) the store in `dir` and recovers its
-    /// settings; `fresh` is used when there is no snapshot yet.
+    /// settings; `fresh` is used when there is no snapshot yet. The held
+    /// items and released digests are recovered too, and not returned:
+    /// [`FileLog::open_stored`] returns them.
     pub fn open(dir: &Path, fresh: dnd_engine::Config) -> io::Result<(FileLog, Settings, Recovery)> {
+        let (log, stored, recovery) = FileLog::open_stored(dir, fresh)?;
+        Ok((log, stored.settings, recovery))
+    }
+
+    /// Opens (creating if needed) the store in `dir` and recovers all it
+    /// keeps; `fresh` is used when there is no snapshot yet.
+    pub fn open_stored(dir: &Path, fresh: dnd_engine::Config) -> io::Result<(FileLog, Stored, Recovery)> {
         fs::create_dir_all(dir)?;
         let mut recovery = Recovery::default();
-        let mut settings = match snapshot::read(&dir.join(SNAPSHOT)) {
-            Ok((seq, settings)) => {
+        let (mut settings, mut held, mut released) = match snapshot::read(&dir.join(SNAPSHOT)) {
+            Ok((seq, stored)) => {
                 recovery.snapshot_seq = seq;
-                settings
+                (stored.settings, stored.held, stored.released)
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Settings::new(fresh),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                (Settings::new(fresh), Held::new(), ReleasedStore::default())
+            }
             Err(e) => return Err(e),
         };
         let path = dir.join(LOG);
@@ -141,22 +237,48 @@ impl FileLog {
                     break;
                 }
             };
-            let request: Request = serde_json::from_slice(payload).map_err(|e| {
+            let bad = |what: &dyn std::fmt::Display| {
                 corrupt(&format!(
-                    "record {index} (at byte {at}, change {record_seq}): its checksum holds but it is not a change ({e}); \
-                     refusing to start"
+                    "record {index} (at byte {at}, change {record_seq}): its checksum holds but {what}; refusing to start"
                 ))
-            })?;
+            };
+            let entry = match payload.first() {
+                Some(&KIND_HOLD) => ReadBack::Hold(
+                    serde_json::from_slice(&payload[1..]).map_err(|e| bad(&format_args!("it is not a hold ({e})")))?,
+                ),
+                Some(&KIND_RELEASE) => ReadBack::Release(
+                    serde_json::from_slice(&payload[1..])
+                        .map_err(|e| bad(&format_args!("it is not an evaluation ({e})")))?,
+                ),
+                _ => ReadBack::Change(
+                    serde_json::from_slice(payload).map_err(|e| bad(&format_args!("it is not a change ({e})")))?,
+                ),
+            };
             if record_seq <= recovery.snapshot_seq {
                 recovery.skipped += 1;
             } else if record_seq == seq + 1 {
-                // The answer it had is not needed: applying is deterministic.
-                let _ = settings.apply(&request);
+                // The answers they had are not needed: applying is deterministic.
+                match entry {
+                    ReadBack::Change(request) => {
+                        let _ = settings.apply(&request);
+                        if format == Format::V1 {
+                            kept.push(request);
+                        }
+                    }
+                    // Refused now as when it was applied first: nothing changed then either.
+                    ReadBack::Hold(record) => {
+                        if let Err(e) = apply_hold(&mut held, &record) {
+                            tracing::warn!(record = index, error = %e, "a logged hold is refused, as it was when logged");
+                        }
+                    }
+                    ReadBack::Release(record) => {
+                        if let Err(e) = apply_release(&mut held, &settings, &mut released, record.at) {
+                            tracing::warn!(record = index, error = %e, "a logged evaluation is refused, as it was when logged");
+                        }
+                    }
+                }
                 seq = record_seq;
                 recovery.replayed += 1;
-                if format == Format::V1 {
-                    kept.push(request);
-                }
             } else {
                 return Err(corrupt(&format!(
                     "record {record_seq} follows {seq}: the log has a gap"
@@ -176,6 +298,7 @@ impl FileLog {
             buf: Vec::new(),
             len: 0,
             broken: false,
+            holds: !held.is_empty() || held.last_evaluation().is_some() || released.last_cursor() > 0,
             #[cfg(test)]
             fail_after: None,
         };
@@ -185,7 +308,15 @@ impl FileLog {
             Format::V2 => {}
         }
         store.len = store.log.metadata()?.len();
-        Ok((store, settings, recovery))
+        Ok((
+            store,
+            Stored {
+                settings,
+                held,
+                released,
+            },
+            recovery,
+        ))
     }
 
     /// Replaces the log with format 2's, holding `changes` (those after the
@@ -239,13 +370,32 @@ impl FileLog {
     }
 }
 
+/// A record read back.
+enum ReadBack {
+    Change(Request),
+    Hold(HoldRecord),
+    Release(ReleaseRecord),
+}
+
 fn corrupt(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("{LOG}: {what}"))
 }
 
 fn write_record(out: &mut Vec<u8>, seq: u64, request: &Request) -> io::Result<()> {
-    record::write(out, seq, |out| {
-        serde_json::to_writer(out, request).map_err(io::Error::other)
+    write_entry(out, seq, &Entry::Change(request))
+}
+
+fn write_entry(out: &mut Vec<u8>, seq: u64, entry: &Entry<'_>) -> io::Result<()> {
+    record::write(out, seq, |out| match entry {
+        Entry::Change(request) => serde_json::to_writer(out, request).map_err(io::Error::other),
+        Entry::Hold(hold) => {
+            out.push(KIND_HOLD);
+            serde_json::to_writer(out, hold).map_err(io::Error::other)
+        }
+        Entry::Release(release) => {
+            out.push(KIND_RELEASE);
+            serde_json::to_writer(out, release).map_err(io::Error::other)
+        }
     })
 }
 
@@ -255,12 +405,17 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 impl ChangeLog for FileLog {
     fn append(&mut self, batch: &[&Request]) -> io::Result<()> {
+        let entries: Vec<Entry<'_>> = batch.iter().map(|r| Entry::Change(r)).collect();
+        self.append_entries(&entries)
+    }
+
+    fn append_entries(&mut self, batch: &[Entry<'_>]) -> io::Result<()> {
         if self.broken {
             self.take_back()?;
         }
         self.buf.clear();
-        for (i, request) in batch.iter().enumerate() {
-            write_record(&mut self.buf, self.seq + 1 + i as u64, request)?;
+        for (i, entry) in batch.iter().enumerate() {
+            write_entry(&mut self.buf, self.seq + 1 + i as u64, entry)?;
         }
         if let Err(e) = self.write_batch() {
             // Part of the batch may be in the file (a full disk takes what
@@ -272,6 +427,7 @@ impl ChangeLog for FileLog {
         }
         self.len += self.buf.len() as u64;
         self.seq += batch.len() as u64;
+        self.holds |= batch.iter().any(|e| !matches!(e, Entry::Change(_)));
         Ok(())
     }
 
@@ -280,8 +436,22 @@ impl ChangeLog for FileLog {
     }
 
     fn snapshot(&mut self, settings: &Settings) -> io::Result<()> {
+        if self.holds {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "this store keeps held pushes: a snapshot of the settings alone would lose them (snapshot_state)",
+            ));
+        }
+        self.snapshot_state(&StateRef {
+            settings,
+            held: &Held::new(),
+            released: &ReleasedStore::default(),
+        })
+    }
+
+    fn snapshot_state(&mut self, state: &StateRef<'_>) -> io::Result<()> {
         let tmp = self.dir.join("snapshot.json.tmp");
-        snapshot::write(&tmp, self.seq, settings)?;
+        snapshot::write(&tmp, self.seq, state)?;
         fs::rename(&tmp, self.dir.join(SNAPSHOT))?;
         sync_dir(&self.dir)?;
         // A crash before this line leaves records the snapshot covers:

@@ -25,7 +25,7 @@ use crate::model::{BusChannel, ConversationKey, ConversationType, DndPeriod, Dnd
 use crate::store::Settings;
 
 pub mod extensions;
-mod form;
+pub(crate) mod form;
 mod json;
 mod params;
 mod policy_requests;

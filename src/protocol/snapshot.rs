@@ -8,7 +8,9 @@
 //! answers every request and every decision as the saved one did, and saving
 //! it again gives the same bytes.
 //!
-//! Format 2 is written; format 1 (no schedules, snoozes, temporary levels,
+//! Format 2 is written; format 3 when a user has a repeated-sender setting
+//! or the save carries held items ([`save_with_held`], restored with
+//! [`Restored`]); format 1 (no schedules, snoozes, temporary levels,
 //! VIP lists, urgent consent, mention policy or keywords) still restores. A restore refuses anything undocumented (unknown fields,
 //! an array where an object belongs, a duplicate field, a duplicate entry)
 //! with an error naming where it is: `users[3].conversationTypes[1]: ...`.
@@ -17,7 +19,10 @@
 //! not allowed ...`), never read as absent.
 
 mod format;
+mod held;
 mod regroup;
+
+pub use held::{save_with_held, Restored, WithHeld};
 
 use std::collections::HashSet;
 
@@ -30,7 +35,7 @@ use crate::model::{parse_zone, BusChannel, ConversationKey, ConversationType, Le
 use crate::store::{AppDefaults, Config, LevelMap, Settings, UserHandle};
 use format::{
     ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporaryConversationLevel, TemporarySnapshot,
-    TemporaryTypeLevel, TypeLevel, UserGroupSnapshot, UserLevel, UserSnapshot, VipSnapshot, FORMAT, FORMAT_REPEAT,
+    TemporaryTypeLevel, TypeLevel, UserGroupSnapshot, UserLevel, UserSnapshot, VipSnapshot, FORMAT, FORMAT_3,
 };
 
 fn type_levels(get: impl Fn(ConversationType) -> Option<Level>) -> Vec<Obj<TypeLevel>> {
@@ -148,7 +153,7 @@ impl Settings {
             .map(|i| Obj(self.user_snapshot(self.handle_at(i))))
             .collect();
         let format = match users.iter().any(|u| u.0.repeat.is_some()) {
-            true => FORMAT_REPEAT,
+            true => FORMAT_3,
             false => FORMAT,
         };
         let mut conversations = Vec::new();
@@ -204,6 +209,7 @@ impl Settings {
                         .collect(),
                 )
             },
+            held: None,
         }
     }
 
@@ -235,7 +241,7 @@ impl Settings {
     }
 
     fn restore(s: Snapshot) -> Result<Settings, Error> {
-        if !(1..=FORMAT_REPEAT).contains(&s.format) {
+        if !(1..=FORMAT_3).contains(&s.format) {
             return Err(Error::snapshot(format_args!("format: {} is not 1, 2 or 3", s.format)));
         }
         let mut app_defaults = AppDefaults::default();
@@ -318,7 +324,7 @@ impl Settings {
         if u.period.is_some() && u.schedule.is_some() {
             return Err(Error::snapshot("period and schedule: a user has one quiet time"));
         }
-        if format < FORMAT_REPEAT && u.repeat.is_some() {
+        if format < FORMAT_3 && u.repeat.is_some() {
             return Err(Error::snapshot("repeat is not in formats 1 and 2"));
         }
         self.intern_user(&user_id)?;
@@ -483,6 +489,15 @@ impl Settings {
     }
 }
 
+/// Reads the saved form, naming the path of a fault of its shape.
+fn read_snapshot<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Snapshot, D::Error> {
+    let Obj(snapshot): Obj<Snapshot> = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        serde::de::Error::custom(format_args!("saved state: {path}: {}", e.into_inner()))
+    })?;
+    Ok(snapshot)
+}
+
 impl Serialize for Settings {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.snapshot().serialize(serializer)
@@ -491,10 +506,13 @@ impl Serialize for Settings {
 
 impl<'de> Deserialize<'de> for Settings {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Settings, D::Error> {
-        let Obj(snapshot): Obj<Snapshot> = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            serde::de::Error::custom(format_args!("saved state: {path}: {}", e.into_inner()))
-        })?;
+        let snapshot = read_snapshot(deserializer)?;
+        if snapshot.held.is_some() {
+            return Err(serde::de::Error::custom(
+                "held: this save carries held items, which restoring the settings alone would lose; \
+                 restore it with dnd_engine::snapshot::Restored",
+            ));
+        }
         Settings::restore(snapshot).map_err(serde::de::Error::custom)
     }
 }

@@ -11,6 +11,7 @@ mod gen;
 mod handles;
 mod hold;
 mod hold_props;
+mod hold_snapshot;
 mod inputs;
 mod json;
 mod keywords;

@@ -85,6 +85,13 @@ async fn on_pool<B: Backend, T: Send + 'static>(
     .ok()
 }
 
+/// The first step of a decide: a plain push's first chunk of answer, or a
+/// held push's whole answer with the hold to make durable.
+enum First {
+    Plain(Box<(Job, Progress, Vec<u8>, bool)>),
+    Held(decide::HeldAnswer),
+}
+
 /// A decide request: the body read and scanned as it arrives, then decided
 /// on the pool in steps, each step's decisions streamed out once the client
 /// has taken the step before.
@@ -107,6 +114,16 @@ pub(super) async fn decide_request<B: Backend>(
     let key = app.clone();
     let first = on_pool(state, move |st| {
         let job = Job::new(&fields, scanner, explain, after)?;
+        if job.holds() {
+            let backend = st
+                .apps
+                .get(&key)
+                .ok_or_else(|| error(1000, "no settings for this app key"))?;
+            let counts = st.metrics.decisions_of(&key);
+            if let Some(held) = decide::decide_held(&job, backend, &counts) {
+                return Ok(First::Held(held?));
+            }
+        }
         let mut progress = Progress::default();
         // The route checked that the app has settings.
         let backend = st
@@ -115,13 +132,25 @@ pub(super) async fn decide_request<B: Backend>(
             .ok_or_else(|| error(1000, "no settings for this app key"))?;
         let counts = st.metrics.decisions_of(&key);
         let (bytes, done) = decide::decide_some(&job, backend, &counts, &mut progress, decide::FIRST_FLUSH)?;
-        Ok::<_, Response>((job, progress, bytes, done))
+        Ok::<_, Response>(First::Plain(Box::new((job, progress, bytes, done))))
     })
     .await;
     let (job, progress, bytes, done) = match first {
         None => return (internal_error(), 1000),
         Some(Err(response)) => return platform(&response, false),
-        Some(Ok(first)) => first,
+        Some(Ok(First::Plain(first))) => *first,
+        Some(Ok(First::Held((bytes, record)))) => {
+            // Held items are durable before the answer says so.
+            if let Some(record) = record {
+                let Some(backend) = state.apps.get(&app) else {
+                    return (internal_error(), 1000);
+                };
+                if let Err(response) = backend.hold(record).await {
+                    return platform(&response, false);
+                }
+            }
+            return (answer(StatusCode::OK, "application/json", bytes), 200);
+        }
     };
     if done {
         return (answer(StatusCode::OK, "application/json", bytes), 200);

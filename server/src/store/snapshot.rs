@@ -4,7 +4,10 @@
 //! Format 2: one header line, `DNDSNAP 2 len=LLLLLLLLLLLLLLLLLLLL crc32=CCCCCCCC`
 //! (fixed width: the length of the JSON in decimal, its CRC-32 in hex),
 //! then exactly that many bytes of JSON, `{"seq":N,"settings":{...}}`, the
-//! core's serde snapshot. Reading checks the length and the checksum over
+//! core's serde snapshot (with the held items beside the settings, format 3,
+//! when any are held: `dnd_engine::snapshot::save_with_held`), and
+//! `"released"` after it once a digest was released (the kept digests, with
+//! their cursors and ids). Reading checks the length and the checksum over
 //! the whole file first (streamed, in bounded memory), and only then parses
 //! it. Format 1 (the JSON alone, written before the header existed) is still
 //! read, without a check; the next snapshot is written as format 2.
@@ -13,8 +16,11 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use dnd_engine::Settings;
+use dnd_engine::snapshot::{save_with_held, Restored, WithHeld};
 use serde::{Deserialize, Serialize};
+
+use super::{StateRef, Stored};
+use crate::hold::released::ReleasedStore;
 
 const TAG: &str = "DNDSNAP 2 ";
 /// The header line's length, newline included.
@@ -23,14 +29,18 @@ const HEADER_LEN: usize = TAG.len() + "len=".len() + 20 + " crc32=".len() + 8 + 
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
     seq: u64,
-    settings: &'a Settings,
+    settings: WithHeld<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    released: Option<&'a ReleasedStore>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SnapshotIn {
     seq: u64,
-    settings: Settings,
+    settings: Restored,
+    #[serde(default)]
+    released: Option<ReleasedStore>,
 }
 
 fn header(len: u64, crc: u32) -> String {
@@ -61,8 +71,8 @@ impl<W: Write> Write for Summing<W> {
     }
 }
 
-/// Writes the snapshot of `settings` after change `seq` to `path`, synced.
-pub fn write(path: &Path, seq: u64, settings: &Settings) -> io::Result<()> {
+/// Writes the snapshot of `state` after change `seq` to `path`, synced.
+pub fn write(path: &Path, seq: u64, state: &StateRef<'_>) -> io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(header(0, 0).as_bytes())?;
     let mut out = Summing {
@@ -70,7 +80,12 @@ pub fn write(path: &Path, seq: u64, settings: &Settings) -> io::Result<()> {
         len: 0,
         crc: crc32fast::Hasher::new(),
     };
-    serde_json::to_writer(&mut out, &SnapshotOut { seq, settings }).map_err(io::Error::other)?;
+    let snapshot = SnapshotOut {
+        seq,
+        settings: save_with_held(state.settings, state.held),
+        released: Some(state.released).filter(|r| r.last_cursor() > 0),
+    };
+    serde_json::to_writer(&mut out, &snapshot).map_err(io::Error::other)?;
     out.flush()?;
     let (len, crc) = (out.len, out.crc.clone().finalize());
     drop(out);
@@ -79,9 +94,9 @@ pub fn write(path: &Path, seq: u64, settings: &Settings) -> io::Result<()> {
     file.sync_all()
 }
 
-/// Reads the snapshot at `path`: its sequence number and settings, or an
-/// error naming the file if it is damaged in any way.
-pub fn read(path: &Path) -> io::Result<(u64, Settings)> {
+/// Reads the snapshot at `path`: its sequence number and what it keeps, or
+/// an error naming the file if it is damaged in any way.
+pub fn read(path: &Path) -> io::Result<(u64, Stored)> {
     let mut file = BufReader::new(File::open(path)?);
     let format_2 = file.fill_buf()?.starts_with(TAG.as_bytes());
     let body_len = if format_2 {
@@ -122,7 +137,15 @@ pub fn read(path: &Path) -> io::Result<(u64, Settings)> {
         None => serde_json::from_reader(file),
     }
     .map_err(|e| invalid(path, e))?;
-    Ok((snap.seq, snap.settings))
+    let Restored { settings, held, .. } = snap.settings;
+    Ok((
+        snap.seq,
+        Stored {
+            settings,
+            held,
+            released: snap.released.unwrap_or_default(),
+        },
+    ))
 }
 
 fn parse_header(line: &[u8]) -> Option<(u64, u32)> {

@@ -20,7 +20,7 @@ use crate::model::{BusChannel, ConversationKey, ConversationType, Level, TargetI
 type Bytes<'b> = Cow<'b, [u8]>;
 
 /// A decoded form body.
-pub(super) struct Form<'b> {
+pub(crate) struct Form<'b> {
     pairs: Vec<(Bytes<'b>, Bytes<'b>)>,
 }
 
@@ -35,7 +35,7 @@ fn decode(component: &[u8]) -> Bytes<'_> {
 }
 
 impl<'b> Form<'b> {
-    pub(super) fn decode(body: &'b [u8]) -> Form<'b> {
+    pub(crate) fn decode(body: &'b [u8]) -> Form<'b> {
         let pairs = body
             .split(|&b| b == b'&')
             .filter(|pair| !pair.is_empty())
@@ -52,7 +52,7 @@ impl<'b> Form<'b> {
 
     /// The value of `name`, if it is given: once, or repeated with one value;
     /// never empty, always valid UTF-8.
-    pub(super) fn optional(&self, name: &'static str) -> Result<Option<&str>, Error> {
+    pub(crate) fn optional(&self, name: &'static str) -> Result<Option<&str>, Error> {
         let mut found: Option<&[u8]> = None;
         for (key, value) in &self.pairs {
             if **key != *name.as_bytes() {
@@ -85,7 +85,7 @@ impl<'b> Form<'b> {
         parse(self.required(name)?).map_err(|e| e.in_parameter(name))
     }
 
-    pub(super) fn optional_number(&self, name: &'static str) -> Result<Option<i64>, Error> {
+    pub(crate) fn optional_number(&self, name: &'static str) -> Result<Option<i64>, Error> {
         self.optional(name)?
             .map(|v| {
                 v.parse::<i64>().map_err(|_| Error::NotANumber {

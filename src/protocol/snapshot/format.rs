@@ -21,9 +21,10 @@ use crate::model::{ConversationType, DndPeriod, Level};
 
 /// The format a save is written in (format 1 still restores).
 pub(super) const FORMAT: u32 = 2;
-/// The format a save that holds a repeated-sender setting is written in;
-/// any other save keeps [`FORMAT`], which every earlier reader takes.
-pub(super) const FORMAT_REPEAT: u32 = 3;
+/// The format a save that holds a repeated-sender setting or held items is
+/// written in; any other save keeps [`FORMAT`], which every earlier reader
+/// takes.
+pub(super) const FORMAT_3: u32 = 3;
 
 /// Defines a struct of the saved form: derived serde in camelCase with
 /// unknown fields refused, and on each `Option` field
@@ -73,6 +74,66 @@ format_struct! {
         /// Saved only when a user group exists (format 2; refused in format
         /// 1), sorted by group id.
         pub(super) user_groups: Option<Vec<Obj<UserGroupSnapshot>>>,
+        /// The held items, when a save with them holds any (format 3;
+        /// refused in formats 1 and 2, and by a restore of the settings alone).
+        pub(super) held: Option<Obj<HeldSnapshot>>,
+    }
+}
+
+format_struct! {
+    /// The held items: the messages in the order held, each with its
+    /// items, the recipients' folded counts, and the store's counters.
+    pub(super) struct HeldSnapshot {
+        /// The instant of the last evaluation (epoch ms), once there was one.
+        pub(super) last_evaluation: Option<i64>,
+        /// Items dropped for good so far, when any.
+        pub(super) dropped: Option<u64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub(super) messages: Vec<Obj<HeldMessageSnapshot>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub(super) folded: Vec<Obj<FoldedSnapshot>>,
+    }
+}
+
+format_struct! {
+    /// A held message: the push's fields a decision reads, named as a
+    /// push names them, and its items.
+    pub(super) struct HeldMessageSnapshot {
+        pub(super) conversation_type: ConversationType,
+        /// The group or ultra group (types 3 and 10 only).
+        pub(super) target_id: Option<String>,
+        pub(super) bus_channel: Option<String>,
+        pub(super) from_user_id: String,
+        /// Epoch ms.
+        pub(super) at: i64,
+        /// `true` for an @all (saved only then).
+        pub(super) mention_all: Option<bool>,
+        /// The users mentioned by id (saved only for a mention by id).
+        pub(super) mentioned_user_ids: Option<Vec<String>>,
+        /// Saved only when true.
+        pub(super) urgent: Option<bool>,
+        pub(super) member_count: Option<u32>,
+        /// Saved only when false.
+        pub(super) mention_all_allowed: Option<bool>,
+        pub(super) message_id: Option<String>,
+        pub(super) items: Vec<Obj<HeldItemSnapshot>>,
+    }
+}
+
+format_struct! {
+    /// One held item: the recipient, and the instant it was last found due
+    /// at (absent before its first evaluation).
+    pub(super) struct HeldItemSnapshot {
+        pub(super) user_id: String,
+        pub(super) due: Option<i64>,
+    }
+}
+
+format_struct! {
+    /// A recipient's items folded into a count, for their next digest.
+    pub(super) struct FoldedSnapshot {
+        pub(super) user_id: String,
+        pub(super) count: u64,
     }
 }
 

@@ -24,7 +24,7 @@ use async_nats::client::RequestErrorKind;
 use async_nats::Client;
 use dnd_engine::shard::{Layout, ShardId, ShardKey};
 use dnd_engine::{Request, Response};
-use dnd_server::backend::{Answered, Backend, Chunk, Decider, Generation, Lines};
+use dnd_server::backend::{Answered, Backend, Generation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -44,7 +44,7 @@ pub const DECIDE_PARTS: usize = 4;
 #[derive(Clone, Debug)]
 pub struct Api {
     client: Client,
-    log: Log,
+    pub(crate) log: Log,
     /// The number of shards reads are routed by: the app's layout record
     /// once it has one (`src/layouts.rs`), followed as it changes.
     shards: Arc<AtomicU16>,
@@ -168,12 +168,36 @@ impl Api {
     /// The position a read must reflect: the client's, or everything this
     /// node acknowledged before (and the stream held when it started),
     /// whichever is later.
-    fn read_point(&self, after: u64) -> u64 {
+    pub(crate) fn read_point(&self, after: u64) -> u64 {
         after.max(self.acked.load(Ordering::Acquire))
     }
 
     /// Appends the change `request` under `write` and answers in `generation`.
+    ///
+    /// A change of several users' memberships (a group join or quit) is cut
+    /// by partition ([`Request::split_by_partition`]), each part appended
+    /// to its partition under `write` and the partition's number, so that
+    /// each shard keeps its own users' memberships; a retry appends only
+    /// the parts not stored yet. The answer is the last part's sequence.
     pub async fn append(&self, request: &Request, generation: Generation, write: &str) -> Result<Answered, Error> {
+        if let Some(parts) = request.split_by_partition() {
+            let mut answer = generation.render(&Response::Ok);
+            let appends = parts.iter().map(|(partition, part)| async move {
+                let id = format!("{write}#p{}", partition.get());
+                self.log.append(part, &id, self.patience).await
+            });
+            let mut duplicate = true;
+            let mut seq = 0;
+            for appended in futures::future::join_all(appends).await {
+                let appended = appended?;
+                seq = seq.max(appended.seq);
+                duplicate &= appended.duplicate;
+            }
+            self.acked.fetch_max(seq, Ordering::AcqRel);
+            answer.seq = Some(seq);
+            answer.duplicate = duplicate;
+            return Ok(answer);
+        }
         let appended = self.log.append(request, write, self.patience).await?;
         self.acked.fetch_max(appended.seq, Ordering::AcqRel);
         let mut answer = generation.render(&Response::Ok);
@@ -196,6 +220,7 @@ impl Api {
             let layout = self.layout();
             let shard = match request.shard_key() {
                 ShardKey::User(user) => layout.shard_of_user(user.as_str()),
+                ShardKey::Gather => return self.gather(request, generation, after).await,
                 _ => ShardId(0),
             };
             let subject = self.log.space().get_subject(layout, shard);
@@ -300,7 +325,7 @@ impl Api {
     /// parts of [`DECIDE_CHUNK`], each part split by shard, and every
     /// shard's share of every part asked at once, so that a shard decides
     /// one part while the node encodes or reads another.
-    async fn decide_parts(
+    pub(crate) async fn decide_parts(
         &self,
         message: &Map<String, Value>,
         recipients: &[String],
@@ -437,45 +462,9 @@ fn moved_again(moves: u32) -> Result<u32, Error> {
 
 /// One recipient's decision from its shard: the line, or a verdict the
 /// node writes the line from.
-enum Decided {
+pub(crate) enum Decided {
     Line(Record),
     Verdict(crate::frame::Verdict),
-}
-
-impl Decider for Api {
-    fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
-        let decided = tokio::runtime::Handle::current().block_on(self.decide_parts(
-            chunk.fields,
-            chunk.recipients,
-            chunk.explain,
-            chunk.after,
-        ));
-        match decided {
-            Ok(decided) => {
-                for (d, id) in decided.into_iter().zip(chunk.recipients) {
-                    lines.line(|out| match d {
-                        Decided::Line(r) => {
-                            out.extend_from_slice(r.json.as_bytes());
-                            r.layer
-                        }
-                        Decided::Verdict(v) => {
-                            v.write_line(id, out);
-                            v.layer
-                        }
-                    });
-                }
-                Ok(())
-            }
-            Err(e) => Err(Response::Error {
-                code: 1000,
-                message: format!("the shards did not decide: {e}"),
-            }),
-        }
-    }
-
-    fn chunk_size(&self) -> usize {
-        DECIDE_CHUNK * DECIDE_PARTS
-    }
 }
 
 impl Backend for Api {

@@ -41,11 +41,13 @@
 pub mod api;
 pub mod apps;
 pub mod ask;
+mod decider;
 mod feed;
 pub mod frame;
 pub mod holding;
 pub mod layouts;
 pub mod log;
+pub mod members;
 pub mod nats_server;
 pub mod released;
 pub mod reshard;

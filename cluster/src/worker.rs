@@ -128,6 +128,8 @@ enum Read {
 enum Answer {
     Lines,
     Verdicts,
+    /// A page of this shard's members, for a push without recipients.
+    Members(crate::wire::MembersPage),
 }
 
 /// A marker's sequence, or why it was not appended.
@@ -266,7 +268,10 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             Some(m) = decides.next() => w.read(m, |payload| match payload.first() {
                 Some(&crate::frame::VERSION) => crate::frame::decode_request(payload).map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Verdicts))),
                 _ => serde_json::from_slice::<DecideRequest>(payload)
-                    .map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Lines)))
+                    .map(|d| {
+                        let answer = d.members.map_or(Answer::Lines, Answer::Members);
+                        (d.after, Read::Decide(d.push, d.explain, answer))
+                    })
                     .map_err(|e| Error::frame("a decide", e)),
             }).await,
             Some(m) = held_requests.next() => w.read(m, |payload| serde_json::from_slice::<HeldRequest>(payload)
@@ -449,6 +454,31 @@ impl Worker {
             Read::Decide(push, explain, form) => {
                 let mentioned = push.mentioned_ids();
                 match push.message(&mentioned) {
+                    Ok(message) if push.members => {
+                        let Answer::Members(page) = *form else {
+                            return wire::refused("a push without recipients needs a page of members");
+                        };
+                        let prepared = self.replica.settings().prepare(&message);
+                        let mut part = Vec::new();
+                        let (_, next) = dnd_engine::push::write_member_page(
+                            &prepared,
+                            push.answer,
+                            *explain,
+                            page.first,
+                            page.limit as usize,
+                            &mut part,
+                        );
+                        let mut out = vec![0];
+                        out.extend_from_slice(b"{\"next\":");
+                        match next {
+                            Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                            None => out.extend_from_slice(b"null"),
+                        }
+                        out.extend_from_slice(b",\"part\":");
+                        out.extend_from_slice(&part);
+                        out.push(b'}');
+                        out
+                    }
                     Ok(message) => {
                         // A sender with a push held for a recipient may be a repeated sender.
                         let settings = self.replica.settings();

@@ -40,6 +40,7 @@
 
 pub mod api;
 pub mod apps;
+pub mod ask;
 mod decider;
 mod feed;
 pub mod frame;

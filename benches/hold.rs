@@ -3,13 +3,22 @@
 //! period (half of them, 10% of all, quiet at the message's time at level 5,
 //! so their push is deferred) and 30% a conversation-type level.
 //!
-//! Three runs per size, per recipient, in the same process:
-//! - `plain`: `decide_into`, the fanout as it was;
-//! - `hold, nobody deferred`: the same message asking to hold, sent when
-//!   nobody is quiet, then `Held::hold_fanout`;
-//! - `hold, 10% held`: the message asking to hold inside the quiet time,
-//!   `decide_into` then `Held::hold_fanout` into an empty store (each
-//!   iteration starts from a new one; making it is not timed).
+//! Eight runs per size, per fanout, in the same process, each the fanout
+//! of `decide_into` alone or with holding, by the one-pass
+//! `Held::decide_and_hold` (`one pass`) or by `decide_into` then
+//! `Held::hold_fanout` (`two calls`):
+//! - `plain`: `decide_into` at 23:30, the fanout as it was;
+//! - `not asked, ...`: the same message, not asking to hold, with holding;
+//! - `plain at noon`: `decide_into` at 12:00, when nobody is quiet;
+//! - `nobody deferred, ...`: the noon message asking to hold;
+//! - `10% held, ...`: the 23:30 message asking to hold, into an empty store
+//!   (each iteration starts from a new one; making and dropping it is not
+//!   timed).
+//!
+//! `nobody deferred` is compared with `plain at noon` (the same decisions
+//! without holding), the others with `plain`. On a loaded, shared machine,
+//! `FANOUT_CPU_TIME=1` times by the thread's time on a CPU, as
+//! `benches/fanout.rs` does.
 //!
 //! Run: `cargo bench --bench hold`. Figures are in `docs/performance.md`.
 
@@ -69,6 +78,24 @@ fn world(users: usize) -> (Settings, Vec<UserHandle>) {
     (settings, handles)
 }
 
+/// How a run fans out.
+#[derive(Clone, Copy)]
+enum Way {
+    /// `decide_into` alone.
+    Plain,
+    /// `Held::decide_and_hold`.
+    OnePass,
+    /// `decide_into`, then `Held::hold_fanout`.
+    TwoCalls,
+}
+
+/// This thread's time on a CPU so far, from `/proc/thread-self/schedstat`
+/// (updated at each scheduler tick: summed over many fanouts).
+fn on_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("FANOUT_CPU_TIME needs Linux");
+    Duration::from_nanos(text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0))
+}
+
 fn sizes() -> Vec<usize> {
     std::env::var("DND_BENCH_USERS")
         .ok()
@@ -88,51 +115,60 @@ fn bench(c: &mut Criterion) {
         let message = Message::new(Conversation::Group { group_id: "g" }, "sender", quiet);
         let held_message = message.with_hold().with_message_id("m");
         let awake_message = held_message.with_time(awake);
-        // What is measured is what was meant: 10% held, then nobody.
+        // What is measured is what was meant: 10% held, then nobody, both ways.
         let mut out = Vec::new();
         let prepared = settings.prepare(&held_message);
-        prepared.decide_into(&handles, &mut out).unwrap();
-        let held = Held::new().hold_fanout(&prepared, &handles, &out).unwrap();
+        let held = Held::new().decide_and_hold(&prepared, &handles, &mut out).unwrap();
         assert!((users / 12..users / 8).contains(&held), "{held} of {users} held");
+        assert_eq!(Held::new().hold_fanout(&prepared, &handles, &out).unwrap(), held);
         let prepared = settings.prepare(&awake_message);
-        prepared.decide_into(&handles, &mut out).unwrap();
+        assert_eq!(Held::new().decide_and_hold(&prepared, &handles, &mut out).unwrap(), 0);
         assert_eq!(Held::new().hold_fanout(&prepared, &handles, &out).unwrap(), 0);
 
         let mut group = c.benchmark_group(format!("hold/{users}"));
         group.throughput(Throughput::Elements(users as u64));
         group.sample_size(10).measurement_time(Duration::from_secs(8));
-        group.bench_function("plain", |b| {
-            let prepared = settings.prepare(&message);
-            let mut out = Vec::with_capacity(users);
-            b.iter(|| {
-                prepared.decide_into(black_box(&handles), &mut out).unwrap();
-                black_box(out.len())
-            })
-        });
-        group.bench_function("hold, nobody deferred", |b| {
-            let prepared = settings.prepare(&awake_message);
-            let mut out = Vec::with_capacity(users);
-            b.iter_batched_ref(
-                Held::new,
-                |held| {
-                    prepared.decide_into(black_box(&handles), &mut out).unwrap();
-                    held.hold_fanout(&prepared, &handles, &out).unwrap()
-                },
-                BatchSize::LargeInput,
-            )
-        });
-        group.bench_function("hold, 10% held", |b| {
-            let prepared = settings.prepare(&held_message);
-            let mut out = Vec::with_capacity(users);
-            b.iter_batched_ref(
-                Held::new,
-                |held| {
-                    prepared.decide_into(black_box(&handles), &mut out).unwrap();
-                    held.hold_fanout(&prepared, &handles, &out).unwrap()
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        let runs: [(&str, &Message<'_>, Way); 8] = [
+            ("plain", &message, Way::Plain),
+            ("not asked, one pass", &message, Way::OnePass),
+            ("not asked, two calls", &message, Way::TwoCalls),
+            ("plain at noon", &awake_message, Way::Plain),
+            ("nobody deferred, one pass", &awake_message, Way::OnePass),
+            ("nobody deferred, two calls", &awake_message, Way::TwoCalls),
+            ("10% held, one pass", &held_message, Way::OnePass),
+            ("10% held, two calls", &held_message, Way::TwoCalls),
+        ];
+        for (name, message, way) in runs {
+            group.bench_function(name, |b| {
+                let prepared = settings.prepare(message);
+                let mut out = Vec::with_capacity(users);
+                let mut fanout = |held: &mut Held| match way {
+                    Way::Plain => {
+                        prepared.decide_into(black_box(&handles), &mut out).unwrap();
+                        out.len()
+                    }
+                    Way::OnePass => held.decide_and_hold(&prepared, black_box(&handles), &mut out).unwrap(),
+                    Way::TwoCalls => {
+                        prepared.decide_into(black_box(&handles), &mut out).unwrap();
+                        held.hold_fanout(&prepared, &handles, &out).unwrap()
+                    }
+                };
+                if std::env::var_os("FANOUT_CPU_TIME").is_some() {
+                    b.iter_custom(|iters| {
+                        let mut time = Duration::ZERO;
+                        for _ in 0..iters {
+                            let mut held = Held::new();
+                            let start = on_cpu();
+                            black_box(fanout(&mut held));
+                            time += on_cpu() - start;
+                        }
+                        time
+                    });
+                } else {
+                    b.iter_batched_ref(Held::new, &mut fanout, BatchSize::LargeInput);
+                }
+            });
+        }
         group.finish();
     }
 }

@@ -17,6 +17,7 @@ use crate::model::{ConversationType, Level, Mentioned, Mentions, Timestamp};
 use crate::store::{Fans, LevelMap, Settings, UserHandle, UserRecord};
 
 mod audience;
+pub(crate) mod by_members;
 mod clock;
 mod conversation;
 pub(crate) mod defer;
@@ -348,6 +349,11 @@ impl<'a> PreparedMessage<'a> {
     pub(crate) fn with_repeaters(mut self, repeaters: &'a crate::hold::Repeaters) -> Self {
         self.repeaters = Some(repeaters);
         self
+    }
+
+    /// The repeaters this message was prepared with, if any.
+    pub(crate) fn repeaters(&self) -> Option<&'a crate::hold::Repeaters> {
+        self.repeaters
     }
 
     /// Whether the sender is a repeated sender for the recipient with `handle`.

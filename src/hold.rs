@@ -6,7 +6,8 @@
 //! A message asks to be held with [`Message::with_hold`](crate::Message::with_hold);
 //! the caller decides its recipients as always, then hands the decisions to
 //! [`Held::hold`] (by id) or [`Held::hold_fanout`] (a fanout by handle),
-//! which keep each recipient whose push is deferred. [`Held::release`]
+//! which keep each recipient whose push is deferred; or decides and holds a
+//! fanout by handle in one pass with [`Held::decide_and_hold`]. [`Held::release`]
 //! evaluates every held item against the settings as they are at that
 //! evaluation and answers the digests due at or before its instant, each
 //! once, with what was re-timed or dropped and why.
@@ -43,6 +44,7 @@
 
 mod digest;
 mod message;
+mod recipients;
 mod release;
 mod repeat;
 mod saved;
@@ -58,6 +60,7 @@ use crate::decide::{Decision, PreparedMessage, Recipient};
 use crate::error::Error;
 use crate::store::UserHandle;
 use message::{HeldMessage, Item};
+use recipients::Recipients;
 
 /// How many items of one recipient are kept in detail by default.
 pub const DEFAULT_DETAIL_LIMIT: u32 = 1_000;
@@ -84,90 +87,6 @@ impl Holding {
     #[must_use]
     pub const fn is_held(self) -> bool {
         !matches!(self, Holding::NotHeld)
-    }
-}
-
-/// One recipient of held items: their id and counts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) id: Box<str>,
-    /// Items held in detail.
-    pub(crate) detailed: u32,
-    /// Items folded into a count, for the next digest.
-    pub(crate) folded: u64,
-    /// The message whose recipients were last held for them (a recipient
-    /// given twice is held once).
-    last_seq: u64,
-}
-
-/// The recipients of held items, numbered in the order first held: an item
-/// names its recipient by number (4 bytes).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Recipients {
-    pub(crate) entries: Vec<Entry>,
-    index: hashbrown::HashTable<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
-}
-
-impl Recipients {
-    fn hash(&self, id: &str) -> u64 {
-        std::hash::BuildHasher::hash_one(&self.hasher, id)
-    }
-
-    pub(crate) fn find(&self, id: &str) -> Option<u32> {
-        let entries = &self.entries;
-        self.index
-            .find(self.hash(id), |&n| &*entries[n as usize].id == id)
-            .copied()
-    }
-
-    /// The number of recipient `id`, numbering them if new.
-    pub(crate) fn number(&mut self, id: &str) -> u32 {
-        let hash = self.hash(id);
-        let entries = &mut self.entries;
-        let hasher = &self.hasher;
-        match self.index.entry(
-            hash,
-            |&n| &*entries[n as usize].id == id,
-            |&n| std::hash::BuildHasher::hash_one(hasher, &*entries[n as usize].id),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(o) => *o.get(),
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                let n = u32::try_from(entries.len()).expect("fewer than 2^32 recipients held");
-                entries.push(Entry {
-                    id: id.into(),
-                    detailed: 0,
-                    folded: 0,
-                    last_seq: u64::MAX,
-                });
-                v.insert(n);
-                n
-            }
-        }
-    }
-
-    /// Keeps the recipients with something held; `renumber[old]` is the new
-    /// number of each kept one.
-    fn compact(&mut self) -> Vec<u32> {
-        let mut renumber = vec![u32::MAX; self.entries.len()];
-        let mut kept = Vec::new();
-        for (old, e) in std::mem::take(&mut self.entries).into_iter().enumerate() {
-            if e.detailed > 0 || e.folded > 0 {
-                renumber[old] = kept.len() as u32;
-                kept.push(e);
-            }
-        }
-        let mut fresh = Recipients {
-            entries: Vec::new(),
-            index: hashbrown::HashTable::new(),
-            hasher: self.hasher,
-        };
-        for e in kept {
-            let n = fresh.number(&e.id);
-            fresh.entries[n as usize] = e;
-        }
-        *self = fresh;
-        renumber
     }
 }
 
@@ -305,27 +224,89 @@ impl Held {
                 decisions.len()
             )));
         }
-        if let Some(e) = prepared.settings().first_refused(recipients) {
-            return Err(e);
-        }
         if !prepared.message().hold {
+            return match prepared.settings().refused(recipients) {
+                Some(e) => Err(e),
+                None => Ok(0),
+            };
+        }
+        let mut deferred = Vec::new();
+        prepared.deferred_positions(recipients, decisions, &mut deferred)?;
+        self.hold_positions(prepared, recipients, &deferred);
+        Ok(deferred.len())
+    }
+
+    /// Decides a fanout by handle and holds it, in one pass: as
+    /// [`PreparedMessage::decide_into`] then [`hold_fanout`](Self::hold_fanout),
+    /// with the decisions of repeated senders as
+    /// [`Repeaters::correct_fanout`] corrects them (for a message prepared
+    /// by [`Repeaters::prepare`]); how many were held. `out` holds the
+    /// decisions, one per recipient, in order. Each recipient who does not
+    /// push is tested for a deferred push while their record is at hand, so
+    /// that a fanout that asks to hold and defers nobody costs what the
+    /// fanout costs.
+    ///
+    /// An error, with nothing held and `out` empty, when a handle is not
+    /// the settings' or the message's id is not 1 to 64 bytes.
+    ///
+    /// ```
+    /// use dnd_engine::{chrono_tz, Config, Conversation, Held, Message, Settings, Timestamp};
+    /// let mut settings = Settings::new(Config::new(chrono_tz::UTC));
+    /// let ok = settings.handle("/user/blockPushPeriod/set.json", b"userId=u&startTime=22:00:00&period=540&level=5");
+    /// assert_eq!(ok.code(), 200);
+    /// let handles = [settings.user("u").unwrap()];
+    /// let at: Timestamp = "2026-11-22T23:30:00Z".parse()?;
+    /// let message = Message::new(Conversation::Group { group_id: "g" }, "s", at).with_hold();
+    /// let prepared = settings.prepare(&message);
+    /// let (mut held, mut out) = (Held::new(), Vec::new());
+    /// assert_eq!(held.decide_and_hold(&prepared, &handles, &mut out)?, 1);
+    /// assert!(!out[0].push());
+    /// assert_eq!(held.held_for("u"), (1, 0));
+    /// # Ok::<(), dnd_engine::Error>(())
+    /// ```
+    ///
+    /// [`Repeaters::correct_fanout`]: crate::Repeaters::correct_fanout
+    /// [`Repeaters::prepare`]: crate::Repeaters::prepare
+    pub fn decide_and_hold(
+        &mut self,
+        prepared: &PreparedMessage<'_>,
+        recipients: &[UserHandle],
+        out: &mut Vec<Decision>,
+    ) -> Result<usize, Error> {
+        out.clear();
+        check_message_id(prepared.message().message_id)?;
+        if !prepared.message().hold {
+            prepared.decide_into(recipients, out)?;
+            if let Some(repeaters) = prepared.repeaters() {
+                repeaters.correct_fanout(prepared, recipients, out)?;
+            }
             return Ok(0);
+        }
+        let mut deferred = Vec::new();
+        prepared.decide_deferred_into(recipients, out, &mut deferred)?;
+        self.hold_positions(prepared, recipients, &deferred);
+        Ok(deferred.len())
+    }
+
+    /// Holds `recipients[i]` (checked handles) for each `i` of `deferred`.
+    fn hold_positions(&mut self, prepared: &PreparedMessage<'_>, recipients: &[UserHandle], deferred: &[usize]) {
+        if deferred.is_empty() {
+            return;
         }
         let settings = prepared.settings();
         let mut holder = Holder::new(self, prepared);
-        let mut held = 0;
-        for (&h, &d) in recipients.iter().zip(decisions) {
-            // Most decisions push, or have no level: one test each.
-            if d.push() || d.level().is_none() {
-                continue;
+        holder.reserve(deferred.len());
+        let (mut numbers, mut ids) = ([0; 64], Vec::with_capacity(64));
+        for batch in deferred.chunks(numbers.len()) {
+            for (n, &i) in numbers.iter_mut().zip(batch) {
+                *n = recipients[i].index();
             }
-            let id = settings.user_id(h).unwrap_or("");
-            if prepared.holds(Some(h), id, d) && holder.hold(id, i64::MIN).is_held() {
-                held += 1;
+            settings.user_ids_at(&numbers[..batch.len()], &mut ids);
+            for id in &ids {
+                holder.hold(id, i64::MIN);
             }
         }
         holder.finish();
-        Ok(held)
     }
 
     /// The counts of recipient `id`: items held in detail, and folded.
@@ -380,7 +361,7 @@ impl Held {
             .iter()
             .filter(|e| e.detailed == 0 && e.folded == 0)
             .count();
-        if empty > 0 && empty * 2 >= self.recipients.entries.len() {
+        if empty > 0 && empty * 2 >= self.recipients.len() {
             let renumber = self.recipients.compact();
             for m in self.messages.values_mut() {
                 for item in &mut m.items {
@@ -438,6 +419,19 @@ impl<'h, 'p, 'a> Holder<'h, 'p, 'a> {
         }
     }
 
+    /// Room for `n` items held in detail, and for as many new recipients
+    /// as are sure to be new (those beyond the recipients numbered): a
+    /// fanout to recipients held before reserves nothing for them.
+    fn reserve(&mut self, n: usize) {
+        let recipients = &mut self.held.recipients;
+        recipients.reserve(n.saturating_sub(recipients.len()));
+        let prepared = self.prepared;
+        self.message
+            .get_or_insert_with(|| HeldMessage::of(prepared.message()))
+            .items
+            .reserve_exact(n);
+    }
+
     /// Holds recipient `id`, due at `due` as far as is known (`i64::MIN` when not).
     fn hold(&mut self, id: &str, due: i64) -> Holding {
         let limit = self.held.limit;
@@ -462,7 +456,9 @@ impl<'h, 'p, 'a> Holder<'h, 'p, 'a> {
         // The sequence number is taken even when nothing was held in
         // detail, so that a recipient's `last_seq` never names a later message.
         self.held.next_seq += 1;
-        let Some(mut message) = self.message else { return };
+        let Some(mut message) = self.message.filter(|m| !m.items.is_empty()) else {
+            return;
+        };
         // Held for a while: no growth slack.
         message.items.shrink_to_fit();
         self.held

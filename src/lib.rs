@@ -110,6 +110,7 @@ mod protocol;
 mod shared;
 mod store;
 
+pub use decide::by_members::MEMBER_BATCH;
 pub use decide::defer::{Boundary, Deferral};
 pub use decide::walk::{Layer, LayerKind, Quiet, Seen, WALK};
 pub use decide::{Conversation, Decision, Explanation, Message, PreparedMessage, Recipient, Step};

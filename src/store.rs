@@ -42,6 +42,8 @@ mod id_index;
 pub(crate) mod interner;
 pub(crate) mod keywords;
 pub(crate) mod level_map;
+pub(crate) mod member_set;
+pub(crate) mod members;
 mod muted_store;
 mod policy_store;
 pub(crate) mod record;
@@ -169,6 +171,8 @@ pub struct Settings {
     pub(crate) user_groups: user_groups::UserGroups,
     /// Repeated-sender settings.
     pub(crate) repeat: repeat_store::RepeatSettings,
+    /// Groups' and ultra groups' member lists.
+    pub(crate) members: members::Members,
 }
 
 impl std::fmt::Debug for Settings {
@@ -199,6 +203,7 @@ impl Settings {
             mutes: muted_store::Mutes::default(),
             user_groups: user_groups::UserGroups::default(),
             repeat: Default::default(),
+            members: members::Members::default(),
         }
     }
 
@@ -523,6 +528,7 @@ impl Settings {
             + self.users.capacity() * std::mem::size_of::<UserRecord>()
             + maps
             + self.policies.heap_bytes()
+            + self.members.heap_bytes()
     }
 
     /// Bytes of heap that the user ids themselves take (the arena), for

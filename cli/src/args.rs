@@ -37,7 +37,7 @@ const PROTOCOL: &str = r#"Input
             "fromUserId": ID, "mentionedInfo": {"type": 1 or 2, "userIdList": [IDS],
             "userGroupIds": [IDS]}, "disablePush": BOOL, "urgent": BOOL,
             "memberCount": N, "mentionAllAllowed": BOOL, "text": TEXT,
-            "hold": BOOL, "messageId": ID,
+            "hold": BOOL, "messageId": ID, "answer": FORM,
             "recipients": [IDS]}}
       A message. AT is milliseconds since the Unix epoch or RFC 3339 with an
       offset. Every id is checked as the settings requests check it:
@@ -75,6 +75,11 @@ const PROTOCOL: &str = r#"Input
       hold (default false): each recipient with a deferUntil is held, and
       its entry adds "held": true; messageId (1 to 64 bytes, optional) names
       the message in digests.
+      recipients absent: a group (3) or ultra-group (10) message goes to every
+      member joined through the membership paths (below), in member order.
+      answer (default "lines"): "push" answers {"push": [IDS that push],
+      "recipients": N}; "bits" answers {"recipients": N, "bits": BASE64}, bit i
+      (byte i/8, bit i%8, least significant first) set when recipient i pushes.
   {"release": {"at": AT}}
       Releases the held pushes due at or before AT, answering
       {"digests": [DIGEST, ...]}, in order of at, then userId; each digest is
@@ -147,6 +152,14 @@ offset, whose '+' must be sent as %2B in a form body)
       repeat; never a level the user set on the conversation.
   /user/repeat/get.json      userId -> {"code":200,"data":{"allow":0,"windowMinutes":15}}
 
+  Members (the platform's paths): whom a push without recipients goes to.
+  /ultragroup/join.json, /ultragroup/quit.json  groupId, userId (one user)
+  /ultragroup/member/exist.json  groupId, userId -> {"code":200,"status":true|false}
+  /group/join.json, /group/quit.json  userId (repeated, 1 to 1000), groupId;
+      join also groupName (1 to 64 characters, checked, not kept)
+  /group/user/query.json     groupId -> {"code":200,"users":[{"id":ID},...]}, in
+      member order: by when the settings first saw each user
+
 Paths (replay takes the settings paths; dnd serve answers every one)
   The platform's form API (POST, form body):
       /user/blockPushPeriod/set.json, /user/blockPushPeriod/get.json,
@@ -164,6 +177,9 @@ Paths (replay takes the settings paths; dnd serve answers every one)
       /user/mutedSenders/set.json, /user/mutedSenders/get.json,
       /usergroup/set.json, /usergroup/get.json, /usergroup/delete.json,
       /user/repeat/set.json, /user/repeat/get.json
+  The platform's membership paths (POST, form body; above): /ultragroup/join.json,
+      /ultragroup/quit.json, /ultragroup/member/exist.json, /group/join.json,
+      /group/quit.json, /group/user/query.json
   The platform's v4 API (POST, JSON body):
       /v4/channel/push/set, /v4/channel/push/get,
       /v4/channel-type/push/set, /v4/channel-type/push/get
@@ -376,6 +392,11 @@ pub struct ShardArgs {
     /// A snapshot after this many applied requests.
     #[arg(long, value_name = "K", default_value_t = 20_000)]
     pub snapshot_every: u64,
+    /// While it holds pushes, the shard evaluates its held items every MS
+    /// milliseconds (its clock), appending the digests due to the app's
+    /// released stream; 0: never by itself.
+    #[arg(long, value_name = "MS", default_value_t = 1_000)]
+    pub release_every: u64,
     /// The service's TOML file: its time_zone and app_defaults (the same on
     /// every shard).
     #[arg(long, value_name = "FILE")]

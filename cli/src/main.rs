@@ -148,6 +148,10 @@ fn cluster(command: args::ClusterCommand) -> u8 {
                 .and_then(|config| {
                     dnd_cluster::run::replica_config(&config, a.shards, a.index, a.replica, a.snapshot_every)
                 })
+                .map(|mut cfg| {
+                    cfg.release_every = std::time::Duration::from_millis(a.release_every);
+                    cfg
+                })
                 .and_then(|cfg| dnd_cluster::run::shard(&a.nats, cfg));
             finish("dnd cluster shard", outcome)
         }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use dnd_engine::push::{DecisionLine, Push};
+use dnd_engine::push::{AnswerForm, Compact, DecisionLine, Push};
 use dnd_engine::{api_v4, Held, Holding, Mentions, Message, Response, Settings, Timestamp};
 
 use crate::input;
@@ -138,7 +138,18 @@ impl<W: Write> Session<W> {
         // A sender with a push held for a recipient may be a repeated sender.
         let repeaters = self.held.repeaters(&self.settings, message);
         let prepared = repeaters.prepare(&self.settings, message);
-        let ids = &push.recipients;
+        // A push without recipients goes to every member the settings keep.
+        let members: Vec<String>;
+        let ids: &[String] = if push.members {
+            members = prepared
+                .member_ids()
+                .into_iter()
+                .map(|id| id.as_str().to_owned())
+                .collect();
+            &members
+        } else {
+            &push.recipients
+        };
         // One byte a recipient, only for a message that asks to hold; a
         // message id that is not 1 to 64 bytes was refused with the push.
         let holdings = match message.hold {
@@ -151,6 +162,16 @@ impl<W: Write> Session<W> {
         let holding = |i: usize| holdings.get(i).copied().unwrap_or(Holding::NotHeld);
         let out = &mut self.out;
         match self.mode {
+            Mode::Replay if push.answer != AnswerForm::Lines => {
+                let mut compact = Compact::new(push.answer);
+                for r in ids {
+                    compact.add(r, prepared.decide_id(r).push());
+                }
+                let mut line = Vec::new();
+                compact.write_to(&mut line);
+                out.write_all(&line)?;
+                out.write_all(b"\n")
+            }
             Mode::Replay => {
                 out.write_all(b"{\"decisions\":[")?;
                 for (i, r) in ids.iter().enumerate() {
@@ -206,7 +227,7 @@ impl<W: Write> Session<W> {
             Mode::Summary => {
                 let zone = self.settings.config().time_zone;
                 let at = rfc9557(message.at.as_datetime(), zone);
-                for r in &push.recipients {
+                for r in ids {
                     let (d, deferral) = prepared.decide_deferred_id(r);
                     write!(
                         out,

@@ -24,7 +24,7 @@ use async_nats::client::RequestErrorKind;
 use async_nats::Client;
 use dnd_engine::shard::{Layout, ShardId, ShardKey};
 use dnd_engine::{Request, Response};
-use dnd_server::backend::{Answered, Backend, Chunk, Decider, Generation, Lines};
+use dnd_server::backend::{Answered, Backend, Generation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -44,7 +44,7 @@ pub const DECIDE_PARTS: usize = 4;
 #[derive(Clone, Debug)]
 pub struct Api {
     client: Client,
-    log: Log,
+    pub(crate) log: Log,
     /// The number of shards reads are routed by: the app's layout record
     /// once it has one (`src/layouts.rs`), followed as it changes.
     shards: Arc<AtomicU16>,
@@ -68,7 +68,21 @@ impl Api {
     /// node before it restarted still reads its writes through it, with no
     /// header.
     pub async fn new(client: Client, space: Space, layout: Layout, replicas: usize) -> Result<Api, Error> {
+        Api::new_keeping(client, space, layout, replicas, crate::released::Keep::default()).await
+    }
+
+    /// As [`Api::new`], creating the app's released stream (if there is
+    /// none) to keep released digests as `keep` says.
+    pub async fn new_keeping(
+        client: Client,
+        space: Space,
+        layout: Layout,
+        replicas: usize,
+        keep: crate::released::Keep,
+    ) -> Result<Api, Error> {
         let log = Log::open(client.clone(), space, replicas).await?;
+        // The released digests' stream, before any shard releases to it.
+        crate::released::open(log.context(), log.space(), replicas, keep).await?;
         let last = log.last_sequence().await?;
         let shards = crate::layouts::follow(log.context(), log.space(), layout, replicas).await?;
         Ok(Api {
@@ -102,15 +116,56 @@ impl Api {
             .unwrap_or_else(|_| unreachable!("the record's layout was checked"))
     }
 
+    /// The connection to the cluster.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The answer of `POST /push/released.json`: the app's released
+    /// digests past the request's cursor (`src/released.rs`).
+    pub async fn released_page(&self, request: dnd_engine::released::ReleasedRequest) -> Result<String, Error> {
+        crate::released::page(&self.client, self.log.context(), self.log.space(), request).await
+    }
+
+    /// Records that the stream acknowledged sequence `seq` to this node:
+    /// every later read reflects it.
+    pub(crate) fn acknowledged(&self, seq: u64) {
+        self.acked.fetch_max(seq, Ordering::AcqRel);
+    }
+
     /// The position a read must reflect: the client's, or everything this
     /// node acknowledged before (and the stream held when it started),
     /// whichever is later.
-    fn read_point(&self, after: u64) -> u64 {
+    pub(crate) fn read_point(&self, after: u64) -> u64 {
         after.max(self.acked.load(Ordering::Acquire))
     }
 
     /// Appends the change `request` under `write` and answers in `generation`.
+    ///
+    /// A change of several users' memberships (a group join or quit) is cut
+    /// by partition ([`Request::split_by_partition`]), each part appended
+    /// to its partition under `write` and the partition's number, so that
+    /// each shard keeps its own users' memberships; a retry appends only
+    /// the parts not stored yet. The answer is the last part's sequence.
     pub async fn append(&self, request: &Request, generation: Generation, write: &str) -> Result<Answered, Error> {
+        if let Some(parts) = request.split_by_partition() {
+            let mut answer = generation.render(&Response::Ok);
+            let appends = parts.iter().map(|(partition, part)| async move {
+                let id = format!("{write}#p{}", partition.get());
+                self.log.append(part, &id, self.patience).await
+            });
+            let mut duplicate = true;
+            let mut seq = 0;
+            for appended in futures::future::join_all(appends).await {
+                let appended = appended?;
+                seq = seq.max(appended.seq);
+                duplicate &= appended.duplicate;
+            }
+            self.acked.fetch_max(seq, Ordering::AcqRel);
+            answer.seq = Some(seq);
+            answer.duplicate = duplicate;
+            return Ok(answer);
+        }
         let appended = self.log.append(request, write, self.patience).await?;
         self.acked.fetch_max(appended.seq, Ordering::AcqRel);
         let mut answer = generation.render(&Response::Ok);
@@ -125,6 +180,7 @@ impl Api {
         let layout = self.layout();
         let shard = match request.shard_key() {
             ShardKey::User(user) => layout.shard_of_user(user.as_str()),
+            ShardKey::Gather => return self.gather(request, generation, after).await,
             _ => ShardId(0),
         };
         let body = serde_json::to_vec(&GetRequest {
@@ -151,7 +207,7 @@ impl Api {
     /// Asks a shard, waiting for it while nobody serves its subject (a
     /// shard process restarting): see [`ask_until`]; an ask not answered
     /// within [`HEDGE`] is sent again, to any replica ([`hedged`]).
-    async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
+    pub(crate) async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
         let body = bytes::Bytes::from(body);
         let (body, subject) = (&body, &subject);
         ask_until(tokio::time::Instant::now(), |patience| {
@@ -205,7 +261,7 @@ impl Api {
     /// parts of [`DECIDE_CHUNK`], each part split by shard, and every
     /// shard's share of every part asked at once, so that a shard decides
     /// one part while the node encodes or reads another.
-    async fn decide_parts(
+    pub(crate) async fn decide_parts(
         &self,
         message: &Map<String, Value>,
         recipients: &[String],
@@ -213,6 +269,12 @@ impl Api {
         after: u64,
     ) -> Result<Vec<Decided>, Error> {
         let after = self.read_point(after);
+        if message.get("hold") == Some(&Value::Bool(true)) {
+            // Held recipients are durable before the answer: the push goes
+            // to the stream first (`src/holding.rs`).
+            let lines = crate::holding::decide_held(self, message, recipients, explain, after).await?;
+            return Ok(lines.into_iter().map(Decided::Line).collect());
+        }
         let layout = self.layout();
         let shards = usize::from(layout.shards());
         let mut asks = Vec::new();
@@ -290,7 +352,7 @@ impl Api {
 
 /// One recipient's decision from its shard: the line, or a verdict the
 /// node writes the line from.
-enum Decided {
+pub(crate) enum Decided {
     Line(Record),
     Verdict(crate::frame::Verdict),
 }
@@ -376,41 +438,6 @@ where
     }
 }
 
-impl Decider for Api {
-    fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response> {
-        let decided = tokio::runtime::Handle::current().block_on(self.decide_parts(
-            chunk.fields,
-            chunk.recipients,
-            chunk.explain,
-            chunk.after,
-        ));
-        match decided {
-            Ok(decided) => {
-                for (d, id) in decided.into_iter().zip(chunk.recipients) {
-                    lines.line(|out| match d {
-                        Decided::Line(r) => {
-                            out.extend_from_slice(r.json.as_bytes());
-                            r.layer
-                        }
-                        Decided::Verdict(v) => {
-                            v.write_line(id, out);
-                            v.layer
-                        }
-                    });
-                }
-                Ok(())
-            }
-            Err(e) => Err(Response::Error {
-                code: 1000,
-                message: format!("the shards did not decide: {e}"),
-            }),
-        }
-    }
-
-    fn chunk_size(&self) -> usize {
-        DECIDE_CHUNK * DECIDE_PARTS
-    }
-}
 
 impl Backend for Api {
     async fn change(&self, request: Request, generation: Generation, write: String) -> Answered {
@@ -423,6 +450,15 @@ impl Backend for Api {
         self.get(&request, generation, after)
             .await
             .unwrap_or_else(|e| Answered::internal(generation, &e.to_string()))
+    }
+
+    /// From the app's released stream: the shards hold and release
+    /// (`src/holding.rs`, `src/released.rs`).
+    async fn released(&self, request: dnd_engine::released::ReleasedRequest) -> Option<Result<String, Response>> {
+        Some(self.released_page(request).await.map_err(|e| Response::Error {
+            code: 1000,
+            message: format!("the released digests were not read: {e}"),
+        }))
     }
 
     fn ready(&self) -> bool {

@@ -40,6 +40,12 @@ pub struct ShardProcess {
     pub config: Config,
     /// Snapshot after this many applied entries (per app).
     pub snapshot_every: u64,
+    /// How often, while it holds anything, an app's shard evaluates its
+    /// held items ([`crate::holding::DEFAULT_RELEASE_EVERY`] by default;
+    /// zero: never by itself).
+    pub release_every: std::time::Duration,
+    /// The most items per recipient held in detail.
+    pub detail_limit: u32,
 }
 
 impl ShardProcess {
@@ -52,6 +58,8 @@ impl ShardProcess {
             replica: self.replica,
             config: self.config.clone(),
             snapshot_every: self.snapshot_every,
+            release_every: self.release_every,
+            detail_limit: self.detail_limit,
         }
     }
 }

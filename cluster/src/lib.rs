@@ -15,6 +15,12 @@
 //! - [`api`]: the API node, a [`dnd_server::Backend`] behind the settings
 //!   service's HTTP front: appends changes, routes gets; splits a push by
 //!   shard, decides chunk by chunk and merges in recipient order.
+//! - [`holding`]: held pushes: a decide that holds goes to the stream as
+//!   hold records before the answer; each shard holds its users' items,
+//!   keeps them in its snapshot and, at its clock's release records,
+//!   releases the digests due.
+//! - [`released`]: the app's released digests, a stream push workers
+//!   consume and API nodes serve `/push/released.json` from.
 //! - [`apps`]: a shard process, one worker per app's stream.
 //! - [`layouts`] and [`reshard`]: the layout an app's API nodes route by,
 //!   and changing it while the app serves, from the old shards' snapshots
@@ -33,12 +39,16 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod decider;
 pub mod apps;
 mod feed;
 pub mod frame;
+pub mod holding;
 pub mod layouts;
 pub mod log;
+pub mod members;
 pub mod nats_server;
+pub mod released;
 pub mod reshard;
 pub mod run;
 mod snapshot;

@@ -6,9 +6,9 @@
 //!
 //! | subject | holds |
 //! |---|---|
-//! | `dnd.<app>.p.<partition>` | the requests of the users in that partition (0..256) |
+//! | `dnd.<app>.p.<partition>` | the requests of the users in that partition (0..256), and hold records of pushes to them ([`crate::holding`]) |
 //! | `dnd.<app>.all` | the requests every shard applies (the admins' defaults) |
-//! | `dnd.<app>.mark.<shards>.<shard>` | empty markers a shard appends to itself to learn it has caught up (see [`crate::worker`]) |
+//! | `dnd.<app>.mark.<shards>.<shard>` | empty markers a shard appends to itself to learn it has caught up (see [`crate::worker`]), and its release records ([`crate::holding`]) |
 //!
 //! A payload is the [`Request`]'s JSON; the `Nats-Msg-Id` header is the
 //! client's id for the write, so that a retry within the stream's duplicate

@@ -77,7 +77,11 @@ async fn app_backends(
 ) -> std::io::Result<dnd_server::Apps<Api>> {
     let mut apps = dnd_server::Apps::new();
     for app in &config.apps {
-        let api = Api::new(client.clone(), Space::app(&app.key), layout, replicas)
+        let keep = crate::released::Keep {
+            age: Duration::from_secs(config.release_keep_secs),
+            digests: config.release_keep_max,
+        };
+        let api = Api::new_keeping(client.clone(), Space::app(&app.key), layout, replicas, keep)
             .await
             .map_err(|e| std::io::Error::other(format!("app {}: {e}", app.key)))?
             .with_json_decides(json_decides());
@@ -267,5 +271,7 @@ pub fn replica_config(
         replica,
         config: config.engine()?,
         snapshot_every: snapshot_every.max(1),
+        release_every: crate::holding::DEFAULT_RELEASE_EVERY,
+        detail_limit: config.hold_detail_limit,
     })
 }

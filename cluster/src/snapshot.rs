@@ -1,6 +1,8 @@
 //! A shard's snapshot in the object store [`SNAPSHOTS`]: object
-//! `<app>/shard-<i>-of-<n>` ([`crate::space::Space::snapshot_name`]), the [`Replica`]'s JSON, its sequence in the
-//! description. Read once at start, however large and however slow the
+//! `<app>/shard-<i>-of-<n>` ([`crate::space::Space::snapshot_name`]), the
+//! [`ShardState`]'s JSON (`{"applied": SEQ, "settings": SAVED}`, `SAVED` the
+//! settings' save with the shard's held items beside them: format 3 when
+//! anything is held), its sequence in the description. Read once at start, however large and however slow the
 //! link; saved under a limit that grows with its size.
 
 use std::time::Duration;
@@ -8,6 +10,11 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::object_store::{self, ObjectStore};
 use dnd_engine::shard::Replica;
+use dnd_engine::snapshot::{save_with_held, Restored, WithHeld};
+use dnd_engine::{Held, Settings};
+
+use crate::holding::SameInstant;
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use crate::log::{retry, CALL_TIMEOUT, SNAPSHOTS};
@@ -54,7 +61,7 @@ pub async fn snapshot_store(js: &jetstream::Context, replicas: usize) -> Result<
 /// is not a snapshot (a failed digest, more or fewer bytes than its
 /// metadata says, or JSON that is not a replica) is a frame error at once:
 /// reading it again would give the same bytes.
-pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Replica>, Error> {
+pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<ShardState>, Error> {
     let mut attempt = 1;
     loop {
         let object = retry("read a snapshot", || async {
@@ -80,6 +87,79 @@ pub async fn load_snapshot(store: &ObjectStore, name: &str) -> Result<Option<Rep
                 attempt += 1;
             }
         }
+    }
+}
+
+/// What a shard saves: its settings with the log position they cover, its
+/// held items, and the digests of its last evaluation's instant.
+#[derive(Debug)]
+pub struct ShardState {
+    /// The settings and their sequence.
+    pub replica: Replica,
+    /// The held items.
+    pub held: Held,
+    /// The digests released at the last evaluation's instant, by recipient
+    /// (their ids' `k`).
+    pub same_instant: SameInstant,
+}
+
+impl ShardState {
+    /// A shard's state with nothing applied and nothing held.
+    pub fn new(settings: Settings) -> ShardState {
+        ShardState {
+            replica: Replica::new(settings),
+            held: Held::new(),
+            same_instant: SameInstant::default(),
+        }
+    }
+}
+
+/// The saved form of `replica`, `held` and `same`, to be written (its
+/// `Serialize`): `{"applied": SEQ, "settings": SAVED, "sameInstant": ...}`,
+/// `SAVED` the settings' save with the held items beside them (format 3
+/// when anything is held), `sameInstant` only when there is one.
+pub(crate) fn saving<'a>(replica: &'a Replica, held: &'a Held, same: &'a SameInstant) -> impl Serialize + 'a {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Saving<'a> {
+        applied: u64,
+        settings: WithHeld<'a>,
+        #[serde(skip_serializing_if = "SameInstant::is_empty")]
+        same_instant: &'a SameInstant,
+    }
+    Saving {
+        applied: replica.applied(),
+        settings: save_with_held(replica.settings(), held),
+        same_instant: same,
+    }
+}
+
+/// The saved form, read: a shard's snapshot of any build (formats 1 to 3).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Saved {
+    applied: u64,
+    settings: Restored,
+    #[serde(default)]
+    same_instant: SameInstant,
+}
+
+impl Serialize for ShardState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        saving(&self.replica, &self.held, &self.same_instant).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ShardState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ShardState, D::Error> {
+        let saved = Saved::deserialize(deserializer)?;
+        let mut replica = Replica::new(saved.settings.settings);
+        replica.skip_to(saved.applied);
+        Ok(ShardState {
+            replica,
+            held: saved.settings.held,
+            same_instant: saved.same_instant,
+        })
     }
 }
 

@@ -96,6 +96,9 @@ impl Space {
     pub fn subject_of(&self, key: ShardKey<'_>) -> String {
         match key {
             ShardKey::User(user) => self.partition_subject(dnd_engine::shard::partition_of(user.as_str())),
+            // A part cut by `Request::split_by_partition`: its users are all
+            // of one partition.
+            ShardKey::Users([user, ..]) => self.partition_subject(dnd_engine::shard::partition_of(user.as_str())),
             _ => self.broadcast(),
         }
     }

@@ -42,6 +42,22 @@ pub struct DecideRequest {
     pub explain: bool,
     /// The message and this shard's recipients.
     pub push: dnd_engine::push::Push,
+    /// For a push without recipients: the page of this shard's members to
+    /// decide (absent for a push with recipients).
+    #[serde(default)]
+    pub members: Option<MembersPage>,
+}
+
+/// A page of a shard's members: those numbered `first` or more, at most
+/// `limit`. The shard answers `{"next": FIRST or null, "part": ANSWER}`,
+/// `ANSWER` the page's answer in the push's form (`dnd_engine::push::write_member_page`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembersPage {
+    /// The number the page starts at (0 first; then the shard's `next`).
+    pub first: u32,
+    /// The most members in the page.
+    pub limit: u32,
 }
 
 /// A shard's progress, for operators and tests: the JSON answer of

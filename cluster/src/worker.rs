@@ -33,6 +33,12 @@
 //! failures; the stream is not trimmed meanwhile) and tried again after
 //! `snapshot_every` more entries.
 //!
+//! **Held pushes** ([`crate::holding`]): hold records on its partitions'
+//! subjects hold the deferred recipients of a push that asks to hold;
+//! release records on its mark subject, appended by its clock, release the
+//! digests due to the app's released stream ([`crate::released`]) before
+//! the next entry is applied. The held items are in its snapshot.
+//!
 //! **Replicas.** Several workers of one shard ([`ShardConfig::replica`])
 //! each apply its subjects and share its reads (a queue group); a replica
 //! without a snapshot of its own starts from replica 0's.
@@ -43,14 +49,15 @@ use async_nats::jetstream::object_store::{ObjectMetadata, ObjectStore};
 use async_nats::jetstream::{self, stream::Stream as JsStream};
 use async_nats::{Client, Message, Subject};
 use dnd_engine::shard::{Layout, Replica, ShardId};
-use dnd_engine::{Config, Request, Settings};
+use dnd_engine::{Config, Held, Request, Settings};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::feed::{Entry, Feed};
+use crate::holding::{HeldRequest, Holds, Kind};
 use crate::log::{retry, retry_within, ATTEMPTS};
 use crate::snapshot::save_timeout;
-pub use crate::snapshot::{load_snapshot, snapshot_store};
+pub use crate::snapshot::{load_snapshot, snapshot_store, ShardState};
 use crate::space::Space;
 use crate::wire::{self, DecideRequest, GetRequest, Progress, Record};
 use crate::{nats, Error};
@@ -84,6 +91,12 @@ pub struct ShardConfig {
     pub config: Config,
     /// Snapshot after this many applied entries.
     pub snapshot_every: u64,
+    /// How often, while it holds anything, the shard evaluates its held
+    /// items (a release record, `src/holding.rs`); zero: never by itself.
+    pub release_every: Duration,
+    /// The most items per recipient held in detail (the service's
+    /// `hold_detail_limit`; the same on every shard).
+    pub detail_limit: u32,
 }
 
 impl ShardConfig {
@@ -105,6 +118,8 @@ enum Read {
     Get(Request, Generation),
     /// The push, whether to explain, and the shape of the answer.
     Decide(Push, bool, Answer),
+    /// The decision lines of these hold records.
+    Held(Vec<u64>),
 }
 
 /// How a decide is answered: decision lines (a JSON request, or any with
@@ -113,6 +128,8 @@ enum Read {
 enum Answer {
     Lines,
     Verdicts,
+    /// A page of this shard's members, for a push without recipients.
+    Members(crate::wire::MembersPage),
 }
 
 /// A marker's sequence, or why it was not appended.
@@ -125,6 +142,8 @@ struct Worker {
     js: jetstream::Context,
     store: ObjectStore,
     replica: Replica,
+    /// The held items, and what releasing them needs.
+    holds: Holds,
     progress: Progress,
     since_snapshot: u64,
     waiting: Vec<Waiting>,
@@ -166,20 +185,36 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         // it as its own before reading on: from then on the stream is
         // never trimmed past what this replica has applied.
         let first = first_sequence().await?;
-        let applied = restored.as_ref().map(Replica::applied);
+        let applied = restored.as_ref().map(|s| s.replica.applied());
         if applied.is_none_or(|a| resumable(a, first).is_err()) {
             let base = load_snapshot(&store, &cfg.space.snapshot_name(cfg.layout, cfg.shard)).await?;
-            if let Some(base) = base.filter(|b| applied.is_none_or(|a| b.applied() > a)) {
+            if let Some(base) = base.filter(|b| applied.is_none_or(|a| b.replica.applied() > a)) {
                 restored = Some(base);
             }
             let own = restored
                 .take()
-                .unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
-            save(&store, &name, &own, ATTEMPTS).await?;
+                .unwrap_or_else(|| ShardState::new(Settings::new(cfg.config.clone())));
+            save(&store, &name, &own.replica, &own.held, &own.same_instant, ATTEMPTS).await?;
             restored = Some(own);
         }
     }
-    let replica = restored.unwrap_or_else(|| Replica::new(Settings::new(cfg.config.clone())));
+    let ShardState {
+        replica,
+        mut held,
+        same_instant,
+    } = restored.unwrap_or_else(|| ShardState::new(Settings::new(cfg.config.clone())));
+    held.set_detail_limit(cfg.detail_limit);
+    let holds = Holds::open(
+        js.clone(),
+        &cfg.space,
+        cfg.layout,
+        cfg.shard,
+        stream.cached_info().config.num_replicas,
+        cfg.release_every,
+        held,
+        same_instant,
+    )
+    .await?;
     // The stream as it stands now: a trim while the snapshot was read (a
     // rolling restart's old instance saving and trimming) counts too.
     resumable(replica.applied(), first_sequence().await?)?;
@@ -194,6 +229,10 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         .queue_subscribe(cfg.space.decide_subject(layout, shard), "shard".into())
         .await
         .map_err(nats("subscribe to decides"))?;
+    let mut held_requests = client
+        .queue_subscribe(crate::holding::held_subject(&cfg.space, layout, shard), "shard".into())
+        .await
+        .map_err(nats("subscribe to held decisions"))?;
     let mut progress_requests = client
         .subscribe(cfg.space.progress_subject(layout, shard))
         .await
@@ -204,6 +243,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
         js,
         store,
         replica,
+        holds,
         progress,
         since_snapshot: 0,
         waiting: Vec::new(),
@@ -228,9 +268,15 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             Some(m) = decides.next() => w.read(m, |payload| match payload.first() {
                 Some(&crate::frame::VERSION) => crate::frame::decode_request(payload).map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Verdicts))),
                 _ => serde_json::from_slice::<DecideRequest>(payload)
-                    .map(|d| (d.after, Read::Decide(d.push, d.explain, Answer::Lines)))
+                    .map(|d| {
+                        let answer = d.members.map_or(Answer::Lines, Answer::Members);
+                        (d.after, Read::Decide(d.push, d.explain, answer))
+                    })
                     .map_err(|e| Error::frame("a decide", e)),
             }).await,
+            Some(m) = held_requests.next() => w.read(m, |payload| serde_json::from_slice::<HeldRequest>(payload)
+                .map(|h| (h.after, Read::Held(h.holds)))
+                .map_err(|e| Error::frame("a held request", e))).await,
             Some(m) = progress_requests.next() => {
                 w.progress.consumers_opened = feed.opened();
                 if let (Some(reply), Ok(body)) = (m.reply, serde_json::to_vec(&w.progress)) {
@@ -253,6 +299,7 @@ pub async fn run(client: Client, cfg: ShardConfig, stop: impl std::future::Futur
             _ = tick.tick() => {
                 feed.check(w.replica.applied(), w.marked);
                 w.expire().await;
+                w.holds.tick(w.replica.applied());
             }
             () = &mut stop => {
                 w.snapshot(ATTEMPTS).await?;
@@ -271,8 +318,26 @@ impl Worker {
     /// Applies one stream entry, then answers the reads it unblocked.
     async fn entry(&mut self, entry: &Entry) -> Result<(), Error> {
         let (message, seq) = (&entry.message, entry.seq);
-        if message.subject.as_str() == self.mark_subject {
+        let kind = Kind::of(message, &self.mark_subject);
+        if kind == Kind::Mark {
             self.replica.skip_to(seq);
+        } else if kind == Kind::Hold {
+            if self.replica.skip_to(seq) {
+                // Lines only for a record an API node may still wait for:
+                // none for one replayed long after it was stored.
+                let stored = message.info().map(|i| i.published.unix_timestamp()).ok();
+                self.holds.hold(seq, self.replica.settings(), &message.payload, stored);
+                self.since_snapshot += 1;
+            }
+        } else if kind == Kind::Release {
+            // The digests are appended before anything else is applied,
+            // so before any snapshot covering the record.
+            if self.replica.skip_to(seq) {
+                self.holds
+                    .release(seq, self.replica.settings(), &message.payload)
+                    .await?;
+                self.since_snapshot += 1;
+            }
         } else {
             match serde_json::from_slice::<Request>(&message.payload) {
                 Ok(request) => {
@@ -389,8 +454,36 @@ impl Worker {
             Read::Decide(push, explain, form) => {
                 let mentioned = push.mentioned_ids();
                 match push.message(&mentioned) {
-                    Ok(message) => {
+                    Ok(message) if push.members => {
+                        let Answer::Members(page) = *form else {
+                            return wire::refused("a push without recipients needs a page of members");
+                        };
                         let prepared = self.replica.settings().prepare(&message);
+                        let mut part = Vec::new();
+                        let (_, next) = dnd_engine::push::write_member_page(
+                            &prepared,
+                            push.answer,
+                            *explain,
+                            page.first,
+                            page.limit as usize,
+                            &mut part,
+                        );
+                        let mut out = vec![0];
+                        out.extend_from_slice(b"{\"next\":");
+                        match next {
+                            Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                            None => out.extend_from_slice(b"null"),
+                        }
+                        out.extend_from_slice(b",\"part\":");
+                        out.extend_from_slice(&part);
+                        out.push(b'}');
+                        out
+                    }
+                    Ok(message) => {
+                        // A sender with a push held for a recipient may be a repeated sender.
+                        let settings = self.replica.settings();
+                        let repeaters = self.holds.held.repeaters(settings, &message);
+                        let prepared = repeaters.prepare(settings, &message);
                         let verdicts = *form == Answer::Verdicts && !explain;
                         let mut out = Vec::with_capacity(1 + push.recipients.len() * if verdicts { 4 } else { 80 });
                         out.push(0);
@@ -413,6 +506,7 @@ impl Worker {
                     Err(e) => wire::refused(&e.to_string()),
                 }
             }
+            Read::Held(seqs) => self.holds.answer(seqs),
         }
     }
 
@@ -430,7 +524,15 @@ impl Worker {
         if seq == self.progress.snapshot {
             return Ok(());
         }
-        save(&self.store, &self.cfg.snapshot_name(), &self.replica, attempts).await?;
+        save(
+            &self.store,
+            &self.cfg.snapshot_name(),
+            &self.replica,
+            &self.holds.held,
+            &self.holds.same_instant,
+            attempts,
+        )
+        .await?;
         self.progress.snapshot = seq;
         self.progress.snapshot_failures = 0;
         self.since_snapshot = 0;
@@ -443,8 +545,16 @@ impl Worker {
 
 /// Saves `replica` with its sequence as the object `name`, in at most
 /// `attempts` attempts, each within [`save_timeout`].
-pub(crate) async fn save(store: &ObjectStore, name: &str, replica: &Replica, attempts: u32) -> Result<(), Error> {
-    let bytes = serde_json::to_vec(replica).map_err(|e| Error::frame("snapshot", e))?;
+pub(crate) async fn save(
+    store: &ObjectStore,
+    name: &str,
+    replica: &Replica,
+    held: &Held,
+    same: &crate::holding::SameInstant,
+    attempts: u32,
+) -> Result<(), Error> {
+    let bytes =
+        serde_json::to_vec(&crate::snapshot::saving(replica, held, same)).map_err(|e| Error::frame("snapshot", e))?;
     let meta = ObjectMetadata {
         name: name.to_owned(),
         description: Some(replica.applied().to_string()),

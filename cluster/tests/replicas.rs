@@ -29,6 +29,8 @@ fn replica(url: &str, replica: u16, snapshot_every: u64) -> tokio::task::JoinHan
         replica,
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
         snapshot_every,
+        release_every: dnd_cluster::holding::DEFAULT_RELEASE_EVERY,
+        detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
     };
     let url = url.to_owned();
     tokio::spawn(async move {

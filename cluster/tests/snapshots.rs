@@ -23,6 +23,8 @@ fn config(snapshot_every: u64) -> ShardConfig {
         shard: ShardId(0),
         config: Config::new(dnd_engine::parse_zone(support::ZONE).unwrap()),
         snapshot_every,
+        release_every: dnd_cluster::holding::DEFAULT_RELEASE_EVERY,
+        detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
     }
 }
 

@@ -141,8 +141,11 @@ fn abi(c: &mut Criterion) {
     );
 
     let mut rng = SmallRng::seed_from_u64(5);
-    let mut ids: Vec<String> = (0..users).map(|i| format!("u{i}")).collect();
-    ids.shuffle(&mut rng);
+    // Made in the shuffled order, as the C strings below are: both sides
+    // read their ids' bytes in the order they were allocated.
+    let mut order: Vec<usize> = (0..users).collect();
+    order.shuffle(&mut rng);
+    let ids: Vec<String> = order.iter().map(|i| format!("u{i}")).collect();
     let cstrings: Vec<CString> = ids.iter().map(|s| CString::new(s.as_str()).unwrap()).collect();
     let pointers: Vec<*const c_char> = cstrings.iter().map(|s| s.as_ptr()).collect();
     let packed: Vec<u8> = ids.iter().flat_map(|s| s.bytes()).collect();

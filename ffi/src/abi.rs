@@ -136,6 +136,26 @@ unsafe fn slice_mut<'a, T: Copy>(p: *mut T, len: usize, name: &str) -> Result<&'
     }
 }
 
+/// The `len` slots at `p` for writing results into, as they are
+/// (uninitialized for all Rust knows): each is written once and none read
+/// ([`Slot`](crate::Slot)), so no pass zeroes them first.
+///
+/// # Safety
+/// `p` is NULL or valid for writes of `len` values of `T` for `'a`, which
+/// nobody else reads or writes meanwhile (contract 1).
+unsafe fn slots<'a, T>(p: *mut T, len: usize, name: &str) -> Result<&'a mut [MaybeUninit<T>], Failure> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if p.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: `p` is not NULL and valid for `len` writes, unaliased, by this
+    // function's contract; as `MaybeUninit` nothing is read from the slots
+    // or dropped when they are written.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p.cast::<MaybeUninit<T>>(), len) })
+}
+
 /// The slot at `p` for one output value.
 ///
 /// # Safety

@@ -25,6 +25,7 @@ mod abi;
 mod config;
 mod prepared;
 mod result;
+mod slot;
 mod status;
 mod store;
 
@@ -32,5 +33,6 @@ pub use abi::*;
 pub use config::parse_config;
 pub use prepared::{Prepared, CHUNK};
 pub use result::*;
+pub use slot::{fill, Slot};
 pub use status::{DndStatus, Failure};
 pub use store::{intern_shared, restore, save, user_ids, Owned};

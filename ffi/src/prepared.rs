@@ -13,6 +13,7 @@ use dnd_engine::{Decision, PreparedMessage, Recipient, Settings, UserHandle};
 use self_cell::self_cell;
 
 use crate::result::DndDecision;
+use crate::slot::{fill, Slot};
 use crate::status::Failure;
 
 /// What a prepared message owns.
@@ -67,7 +68,17 @@ impl Prepared {
     }
 
     /// Prepares `push`'s message against `settings`, checking its values.
+    /// A push without `recipients` (every member, as the service decides
+    /// it) is refused: the settings here decide the recipients they are
+    /// given, and an empty list would be a silent wrong answer.
     pub fn new(settings: Arc<Settings>, push: Push) -> Result<Prepared, Failure> {
+        if push.members {
+            return Err(Failure::new(
+                crate::status::DndStatus::Invalid,
+                "push.recipients",
+                "is missing; a push to every member is decided by the service (dnd serve), here the recipients are listed",
+            ));
+        }
         let mentioned = Mentioned::new(Input { settings, push }, |input| input.push.mentioned_ids());
         let cell = Cell::try_new(mentioned, |m| {
             let Input { settings, push } = m.borrow_owner();
@@ -101,46 +112,54 @@ impl Prepared {
     /// Decides `ids` into `out` (as long as `ids`), and, when `defer` is
     /// given (as long as `ids`), writes each recipient's deferred push in
     /// epoch milliseconds, 0 when the message pushes or would not push
-    /// within the week. `scratch` is reused between calls.
-    pub fn decide_ids<S: AsRef<str>>(
+    /// within the week. Each slot is written once and none is read, so
+    /// `out` may be uninitialized ([`Slot`]). `scratch` is reused between
+    /// calls.
+    pub fn decide_ids<S: AsRef<str>, O: Slot<DndDecision>, D: Slot<i64>>(
         &self,
         ids: &[S],
-        out: &mut [DndDecision],
-        defer: Option<&mut [i64]>,
+        out: &mut [O],
+        mut defer: Option<&mut [D]>,
         scratch: &mut Vec<Decision>,
     ) {
         assert_eq!(ids.len(), out.len(), "one decision per id");
+        if let Some(defer) = &defer {
+            assert_eq!(ids.len(), defer.len(), "one deferral per id");
+        }
         self.with(|p| {
-            for (ids, out) in ids.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+            for (c, (ids, out)) in ids.chunks(CHUNK).zip(out.chunks_mut(CHUNK)).enumerate() {
                 p.decide_ids_into(ids, scratch);
                 for (slot, &d) in out.iter_mut().zip(scratch.iter()) {
-                    *slot = DndDecision::of(d);
+                    slot.put(DndDecision::of(d));
                 }
-            }
-            if let Some(defer) = defer {
-                assert_eq!(ids.len(), defer.len(), "one deferral per id");
-                for ((id, d), slot) in ids.iter().zip(out.iter()).zip(defer) {
-                    *slot = match d.push {
-                        1 => 0,
-                        _ => deferral_ms(p, Recipient::Id(id.as_ref())).unwrap_or(0),
-                    };
+                if let Some(defer) = defer.as_deref_mut() {
+                    let defer = &mut defer[c * CHUNK..c * CHUNK + ids.len()];
+                    for ((id, &d), slot) in ids.iter().zip(scratch.iter()).zip(defer) {
+                        slot.put(match d.push() {
+                            true => 0,
+                            false => deferral_ms(p, Recipient::Id(id.as_ref())).unwrap_or(0),
+                        });
+                    }
                 }
             }
         })
     }
 
     /// Decides `handles` (words of [`UserHandle::to_bits`]) into `out`, and
-    /// deferrals into `defer`, as [`decide_ids`](Self::decide_ids). A handle
+    /// deferrals into `defer`, as [`decide_ids`](Self::decide_ids), each
+    /// written once straight into its slot. A handle
     /// these settings did not issue is an error naming `handles[i]`; `out`
-    /// is then all zeros.
-    pub fn decide_handles(
+    /// is then all zeros (and `defer` too).
+    pub fn decide_handles<O: Slot<DndDecision>, D: Slot<i64>>(
         &self,
         handles: &[u64],
-        out: &mut [DndDecision],
-        defer: Option<&mut [i64]>,
-        scratch: &mut Vec<Decision>,
+        out: &mut [O],
+        mut defer: Option<&mut [D]>,
     ) -> Result<(), Failure> {
         assert_eq!(handles.len(), out.len(), "one decision per handle");
+        if let Some(defer) = &defer {
+            assert_eq!(handles.len(), defer.len(), "one deferral per handle");
+        }
         let decided = self.with(|p| {
             let mut chunk = [UserHandle::from_bits(0); CHUNK];
             for (i, (words, out)) in handles.chunks(CHUNK).zip(out.chunks_mut(CHUNK)).enumerate() {
@@ -148,27 +167,32 @@ impl Prepared {
                     *h = UserHandle::from_bits(w);
                 }
                 let chunk = &chunk[..words.len()];
-                if let Err(e) = p.decide_into(chunk, scratch) {
+                let decided = match defer.as_deref_mut() {
+                    // Each decision written once, straight into its slot.
+                    None => p.decide_each(chunk, |k, d| out[k].put(DndDecision::of(d))),
+                    Some(defer) => {
+                        let defer = &mut defer[i * CHUNK..i * CHUNK + words.len()];
+                        p.decide_each(chunk, |k, d| {
+                            out[k].put(DndDecision::of(d));
+                            defer[k].put(match d.push() {
+                                true => 0,
+                                false => deferral_ms(p, Recipient::Handle(chunk[k])).unwrap_or(0),
+                            });
+                        })
+                    }
+                };
+                if let Err(e) = decided {
                     let at = chunk.iter().position(|&h| p.decide(h).is_err()).unwrap_or(0);
                     return Err(Failure::of(&format!("handles[{}]", i * CHUNK + at), e));
-                }
-                for (slot, &d) in out.iter_mut().zip(scratch.iter()) {
-                    *slot = DndDecision::of(d);
-                }
-            }
-            if let Some(defer) = defer {
-                assert_eq!(handles.len(), defer.len(), "one deferral per handle");
-                for ((&w, d), slot) in handles.iter().zip(out.iter()).zip(defer) {
-                    *slot = match d.push {
-                        1 => 0,
-                        _ => deferral_ms(p, Recipient::Handle(UserHandle::from_bits(w))).unwrap_or(0),
-                    };
                 }
             }
             Ok(())
         });
         if decided.is_err() {
-            out.fill(DndDecision::default());
+            fill(out, DndDecision::default());
+            if let Some(defer) = defer {
+                fill(defer, 0);
+            }
         }
         decided
     }
@@ -259,8 +283,8 @@ mod tests {
         let p = Prepared::from_json(s.read(), PUSH).unwrap();
         let mut scratch = Vec::new();
         let (mut by_id, mut by_handle) = ([DndDecision::default(); 4], [DndDecision::default(); 4]);
-        p.decide_ids(&ids, &mut by_id, None, &mut scratch);
-        p.decide_handles(&handles, &mut by_handle, None, &mut scratch).unwrap();
+        p.decide_ids(&ids, &mut by_id, None::<&mut [i64]>, &mut scratch);
+        p.decide_handles(&handles, &mut by_handle, None::<&mut [i64]>).unwrap();
         assert_eq!(by_id, by_handle);
         let core: Vec<DndDecision> = p.with(|core| ids.iter().map(|id| DndDecision::of(core.decide_id(id))).collect());
         assert_eq!(&by_id[..], &core[..]);
@@ -275,7 +299,7 @@ mod tests {
             ..DndDecision::default()
         }; 4];
         let e = other
-            .decide_handles(&handles, &mut out, None, &mut scratch)
+            .decide_handles(&handles, &mut out, None::<&mut [i64]>)
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("handles[0]"));
         assert_eq!(out, [DndDecision::default(); 4]);
@@ -299,7 +323,7 @@ mod tests {
                 scope.spawn(|| {
                     let mut out = [DndDecision::default(); 3];
                     for _ in 0..200 {
-                        p.decide_ids(p.recipients(), &mut out, None, &mut Vec::new());
+                        p.decide_ids(p.recipients(), &mut out, None::<&mut [i64]>, &mut Vec::new());
                         assert_eq!(out.map(|d| d.push), [0, 1, 0]);
                     }
                 });

@@ -66,10 +66,13 @@ fn ids(rng: &mut SmallRng, w: &World, most: usize) -> Vec<UserId> {
     ids.iter().map(|id| UserId::new(id).unwrap()).collect()
 }
 
-/// One of the seven requests, valid, about the world's ids.
+/// One of the seven requests or a membership request, valid, about the world's ids.
 pub fn request(rng: &mut SmallRng, w: &World) -> Request {
     let user_id = UserId::new(&w.someone(rng)).unwrap();
     let group_id = TargetId::new(GROUPS[rng.gen_range(0..GROUPS.len())]).unwrap();
+    if rng.gen_ratio(1, 4) {
+        return crate::members::request(rng, user_id, group_id);
+    }
     match rng.gen_range(0..10) {
         0 | 1 => Request::SetKeywords {
             user_id,
@@ -124,7 +127,7 @@ pub fn form_of(request: &Request) -> Option<(&'static str, Vec<(&'static str, St
         ),
         Request::GetUserGroup { group_id } => ("/usergroup/get.json", vec![("groupId", group_id.to_string())]),
         Request::DeleteUserGroup { group_id } => ("/usergroup/delete.json", vec![("groupId", group_id.to_string())]),
-        _ => return None,
+        other => return crate::members::form_of(other),
     })
 }
 

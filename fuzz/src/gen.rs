@@ -357,6 +357,7 @@ pub fn paths() -> Vec<&'static str> {
     dnd_engine::api::PATHS
         .iter()
         .chain(&dnd_engine::api::extensions::PATHS)
+        .chain(&dnd_engine::api::member_requests::PATHS)
         .copied()
         .collect()
 }

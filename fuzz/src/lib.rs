@@ -26,6 +26,7 @@
 pub(crate) mod for_me;
 pub(crate) mod gen;
 pub(crate) mod input;
+pub(crate) mod members;
 pub(crate) mod mutate;
 #[path = "../../tests/it/naive.rs"]
 pub(crate) mod naive;

@@ -113,10 +113,10 @@ impl<'de> Deserialize<'de> for Strict {
     }
 }
 
-type Obj = Map<String, Value>;
+pub(crate) type Obj = Map<String, Value>;
 
 /// `v` as an object with only the keys `allowed`.
-fn object<'v>(v: &'v Value, place: &str, allowed: &[&str]) -> Result<&'v Obj, String> {
+pub(crate) fn object<'v>(v: &'v Value, place: &str, allowed: &[&str]) -> Result<&'v Obj, String> {
     let Value::Object(o) = v else {
         return Err(format!("{place} is {v}, not an object"));
     };
@@ -130,7 +130,7 @@ fn object<'v>(v: &'v Value, place: &str, allowed: &[&str]) -> Result<&'v Obj, St
 }
 
 /// The array at `key` (none when absent).
-fn array<'v>(o: &'v Obj, key: &str, place: &str) -> Result<&'v [Value], String> {
+pub(crate) fn array<'v>(o: &'v Obj, key: &str, place: &str) -> Result<&'v [Value], String> {
     match o.get(key) {
         None => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
@@ -142,7 +142,7 @@ fn required<'v>(o: &'v Obj, key: &str, place: &str) -> Result<&'v Value, String>
     o.get(key).ok_or_else(|| format!("{place}.{key} is missing"))
 }
 
-fn string(o: &Obj, key: &str, place: &str) -> Result<String, String> {
+pub(crate) fn string(o: &Obj, key: &str, place: &str) -> Result<String, String> {
     match required(o, key, place)? {
         Value::String(s) => Ok(s.clone()),
         other => Err(format!("{place}.{key} is {other}, not a string")),
@@ -190,7 +190,11 @@ fn type_level(v: &Value, place: &str) -> Result<(ConversationType, Level), Strin
 }
 
 /// Refuses a second `key`.
-fn once<K: std::hash::Hash + Eq + fmt::Debug>(seen: &mut HashSet<K>, key: K, place: &str) -> Result<(), String> {
+pub(crate) fn once<K: std::hash::Hash + Eq + fmt::Debug>(
+    seen: &mut HashSet<K>,
+    key: K,
+    place: &str,
+) -> Result<(), String> {
     let text = format!("{key:?}");
     match seen.insert(key) {
         true => Ok(()),
@@ -207,6 +211,7 @@ const TOP: &[&str] = &[
     "users",
     "conversations",
     "userGroups",
+    "members",
 ];
 const USER: &[&str] = &[
     "userId",
@@ -223,7 +228,7 @@ const USER: &[&str] = &[
 ];
 /// The fields format 1 does not have, at the top and in a user (the
 /// snapshot generator breaks the format with them too).
-pub(crate) const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers", "userGroups"];
+pub(crate) const TOP_2: &[&str] = &["privateAsMention", "mentionAllMaxMembers", "userGroups", "members"];
 pub(crate) const USER_2: &[&str] = &[
     "schedule",
     "snooze",
@@ -404,6 +409,7 @@ fn read(text: &[u8]) -> Result<Read, String> {
         }
         naive.apply(&Request::SetUserGroup { group_id, member_ids });
     }
+    crate::members::check_snapshot(top, &ids)?;
     Ok(Read {
         naive,
         format,

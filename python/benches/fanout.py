@@ -22,6 +22,10 @@ Timed by this thread's time on a CPU, the least of 5 runs each:
 - python ids: Prepared.decide_ids(list_of_str): the same, with every id
   converted from a Python str;
 - python handles: Prepared.decide_handles(list_of_int);
+- python Ids: Prepared.decide_ids(settings.ids(list_of_str)), the list
+  read and numbered once (timed apart: settings.ids) and decided for each
+  message by handle, as a service does that pushes many messages to the
+  same members;
 - the same, with the recipients in the order their str objects were made;
 - pure python: a dictionary walk of the same rules, written for speed as a
   Python developer would (the zones' wall clocks once per message, a dict
@@ -138,12 +142,16 @@ def main():
     bits = engine.push_bits
     got = [bool(bits[i >> 3] >> (i & 7) & 1) for i in range(users)]
     assert got == expected, "the engine and the Python walk disagree"
+    interned = settings.ids(ids)
     assert prepared.decide_ids().push_bits == bits == prepared.decide_handles(handles).push_bits
+    assert prepared.decide_ids(interned).records == engine.records
     print(f"agreement on all {users} recipients ({engine.pushed} pushed)")
 
     rust = best(lambda: prepared.decide_ids())
     by_id = best(lambda: prepared.decide_ids(ids))
     by_handle = best(lambda: prepared.decide_handles(handles))
+    by_ids_object = best(lambda: prepared.decide_ids(interned))
+    reading = best(lambda: settings.ids(ids))
     pure = best(lambda: walk(ids, "u1", tables), runs=3)
     dicts = best(lambda: prepared.decide_ids(ids).to_dicts(), runs=2)
     # The same recipients in the order their str objects were made (so
@@ -159,12 +167,18 @@ def main():
     print(f"python ids (list of str)          {by_id * 1e3:8.1f} ms  {by_id * ns:6.1f} ns   {by_id / rust:5.2f}x rust")
     print(f"python handles (list of int)      {by_handle * 1e3:8.1f} ms  {by_handle * ns:6.1f} ns   "
           f"{by_handle / rust:5.2f}x rust")
+    print(f"python Ids (read once: {reading * 1e3:.1f} ms) {by_ids_object * 1e3:8.1f} ms  "
+          f"{by_ids_object * ns:6.1f} ns   {by_ids_object / rust:5.2f}x rust")
     print(f"python ids, then .to_dicts()      {dicts * 1e3:8.1f} ms  {dicts * ns:6.1f} ns")
     print(f"in order: rust                    {rust_ordered * 1e3:8.1f} ms  {rust_ordered * ns:6.1f} ns/recipient")
     print(f"in order: python ids              {by_id_ordered * 1e3:8.1f} ms  {by_id_ordered * ns:6.1f} ns   "
           f"{by_id_ordered / rust_ordered:5.2f}x rust")
     print(f"pure-Python dictionary walk       {pure * 1e3:8.1f} ms  {pure * ns:6.1f} ns   "
-          f"{pure / by_id:5.1f}x python ids, {pure / by_handle:5.1f}x python handles")
+          f"{pure / by_id:5.1f}x python ids, {pure / by_ids_object:5.1f}x python Ids, "
+          f"{pure / by_handle:5.1f}x python handles")
+    pure_ordered = best(lambda: walk(ordered, "u1", tables), runs=3)
+    print(f"in order: pure-Python walk        {pure_ordered * 1e3:8.1f} ms  {pure_ordered * ns:6.1f} ns   "
+          f"{pure_ordered / by_id_ordered:5.1f}x python ids")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,12 @@ class Settings:
         valid in every version prepared from now on. All ids are checked
         before any user is numbered (InvalidInput naming 'ids[i]')."""
 
+    def ids(self, ids: Iterable[str]) -> "Ids":
+        """The ids read once and numbered (as intern), for deciding many
+        messages to the same members: Prepared.decide_ids(ids) then reads
+        no Python object and converts no string, only the numbers. Raises
+        InvalidInput naming 'ids[i]', as intern."""
+
     def prepare(self, push: Push) -> "Prepared":
         """Prepares a push against the settings as they are now. Raises
         InvalidInput naming the field ('push.recipients[3]')."""
@@ -94,12 +100,14 @@ class Prepared:
     def recipients(self) -> List[str]:
         """The push's recipients."""
 
-    def decide_ids(self, ids: Optional[Iterable[str]] = None, *, defer: bool = False) -> "Decisions":
+    def decide_ids(self, ids: Union[Iterable[str], "Ids", None] = None, *, defer: bool = False) -> "Decisions":
         """Decides `ids` (the push's recipients when None), in order. A user
         the settings do not know has set nothing. With defer=True each
         decision not to push also gets the instant it would push
-        (deferUntil). Raises InvalidInput naming 'ids[i]' for an id that is
-        not str or not UTF-8."""
+        (deferUntil). The ids are read with the GIL held and decided with
+        it released. Raises InvalidInput naming 'ids[i]' for an id that is
+        not str or not UTF-8. `Ids` (from Settings.ids) of other settings
+        raise ForeignHandle naming 'handles[i]'."""
 
     def decide_handles(self, handles: Sequence[int], *, defer: bool = False) -> "Decisions":
         """Decides recipients by handle (from Settings.intern): no string
@@ -112,6 +120,13 @@ class Prepared:
 
     def explain_handle(self, handle: int) -> Dict[str, Any]:
         """As explain, for a handle."""
+
+class Ids:
+    """A member list read and numbered once by Settings.ids: for every
+    message to the same members, Prepared.decide_ids(ids) decides by
+    handle, with no string converted."""
+
+    def __len__(self) -> int: ...
 
 class Decisions:
     """One batch's decisions, in the order of its recipients: compact, and

@@ -10,6 +10,10 @@ use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+use crate::errors::raise;
+use crate::ids::Packed;
+use crate::interned::Ids;
+
 /// Whom the decisions are for, to name them in dicts.
 pub enum Names {
     /// The ids the caller passed (a sequence).
@@ -18,6 +22,10 @@ pub enum Names {
     Recipients(Arc<Prepared>),
     /// Handles, named through the prepared message's settings.
     Handles(Vec<u64>, Arc<Prepared>),
+    /// A member list read and numbered once.
+    Interned(Py<Ids>, Arc<Prepared>),
+    /// Ids read from an iterable that cannot be read again.
+    Packed(Packed),
 }
 
 /// The decisions of one batch, in the order of its recipients.
@@ -42,11 +50,26 @@ impl Decisions {
         Ok(match &self.names {
             Names::Ids(ids) => ids.bind(py).get_item(i)?.unbind(),
             Names::Recipients(p) => p.recipients()[i].clone().into_pyobject(py)?.into_any().unbind(),
-            Names::Handles(h, p) => {
-                let id = p.settings().user_id(UserHandle::from_bits(h[i])).unwrap_or_default();
-                id.into_pyobject(py)?.into_any().unbind()
-            }
+            Names::Handles(h, p) => name_of(py, p, h[i])?,
+            Names::Interned(ids, p) => name_of(py, p, ids.get().handles[i])?,
+            Names::Packed(packed) => packed.get(i).into_pyobject(py)?.into_any().unbind(),
         })
+    }
+
+    /// Decisions for `n` recipients by handle, `handles`, named by `names`,
+    /// decided with the GIL released.
+    pub fn by_handle(
+        py: Python<'_>,
+        core: &Prepared,
+        handles: &[u64],
+        defer: bool,
+        names: Names,
+    ) -> PyResult<Decisions> {
+        let mut d = Decisions::sized(handles.len(), defer, names);
+        let (records, deferrals) = (&mut d.records, d.defer.as_deref_mut());
+        py.detach(|| core.decide_handles(handles, records, deferrals))
+            .map_err(raise)?;
+        Ok(d)
     }
 
     fn dict<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyDict>> {
@@ -63,6 +86,12 @@ impl Decisions {
     }
 }
 
+/// The id of `handle` in the settings `p` was prepared against.
+fn name_of(py: Python<'_>, p: &Prepared, handle: u64) -> PyResult<Py<PyAny>> {
+    let id = p.settings().user_id(UserHandle::from_bits(handle)).unwrap_or_default();
+    Ok(id.into_pyobject(py)?.into_any().unbind())
+}
+
 #[pymethods]
 impl Decisions {
     fn __len__(&self) -> usize {
@@ -72,32 +101,38 @@ impl Decisions {
     /// One bit per recipient, set when a push goes out: bit `i % 8` of
     /// byte `i // 8`.
     #[getter]
-    fn push_bits<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let mut bits = vec![0u8; self.records.len().div_ceil(8)];
-        for (i, d) in self.records.iter().enumerate() {
-            bits[i / 8] |= d.push << (i % 8);
-        }
-        PyBytes::new(py, &bits)
+    fn push_bits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        // Written straight into the `bytes` object (which starts zeroed).
+        PyBytes::new_with(py, self.records.len().div_ceil(8), |bits| {
+            for (byte, records) in bits.iter_mut().zip(self.records.chunks(8)) {
+                *byte = records.iter().enumerate().fold(0, |b, (k, d)| b | d.push << k);
+            }
+            Ok(())
+        })
     }
 
     /// Four bytes per recipient, the C ABI's `DndDecision`: push (0 or 1),
     /// the layer's code (`LAYERS[code]`), the level as a signed byte (0 when
     /// none), 0. `struct.iter_unpack("BBbx", records)` reads them.
     #[getter]
-    fn records<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let bytes: Vec<u8> = self
-            .records
-            .iter()
-            .flat_map(|d| [d.push, d.layer, d.level as u8, d.reserved])
-            .collect();
-        PyBytes::new(py, &bytes)
+    fn records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        PyBytes::new_with(py, self.records.len() * 4, |bytes| {
+            for (four, d) in bytes.chunks_exact_mut(4).zip(&self.records) {
+                four.copy_from_slice(&[d.push, d.layer, d.level as u8, d.reserved]);
+            }
+            Ok(())
+        })
     }
 
     /// One layer code per recipient (`LAYERS[code]` is its name).
     #[getter]
-    fn layers<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let codes: Vec<u8> = self.records.iter().map(|d| d.layer).collect();
-        PyBytes::new(py, &codes)
+    fn layers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        PyBytes::new_with(py, self.records.len(), |codes| {
+            for (code, d) in codes.iter_mut().zip(&self.records) {
+                *code = d.layer;
+            }
+            Ok(())
+        })
     }
 
     /// The number of recipients a push goes out to.

@@ -5,13 +5,15 @@
 //! The classes and their behaviour are documented for Python users in
 //! `dnd_engine.pyi` (the type stubs) and `docs/embedding.md`.
 
-// The one `unsafe` is in `utf8.rs`, with its invariant written.
+// The `unsafe` is in `utf8.rs`, each block with its invariant written.
 #![deny(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod decisions;
 mod errors;
 mod ids;
+mod interned;
+#[allow(unsafe_code)]
 mod utf8;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use decisions::{Decisions, Names};
 use errors::{raise, DndError, ForeignHandle, InternalError, InvalidInput, SettingsFull};
+use interned::Ids;
 
 /// Reads JSON text into Python objects.
 fn loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -96,11 +99,16 @@ impl Settings {
 
     /// The handle of each id, numbering new users: ints for `decide_handles`.
     fn intern(&self, ids: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
-        let texts = ids::owned(ids)?;
-        let checked = user_ids(texts.iter().map(|s| Ok(s.as_str()))).map_err(raise)?;
-        let mut out = vec![0; checked.len()];
-        dnd_ffi::intern_shared(&self.shared, &checked, &mut out).map_err(raise)?;
-        Ok(out)
+        self.numbered(&ids::Packed::read(ids)?)
+    }
+
+    /// The ids read once and numbered (as `intern`), for deciding many
+    /// messages to the same members with `Prepared.decide_ids`.
+    fn ids(&self, ids: &Bound<'_, PyAny>) -> PyResult<Ids> {
+        let handles = self.numbered(&ids::Packed::read(ids)?)?;
+        Ok(Ids {
+            handles: handles.into(),
+        })
     }
 
     /// Prepares a push (the replay protocol's push object, as a dict or JSON
@@ -134,6 +142,16 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The handle of each id, numbering new users; all are checked first.
+    fn numbered(&self, ids: &ids::Packed) -> PyResult<Vec<u64>> {
+        let checked = user_ids((0..ids.len()).map(|i| Ok(ids.get(i)))).map_err(raise)?;
+        let mut out = vec![0; checked.len()];
+        dnd_ffi::intern_shared(&self.shared, &checked, &mut out).map_err(raise)?;
+        Ok(out)
+    }
+}
+
 fn raise_type(field: &str, what: &str) -> PyErr {
     raise(Failure::new(
         dnd_ffi::DndStatus::Invalid,
@@ -156,17 +174,27 @@ impl Prepared {
         self.core.recipients().to_vec()
     }
 
-    /// Decides `ids` (a list of str; the push's recipients when None).
+    /// Decides `ids` (a list of str, an `Ids`; the push's recipients when
+    /// None).
     #[pyo3(signature = (ids = None, *, defer = false))]
-    fn decide_ids(&self, ids: Option<&Bound<'_, PyAny>>, defer: bool) -> PyResult<Decisions> {
+    fn decide_ids(&self, py: Python<'_>, ids: Option<&Bound<'_, PyAny>>, defer: bool) -> PyResult<Decisions> {
         match ids {
-            Some(ids) => ids::decide(&self.core, ids, defer),
+            Some(ids) => match ids.cast::<Ids>() {
+                Ok(interned) => {
+                    let names = Names::Interned(interned.clone().unbind(), Arc::clone(&self.core));
+                    let handles = Arc::clone(&interned.get().handles);
+                    Decisions::by_handle(py, &self.core, &handles, defer, names)
+                }
+                Err(_) => ids::decide(&self.core, ids, defer),
+            },
             None => {
                 let recipients = self.core.recipients();
                 let mut d = Decisions::sized(recipients.len(), defer, Names::Recipients(Arc::clone(&self.core)));
-                let mut scratch = Vec::with_capacity(CHUNK);
-                self.core
-                    .decide_ids(recipients, &mut d.records, d.defer.as_deref_mut(), &mut scratch);
+                let (records, deferrals) = (&mut d.records, d.defer.as_deref_mut());
+                py.detach(|| {
+                    let mut scratch = Vec::with_capacity(CHUNK);
+                    self.core.decide_ids(recipients, records, deferrals, &mut scratch)
+                });
                 Ok(d)
             }
         }
@@ -174,12 +202,14 @@ impl Prepared {
 
     /// Decides recipients by handle (ints from `Settings.intern`).
     #[pyo3(signature = (handles, *, defer = false))]
-    fn decide_handles(&self, handles: Vec<u64>, defer: bool) -> PyResult<Decisions> {
-        let mut d = Decisions::sized(handles.len(), defer, Names::Recipients(Arc::clone(&self.core)));
-        let mut scratch = Vec::with_capacity(CHUNK);
-        self.core
-            .decide_handles(&handles, &mut d.records, d.defer.as_deref_mut(), &mut scratch)
-            .map_err(raise)?;
+    fn decide_handles(&self, py: Python<'_>, handles: Vec<u64>, defer: bool) -> PyResult<Decisions> {
+        let mut d = Decisions::by_handle(
+            py,
+            &self.core,
+            &handles,
+            defer,
+            Names::Recipients(Arc::clone(&self.core)),
+        )?;
         d.names = Names::Handles(handles, Arc::clone(&self.core));
         Ok(d)
     }
@@ -206,6 +236,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Settings>()?;
     m.add_class::<Prepared>()?;
     m.add_class::<Decisions>()?;
+    m.add_class::<Ids>()?;
     m.add("DndError", py.get_type::<DndError>())?;
     m.add("InvalidInput", py.get_type::<InvalidInput>())?;
     m.add("ForeignHandle", py.get_type::<ForeignHandle>())?;

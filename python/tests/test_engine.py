@@ -4,6 +4,7 @@ explanations, save and restore, and errors that name their field."""
 
 import json
 import struct
+from urllib.parse import quote
 
 import pytest
 
@@ -182,3 +183,72 @@ def test_the_stubs_and_docstrings_cover_the_module():
             assert public <= classes[name], f"{name}: the stubs lack {public - classes[name]}"
             for m in public:
                 assert getattr(item, m).__doc__, f"{name}.{m} has no docstring"
+
+
+def sparse_or_dense(density, users, rng):
+    """Settings where `density` of `users` users (ASCII and not) set each
+    kind of level, and their ids."""
+    s = Settings("Asia/Shanghai", app_defaults={10: 2})
+    assert s.handle("/ultragroup/notdisturb/set.json", "groupId=club&busChannel=news&unpushLevel=4") == {"code": 200}
+    def ok(path, body):
+        assert s.handle(path, body) == {"code": 200}, body
+
+    ids = [f"u{i}" if i % 3 else f"用户{i}ü" for i in range(users)]
+    for u in ids:
+        if rng.random() < density:
+            ok("/user/blockPushPeriod/set.json",
+                     f"userId={quote(u)}&startTime={rng.randrange(24):02}:00:00&period={rng.randrange(1, 1439)}"
+                     f"&level={rng.choice([1, 5])}")
+        if rng.random() < density:
+            ok("/conversation/type/notification/set.json",
+                     f"conversationType=10&requestId={quote(u)}&unpushLevel={rng.choice([-1, 1, 2, 4, 5])}")
+        if rng.random() < density:
+            ok("/conversation/notification/set.json",
+                     f"conversationType=10&requestId={quote(u)}&targetId=club&unpushLevel={rng.choice([-1, 1, 2, 4, 5])}")
+    return s, ids
+
+
+@pytest.mark.parametrize("density", [0.02, 0.7])
+def test_every_way_of_passing_ids_decides_as_explain_walks(density):
+    import random
+
+    rng = random.Random(int(density * 100))
+    s, ids = sparse_or_dense(density, 1500, rng)
+    recipients = ids + ["nobody", "ニンゲン", ids[0]]
+    rng.shuffle(recipients)
+    # Numbered first: a prepared message knows the users numbered before it.
+    interned, handles = s.ids(recipients), s.intern(recipients)
+    assert len(interned) == len(recipients)
+    p = s.prepare(push(recipients, fromUserId=recipients[5]))
+    # The slow path, one recipient at a time down the layers.
+    expected = [{k: v for k, v in p.explain(u).items() if k != "explanation"} for u in recipients]
+    ways = {
+        "list": p.decide_ids(recipients, defer=True),
+        "tuple": p.decide_ids(tuple(recipients), defer=True),
+        "iterator": p.decide_ids(iter(recipients), defer=True),
+        "Ids": p.decide_ids(interned, defer=True),
+        "handles": p.decide_handles(handles, defer=True),
+        "own recipients": p.decide_ids(defer=True),
+    }
+    for way, d in ways.items():
+        assert d.to_dicts() == expected, way
+        assert d.records == ways["list"].records and d.push_bits == ways["list"].push_bits, way
+    assert 0 < ways["list"].pushed < len(recipients)
+
+
+def test_a_bad_id_far_into_a_list_is_named_and_ids_of_other_settings_refused():
+    s = world()
+    p = s.prepare(push([]))
+    for bad, at in ((b"bytes", 700), (None, 64), ("\udcff", 1000)):
+        ids = [f"u{i}" for i in range(1200)]
+        ids[at] = bad
+        with pytest.raises(InvalidInput) as e:
+            p.decide_ids(ids)
+        assert e.value.field == f"ids[{at}]"
+        with pytest.raises(InvalidInput) as e:
+            s.ids(ids)
+        assert e.value.field == f"ids[{at}]"
+    assert len(s) == 2, "a refused list numbers nobody"
+    with pytest.raises(dnd_engine.ForeignHandle) as e:
+        world().prepare(push([])).decide_ids(s.ids(["alice"]))
+    assert e.value.field == "handles[0]"

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use dnd_engine::push::DecisionLine;
+use dnd_engine::push::{write_members, AnswerForm, DecisionLine};
 use dnd_engine::released::ReleasedRequest;
 use dnd_engine::{api_v4, Held, Layer, Message, PreparedMessage, Request, Response};
 use serde_json::{Map, Value};
@@ -102,6 +102,25 @@ pub struct Chunk<'a> {
     pub after: u64,
 }
 
+/// A push to every member of its conversation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct MembersAsk<'a> {
+    /// The push object's fields (without `recipients`).
+    pub fields: &'a Map<String, Value>,
+    /// The message they describe.
+    pub message: &'a Message<'a>,
+    /// The answer's form.
+    pub form: AnswerForm,
+    /// Whether each decision line carries its explanation (lines only).
+    pub explain: bool,
+    /// The log position the decisions must reflect (0: none asked for).
+    pub after: u64,
+    /// The most members the lines form may answer for (the limit on a
+    /// push's recipients).
+    pub max_lines: usize,
+}
+
 /// Where a chunk's decision lines go: one JSON object per recipient, in
 /// recipient order, comma-separated, counted by layer for the metrics.
 #[derive(Debug)]
@@ -147,6 +166,11 @@ pub trait Decider: Send + Sync {
     /// Writes one decision line per recipient of `chunk`, in order, or
     /// refuses the whole chunk (nothing written).
     fn decide(&self, chunk: &Chunk<'_>, lines: &mut Lines<'_>) -> Result<(), Response>;
+
+    /// Decides `ask.message` for every member of its conversation (a push
+    /// without recipients) and writes the whole answer, in `ask.form`, to
+    /// `out`: how many members were decided. A refusal writes nothing.
+    fn decide_members(&self, ask: &MembersAsk<'_>, out: &mut Vec<u8>) -> Result<u64, Response>;
 
     /// Recipients per chunk.
     fn chunk_size(&self) -> usize {
@@ -304,6 +328,22 @@ impl Decider for Local {
         let limit = holding.held().detail_limit();
         let message = scratch.saved_messages().next();
         Some(Ok(message.map(|message| HoldRecord { limit, message })))
+    }
+
+    fn decide_members(&self, ask: &MembersAsk<'_>, out: &mut Vec<u8>) -> Result<u64, Response> {
+        Local::members_answer(&read(&self.settings), ask, out)
+    }
+}
+
+impl Local {
+    /// The members' answer, from the settings in memory.
+    pub fn members_answer(
+        settings: &dnd_engine::Settings,
+        ask: &MembersAsk<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<u64, Response> {
+        let prepared = settings.prepare(ask.message);
+        write_members(&prepared, ask.form, ask.explain, ask.max_lines, out).map_err(|e| Response::from_error(&e))
     }
 }
 

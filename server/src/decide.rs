@@ -28,9 +28,10 @@ use dnd_engine::push::{DecisionLine, Push};
 use dnd_engine::{Layer, PreparedMessage, Response};
 use serde_json::{Map, Value};
 
-use crate::backend::{Chunk, Decider, Lines};
+use crate::backend::{Chunk, Decider, Lines, MembersAsk};
 use crate::hold::HoldRecord;
 use crate::metrics::Decisions;
+use dnd_engine::push::{AnswerForm, Compact};
 use scan::Scanner;
 
 /// Recipients decided against one version of the settings.
@@ -51,6 +52,7 @@ pub struct Job {
     recipients: Scanner,
     explain: bool,
     after: u64,
+    max_lines: usize,
 }
 
 /// How far a [`Job`] has come.
@@ -65,6 +67,7 @@ impl Job {
     /// gives them) and whose recipients `recipients` holds, checked by the
     /// core: a refusal names the field.
     pub fn new(fields: &str, recipients: Scanner, explain: bool, after: u64) -> Result<Job, Response> {
+        let max_lines = recipients.max_recipients();
         let push = Push::from_json(fields).map_err(|e| Response::from_error(&e))?;
         let ids = push.mentioned_ids();
         push.message(&ids).map_err(|e| Response::from_error(&e))?;
@@ -79,6 +82,7 @@ impl Job {
             recipients,
             explain,
             after,
+            max_lines,
         })
     }
 }
@@ -140,6 +144,23 @@ pub fn decide_some(
 ) -> Result<(Vec<u8>, bool), Response> {
     let ids = job.push.mentioned_ids();
     let message = job.push.message(&ids).map_err(|e| Response::from_error(&e))?;
+    if job.push.members {
+        let mut out = Vec::new();
+        let ask = MembersAsk {
+            fields: &job.fields,
+            message: &message,
+            form: job.push.answer,
+            explain: job.explain,
+            after: job.after,
+            max_lines: job.max_lines,
+        };
+        decider.decide_members(&ask, &mut out)?;
+        progress.next = usize::MAX;
+        return Ok((out, true));
+    }
+    if job.push.answer != AnswerForm::Lines {
+        return compact_some(job, decider, &message, progress);
+    }
     let mut out = Vec::with_capacity(budget + budget / 4);
     if progress.next == 0 && progress.lines == 0 {
         out.extend_from_slice(b"{\"decisions\":[");
@@ -183,4 +204,59 @@ pub fn decision_line(prepared: &PreparedMessage<'_>, id: &str, explain: bool, ou
     // Writing to a Vec fails only for a value serde cannot write: none here.
     let _ = line.write_to(out);
     line.decision().by()
+}
+
+/// The job's listed recipients in a compact answer: decided chunk by chunk
+/// as lines (the backends' one way to decide listed recipients), each
+/// line's `push` read into the answer; the whole answer in one step (it
+/// is a bit or an id per recipient, at most `max_recipients` of them).
+fn compact_some(
+    job: &Job,
+    decider: &dyn Decider,
+    message: &dnd_engine::Message<'_>,
+    progress: &mut Progress,
+) -> Result<(Vec<u8>, bool), Response> {
+    #[derive(serde::Deserialize)]
+    struct Pushed {
+        push: bool,
+    }
+    let total = job.recipients.ends.len();
+    let size = decider.chunk_size().max(1);
+    let mut compact = Compact::new(job.push.answer);
+    let mut recipients: Vec<String> = Vec::with_capacity(size.min(total));
+    let mut lines_out = Vec::new();
+    for start in (0..total).step_by(size) {
+        let end = (start + size).min(total);
+        recipients.clear();
+        recipients.extend((start..end).map(|i| job.recipients.id(i).to_owned()));
+        lines_out.clear();
+        lines_out.push(b'[');
+        let mut count = 0;
+        let chunk = Chunk {
+            fields: &job.fields,
+            message,
+            recipients: &recipients,
+            explain: false,
+            after: job.after,
+        };
+        decider.decide(&chunk, &mut Lines::new(&mut lines_out, &mut count))?;
+        lines_out.push(b']');
+        let pushed: Vec<Pushed> = serde_json::from_slice(&lines_out).map_err(|e| Response::Error {
+            code: 1000,
+            message: format!("decide: a decision line that does not read back: {e}"),
+        })?;
+        if pushed.len() != recipients.len() {
+            return Err(Response::Error {
+                code: 1000,
+                message: "decide: a chunk answered for another count of recipients".into(),
+            });
+        }
+        for (id, p) in recipients.iter().zip(pushed) {
+            compact.add(id, p.push);
+        }
+    }
+    progress.next = total;
+    let mut out = Vec::new();
+    compact.write_to(&mut out);
+    Ok((out, true))
 }

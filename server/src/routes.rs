@@ -53,6 +53,7 @@ pub fn all() -> impl Iterator<Item = Route> {
         .iter()
         .map(post(Kind::Form))
         .chain(api::extensions::PATHS.iter().map(post(Kind::Form)))
+        .chain(api::member_requests::PATHS.iter().map(post(Kind::Form)))
         .chain(api_v4::PATHS.iter().map(post(Kind::V4)))
         .chain(std::iter::once(Route {
             method: "POST",

@@ -160,10 +160,7 @@ fn a_malformed_push_is_refused_naming_the_field() {
             r#"{"at": 0, "conversationType": 3, "targetId": "g", "recipients": ["a"]}"#,
             "fromUserId",
         ),
-        (
-            r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s"}"#,
-            "recipients",
-        ),
+        (r#"{"at": 0, "conversationType": 1, "fromUserId": "s"}"#, "recipients"),
         (
             r#"{"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s", "recipients": ["a"], "recipients": ["b"]}"#,
             "recipients",

@@ -38,7 +38,7 @@ use crate::store::{Cursor, UserRecord};
 /// the processor keeps many cache misses in flight at once; interleaved with
 /// the decisions' branches it would keep few. 64 measured better than 32
 /// for shuffled members.
-const CHUNK: usize = 64;
+pub(super) const CHUNK: usize = 64;
 
 /// The decision for a recipient who is decided by the period, the override
 /// layers held in columns and the conversation-type level, and is not
@@ -108,7 +108,7 @@ impl Table {
 
 /// What the fast path reads, for one batch call.
 #[derive(Clone, Copy)]
-struct Fast<'p> {
+pub(super) struct Fast<'p> {
     prepared: &'p PreparedMessage<'p>,
     decisions: &'p [Decision; 128],
     /// Where the message's conversation type's level sits in the record.
@@ -191,7 +191,7 @@ macro_rules! in_mode {
 
 impl<'p> Fast<'p> {
     /// The fast path for `prepared`.
-    fn of(prepared: &'p PreparedMessage<'p>) -> Fast<'p> {
+    pub(super) fn of(prepared: &'p PreparedMessage<'p>) -> Fast<'p> {
         let audience = prepared.audience();
         let layer = |layer: OverrideLayer<'p>| match layer {
             OverrideLayer::Levels(m) => match m.column() {
@@ -270,11 +270,27 @@ impl<'p> Fast<'p> {
 
     /// Decides `handles`, whose records are `words`, onto `out`.
     #[inline(always)]
-    fn decide_chunk(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) {
+    pub(super) fn decide_chunk(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) {
         // A copy on the stack, so that the stores to `out` cannot be taken
         // to change what it points to: its fields stay in registers.
         let pairs = handles.iter().zip(words);
         in_mode!(*self, |decide| out.extend(pairs.map(move |(&h, &w)| decide(h, w))))
+    }
+
+    /// As [`decide_chunk`](Self::decide_chunk), answering whether some of
+    /// `handles` do not push, for holding: the test in the same loop as
+    /// the decisions.
+    #[inline(always)]
+    pub(super) fn decide_chunk_marked(&self, handles: &[UserHandle], words: &[u64], out: &mut Vec<Decision>) -> bool {
+        let mut some = false;
+        let marks = &mut some;
+        let pairs = handles.iter().zip(words);
+        in_mode!(*self, |decide| out.extend(pairs.map(move |(&h, &w)| {
+            let d = decide(h, w);
+            *marks |= !d.push;
+            d
+        })));
+        some
     }
 
     /// The decision for handle `h`, whose record is `w`; with `POLICY`, a
@@ -286,6 +302,19 @@ impl<'p> Fast<'p> {
     /// `POLICY` must be `policy`, `SPARSE` `any_sparse`.
     #[inline(always)]
     fn decide<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
+        let (key, special) = self.key::<POLICY, SPARSE>(h, w);
+        if special != 0 {
+            self.prepared.decide_special(h, w & RECORD_MASK)
+        } else {
+            self.decisions[key]
+        }
+    }
+
+    /// The table key of handle `h`, whose record is `w`, and whether the
+    /// recipient leaves the table for the general path (non-zero): see
+    /// [`decide`](Self::decide).
+    #[inline(always)]
+    fn key<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> (usize, u64) {
         let i = h.index();
         let wall = self.prepared.walls.seconds((w >> ZONE_SHIFT & ZONE_MASK) as usize);
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
@@ -318,11 +347,28 @@ impl<'p> Fast<'p> {
             true => special | self.in_sparse_layer(h),
             false => special,
         };
-        if special != 0 {
-            self.prepared.decide_special(h, w & RECORD_MASK)
-        } else {
-            self.decisions[key]
-        }
+        (key, special)
+    }
+
+    /// For holding (`holds.rs`): the record of `h` (one of these settings'
+    /// handles) with its level codes, as the gathering loops read it.
+    #[inline(always)]
+    pub(super) fn word(&self, h: UserHandle) -> u64 {
+        let i = h.index();
+        self.prepared.settings.record(h).0
+            | code_at(self.subchannel, i) << SUB_SHIFT
+            | code_at(self.conversation, i) << CONV_SHIFT
+    }
+
+    /// For holding (`holds.rs`): for a recipient `h` whose record with its
+    /// codes is `w` ([`word`](Self::word)) and whom the table decides, the
+    /// table's decision with the period's window state turned over (in it
+    /// if the message is not, out of it if it is), and the period's length
+    /// in seconds; `None` for a recipient the general path decides.
+    #[inline(always)]
+    pub(super) fn turned_over(&self, h: UserHandle, w: u64) -> Option<(Decision, u32)> {
+        let (key, special) = self.key::<true, true>(h, w);
+        (special == 0).then(|| (self.decisions[key ^ 64], (w >> LEN_SHIFT & SECONDS_MASK) as u32))
     }
 }
 
@@ -337,7 +383,7 @@ impl<'a> PreparedMessage<'a> {
     /// bounds test the gather makes anyway; a handle of another line is 2³²
     /// or more away, past any record.
     #[inline(always)]
-    fn gather(&self, fast: &Fast<'_>, chunk: &[UserHandle], words: &mut [u64; CHUNK]) -> Result<(), Error> {
+    pub(super) fn gather(&self, fast: &Fast<'_>, chunk: &[UserHandle], words: &mut [u64; CHUNK]) -> Result<(), Error> {
         let records = &self.settings.users;
         let first = self.settings.first_handle();
         let mut owned = true;
@@ -400,6 +446,27 @@ impl<'a> PreparedMessage<'a> {
             let bits = in_mode!(fast, |decide| pairs.fold(0u64, move |bits, (k, (&h, &w))| bits
                 | u64::from(decide(h, w).push) << k));
             out.push(bits);
+        }
+        Ok(())
+    }
+
+    /// As [`decide_into`](Self::decide_into), handing each decision to
+    /// `each` with the recipient's position rather than collecting them:
+    /// for callers that keep decisions in a form of their own (the C ABI's
+    /// four-byte records), which would otherwise be written twice. A handle
+    /// that is not these settings' is an error, as in `decide_into`, found
+    /// before any decision of its chunk is handed over (those of the
+    /// chunks before it have been, in order).
+    pub fn decide_each(&self, recipients: &[UserHandle], mut each: impl FnMut(usize, Decision)) -> Result<(), Error> {
+        let mut words = [0u64; CHUNK];
+        let fast = Fast::of(self);
+        for (c, chunk) in recipients.chunks(CHUNK).enumerate() {
+            self.gather(&fast, chunk, &mut words)?;
+            let pairs = chunk.iter().zip(&words).enumerate();
+            let each = &mut each;
+            in_mode!(fast, |decide| for (k, (&h, &w)) in pairs {
+                each(c * CHUNK + k, decide(h, w))
+            });
         }
         Ok(())
     }

@@ -117,8 +117,7 @@ impl Held {
             };
             let mut kept = Vec::with_capacity(m.items.len());
             for mut item in m.items.iter().copied() {
-                let entry = &mut self.recipients.entries[item.recipient as usize];
-                let id = &*entry.id;
+                let (id, entry) = self.recipients.id_and_entry(item.recipient);
                 let handle = settings.user(id);
                 let decision = prepared.decide_id(id);
                 let due = if decision.push() {
@@ -179,7 +178,7 @@ impl Held {
     fn digests(&mut self, released: Vec<Released>) -> Vec<Digest> {
         let mut by_digest: BTreeMap<(i64, &str), Vec<(u64, bool)>> = BTreeMap::new();
         for &(at, recipient, seq, mentions) in &released {
-            let id = &*self.recipients.entries[recipient as usize].id;
+            let id = self.recipients.id(recipient);
             by_digest.entry((at, id)).or_default().push((seq, mentions));
         }
         let mut digests = Vec::with_capacity(by_digest.len());

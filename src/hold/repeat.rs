@@ -149,7 +149,7 @@ impl Held {
                 continue;
             }
             for item in &m.items {
-                let id = &self.recipients.entries[item.recipient as usize].id;
+                let id = self.recipients.id(item.recipient);
                 let Some(h) = settings.user(id) else { continue };
                 let r = settings.repeat.get(h);
                 if r.allow && before <= r.window_ms() {

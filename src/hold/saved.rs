@@ -150,7 +150,7 @@ impl SavedMessage {
                 .items
                 .iter()
                 .map(|i| SavedItem {
-                    user_id: held.recipients.entries[i.recipient as usize].id.to_string(),
+                    user_id: held.recipients.id(i.recipient).to_owned(),
                     due: (i.due != i64::MIN).then_some(i.due),
                 })
                 .collect(),
@@ -250,11 +250,10 @@ impl Held {
     /// The recipients with items folded into a count, and the counts, in
     /// the order first held.
     pub fn saved_folded(&self) -> impl Iterator<Item = (String, u64)> + '_ {
-        self.recipients
-            .entries
-            .iter()
-            .filter(|e| e.folded > 0)
-            .map(|e| (e.id.to_string(), e.folded))
+        let recipients = &self.recipients;
+        (0..recipients.len() as u32)
+            .filter(|&n| recipients.entries[n as usize].folded > 0)
+            .map(|n| (recipients.id(n).to_owned(), recipients.entries[n as usize].folded))
     }
 
     /// Restores a saved held message after those restored before (the

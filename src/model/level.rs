@@ -46,6 +46,7 @@ impl Level {
     }
 
     /// The level's code on the wire.
+    #[inline]
     pub const fn code(self) -> i64 {
         match self {
             Level::All => -1,
@@ -77,6 +78,7 @@ impl Level {
     }
 
     /// The wire code of an optional level: 0 when it is not set.
+    #[inline]
     pub fn code_of(level: Option<Level>) -> i64 {
         level.map_or(0, Level::code)
     }

@@ -27,9 +27,11 @@
 //! The answer's side: [`DecisionLine`] writes one recipient's entry of a
 //! `decisions` line, the same bytes wherever it is written.
 
+mod answer;
 mod de;
 mod line;
 
+pub use answer::{lines_refused, write_member_page, write_members, AnswerForm, Compact};
 pub use line::DecisionLine;
 
 use serde::de::DeserializeSeed;
@@ -81,6 +83,13 @@ pub struct Push {
     /// The caller's id of the message (`"messageId"`, 1 to 64 bytes), which
     /// a digest names as its conversation's last message.
     pub message_id: Option<String>,
+    /// Whether the push goes to every member of its conversation: true
+    /// when `recipients` is absent (a group or an ultra group only; the
+    /// members are those the settings keep, `docs/rules.md` §13).
+    pub members: bool,
+    /// The form of the answer (`"answer"`: `lines`, `push` or `bits`;
+    /// absent is `lines`).
+    pub answer: AnswerForm,
 }
 
 /// A push's time: milliseconds since the epoch, or RFC 3339 text.
@@ -120,7 +129,7 @@ impl<'de> Deserialize<'de> for Push {
 impl Push {
     /// Reads a push object from JSON text, checking its shape: each field of
     /// the right kind, the required ones present (`at`, `conversationType`,
-    /// `fromUserId`, `recipients`), no unknown or repeated key. The error is an
+    /// `fromUserId`; `recipients` absent means every member), no unknown or repeated key. The error is an
     /// [`Error::Field`] that names the field.
     pub fn from_json(text: &str) -> Result<Push, Error> {
         let slot = de::Slot::default();
@@ -233,6 +242,14 @@ impl Push {
         })?;
         for (i, id) in self.recipients.iter().enumerate() {
             check_user_id(id, || format!("push.recipients[{i}]"))?;
+        }
+        if self.members && !grouped {
+            return Err(Error::field(
+                "push.recipients",
+                Error::Invalid(
+                    "required for a private or system message (only groups and ultra groups have members)".into(),
+                ),
+            ));
         }
         let conversation = match conversation_type {
             ConversationType::Private => Conversation::Private,

@@ -27,6 +27,7 @@ use crate::store::Settings;
 pub mod extensions;
 pub(crate) mod form;
 mod json;
+pub mod member_requests;
 mod params;
 mod policy_requests;
 pub mod repeat_requests;
@@ -273,6 +274,46 @@ pub enum Request {
         /// The user.
         user_id: UserId,
     },
+    /// `/ultragroup/join.json`: the user becomes a member of the ultra group.
+    UltraGroupJoin {
+        /// The ultra group.
+        group_id: TargetId,
+        /// The user who joins.
+        user_id: UserId,
+    },
+    /// `/ultragroup/quit.json`: the user is no longer a member.
+    UltraGroupQuit {
+        /// The ultra group.
+        group_id: TargetId,
+        /// The user who quits.
+        user_id: UserId,
+    },
+    /// `/ultragroup/member/exist.json`: whether the user is a member.
+    UltraGroupMemberExist {
+        /// The ultra group.
+        group_id: TargetId,
+        /// The user asked about.
+        user_id: UserId,
+    },
+    /// `/group/join.json` (its `groupName` is checked, not kept).
+    GroupJoin {
+        /// The group.
+        group_id: TargetId,
+        /// The users who join (`userId`, repeated; `userIds` in JSON), 1 to 1,000.
+        user_ids: Vec<UserId>,
+    },
+    /// `/group/quit.json`.
+    GroupQuit {
+        /// The group.
+        group_id: TargetId,
+        /// The users who quit (`userId`, repeated; `userIds` in JSON), 1 to 1,000.
+        user_ids: Vec<UserId>,
+    },
+    /// `/group/user/query.json`: the group's members.
+    GroupUserQuery {
+        /// The group.
+        group_id: TargetId,
+    },
 }
 
 /// The paths the settings API serves, in the order of RULES §6.
@@ -401,6 +442,8 @@ impl Request {
                 | Request::GetMutedSenders { .. }
                 | Request::GetUserGroup { .. }
                 | Request::GetRepeat { .. }
+                | Request::UltraGroupMemberExist { .. }
+                | Request::GroupUserQuery { .. }
         )
     }
 }

@@ -186,6 +186,13 @@ pub enum ShardKey<'r> {
     /// It reads or changes what every shard holds (the admins' defaults): a
     /// change goes to every shard; a get may be answered by any one.
     Everyone,
+    /// It changes these users' settings (a group's members joining or
+    /// quitting): each user's part goes to that user's shard
+    /// ([`Request::split_by_partition`] cuts it).
+    Users(&'r [UserId]),
+    /// A get whose answer every shard holds a part of (a group's members,
+    /// each on their own shard): every shard is asked, and the parts joined.
+    Gather,
 }
 
 impl ShardKey<'_> {
@@ -196,7 +203,18 @@ impl ShardKey<'_> {
                 let s = layout.shard_of_user(user.as_str()).0;
                 s..s + 1
             }
-            ShardKey::Everyone => 0..layout.shards,
+            ShardKey::Everyone | ShardKey::Gather => 0..layout.shards,
+            ShardKey::Users(users) => {
+                // The range that covers every user's shard; a change is cut
+                // by partition before it is sent (`Request::split_by_partition`).
+                let shards = users.iter().map(|u| layout.shard_of_user(u.as_str()).0);
+                let (lo, hi) = shards.fold((u16::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
+                if lo > hi {
+                    0..0
+                } else {
+                    lo..hi + 1
+                }
+            }
         }
     }
 }
@@ -237,7 +255,15 @@ impl Request {
             | Request::SetMutedSenders { user_id, .. }
             | Request::GetMutedSenders { user_id }
             | Request::SetRepeat { user_id, .. }
-            | Request::GetRepeat { user_id } => ShardKey::User(user_id),
+            | Request::GetRepeat { user_id }
+            // A membership is its member's: each shard keeps its own users'
+            // memberships, and walks only those.
+            | Request::UltraGroupJoin { user_id, .. }
+            | Request::UltraGroupQuit { user_id, .. }
+            | Request::UltraGroupMemberExist { user_id, .. } => ShardKey::User(user_id),
+            Request::GroupJoin { user_ids, .. } | Request::GroupQuit { user_ids, .. } => ShardKey::Users(user_ids),
+            // Every shard holds the members among its own users.
+            Request::GroupUserQuery { .. } => ShardKey::Gather,
             Request::SetUltraGroupDefault { .. }
             | Request::GetUltraGroupDefault { .. }
             | Request::SetUltraGroupDefaultUntil { .. }
@@ -246,6 +272,41 @@ impl Request {
             | Request::GetUserGroup { .. }
             | Request::DeleteUserGroup { .. } => ShardKey::Everyone,
         }
+    }
+}
+
+impl Request {
+    /// A change keyed by several users ([`ShardKey::Users`]: a group's
+    /// members joining or quitting) cut into one request per partition of
+    /// its users, in partition order, each naming only that partition's
+    /// users, in the order given; `None` for any other request. Joins and
+    /// quits are idempotent, so the parts may be applied apart, in any
+    /// order, and a part applied twice changes nothing more.
+    #[must_use]
+    pub fn split_by_partition(&self) -> Option<Vec<(Partition, Request)>> {
+        let (group_id, user_ids, join) = match self {
+            Request::GroupJoin { group_id, user_ids } => (group_id, user_ids, true),
+            Request::GroupQuit { group_id, user_ids } => (group_id, user_ids, false),
+            _ => return None,
+        };
+        let mut parts: std::collections::BTreeMap<Partition, Vec<UserId>> = std::collections::BTreeMap::new();
+        for user in user_ids {
+            parts.entry(partition_of(user.as_str())).or_default().push(user.clone());
+        }
+        Some(
+            parts
+                .into_iter()
+                .map(|(p, user_ids)| {
+                    let group_id = group_id.clone();
+                    let part = if join {
+                        Request::GroupJoin { group_id, user_ids }
+                    } else {
+                        Request::GroupQuit { group_id, user_ids }
+                    };
+                    (p, part)
+                })
+                .collect(),
+        )
     }
 }
 

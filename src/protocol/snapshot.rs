@@ -20,6 +20,7 @@
 
 mod format;
 mod held;
+mod member_lists;
 mod regroup;
 
 pub use held::{save_with_held, Restored, WithHeld};
@@ -209,6 +210,7 @@ impl Settings {
                         .collect(),
                 )
             },
+            members: self.members_snapshot(),
             held: None,
         }
     }
@@ -257,6 +259,9 @@ impl Settings {
         if s.format == 1 && s.user_groups.is_some() {
             return Err(Error::snapshot("userGroups are not in format 1"));
         }
+        if s.format == 1 && s.members.is_some() {
+            return Err(Error::snapshot("members are not in format 1"));
+        }
         if s.format == 1 && (s.private_as_mention.is_some() || s.mention_all_max_members.is_some()) {
             return Err(Error::snapshot(
                 "privateAsMention and mentionAllMaxMembers are not in format 1",
@@ -278,6 +283,9 @@ impl Settings {
         }
         if let Some(groups) = &s.user_groups {
             settings.restore_user_groups(groups)?;
+        }
+        if let Some(lists) = &s.members {
+            settings.restore_members(lists)?;
         }
         // By key, not by what was stored: an empty first entry stores nothing.
         let mut seen = HashSet::new();

@@ -397,6 +397,33 @@ impl Interner {
         Some(entry(&self.chunks, index as u32, self.start_of(index)))
     }
 
+    /// The ids numbered `indices` (each below `len`), into `out`, in order:
+    /// as [`id_at`](Self::id_at) for each, with the cache misses of the
+    /// batch overlapped: one pass of independent loads reads each one's mark
+    /// and the length at it, the walks from there come after.
+    pub(crate) fn ids_at<'s>(&'s self, indices: &[usize], out: &mut Vec<&'s str>) {
+        out.clear();
+        let mut firsts = [(0u32, 0u8); 64];
+        for batch in indices.chunks(firsts.len()) {
+            for (f, &index) in firsts.iter_mut().zip(batch) {
+                let start = self.marks[index >> MARK_SHIFT];
+                *f = (start, self.chunks[index >> CHUNK_SHIFT].as_bytes()[start as usize]);
+            }
+            out.extend(batch.iter().zip(&firsts).map(|(&index, &(start, len))| {
+                let chunk = self.chunks[index >> CHUNK_SHIFT].as_bytes();
+                let mark = index >> MARK_SHIFT << MARK_SHIFT;
+                let mut start = start as usize;
+                if index > mark {
+                    start += 1 + usize::from(len);
+                    for _ in mark + 1..index {
+                        start += 1 + usize::from(chunk[start]);
+                    }
+                }
+                entry(&self.chunks, index as u32, start as u32)
+            }));
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -494,6 +521,21 @@ impl Settings {
         Some(self.interner.refusal(h))
     }
 
+    /// As [`first_refused`](Self::first_refused), for a list that is
+    /// expected to be all these settings' handles: a pass without branches
+    /// over each 64 handles (a subtraction and a compare each: see
+    /// [`first_handle`](Self::first_handle)) finds the batch of the first
+    /// refused one.
+    pub(crate) fn refused(&self, handles: &[UserHandle]) -> Option<Error> {
+        let (first, count) = (self.first_handle(), self.interner.len as u64);
+        let k = handles.chunks(64).position(|batch| {
+            batch
+                .iter()
+                .fold(false, |refused, h| refused | (h.raw().wrapping_sub(first) >= count))
+        })?;
+        self.first_refused(&handles[k * 64..])
+    }
+
     /// The handle numbered `index`, which must be below the user count.
     pub(crate) fn handle_at(&self, index: usize) -> UserHandle {
         self.interner.handle_at(index)
@@ -502,6 +544,12 @@ impl Settings {
     /// The id of the user numbered `index`.
     pub(crate) fn user_id_at(&self, index: usize) -> Option<&str> {
         self.interner.id_at(index)
+    }
+
+    /// The ids of the users numbered `indices` (each below the user
+    /// count), into `out`, in order; a batch's cache misses overlapped.
+    pub(crate) fn user_ids_at<'s>(&'s self, indices: &[usize], out: &mut Vec<&'s str>) {
+        self.interner.ids_at(indices, out);
     }
 
     /// A copy that continues these settings' line: it accepts their handles.

@@ -10,7 +10,8 @@ use crate::gen::{decisions, ts};
 use crate::naive::{as_naive, Naive};
 
 /// Every way of deciding `m` for `recipients` gives the naive walk's
-/// decision: by handle one by one, lazily, in a batch and as push bits; by
+/// decision: by handle one by one, lazily, in a batch, one at a time from
+/// a batch (`decide_each`) and as push bits; by
 /// id one at a time and in a batch; and in the explanation.
 pub fn agrees_with_the_oracle(
     settings: &Settings,
@@ -24,6 +25,9 @@ pub fn agrees_with_the_oracle(
     p.decide_into(&handles, &mut out).unwrap();
     let mut bits = Vec::new();
     p.push_bits_into(&handles, &mut bits).unwrap();
+    let mut each = vec![None; handles.len()];
+    p.decide_each(&handles, |i, d| each[i] = Some(d)).unwrap();
+    prop_assert_eq!(each, out.iter().copied().map(Some).collect::<Vec<_>>());
     for (i, ((h, d), lazy)) in handles.iter().zip(&out).zip(p.decisions(&handles).unwrap()).enumerate() {
         prop_assert_eq!(*d, p.decide(*h).unwrap());
         prop_assert_eq!(*d, lazy);

@@ -15,14 +15,14 @@ use crate::support::{at, CONVERSATION, DEFAULT, PERIOD, TYPE};
 
 const LEVELS: [i64; 6] = [-1, 1, 2, 4, 5, 0];
 
-struct World {
-    settings: Settings,
-    naive: Naive,
-    ids: Vec<String>,
-    handles: Vec<UserHandle>,
+pub(crate) struct World {
+    pub(crate) settings: Settings,
+    pub(crate) naive: Naive,
+    pub(crate) ids: Vec<String>,
+    pub(crate) handles: Vec<UserHandle>,
 }
 
-fn apply(world: &mut World, path: &str, body: &str) {
+pub(crate) fn apply(world: &mut World, path: &str, body: &str) {
     let r = Request::parse(path, body.as_bytes()).unwrap_or_else(|e| panic!("{path} {body}: {e}"));
     assert_eq!(world.settings.apply(&r).code(), 200, "{path} {body}");
     world.naive.apply(&r);
@@ -32,7 +32,7 @@ fn apply(world: &mut World, path: &str, body: &str) {
 /// levels on two groups and an ultra group's subchannels (one conversation
 /// dense enough for a presence bitmap, others sparse), temporary levels
 /// and snoozes for a few (the extended path), admin defaults.
-fn world(seed: u64, users: usize) -> World {
+pub(crate) fn world(seed: u64, users: usize) -> World {
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut w = World {
         settings: Settings::new(Config::new(chrono_tz::Asia::Shanghai)),
@@ -112,7 +112,7 @@ fn world(seed: u64, users: usize) -> World {
 
 /// An instant in the week from 2026-11-22 (so that periods in many zones
 /// are on and off).
-fn some_instant(rng: &mut SmallRng) -> Timestamp {
+pub(crate) fn some_instant(rng: &mut SmallRng) -> Timestamp {
     Timestamp::new(*at("2026-11-22T12:00:00Z") + Duration::seconds(rng.gen_range(0..7 * 86_400))).unwrap()
 }
 
@@ -215,7 +215,7 @@ proptest! {
 /// another share allow urgent messages; then some lists are replaced or
 /// removed and some consent is taken back, so that bits are cleared as well
 /// as set.
-fn world_with_policy(seed: u64, users: usize) -> World {
+pub(crate) fn world_with_policy(seed: u64, users: usize) -> World {
     let mut w = world(seed, users);
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xb1b);
     let (vip, urgent) = (

@@ -40,6 +40,13 @@ fn refused_everywhere(s: &Settings, h: UserHandle, good: UserHandle, expected: &
         let mut bits = vec![1];
         assert_eq!(p.push_bits_into(&batch, &mut bits).as_ref(), Err(expected));
         assert!(bits.is_empty());
+        // Only decisions before the refused handle were handed over, in order.
+        let mut handed = Vec::new();
+        assert_eq!(p.decide_each(&batch, |i, _| handed.push(i)).as_ref(), Err(expected));
+        assert!(
+            handed.iter().copied().eq(0..handed.len()) && handed.len() <= at,
+            "{handed:?}"
+        );
         #[cfg(feature = "parallel")]
         {
             let two = std::num::NonZeroUsize::new(2).unwrap();

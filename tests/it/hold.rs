@@ -343,9 +343,55 @@ fn a_fanout_by_handle_holds_and_repeats_as_by_id() {
     let by_ids: Vec<_> = ids.iter().map(|r| prepared.decide_id(r)).collect();
     assert_eq!(out, by_ids);
     assert_eq!(out[0].by(), Layer::Repeat);
+    // In one pass, the repeaters' decisions corrected as above.
+    let mut one_pass = Held::new();
+    let mut decided = Vec::new();
+    let hold_again = again.with_hold();
+    let prepared = repeaters.prepare(&settings, &hold_again);
+    one_pass.decide_and_hold(&prepared, &handles, &mut decided).unwrap();
+    assert_eq!(decided, out);
     let a = by_id.release(&settings, t("2026-11-23T08:00:00Z"));
     let b = by_handle.release(&settings, t("2026-11-23T08:00:00Z"));
     assert_eq!(a.digests, b.digests);
+}
+
+#[test]
+fn a_fanout_by_handle_holds_a_push_whose_mute_ends_in_the_week() {
+    let mut settings = settings();
+    let until = t("2026-11-23T02:00:00Z").millis().to_string();
+    let body = format!("userId=u2&senderIds=%5B%22s%22%5D&until={until}");
+    assert_eq!(
+        settings.handle("/user/mutedSenders/set.json", body.as_bytes()).code(),
+        200
+    );
+    let body = "userId=u5&senderIds=%5B%22s%22%5D";
+    assert_eq!(
+        settings.handle("/user/mutedSenders/set.json", body.as_bytes()).code(),
+        200
+    );
+    let ids = ["u2", "u5"];
+    let handles: Vec<_> = ids.iter().map(|id| settings.user(id).unwrap()).collect();
+    let m = group("2026-11-22T12:00:00Z");
+    let prepared = settings.prepare(&m);
+    let mut by_id = Held::new();
+    let holdings = hold(&mut by_id, &settings, &m, &ids);
+    assert_eq!(
+        holdings,
+        [Holding::Held, Holding::NotHeld],
+        "muted until 02:00, and for good"
+    );
+    let (mut by_handle, mut out) = (Held::new(), Vec::new());
+    prepared.decide_into(&handles, &mut out).unwrap();
+    assert_eq!(by_handle.hold_fanout(&prepared, &handles, &out).unwrap(), 1);
+    assert_eq!(by_handle.held_for("u2"), (1, 0));
+    let mut one_pass = Held::new();
+    assert_eq!(one_pass.decide_and_hold(&prepared, &handles, &mut out).unwrap(), 1);
+    assert!(prepared
+        .is_deferred(dnd_engine::Recipient::Handle(handles[0]), out[0])
+        .unwrap());
+    assert!(!prepared
+        .is_deferred(dnd_engine::Recipient::Handle(handles[1]), out[1])
+        .unwrap());
 }
 
 #[test]

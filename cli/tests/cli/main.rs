@@ -4,6 +4,7 @@
 mod args;
 mod errors;
 mod for_me;
+mod members;
 mod policy;
 mod protocol;
 mod streams;

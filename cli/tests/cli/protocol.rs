@@ -112,7 +112,7 @@ fn every_bad_line_answers_an_error_and_the_replay_goes_on() {
             "mentionedInfo.type",
         ),
         (
-            r#"{"push": {"at": 0, "conversationType": 3, "targetId": "g", "fromUserId": "s"}}"#,
+            r#"{"push": {"at": 0, "conversationType": 6, "fromUserId": "s"}}"#,
             "recipients",
         ),
         (

@@ -5,6 +5,7 @@
 //! the same requests in stream order, byte for byte, through a shard's
 //! kill -9 and an API node's.
 
+mod held;
 mod procs;
 mod replicas;
 mod restarts;

@@ -4,6 +4,7 @@
 // Each test binary uses a part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod held;
 pub mod proxy;
 
 use dnd_engine::push::{DecisionLine, Push};
@@ -62,6 +63,8 @@ pub fn shard_every(
         replica: 0,
         config: Config::new(dnd_engine::parse_zone(ZONE).unwrap()),
         snapshot_every,
+        release_every: dnd_cluster::holding::DEFAULT_RELEASE_EVERY,
+        detail_limit: dnd_engine::DEFAULT_DETAIL_LIMIT,
     };
     let client = client.clone();
     tokio::spawn(async move {

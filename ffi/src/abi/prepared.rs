@@ -1,10 +1,12 @@
 //! `DndPrepared`: a message prepared once, decided for many recipients.
 
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 
-use super::{c_string, finish, object, out, run, slice, slice_mut, text, Ids};
+use super::{c_string, finish, object, out, run, slice, slots, text, Ids};
 use crate::prepared::{Prepared, CHUNK};
 use crate::result::DndDecision;
+use crate::slot::fill;
 use crate::status::{DndStatus, Failure};
 
 /// A prepared message (opaque): it holds the settings version it was
@@ -19,11 +21,11 @@ pub struct DndPrepared(pub(crate) Prepared);
 ///
 /// # Safety
 /// `p` is NULL or valid for `count` writes (the ABI's contract 1).
-unsafe fn deferrals<'a>(p: *mut i64, count: usize) -> Result<Option<&'a mut [i64]>, Failure> {
+unsafe fn deferrals<'a>(p: *mut i64, count: usize) -> Result<Option<&'a mut [MaybeUninit<i64>]>, Failure> {
     match p.is_null() {
         true => Ok(None),
         // SAFETY: by this function's contract.
-        false => Ok(Some(unsafe { slice_mut(p, count, "defer_until") }?)),
+        false => Ok(Some(unsafe { slots(p, count, "defer_until") }?)),
     }
 }
 
@@ -83,7 +85,7 @@ pub unsafe extern "C" fn dnd_prepared_decide_recipients(
         let (prepared, out, defer) = unsafe {
             (
                 object(prepared, "prepared")?,
-                slice_mut(out, count, "out")?,
+                slots(out, count, "out")?,
                 deferrals(defer_until, count)?,
             )
         };
@@ -130,25 +132,30 @@ pub unsafe extern "C" fn dnd_prepared_decide_ids(
             (
                 object(prepared, "prepared")?,
                 Ids::new(ids, bytes, ends, count)?,
-                slice_mut(out, count, "out")?,
+                slots(out, count, "out")?,
                 deferrals(defer_until, count)?,
             )
         };
         let mut scratch = Vec::with_capacity(CHUNK);
         let mut chunk = [""; CHUNK];
-        for (c, out) in out.chunks_mut(CHUNK).enumerate() {
-            let start = c * CHUNK;
-            for (k, id) in chunk[..out.len()].iter_mut().enumerate() {
+        for start in (0..count).step_by(CHUNK) {
+            let end = (start + CHUNK).min(count);
+            for (k, id) in chunk[..end - start].iter_mut().enumerate() {
                 match list.get(start + k) {
                     Ok(s) => *id = s,
                     Err(e) => {
-                        out.fill(DndDecision::default());
+                        fill(out, DndDecision::default());
+                        if let Some(defer) = defer {
+                            fill(defer, 0);
+                        }
                         return Err(e);
                     }
                 }
             }
-            let defer = defer.as_deref_mut().map(|d| &mut d[start..start + out.len()]);
-            prepared.0.decide_ids(&chunk[..out.len()], out, defer, &mut scratch);
+            let defer = defer.as_deref_mut().map(|d| &mut d[start..end]);
+            prepared
+                .0
+                .decide_ids(&chunk[..end - start], &mut out[start..end], defer, &mut scratch);
         }
         Ok(())
     });
@@ -181,13 +188,11 @@ pub unsafe extern "C" fn dnd_prepared_decide_handles(
             (
                 object(prepared, "prepared")?,
                 slice(handles, count, "handles")?,
-                slice_mut(out, count, "out")?,
+                slots(out, count, "out")?,
                 deferrals(defer_until, count)?,
             )
         };
-        prepared
-            .0
-            .decide_handles(handles, out, defer, &mut Vec::with_capacity(CHUNK))
+        prepared.0.decide_handles(handles, out, defer)
     });
     // SAFETY: the ABI's contract 1 for `error`.
     unsafe { finish(error, outcome) }

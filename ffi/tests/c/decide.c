@@ -57,6 +57,15 @@ static void refused(DndStatus status, char *message, DndStatus want, const char 
         refused(status_, error, (want), (needle), (name)); \
     } while (0)
 
+/* A buffer of `n` items of `size` bytes holding garbage, as malloc may:
+ * the library writes every slot of an output and reads none. */
+static void *dirty(size_t n, size_t size) {
+    unsigned char *p = malloc(n * size);
+    expect(p != NULL, "memory");
+    memset(p, 0xA5, n * size);
+    return p;
+}
+
 static char *chomp(char *line) {
     size_t n = strlen(line);
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -120,9 +129,9 @@ int main(int argc, char **argv) {
             DndPrepared *prepared = NULL;
             OK(dnd_settings_prepare(settings, last_push, &prepared, &error_), "prepare");
             expect(dnd_prepared_recipient_count(prepared) == n, "the push's recipients");
-            DndDecision *own = calloc(n + 1, sizeof *own), *by_id = calloc(n + 1, sizeof *by_id),
-                        *by_packed = calloc(n + 1, sizeof *by_packed), *by_handle = calloc(n + 1, sizeof *by_handle);
-            int64_t *defer = calloc(n + 1, sizeof *defer), *defer_by_handle = calloc(n + 1, sizeof *defer);
+            DndDecision *own = dirty(n + 1, sizeof *own), *by_id = dirty(n + 1, sizeof *by_id),
+                        *by_packed = dirty(n + 1, sizeof *by_packed), *by_handle = dirty(n + 1, sizeof *by_handle);
+            int64_t *defer = dirty(n + 1, sizeof *defer), *defer_by_handle = dirty(n + 1, sizeof *defer);
             OK(dnd_prepared_decide_recipients(prepared, own, defer, n, &error_), "decide recipients");
             OK(dnd_prepared_decide_ids(prepared, (const char *const *)ids, NULL, NULL, n, by_id, NULL, &error_),
                "decide ids");
@@ -130,6 +139,21 @@ int main(int argc, char **argv) {
                "decide packed ids");
             expect(same(own, by_id, n), "by C string as the push's own");
             expect(same(own, by_packed, n), "packed ids as C strings");
+            if (n > 0) {
+                /* An id that is NULL, last: the whole batch is zeroed. */
+                char *last = ids[n - 1];
+                char *error = NULL;
+                ids[n - 1] = NULL;
+                DndStatus null_id = dnd_prepared_decide_ids(prepared, (const char *const *)ids, NULL, NULL, n, by_id,
+                                                            NULL, &error);
+                ids[n - 1] = last;
+                char field[32];
+                snprintf(field, sizeof field, "ids[%zu]", n - 1);
+                refused(null_id, error, DND_STATUS_NULL, field, "a NULL id");
+                for (size_t i = 0; i < n; i++)
+                    expect(by_id[i].push == 0 && by_id[i].layer == 0 && by_id[i].level == 0,
+                           "a refused batch by id is zeroed");
+            }
 
             /* A change while a message holds the settings waits. */
             char *response = NULL, *error = NULL;

@@ -370,6 +370,12 @@ impl Scanner {
         String::from_utf8(std::mem::take(&mut self.fields)).map_err(|_| refusal("push: not UTF-8"))
     }
 
+    /// The most recipients this scanner takes.
+    #[must_use]
+    pub fn max_recipients(&self) -> usize {
+        self.max_recipients
+    }
+
     /// Recipient `i`.
     pub fn id(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };

@@ -470,6 +470,7 @@ const PUSH_FIELDS: &[&str] = &[
     "text",
     "hold",
     "messageId",
+    "answer",
 ];
 
 impl<'de> Shape<'de> for PushObject {
@@ -498,6 +499,8 @@ impl<'de> Shape<'de> for PushObject {
             text: String::new(),
             hold: false,
             message_id: None,
+            members: true,
+            answer: super::AnswerForm::Lines,
         };
         let given = object(
             map,
@@ -505,7 +508,7 @@ impl<'de> Shape<'de> for PushObject {
             path,
             PUSH_FIELDS,
             "at, conversationType, targetId, busChannel, fromUserId, mentionedInfo, disablePush, recipients, \
-             urgent, memberCount, mentionAllAllowed, text, hold, messageId",
+             urgent, memberCount, mentionAllAllowed, text, hold, messageId, answer",
             |map, i, at| {
                 match i {
                     0 => push.at = map.next_value_seed(Expect::new(Instant, slot, at))?,
@@ -538,24 +541,27 @@ impl<'de> Shape<'de> for PushObject {
                             at,
                         ))?)
                     }
+                    14 => {
+                        let form: String = map.next_value_seed(Expect::new(
+                            Text("the answer's form (\"lines\", \"push\" or \"bits\")"),
+                            slot,
+                            at,
+                        ))?;
+                        push.answer = super::AnswerForm::parse(&form).map_err(|e| fail(slot, at, e))?;
+                    }
                     _ => {
                         let list = Strings {
                             must_be: RECIPIENTS,
                             each: USER_ID,
                         };
                         push.recipients = map.next_value_seed(Expect::new(list, slot, at))?;
+                        push.members = false;
                     }
                 }
                 Ok(())
             },
         )?;
-        require(
-            slot,
-            path,
-            PUSH_FIELDS,
-            given,
-            &[(0, AT), (1, TYPE), (4, USER_ID), (7, RECIPIENTS)],
-        )?;
+        require(slot, path, PUSH_FIELDS, given, &[(0, AT), (1, TYPE), (4, USER_ID)])?;
         Ok(push)
     }
 }

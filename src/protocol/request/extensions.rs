@@ -288,6 +288,11 @@ pub enum Answer {
     },
     /// `{"code":200,"data":{"allow":0 or 1,"windowMinutes":N}}`.
     Repeat(crate::hold::Repeat),
+    /// `/ultragroup/member/exist.json`: `{"code":200,"status":true}`.
+    MemberExists(bool),
+    /// `/group/user/query.json`: `{"code":200,"users":[{"id":"u1"},...]}`,
+    /// in member order.
+    GroupUsers(Vec<crate::model::UserId>),
 }
 
 impl Answer {
@@ -334,6 +339,11 @@ impl Answer {
             Answer::Repeat(r) => map.serialize_entry(
                 "data",
                 &json!({ "allow": u8::from(r.allow), "windowMinutes": r.window_minutes }),
+            ),
+            Answer::MemberExists(status) => map.serialize_entry("status", status),
+            Answer::GroupUsers(ids) => map.serialize_entry(
+                "users",
+                &ids.iter().map(|id| json!({ "id": id.as_str() })).collect::<Vec<_>>(),
             ),
         }
     }

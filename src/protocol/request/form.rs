@@ -72,6 +72,20 @@ impl<'b> Form<'b> {
         }
     }
 
+    /// Every value of `name`, in the order given (a parameter the platform
+    /// takes repeated, as `/group/join.json`'s `userId`): each never empty,
+    /// always valid UTF-8; none when it is not given.
+    pub(super) fn all(&self, name: &'static str) -> Result<Vec<&str>, Error> {
+        self.pairs
+            .iter()
+            .filter(|(key, _)| **key == *name.as_bytes())
+            .map(|(_, value)| {
+                let value = std::str::from_utf8(value).map_err(|_| Error::NotUtf8(name))?;
+                params::text(name, value)
+            })
+            .collect()
+    }
+
     pub(super) fn required(&self, name: &'static str) -> Result<&str, Error> {
         self.optional(name)?.ok_or(Error::MissingParameter(name))
     }

@@ -33,7 +33,7 @@ pub(super) fn parse(path: &str, form: &Form<'_>) -> Result<Option<Request>, Erro
         "/user/repeat/get.json" => Request::GetRepeat {
             user_id: form.user_id("userId")?,
         },
-        _ => return Ok(None),
+        _ => return super::member_requests::parse(path, form),
     }))
 }
 
@@ -41,7 +41,7 @@ pub(super) fn parse(path: &str, form: &Form<'_>) -> Result<Option<Request>, Erro
 pub(super) fn apply(settings: &mut Settings, request: &Request) -> Option<Result<(), Error>> {
     match request {
         Request::SetRepeat { user_id, repeat } => Some(settings.set_repeat(user_id, *repeat)),
-        _ => None,
+        _ => super::member_requests::apply(settings, request),
     }
 }
 
@@ -49,6 +49,6 @@ pub(super) fn apply(settings: &mut Settings, request: &Request) -> Option<Result
 pub(super) fn query(settings: &Settings, request: &Request) -> Option<Response> {
     match request {
         Request::GetRepeat { user_id } => Some(Response::Extension(Answer::Repeat(settings.repeat(user_id.as_str())))),
-        _ => None,
+        _ => super::member_requests::query(settings, request),
     }
 }

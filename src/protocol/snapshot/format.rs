@@ -74,9 +74,21 @@ format_struct! {
         /// Saved only when a user group exists (format 2; refused in format
         /// 1), sorted by group id.
         pub(super) user_groups: Option<Vec<Obj<UserGroupSnapshot>>>,
+        /// Saved only when a conversation has members (formats 2 and 3;
+        /// refused in format 1), sorted by type and target id.
+        pub(super) members: Option<Vec<Obj<MembersSnapshot>>>,
         /// The held items, when a save with them holds any (format 3;
         /// refused in formats 1 and 2, and by a restore of the settings alone).
         pub(super) held: Option<Obj<HeldSnapshot>>,
+    }
+}
+
+format_struct! {
+    /// A group's or an ultra group's members, in member order, users of `users`.
+    pub(super) struct MembersSnapshot {
+        pub(super) conversation_type: ConversationType,
+        pub(super) target_id: String,
+        pub(super) member_ids: Vec<String>,
     }
 }
 

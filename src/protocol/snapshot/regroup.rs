@@ -6,7 +6,8 @@
 //! records as the source owning that user's partition holds them, and the
 //! state every shard holds alike (the configuration, the admins' defaults of
 //! ultra groups and subchannels, the user groups) as the first source holds
-//! it. Users of other partitions appear only as bare ids (no records):
+//! it; a conversation's members are the kept users' memberships, each from
+//! the source owning the member. Users of other partitions appear only as bare ids (no records):
 //! where a kept user's VIP list or muted senders, or a user group, names
 //! them, or where a source giving kept users held them bare, as they do in
 //! a shard that applied the log itself; regrouping a layout into itself
@@ -23,7 +24,9 @@ use crate::store::Settings;
 
 use crate::model::{ConversationType, Level};
 
-use super::format::{ConversationSnapshot, Snapshot, SubchannelSnapshot, TemporarySnapshot, UserLevel, UserSnapshot};
+use super::format::{
+    ConversationSnapshot, MembersSnapshot, Snapshot, SubchannelSnapshot, TemporarySnapshot, UserLevel, UserSnapshot,
+};
 
 /// A default and its temporary level, as saved.
 type Default = (Option<Level>, Option<Obj<TemporarySnapshot>>);
@@ -55,9 +58,18 @@ impl Settings {
         let mut listed: Vec<(usize, String, Option<Obj<UserSnapshot>>, bool)> = Vec::new();
         let mut conversations: BTreeMap<(usize, String), Merged> = BTreeMap::new();
         let mut base: Option<Snapshot> = None;
+        // Each conversation's kept members, from the source owning each.
+        let mut members: BTreeMap<(ConversationType, String), Vec<String>> = BTreeMap::new();
         for (j, source) in sources.iter().enumerate() {
             let kept = |id: &str| keep(id) && owner(id) == Some(j);
             let mut snapshot = source.snapshot();
+            for Obj(m) in snapshot.members.take().into_iter().flatten() {
+                let ids = m.member_ids.into_iter().filter(|id| kept(id));
+                members
+                    .entry((m.conversation_type, m.target_id))
+                    .or_default()
+                    .extend(ids);
+            }
             listed.extend(std::mem::take(&mut snapshot.users).into_iter().map(|u| {
                 let id = u.0.user_id.clone();
                 let held_bare = owner(&id) != Some(j);
@@ -147,9 +159,21 @@ impl Settings {
                 }));
             }
         }
+        let members: Vec<Obj<MembersSnapshot>> = members
+            .into_iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|((conversation_type, target_id), member_ids)| {
+                Obj(MembersSnapshot {
+                    conversation_type,
+                    target_id,
+                    member_ids,
+                })
+            })
+            .collect();
         Settings::restore(Snapshot {
             users,
             conversations,
+            members: (!members.is_empty()).then_some(members),
             ..base
         })
     }

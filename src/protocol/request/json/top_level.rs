@@ -15,6 +15,7 @@ use crate::model::keyword::Keywords;
 use crate::model::muted::MutedSenders;
 use crate::model::policy::VipList;
 use crate::model::schedule::WeeklySchedule;
+use crate::protocol::request::member_requests::user_ids;
 use crate::protocol::request::{params, Request};
 
 /// Every field any kind of request has, at the top level.
@@ -36,6 +37,7 @@ pub(super) struct RequestFields {
     keywords: Option<Keywords>,
     muted_senders: Option<MutedSenders>,
     member_ids: Option<Vec<crate::model::UserId>>,
+    user_ids: Option<Vec<crate::model::UserId>>,
     repeat: Option<crate::hold::Repeat>,
     unknown: Option<Excerpt>,
 }
@@ -59,6 +61,7 @@ impl Object for RequestFields {
         "mutedSenders",
         "memberIds",
         "repeat",
+        "userIds",
     ];
 
     fn read<'de, A: MapAccess<'de>>(&mut self, name: &'static str, map: &mut A) -> Result<(), A::Error> {
@@ -102,6 +105,24 @@ impl Object for RequestFields {
                     })?;
                 once(&mut self.member_ids, name, value)
             }
+            "userIds" => {
+                let value = map
+                    .next_value::<Vec<serde_json::Value>>()
+                    .map_err(|e| de::Error::custom(format_args!("userIds: {}", crate::error::excerpt::bounded(e))))
+                    .and_then(|items| {
+                        let ids: Vec<&str> = items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, item)| {
+                                item.as_str().ok_or_else(|| {
+                                    de::Error::custom(format_args!("userIds[{i}]: must be a user id (a string)"))
+                                })
+                            })
+                            .collect::<Result<_, _>>()?;
+                        user_ids("userIds", &ids).map_err(de::Error::custom)
+                    })?;
+                once(&mut self.user_ids, name, value)
+            }
             // A repeated-sender setting is checked by its own type, as the form's parameters are.
             "repeat" => {
                 let value = map
@@ -138,7 +159,7 @@ impl Object for RequestFields {
 
 /// The kinds of request, by their names in `request`, with the fields each
 /// has besides `request`.
-const KINDS: [(&str, &[&str]); 31] = [
+const KINDS: [(&str, &[&str]); 37] = [
     ("setPeriod", &["userId", "period"]),
     ("deletePeriod", &["userId"]),
     ("getPeriod", &["userId"]),
@@ -176,6 +197,12 @@ const KINDS: [(&str, &[&str]); 31] = [
     ("deleteUserGroup", &["groupId"]),
     ("setRepeat", &["userId", "repeat"]),
     ("getRepeat", &["userId"]),
+    ("ultraGroupJoin", &["groupId", "userId"]),
+    ("ultraGroupQuit", &["groupId", "userId"]),
+    ("ultraGroupMemberExist", &["groupId", "userId"]),
+    ("groupJoin", &["groupId", "userIds"]),
+    ("groupQuit", &["groupId", "userIds"]),
+    ("groupUserQuery", &["groupId"]),
 ];
 
 impl RequestFields {
@@ -198,6 +225,7 @@ impl RequestFields {
             ("mutedSenders", self.muted_senders.is_some()),
             ("memberIds", self.member_ids.is_some()),
             ("repeat", self.repeat.is_some()),
+            ("userIds", self.user_ids.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
@@ -234,6 +262,7 @@ impl RequestFields {
             muted_senders,
             member_ids,
             repeat,
+            user_ids: member_user_ids,
             ..
         } = self;
         let user_id = |name| -> Result<_, Error> { params::user_id(name, &required(user_id, name)?.text(name)?) };
@@ -411,6 +440,27 @@ impl RequestFields {
                 }
             }
             "getUserGroup" => Request::GetUserGroup {
+                group_id: group(None)?.0,
+            },
+            "ultraGroupJoin" | "ultraGroupQuit" | "ultraGroupMemberExist" => {
+                let group_id = group(None)?.0;
+                let user_id = user_id("userId")?;
+                match kind {
+                    "ultraGroupJoin" => Request::UltraGroupJoin { group_id, user_id },
+                    "ultraGroupQuit" => Request::UltraGroupQuit { group_id, user_id },
+                    _ => Request::UltraGroupMemberExist { group_id, user_id },
+                }
+            }
+            "groupJoin" | "groupQuit" => {
+                let group_id = group(None)?.0;
+                let user_ids = required(member_user_ids, "userIds")?;
+                if kind == "groupJoin" {
+                    Request::GroupJoin { group_id, user_ids }
+                } else {
+                    Request::GroupQuit { group_id, user_ids }
+                }
+            }
+            "groupUserQuery" => Request::GroupUserQuery {
                 group_id: group(None)?.0,
             },
             _ => Request::DeleteUserGroup {

@@ -1,0 +1,74 @@
+//! Member lists on the replay protocol and in `--help` (`docs/rules.md` §13).
+
+use super::{dnd, lines, stdout};
+
+fn request(path: &str, body: &str) -> String {
+    serde_json::json!({ "request": path, "body": body }).to_string()
+}
+
+#[test]
+fn a_push_to_the_members_in_every_form() {
+    let push = |extra: &str| {
+        format!(r#"{{"push": {{"at": 0, "conversationType": 10, "targetId": "club", "fromUserId": "s"{extra}}}}}"#)
+    };
+    let input = [
+        request("/ultragroup/join.json", "groupId=club&userId=a"),
+        request("/ultragroup/join.json", "groupId=club&userId=b"),
+        request("/ultragroup/join.json", "groupId=club&userId=s"),
+        request("/ultragroup/member/exist.json", "groupId=club&userId=b"),
+        request(
+            "/conversation/notification/set.json",
+            "conversationType=10&requestId=b&targetId=club&unpushLevel=5",
+        ),
+        push(""),
+        push(r#", "answer": "push""#),
+        push(r#", "answer": "bits""#),
+        push(r#", "answer": "bits", "recipients": ["b", "a"]"#),
+        request("/group/join.json", "userId=b&userId=a&groupId=g&groupName=G"),
+        request("/group/user/query.json", "groupId=g"),
+        r#"{"push": {"at": 0, "conversationType": 1, "fromUserId": "s"}}"#.into(),
+        push(r#", "answer": "all""#),
+        request("/ultragroup/quit.json", "groupId=club&userId=a&userId=b"),
+    ]
+    .join("\n");
+    let out = lines(&dnd(&["replay"], &input));
+    assert_eq!(out[3], serde_json::json!({"code": 200, "status": true}));
+    let decided: Vec<(&str, bool)> = out[5]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["userId"].as_str().unwrap(), d["push"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(decided, [("a", true), ("b", false), ("s", false)]);
+    assert_eq!(out[6], serde_json::json!({"push": ["a"], "recipients": 3}));
+    assert_eq!(out[7], serde_json::json!({"recipients": 3, "bits": "AQ=="}));
+    assert_eq!(out[8], serde_json::json!({"recipients": 2, "bits": "Ag=="}));
+    // Member order: the order the settings first saw the users (a, b, s).
+    assert_eq!(
+        out[10],
+        serde_json::json!({"code": 200, "users": [{"id": "a"}, {"id": "b"}]})
+    );
+    assert!(out[11]["error"]
+        .as_str()
+        .unwrap()
+        .contains("push.recipients: required for a private or system message"));
+    assert!(out[12]["error"].as_str().unwrap().contains("push.answer"));
+    assert_eq!(out[13]["code"], 1002);
+}
+
+#[test]
+fn help_documents_the_membership_paths() {
+    let help = stdout(&dnd(&["replay", "--help"], ""));
+    for needle in [
+        "/ultragroup/join.json",
+        "/ultragroup/quit.json",
+        "/ultragroup/member/exist.json",
+        "/group/join.json",
+        "/group/quit.json",
+        "/group/user/query.json",
+        "\"answer\": FORM",
+        "recipients absent",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from --help");
+    }
+}

@@ -323,7 +323,12 @@ fn a_retried_decide_with_a_message_id_holds_once_and_without_one_twice() {
     let got = read_n(&c, 0, 2);
     let counts: Vec<(&str, u64)> = got
         .iter()
-        .map(|d| (d["userId"].as_str().unwrap(), d["conversations"][0]["count"].as_u64().unwrap()))
+        .map(|d| {
+            (
+                d["userId"].as_str().unwrap(),
+                d["conversations"][0]["count"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(counts, [("u1", 1), ("u2", 2)]);
     server.stop();

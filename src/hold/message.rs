@@ -89,7 +89,11 @@ impl HeldMessage {
             HeldMentions::Users(ids) => ids,
             _ => &[],
         };
-        users.iter().chain(self.mentioned_groups.iter()).map(|id| &**id).collect()
+        users
+            .iter()
+            .chain(self.mentioned_groups.iter())
+            .map(|id| &**id)
+            .collect()
     }
 
     /// The same message, sent at `at`: its mentions (by id and by user

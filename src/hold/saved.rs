@@ -29,8 +29,8 @@
 use super::message::{HeldMentions, HeldMessage, Item};
 use super::{check_message_id, Held};
 use crate::error::Error;
-use crate::protocol::push::MAX_MENTIONED_GROUPS;
 use crate::model::{BusChannel, ConversationType, TargetId, Timestamp, UserId};
+use crate::protocol::push::MAX_MENTIONED_GROUPS;
 
 /// Whom a saved held message mentions.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -512,7 +512,12 @@ fn a_message_held_again_with_the_same_id_holds_each_recipient_once() {
     assert_eq!(got, [Holding::Held, Holding::Held]);
     assert_eq!((held.held_for("u1"), held.held_for("u2")), ((1, 0), (1, 0)));
     // Another id from the same sender, or the same id from another sender, is another message.
-    hold(&mut held, &settings, &group("2026-11-22T23:01:00Z").with_message_id("m2"), &["u1"]);
+    hold(
+        &mut held,
+        &settings,
+        &group("2026-11-22T23:01:00Z").with_message_id("m2"),
+        &["u1"],
+    );
     let other = Message::new(Conversation::Group { group_id: "g" }, "s2", t("2026-11-22T23:02:00Z"))
         .with_hold()
         .with_message_id("m1");

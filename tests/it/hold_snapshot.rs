@@ -228,5 +228,8 @@ fn every_fault_of_the_held_part_is_refused_naming_where_it_is() {
         |v| v["held"]["messages"][0]["mentionedUserGroupIds"] = json!([]),
         "mentionedUserGroupIds: [] is never saved",
     );
-    refused(|v| v["held"]["messages"][0]["text"] = "".into(), "text: \"\" is never saved");
+    refused(
+        |v| v["held"]["messages"][0]["text"] = "".into(),
+        "text: \"\" is never saved",
+    );
 }

@@ -160,7 +160,9 @@ fn saved_of(m: HeldMessageSnapshot) -> Result<SavedMessage, Error> {
     saved.mentions = mentions;
     saved.mentioned_groups = match m.mentioned_user_group_ids {
         Some(g) if g.is_empty() => {
-            return Err(Error::snapshot("mentionedUserGroupIds: [] is never saved (leave it out)"))
+            return Err(Error::snapshot(
+                "mentionedUserGroupIds: [] is never saved (leave it out)",
+            ))
         }
         g => g.unwrap_or_default(),
     };

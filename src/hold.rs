@@ -170,7 +170,10 @@ impl Held {
     /// decision (from `prepared`) is a deferred push, if the message asks
     /// to be held ([`Message::hold`](crate::Message::hold)); one
     /// [`Holding`] per recipient, in order. A recipient given twice is
-    /// held once.
+    /// held once. A message with an id ([`Message::message_id`](crate::Message::message_id))
+    /// is held once per recipient: holding it again (a client retrying a
+    /// decide whose answer it lost) answers [`Holding::Held`] for a
+    /// recipient it is still held for in detail, and holds nothing more.
     ///
     /// An error, with nothing held, when the message's id is not 1 to 64
     /// bytes (`messageId`).
@@ -202,7 +205,8 @@ impl Held {
     /// handle whose decision (`decisions[i]` for `recipients[i]`, as
     /// [`PreparedMessage::decide_into`] wrote them) is a deferred push, if
     /// the message asks to be held; how many were held. A recipient given
-    /// twice is held once.
+    /// twice is held once, and a message with an id once per recipient, as
+    /// [`Held::hold`] holds.
     ///
     /// An error, with nothing held, when the lengths differ, a handle is
     /// not the settings' or the message's id is not 1 to 64 bytes.
@@ -313,6 +317,41 @@ impl Held {
         })
     }
 
+    /// The recipients (by number) with an item held in detail for a message
+    /// from `sender` with id `message_id`: a message held again with the
+    /// same id (a retried decide) holds none of them again. The cost is a
+    /// look at each message of the sender still held.
+    fn held_for_message(&self, sender: &str, message_id: &str) -> hashbrown::HashSet<u32> {
+        let mut out = hashbrown::HashSet::new();
+        for seq in self.by_sender.get(sender).into_iter().flatten() {
+            let Some(m) = self.messages.get(seq) else { continue };
+            if m.message_id.as_deref() == Some(message_id) {
+                out.extend(m.items.iter().map(|i| i.recipient));
+            }
+        }
+        out
+    }
+
+    /// The recipients, among `user_ids`, with an item of the message from
+    /// `sender` with id `message_id` held in detail, in the order given
+    /// holding that message again (a retried decide) holds nothing more
+    /// for them. One look at the sender's held messages for all of them.
+    pub fn holding_message<'u>(
+        &self,
+        sender: &str,
+        message_id: &str,
+        user_ids: impl IntoIterator<Item = &'u str>,
+    ) -> Vec<&'u str> {
+        let held = self.held_for_message(sender, message_id);
+        if held.is_empty() {
+            return Vec::new();
+        }
+        user_ids
+            .into_iter()
+            .filter(|id| self.recipients.find(id).is_some_and(|n| held.contains(&n)))
+            .collect()
+    }
+
     /// Forgets the recipients who have nothing held, once they are at least
     /// half of those numbered, and the senders with nothing held.
     fn prune(&mut self) {
@@ -359,16 +398,24 @@ struct Holder<'h, 'p, 'a> {
     prepared: &'p PreparedMessage<'a>,
     seq: u64,
     message: Option<HeldMessage>,
+    /// The recipients already held for a message of the same sender and id.
+    again: hashbrown::HashSet<u32>,
 }
 
 impl<'h, 'p, 'a> Holder<'h, 'p, 'a> {
     fn new(held: &'h mut Held, prepared: &'p PreparedMessage<'a>) -> Self {
         let seq = held.next_seq;
+        let m = prepared.message();
+        let again = match m.message_id {
+            Some(id) => held.held_for_message(m.sender, id),
+            None => hashbrown::HashSet::new(),
+        };
         Holder {
             held,
             prepared,
             seq,
             message: None,
+            again,
         }
     }
 
@@ -390,7 +437,7 @@ impl<'h, 'p, 'a> Holder<'h, 'p, 'a> {
         let limit = self.held.limit;
         let n = self.held.recipients.number(id);
         let entry = &mut self.held.recipients.entries[n as usize];
-        if entry.last_seq == self.seq {
+        if entry.last_seq == self.seq || self.again.contains(&n) {
             return Holding::Held;
         }
         entry.last_seq = self.seq;

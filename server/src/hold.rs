@@ -57,12 +57,26 @@ pub struct ReleaseRecord {
 
 /// Applies a hold: each item is held in detail unless its recipient has
 /// the record's limit in detail already, when it is folded into a count.
-/// An error (the record is not a valid hold) changes nothing.
+/// A message with a `messageId` is held once per recipient: an item whose
+/// recipient has the same sender's message with the same id held in
+/// detail already (a retried decide) is skipped. An error (the record is
+/// not a valid hold) changes nothing.
 pub fn apply_hold(held: &mut Held, record: &HoldRecord) -> Result<(), Error> {
+    let m = &record.message;
+    let again: std::collections::HashSet<&str> = match &m.message_id {
+        Some(id) => held
+            .holding_message(&m.from_user_id, id, m.items.iter().map(|i| i.user_id.as_str()))
+            .into_iter()
+            .collect(),
+        None => std::collections::HashSet::new(),
+    };
     let mut kept = record.message.clone();
     kept.items.clear();
     let mut folded = Vec::new();
     for item in &record.message.items {
+        if again.contains(item.user_id.as_str()) {
+            continue;
+        }
         if held.held_for(&item.user_id).0 >= record.limit.max(1) {
             folded.push(item.user_id.as_str());
         } else {

@@ -298,3 +298,38 @@ fn the_release_webhook_gets_each_digest_signed_retried_with_backoff_and_once_acr
     assert_eq!(got.lock().unwrap().len(), 3);
     server.stop();
 }
+
+#[test]
+fn a_retried_decide_with_a_message_id_holds_once_and_without_one_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(), dir.path());
+    let c = server.client();
+    let until = now_ms() + 1500;
+    for user in ["u1", "u2"] {
+        ok(&c, "/user/snooze/set.json", &format!("userId={user}&until={until}"));
+    }
+    // u1's decide is retried with its messageId: held once, the answer the same.
+    let body = push(&["u1"], "m1");
+    for _ in 0..2 {
+        let answer = ok(&c, "/push/decide.json", &body);
+        assert_eq!(answer["decisions"][0]["held"], true, "{answer}");
+    }
+    // u2's without one (the same message, by every other field): held twice.
+    let plain = body.replace(r#","messageId":"m1""#, "").replace("u1", "u2");
+    assert!(!plain.contains("messageId"));
+    for _ in 0..2 {
+        ok(&c, "/push/decide.json", &plain);
+    }
+    let got = read_n(&c, 0, 2);
+    let counts: Vec<(&str, u64)> = got
+        .iter()
+        .map(|d| {
+            (
+                d["userId"].as_str().unwrap(),
+                d["conversations"][0]["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [("u1", 1), ("u2", 2)]);
+    server.stop();
+}

@@ -16,6 +16,33 @@ fn document() -> Value {
     serde_json::from_str(&text).expect("openapi.json is JSON")
 }
 
+/// Every `"by"` property's schema with an enum, wherever it is in `v`.
+fn by_enums<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(e) = o.get("by").and_then(|b| b.get("enum")) {
+                out.push(e);
+            }
+            o.values().for_each(|x| by_enums(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| by_enums(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_decisions_by_enum_names_every_layer_in_the_walks_order() {
+    let doc = document();
+    let mut found = Vec::new();
+    by_enums(&doc, &mut found);
+    assert!(!found.is_empty(), "a decision's by is described");
+    let layers: Vec<&str> = dnd_engine::Layer::ALL.iter().map(|l| l.as_str()).collect();
+    for e in found {
+        let names: Vec<&str> = e.as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+        assert_eq!(names, layers);
+    }
+}
+
 #[test]
 fn every_route_is_described_and_nothing_else() {
     let doc = document();

@@ -29,6 +29,12 @@ pub(crate) struct HeldMessage {
     pub(crate) bus_channel: Option<Box<str>>,
     pub(crate) sender: Box<str>,
     pub(crate) mentions: HeldMentions,
+    /// The user groups mentioned (group and ultra-group messages only:
+    /// elsewhere they mention no one).
+    pub(crate) mentioned_groups: Box<[Box<str>]>,
+    /// The text scanned for keywords (group and ultra-group messages only:
+    /// elsewhere a keyword is no mention); empty for none.
+    pub(crate) text: Box<str>,
     pub(crate) urgent: bool,
     pub(crate) member_count: Option<u32>,
     pub(crate) mention_all_allowed: bool,
@@ -45,6 +51,10 @@ impl HeldMessage {
             Conversation::UltraGroup { group_id, bus_channel } => (group_id, bus_channel),
             _ => ("", None),
         };
+        let grouped = matches!(
+            message.conversation,
+            Conversation::Group { .. } | Conversation::UltraGroup { .. }
+        );
         HeldMessage {
             conversation_type: message.conversation.conversation_type(),
             target: target.into(),
@@ -55,6 +65,14 @@ impl HeldMessage {
                 Mentions::Users(ids) => HeldMentions::Users(ids.iter().map(|&id| id.into()).collect()),
                 _ => HeldMentions::None,
             },
+            mentioned_groups: match grouped {
+                true => message.mentioned_groups.iter().map(|&id| id.into()).collect(),
+                false => Box::default(),
+            },
+            text: match grouped {
+                true => message.text.into(),
+                false => Box::default(),
+            },
             urgent: message.urgent,
             member_count: message.member_count,
             mention_all_allowed: message.mention_all_allowed,
@@ -64,16 +82,25 @@ impl HeldMessage {
         }
     }
 
-    /// The mentioned ids, borrowed, for [`message_at`](Self::message_at).
+    /// The mentioned user ids, then the mentioned user group ids, borrowed,
+    /// for [`message_at`](Self::message_at).
     pub(crate) fn mentioned(&self) -> Vec<&str> {
-        match &self.mentions {
-            HeldMentions::Users(ids) => ids.iter().map(|id| &**id).collect(),
-            _ => Vec::new(),
-        }
+        let users: &[Box<str>] = match &self.mentions {
+            HeldMentions::Users(ids) => ids,
+            _ => &[],
+        };
+        users
+            .iter()
+            .chain(self.mentioned_groups.iter())
+            .map(|id| &**id)
+            .collect()
     }
 
-    /// The same message, sent at `at`; `mentioned` is [`mentioned`](Self::mentioned).
+    /// The same message, sent at `at`: its mentions (by id and by user
+    /// group), text, urgency and sender as held; `mentioned` is
+    /// [`mentioned`](Self::mentioned).
     pub(crate) fn message_at<'a>(&'a self, at: Timestamp, mentioned: &'a [&'a str]) -> Message<'a> {
+        let (users, groups) = mentioned.split_at(mentioned.len().saturating_sub(self.mentioned_groups.len()));
         let conversation = match self.conversation_type {
             ConversationType::Private => Conversation::Private,
             ConversationType::System => Conversation::System,
@@ -87,9 +114,11 @@ impl HeldMessage {
             .with_mentions(match self.mentions {
                 HeldMentions::None => Mentions::None,
                 HeldMentions::All => Mentions::All,
-                HeldMentions::Users(_) => Mentions::Users(mentioned),
+                HeldMentions::Users(_) => Mentions::Users(users),
             })
             .with_mention_all_allowed(self.mention_all_allowed);
+        message.mentioned_groups = groups;
+        message.text = &self.text;
         message.urgent = self.urgent;
         message.member_count = self.member_count;
         message.message_id = self.message_id.as_deref();

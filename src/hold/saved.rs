@@ -30,6 +30,7 @@ use super::message::{HeldMentions, HeldMessage, Item};
 use super::{check_message_id, Held};
 use crate::error::Error;
 use crate::model::{BusChannel, ConversationType, TargetId, Timestamp, UserId};
+use crate::protocol::push::MAX_MENTIONED_GROUPS;
 
 /// Whom a saved held message mentions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,12 @@ pub struct SavedMessage {
     pub from_user_id: String,
     /// Whom it mentions.
     pub mentions: SavedMentions,
+    /// The user groups it mentions (`mentionedInfo.userGroupIds`), for a
+    /// group or ultra-group message.
+    pub mentioned_groups: Vec<String>,
+    /// Its text, scanned for keywords, for a group or ultra-group message
+    /// (empty: none).
+    pub text: String,
     /// Whether it is urgent.
     pub urgent: bool,
     /// The conversation's member count, if it was given.
@@ -109,6 +116,8 @@ impl SavedMessage {
             bus_channel: None,
             from_user_id: from_user_id.into(),
             mentions: SavedMentions::None,
+            mentioned_groups: Vec::new(),
+            text: String::new(),
             urgent: false,
             member_count: None,
             mention_all_allowed: true,
@@ -130,6 +139,8 @@ impl SavedMessage {
                 HeldMentions::All => SavedMentions::All,
                 HeldMentions::Users(ids) => SavedMentions::Users(ids.iter().map(|id| id.to_string()).collect()),
             },
+            mentioned_groups: m.mentioned_groups.iter().map(|id| id.to_string()).collect(),
+            text: m.text.to_string(),
             urgent: m.urgent,
             member_count: m.member_count,
             mention_all_allowed: m.mention_all_allowed,
@@ -175,6 +186,34 @@ impl SavedMessage {
             for (i, id) in ids.iter().enumerate() {
                 UserId::new(id).map_err(|e| Error::field(format!("mentions[{i}]"), e))?;
             }
+        }
+        let grouped = matches!(
+            self.conversation_type,
+            ConversationType::Group | ConversationType::UltraGroup
+        );
+        if !grouped && !self.mentioned_groups.is_empty() {
+            return Err(Error::field(
+                "mentionedUserGroupIds",
+                Error::Invalid("only a group or ultra-group message mentions user groups".into()),
+            ));
+        }
+        if self.mentioned_groups.len() > MAX_MENTIONED_GROUPS {
+            return Err(Error::field(
+                "mentionedUserGroupIds",
+                Error::Invalid(format!(
+                    "{} user groups, more than {MAX_MENTIONED_GROUPS}",
+                    self.mentioned_groups.len()
+                )),
+            ));
+        }
+        for (i, id) in self.mentioned_groups.iter().enumerate() {
+            TargetId::new(id).map_err(|e| Error::field(format!("mentionedUserGroupIds[{i}]"), e))?;
+        }
+        if !grouped && !self.text.is_empty() {
+            return Err(Error::field(
+                "text",
+                Error::Invalid("only a group or ultra-group message is scanned for keywords".into()),
+            ));
         }
         check_message_id(self.message_id.as_deref())?;
         if self.items.is_empty() {
@@ -234,6 +273,8 @@ impl Held {
                 SavedMentions::All => HeldMentions::All,
                 SavedMentions::Users(ids) => HeldMentions::Users(ids.into_iter().map(Into::into).collect()),
             },
+            mentioned_groups: saved.mentioned_groups.into_iter().map(Into::into).collect(),
+            text: saved.text.into(),
             urgent: saved.urgent,
             member_count: saved.member_count,
             mention_all_allowed: saved.mention_all_allowed,

@@ -435,3 +435,104 @@ fn a_snapshot_keeps_repeat_settings_in_format_3_and_formats_1_and_2_refuse_them(
     let e = serde_json::from_value::<Settings>(old).unwrap_err().to_string();
     assert!(e.contains("repeat is not in formats 1 and 2"), "{e}");
 }
+
+/// `v` and `w` are quiet on Sunday from 22:00 for 9 h at level 5, then at
+/// level 2 (mentions only) for 10 h; `v` is in user group `oncall`, `w`
+/// has the keyword `deploy`.
+fn mentions_only_after_the_quiet_time() -> Settings {
+    let mut s = Settings::new(Config::new(UTC));
+    let windows = r#"[{"days":[7],"startTime":"22:00:00","period":540,"level":5},{"days":[1],"startTime":"07:00:00","period":600,"level":2}]"#;
+    for user in ["v", "w"] {
+        let (code, body) = crate::support::send_form(
+            &mut s,
+            "/user/blockPushSchedule/set.json",
+            &[("userId", user), ("windows", windows)],
+        );
+        assert_eq!(code, 200, "{body}");
+    }
+    let (code, body) = crate::support::send_form(
+        &mut s,
+        "/usergroup/set.json",
+        &[("groupId", "oncall"), ("memberIds", r#"["v"]"#)],
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = crate::support::send_form(
+        &mut s,
+        "/user/keywords/set.json",
+        &[("userId", "w"), ("keywords", r#"["deploy"]"#)],
+    );
+    assert_eq!(code, 200, "{body}");
+    s
+}
+
+#[test]
+fn a_held_item_is_re_decided_as_the_same_message_with_its_user_groups_and_text() {
+    let settings = mentions_only_after_the_quiet_time();
+    let mut held = Held::new();
+    let groups = ["oncall"];
+    let m = group("2026-11-22T23:00:00Z")
+        .with_mentioned_groups(&groups)
+        .with_text("please deploy now");
+    // v (by the group) and w (by the keyword) are mentioned: due at 07:00,
+    // when level 2 pushes a mention (unmentioned, not before 17:00).
+    let got = hold(&mut held, &settings, &m, &["v", "w"]);
+    assert_eq!(got, [Holding::Held, Holding::Held]);
+    // Saved and restored, the held message keeps its groups and text.
+    let saved = serde_json::to_value(dnd_engine::snapshot::save_with_held(&settings, &held)).unwrap();
+    let message = &saved["held"]["messages"][0];
+    assert_eq!(message["mentionedUserGroupIds"], serde_json::json!(["oncall"]));
+    assert_eq!(message["text"], "please deploy now");
+    let dnd_engine::snapshot::Restored {
+        settings: settings2,
+        held: mut held2,
+        ..
+    } = serde_json::from_value(saved).unwrap();
+    let at = t("2026-11-23T08:00:00Z");
+    let release = held.release(&settings, at);
+    assert!(release.notes.is_empty(), "{:?}", release.notes);
+    let who: Vec<(&str, i64, u64)> = release
+        .digests
+        .iter()
+        .map(|d| (d.user_id.as_str(), d.at, d.conversations[0].mentions))
+        .collect();
+    let seven = ms("2026-11-23T07:00:00Z");
+    assert_eq!(who, [("v", seven, 1), ("w", seven, 1)]);
+    assert_eq!(held2.release(&settings2, at), release);
+}
+
+#[test]
+fn a_message_held_again_with_the_same_id_holds_each_recipient_once() {
+    let settings = settings();
+    let mut held = Held::new();
+    let m = group("2026-11-22T23:00:00Z").with_message_id("m1");
+    assert_eq!(hold(&mut held, &settings, &m, &["u1"]), [Holding::Held]);
+    // The retry answers the same, holds nothing more, and holds a recipient
+    // not held the first time.
+    let got = hold(&mut held, &settings, &m, &["u1", "u2"]);
+    assert_eq!(got, [Holding::Held, Holding::Held]);
+    assert_eq!((held.held_for("u1"), held.held_for("u2")), ((1, 0), (1, 0)));
+    // Another id from the same sender, or the same id from another sender, is another message.
+    hold(
+        &mut held,
+        &settings,
+        &group("2026-11-22T23:01:00Z").with_message_id("m2"),
+        &["u1"],
+    );
+    let other = Message::new(Conversation::Group { group_id: "g" }, "s2", t("2026-11-22T23:02:00Z"))
+        .with_hold()
+        .with_message_id("m1");
+    hold(&mut held, &settings, &other, &["u1"]);
+    assert_eq!(held.held_for("u1"), (3, 0));
+    // Without an id, a retry holds twice.
+    let plain = group("2026-11-22T23:03:00Z");
+    hold(&mut held, &settings, &plain, &["u2"]);
+    hold(&mut held, &settings, &plain, &["u2"]);
+    assert_eq!(held.held_for("u2"), (3, 0));
+    let release = held.release(&settings, t("2026-11-23T08:00:00Z"));
+    let counts: Vec<(&str, u64)> = release
+        .digests
+        .iter()
+        .map(|d| (d.user_id.as_str(), d.conversations.iter().map(|c| c.count).sum()))
+        .collect();
+    assert_eq!(counts, [("u1", 3), ("u2", 3)]);
+}

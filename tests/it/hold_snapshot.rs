@@ -27,8 +27,8 @@ fn hold(held: &mut Held, settings: &Settings, message: &Message<'_>, recipients:
         .unwrap();
 }
 
-/// A store with every kind of thing held: mentions by id and @all, an ultra
-/// group's subchannel, a private message, an urgent one with a member count,
+/// A store with every kind of thing held: mentions by id, by user group and
+/// @all, a text, an ultra group's subchannel, a private message, an urgent one with a member count,
 /// a message id, items folded beyond a limit of 2, items re-timed by an
 /// evaluation, and one dropped.
 fn busy() -> (Settings, Held) {
@@ -50,7 +50,9 @@ fn busy() -> (Settings, Held) {
     )
     .with_hold()
     .with_mentions(Mentions::All)
-    .with_mention_all_allowed(false);
+    .with_mention_all_allowed(false)
+    .with_mentioned_groups(&["oncall"])
+    .with_text("hello there");
     hold(&mut held, &s, &m2, &["u1", "u2"]);
     let mut m3 = Message::new(Conversation::Private, "s3", t("2026-11-22T23:20:00Z")).with_hold();
     m3.urgent = true;
@@ -99,6 +101,8 @@ fn a_save_with_held_items_is_format_3_and_restores_both_losslessly() {
     assert_eq!(h["messages"][1]["busChannel"], "c1");
     assert_eq!(h["messages"][1]["mentionAll"], true);
     assert_eq!(h["messages"][1]["mentionAllAllowed"], false);
+    assert_eq!(h["messages"][1]["mentionedUserGroupIds"], json!(["oncall"]));
+    assert_eq!(h["messages"][1]["text"], "hello there");
     assert!(
         h["messages"][2].get("targetId").is_none(),
         "a private message has no target"
@@ -208,4 +212,24 @@ fn every_fault_of_the_held_part_is_refused_naming_where_it_is() {
     );
     refused(|v| v["held"]["folded"][0]["count"] = 0.into(), "held.folded[0]");
     refused(|v| v["held"]["dropped"] = 0.into(), "held.dropped");
+    refused(
+        |v| v["held"]["messages"][2]["text"] = "deploy".into(),
+        "held.messages[2].text: only a group or ultra-group message",
+    );
+    refused(
+        |v| v["held"]["messages"][2]["mentionedUserGroupIds"] = json!(["oncall"]),
+        "held.messages[2].mentionedUserGroupIds: only a group or ultra-group message",
+    );
+    refused(
+        |v| v["held"]["messages"][0]["mentionedUserGroupIds"] = json!(["ok", ""]),
+        "held.messages[0].mentionedUserGroupIds[1]",
+    );
+    refused(
+        |v| v["held"]["messages"][0]["mentionedUserGroupIds"] = json!([]),
+        "mentionedUserGroupIds: [] is never saved",
+    );
+    refused(
+        |v| v["held"]["messages"][0]["text"] = "".into(),
+        "text: \"\" is never saved",
+    );
 }

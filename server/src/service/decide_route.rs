@@ -89,7 +89,7 @@ async fn on_pool<B: Backend, T: Send + 'static>(
 /// held push's whole answer with the hold to make durable.
 enum First {
     Plain(Box<(Job, Progress, Vec<u8>, bool)>),
-    Held(decide::HeldAnswer),
+    Held(Box<decide::HeldAnswer>),
 }
 
 /// A decide request: the body read and scanned as it arrives, then decided
@@ -121,7 +121,7 @@ pub(super) async fn decide_request<B: Backend>(
                 .ok_or_else(|| error(1000, "no settings for this app key"))?;
             let counts = st.metrics.decisions_of(&key);
             if let Some(held) = decide::decide_held(&job, backend, &counts) {
-                return Ok(First::Held(held?));
+                return Ok(First::Held(Box::new(held?)));
             }
         }
         let mut progress = Progress::default();
@@ -139,7 +139,8 @@ pub(super) async fn decide_request<B: Backend>(
         None => return (internal_error(), 1000),
         Some(Err(response)) => return platform(&response, false),
         Some(Ok(First::Plain(first))) => *first,
-        Some(Ok(First::Held((bytes, record)))) => {
+        Some(Ok(First::Held(held))) => {
+            let (bytes, record) = *held;
             // Held items are durable before the answer says so.
             if let Some(record) = record {
                 let Some(backend) = state.apps.get(&app) else {

@@ -122,6 +122,10 @@ format_struct! {
         pub(super) mention_all: Option<bool>,
         /// The users mentioned by id (saved only for a mention by id).
         pub(super) mentioned_user_ids: Option<Vec<String>>,
+        /// The user groups mentioned (saved only when some are).
+        pub(super) mentioned_user_group_ids: Option<Vec<String>>,
+        /// The text scanned for keywords (saved only when not empty).
+        pub(super) text: Option<String>,
         /// Saved only when true.
         pub(super) urgent: Option<bool>,
         pub(super) member_count: Option<u32>,

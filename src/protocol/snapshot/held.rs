@@ -89,6 +89,8 @@ fn message_snapshot(m: SavedMessage) -> Obj<HeldMessageSnapshot> {
         at: m.at,
         mention_all,
         mentioned_user_ids,
+        mentioned_user_group_ids: Some(m.mentioned_groups).filter(|g| !g.is_empty()),
+        text: Some(m.text).filter(|t| !t.is_empty()),
         urgent: m.urgent.then_some(true),
         member_count: m.member_count,
         mention_all_allowed: (!m.mention_all_allowed).then_some(false),
@@ -156,6 +158,18 @@ fn saved_of(m: HeldMessageSnapshot) -> Result<SavedMessage, Error> {
     let mut saved = SavedMessage::new(m.conversation_type, target_id, m.from_user_id, m.at);
     saved.bus_channel = m.bus_channel;
     saved.mentions = mentions;
+    saved.mentioned_groups = match m.mentioned_user_group_ids {
+        Some(g) if g.is_empty() => {
+            return Err(Error::snapshot(
+                "mentionedUserGroupIds: [] is never saved (leave it out)",
+            ))
+        }
+        g => g.unwrap_or_default(),
+    };
+    saved.text = match m.text {
+        Some(t) if t.is_empty() => return Err(Error::snapshot("text: \"\" is never saved (leave it out)")),
+        t => t.unwrap_or_default(),
+    };
     saved.urgent = m.urgent.unwrap_or(false);
     saved.member_count = m.member_count;
     saved.mention_all_allowed = m.mention_all_allowed.unwrap_or(true);

@@ -438,7 +438,6 @@ where
     }
 }
 
-
 impl Backend for Api {
     async fn change(&self, request: Request, generation: Generation, write: String) -> Answered {
         self.append(&request, generation, &write)

@@ -39,8 +39,8 @@
 #![deny(missing_docs)]
 
 pub mod api;
-mod decider;
 pub mod apps;
+mod decider;
 mod feed;
 pub mod frame;
 pub mod holding;

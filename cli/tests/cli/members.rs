@@ -83,7 +83,10 @@ fn a_held_push_to_the_members_holds_and_releases_as_the_push_to_their_ids() {
             )
         };
         let input = [
-            request("/group/join.json", "userId=c&userId=s&userId=a&userId=b&groupId=g&groupName=G"),
+            request(
+                "/group/join.json",
+                "userId=c&userId=s&userId=a&userId=b&groupId=g&groupName=G",
+            ),
             request("/group/user/query.json", "groupId=g"),
             request("/user/snooze/set.json", "userId=a&until=60000"),
             request("/user/snooze/set.json", "userId=b&until=120000"),
@@ -109,7 +112,10 @@ fn a_held_push_to_the_members_holds_and_releases_as_the_push_to_their_ids() {
         .collect();
     assert_eq!(members.len(), 4, "{}", read[1]);
     let by_ids = replay(&format!(r#", "recipients": {}"#, serde_json::json!(members)));
-    assert_eq!(by_members, by_ids, "the held lines and the digests are those of the push to the ids");
+    assert_eq!(
+        by_members, by_ids,
+        "the held lines and the digests are those of the push to the ids"
+    );
     let held: Vec<&str> = read[5]["decisions"]
         .as_array()
         .unwrap()

@@ -438,6 +438,7 @@ where
     }
 }
 
+
 impl Backend for Api {
     async fn change(&self, request: Request, generation: Generation, write: String) -> Answered {
         self.append(&request, generation, &write)

@@ -39,8 +39,8 @@
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod apps;
 mod decider;
+pub mod apps;
 mod feed;
 pub mod frame;
 pub mod holding;

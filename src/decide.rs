@@ -435,6 +435,14 @@ impl<'a> PreparedMessage<'a> {
             || !self.groups.filter().0.is_empty()
     }
 
+    /// Whether the keywords found in the text are the only reason
+    /// [`special`](Self::special) may hold: then the fanout reads the
+    /// keyword holders' bitmap alone.
+    #[inline]
+    pub(crate) fn only_keywords_special(&self) -> bool {
+        !self.urgent && self.fans.is_none() && self.muters.is_none() && self.groups.filter().0.is_empty()
+    }
+
     /// What the muted-sender layer sees for the recipient with `handle`.
     #[inline]
     pub(crate) fn mute(&self, handle: Option<UserHandle>) -> Seen {

@@ -56,6 +56,17 @@ impl Pattern {
         &self.folded
     }
 
+    /// Whether the rule checks the text before an occurrence: the
+    /// keyword's first character is a word character.
+    pub(crate) fn word_start(&self) -> bool {
+        self.word_start
+    }
+
+    /// Whether the rule checks the text after an occurrence.
+    pub(crate) fn word_end(&self) -> bool {
+        self.word_end
+    }
+
     /// Whether an occurrence of this pattern at bytes `start..end` of `text`
     /// keeps the boundary rule.
     #[inline]

@@ -28,10 +28,10 @@ use dnd_server::backend::{Answered, Backend, Generation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub use crate::ask::{ask_until, hedged, ANSWER_GRACE, HEDGE};
 use crate::log::Log;
 use crate::space::Space;
 use crate::wire::{self, GetRequest, Record};
-use crate::worker::READ_DEADLINE;
 use crate::{nats, Error};
 
 /// Recipients per part of a decide sent to the shards at once.
@@ -48,6 +48,9 @@ pub struct Api {
     /// The number of shards reads are routed by: the app's layout record
     /// once it has one (`src/layouts.rs`), followed as it changes.
     shards: Arc<AtomicU16>,
+    /// The layout records, read again when a shard of the layout a read
+    /// was routed by is not served (see [`Api::moved`]).
+    records: async_nats::jetstream::kv::Store,
     patience: Duration,
     /// The highest sequence this node acknowledged, or the stream's last
     /// when the node started if higher: every read reflects it.
@@ -85,10 +88,12 @@ impl Api {
         crate::released::open(log.context(), log.space(), replicas, keep).await?;
         let last = log.last_sequence().await?;
         let shards = crate::layouts::follow(log.context(), log.space(), layout, replicas).await?;
+        let records = crate::layouts::bucket(log.context(), replicas).await?;
         Ok(Api {
             client,
             log,
             shards,
+            records,
             patience: Duration::from_secs(20),
             acked: Arc::new(AtomicU64::new(last)),
             json_decides: false,
@@ -114,6 +119,33 @@ impl Api {
     pub fn layout(&self) -> Layout {
         Layout::new(self.shards.load(Ordering::Acquire))
             .unwrap_or_else(|_| unreachable!("the record's layout was checked"))
+    }
+
+    /// Routes by `layout` from now on, until the node sees the record
+    /// change or finds a shard of `layout` not served while the record
+    /// names another layout ([`Api::moved`]): a node that missed a switch,
+    /// as the reshard tests make one.
+    #[doc(hidden)]
+    pub fn route_by(&self, layout: Layout) {
+        self.shards.store(layout.shards(), Ordering::Release);
+    }
+
+    /// Whether the layout record names another layout than `routed`, the
+    /// one a read was routed by: read again when a shard of `routed` has no
+    /// process serving it. If so the node routes by the record's layout
+    /// from now on and the read is asked again of it. A record that cannot
+    /// be read counts as unchanged (the read waits for the shard as before).
+    async fn moved(&self, routed: Layout) -> bool {
+        match crate::layouts::read(&self.records, self.log.space()).await {
+            Ok(Some((record, _))) if record.shards != routed.shards() => {
+                let was = self.shards.swap(record.shards, Ordering::AcqRel);
+                if was != record.shards {
+                    tracing::info!(app = %self.log.space().token(), from = was, to = record.shards, epoch = record.epoch, "a shard was not served: routing by the record's layout");
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The connection to the cluster.
@@ -177,19 +209,26 @@ impl Api {
     /// Answers the get `request` from its shard, once that shard has applied
     /// sequence `after`.
     pub async fn get(&self, request: &Request, generation: Generation, after: u64) -> Result<Answered, Error> {
-        let layout = self.layout();
-        let shard = match request.shard_key() {
-            ShardKey::User(user) => layout.shard_of_user(user.as_str()),
-            ShardKey::Gather => return self.gather(request, generation, after).await,
-            _ => ShardId(0),
-        };
         let body = serde_json::to_vec(&GetRequest {
             after: self.read_point(after),
             request: request.clone(),
             generation,
         })
         .map_err(|e| Error::frame("get", e))?;
-        let answer = self.ask(self.log.space().get_subject(layout, shard), body).await?;
+        let mut moves = 0;
+        let answer = loop {
+            let layout = self.layout();
+            let shard = match request.shard_key() {
+                ShardKey::User(user) => layout.shard_of_user(user.as_str()),
+                ShardKey::Gather => return self.gather(request, generation, after).await,
+                _ => ShardId(0),
+            };
+            let subject = self.log.space().get_subject(layout, shard);
+            match self.ask_by(subject, body.clone(), Some(layout)).await? {
+                Some(answer) => break answer,
+                None => moves = moved_again(moves)?,
+            }
+        };
         let json = std::str::from_utf8(wire::payload(&answer)?).map_err(|e| Error::frame("get answer", e))?;
         #[derive(Deserialize)]
         struct Code {
@@ -208,6 +247,21 @@ impl Api {
     /// shard process restarting): see [`ask_until`]; an ask not answered
     /// within [`HEDGE`] is sent again, to any replica ([`hedged`]).
     pub(crate) async fn ask(&self, subject: String, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
+        self.ask_by(subject, body, None)
+            .await?
+            .ok_or(Error::Timeout("ask a shard"))
+    }
+
+    /// [`Api::ask`] of a shard of `layout`: `None` if nobody serves the
+    /// subject and the layout record names another layout ([`Api::moved`]):
+    /// the caller routes again and asks again. Without a layout, never
+    /// `None`.
+    async fn ask_by(
+        &self,
+        subject: String,
+        body: Vec<u8>,
+        layout: Option<Layout>,
+    ) -> Result<Option<bytes::Bytes>, Error> {
         let body = bytes::Bytes::from(body);
         let (body, subject) = (&body, &subject);
         ask_until(tokio::time::Instant::now(), |patience| {
@@ -218,8 +272,18 @@ impl Api {
                 let asked = self.client.send_request(subject.clone(), request);
                 async move {
                     match asked.await {
-                        Ok(message) => Ok(message.payload),
-                        Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(None),
+                        Ok(message) => Ok(Some(message.payload)),
+                        Err(e) if e.kind() == RequestErrorKind::NoResponders => {
+                            let moved = match layout {
+                                Some(layout) => self.moved(layout).await,
+                                None => false,
+                            };
+                            if moved {
+                                Ok(None)
+                            } else {
+                                Err(None)
+                            }
+                        }
                         Err(e) if e.kind() == RequestErrorKind::TimedOut => Err(Some(Error::Timeout("ask a shard"))),
                         Err(e) => Err(Some(nats("ask a shard")(e))),
                     }
@@ -275,7 +339,29 @@ impl Api {
             let lines = crate::holding::decide_held(self, message, recipients, explain, after).await?;
             return Ok(lines.into_iter().map(Decided::Line).collect());
         }
-        let layout = self.layout();
+        let mut moves = 0;
+        loop {
+            match self
+                .decide_by(self.layout(), message, recipients, explain, after)
+                .await?
+            {
+                Some(decided) => return Ok(decided),
+                None => moves = moved_again(moves)?,
+            }
+        }
+    }
+
+    /// [`Api::decide_parts`] by `layout`; `None` if a shard of it was found
+    /// moved (the whole chunk is then decided again by the record's layout:
+    /// reads change nothing).
+    async fn decide_by(
+        &self,
+        layout: Layout,
+        message: &Map<String, Value>,
+        recipients: &[String],
+        explain: bool,
+        after: u64,
+    ) -> Result<Option<Vec<Decided>>, Error> {
         let shards = usize::from(layout.shards());
         let mut asks = Vec::new();
         for (c, part) in recipients.chunks(DECIDE_CHUNK).enumerate() {
@@ -290,7 +376,9 @@ impl Api {
         let mut merged: Vec<Option<Decided>> = Vec::with_capacity(recipients.len());
         merged.resize_with(recipients.len(), || None);
         for answer in futures::future::join_all(asks).await {
-            let (p, decided) = answer?;
+            let Some((p, decided)) = answer? else {
+                return Ok(None);
+            };
             for (i, d) in p.into_iter().zip(decided) {
                 merged[i] = Some(d);
             }
@@ -298,7 +386,8 @@ impl Api {
         merged
             .into_iter()
             .map(|d| d.ok_or_else(|| Error::frame("decide", "a recipient without a decision")))
-            .collect()
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     /// Asks `shard` for the decisions of `recipients[p]`: as a binary frame
@@ -312,7 +401,7 @@ impl Api {
         recipients: &[String],
         explain: bool,
         after: u64,
-    ) -> Result<(Vec<usize>, Vec<Decided>), Error> {
+    ) -> Result<Option<(Vec<usize>, Vec<Decided>)>, Error> {
         let subject = self.log.space().decide_subject(layout, shard);
         if !self.json_decides {
             let mut body = Vec::with_capacity(256 + p.len() * 24);
@@ -323,15 +412,17 @@ impl Api {
                 p.iter().map(|&i| recipients[i].as_str()),
                 &mut body,
             )?;
-            let answer = self.ask(subject.clone(), body).await?;
+            let Some(answer) = self.ask_by(subject.clone(), body, Some(layout)).await? else {
+                return Ok(None);
+            };
             match wire::payload(&answer) {
                 Ok(payload) if explain => {
                     let records = wire::records(payload, p.len())?;
-                    return Ok((p, records.into_iter().map(Decided::Line).collect()));
+                    return Ok(Some((p, records.into_iter().map(Decided::Line).collect())));
                 }
                 Ok(payload) => {
                     let verdicts = crate::frame::verdicts(payload, p.len())?;
-                    return Ok((p, verdicts.into_iter().map(Decided::Verdict).collect()));
+                    return Ok(Some((p, verdicts.into_iter().map(Decided::Verdict).collect())));
                 }
                 Err(Error::Frame { why, .. }) if why.starts_with("a shard request:") => {}
                 Err(e) => return Err(e),
@@ -344,10 +435,29 @@ impl Api {
         );
         let body = serde_json::to_vec(&serde_json::json!({ "after": after, "explain": explain, "push": push }))
             .map_err(|e| Error::frame("decide", e))?;
-        let answer = self.ask(subject, body).await?;
+        let Some(answer) = self.ask_by(subject, body, Some(layout)).await? else {
+            return Ok(None);
+        };
         let records = wire::records(wire::payload(&answer)?, p.len())?;
-        Ok((p, records.into_iter().map(Decided::Line).collect()))
+        Ok(Some((p, records.into_iter().map(Decided::Line).collect())))
     }
+}
+
+/// How many times one read is routed again after finding its layout
+/// moved: a read outlives at most one switch in practice (each reshard
+/// waits for its new shards to catch up before the next can switch).
+const MOVES: u32 = 3;
+
+/// Counts one more move of a read (`moves` so far), refusing it past
+/// [`MOVES`].
+fn moved_again(moves: u32) -> Result<u32, Error> {
+    if moves >= MOVES {
+        return Err(Error::Nats {
+            what: "ask a shard",
+            why: format!("the layout moved {} times during the read", moves + 1),
+        });
+    }
+    Ok(moves + 1)
 }
 
 /// One recipient's decision from its shard: the line, or a verdict the
@@ -356,88 +466,6 @@ pub(crate) enum Decided {
     Line(Record),
     Verdict(crate::frame::Verdict),
 }
-
-/// How long a read may wait for its shard's answer beyond
-/// [`READ_DEADLINE`], so that a shard's own refusal at its deadline arrives
-/// before the node gives up.
-pub const ANSWER_GRACE: Duration = Duration::from_secs(2);
-
-/// How long an ask waits for its answer before it is sent once more (and
-/// once more after twice as long): the subjects of a shard's reads are a
-/// queue group of its replicas, so the copy goes to any live one. A replica
-/// killed with reads in flight loses them; their copies are answered by
-/// another replica instead of waiting for the read's deadline.
-pub const HEDGE: Duration = Duration::from_millis(1_000);
-
-/// Asks at most this many times at once.
-const HEDGES: usize = 3;
-
-/// Runs `ask`, and again after `hedge` and after twice as long again while
-/// no attempt has answered (at most three attempts): the first answer
-/// is the answer. An attempt that fails leaves the others running; if all
-/// fail, the last error is returned. A shard that is merely slow answers
-/// twice or thrice; only the first answer is read.
-pub async fn hedged<T, F, Fut>(hedge: Duration, mut ask: F) -> Result<T, Option<Error>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, Option<Error>>>,
-{
-    let mut flying = futures::stream::FuturesUnordered::new();
-    flying.push(ask());
-    let (mut next, mut wait) = (tokio::time::Instant::now() + hedge, hedge);
-    let mut asked = 1;
-    loop {
-        tokio::select! {
-            Some(outcome) = futures::StreamExt::next(&mut flying) => match outcome {
-                Ok(answer) => return Ok(answer),
-                Err(e) if flying.is_empty() => return Err(e),
-                Err(_) => {}
-            },
-            () = tokio::time::sleep_until(next), if asked < HEDGES => {
-                flying.push(ask());
-                asked += 1;
-                wait *= 2;
-                next += wait;
-            }
-        }
-    }
-}
-
-/// Runs `ask` (given the time it may wait for an answer) for a read that
-/// arrived at `arrived`: while nobody serves the shard's subject (`ask`
-/// errs with `None`: a shard process dead or restarting) it is asked again,
-/// after 25 ms, then twice as long each time up to 0.5 s, until
-/// [`READ_DEADLINE`] after `arrived`, then refused. Any answer is awaited
-/// until [`ANSWER_GRACE`] past that deadline. So a read waits for a
-/// restarting shard as long as for a lagging one, and never longer than 12
-/// s in all.
-pub async fn ask_until<T, F, Fut>(arrived: tokio::time::Instant, mut ask: F) -> Result<T, Error>
-where
-    F: FnMut(Duration) -> Fut,
-    Fut: std::future::Future<Output = Result<T, Option<Error>>>,
-{
-    let (give_up, end) = (arrived + READ_DEADLINE, arrived + READ_DEADLINE + ANSWER_GRACE);
-    let mut wait = Duration::from_millis(25);
-    loop {
-        let now = tokio::time::Instant::now();
-        match tokio::time::timeout_at(end, ask(end.saturating_duration_since(now))).await {
-            Ok(Ok(answer)) => return Ok(answer),
-            Ok(Err(Some(e))) => return Err(e),
-            Ok(Err(None)) if tokio::time::Instant::now() + wait <= give_up => {
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_millis(500));
-            }
-            Ok(Err(None)) => {
-                return Err(Error::Nats {
-                    what: "ask a shard",
-                    why: format!("no shard answered for {READ_DEADLINE:?} (no responders)"),
-                })
-            }
-            Err(_) => return Err(Error::Timeout("ask a shard")),
-        }
-    }
-}
-
 
 impl Backend for Api {
     async fn change(&self, request: Request, generation: Generation, write: String) -> Answered {
@@ -469,122 +497,5 @@ impl Backend for Api {
         // Every answer was sent after its append was acknowledged: nothing
         // is held here. Outgoing messages are flushed.
         let _ = self.client.flush().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::time::Instant;
-
-    /// Nobody serving the shard: asked again and again with a growing
-    /// pause, then refused once the read's deadline is near, never later.
-    #[tokio::test(start_paused = true)]
-    async fn a_shard_that_never_comes_back_is_given_up_at_the_read_deadline() {
-        let arrived = Instant::now();
-        let mut asked = 0;
-        let got: Result<(), Error> = ask_until(arrived, |_| {
-            asked += 1;
-            async { Err(None) }
-        })
-        .await;
-        let waited = arrived.elapsed();
-        assert!(
-            matches!(&got, Err(Error::Nats { why, .. }) if why.contains("no responders")),
-            "{got:?}"
-        );
-        assert!(
-            waited <= READ_DEADLINE && waited > READ_DEADLINE - Duration::from_millis(500),
-            "{waited:?}"
-        );
-        // 25, 50, ..., 400 ms, then every 0.5 s.
-        assert!((20..=30).contains(&asked), "{asked}");
-    }
-
-    /// A shard back after 3 s is asked within half a second of it, with
-    /// the time left to answer; an error other than "nobody serves" is
-    /// returned at once.
-    #[tokio::test(start_paused = true)]
-    async fn a_shard_back_in_time_is_asked_and_answers() {
-        let arrived = Instant::now();
-        let back = arrived + Duration::from_secs(3);
-        let got = ask_until(arrived, |patience| async move {
-            assert!(patience <= READ_DEADLINE + ANSWER_GRACE);
-            if Instant::now() < back {
-                Err(None)
-            } else {
-                Ok(patience)
-            }
-        })
-        .await
-        .unwrap();
-        let answered = arrived.elapsed();
-        assert!(
-            answered >= Duration::from_secs(3) && answered <= Duration::from_millis(3_500),
-            "{answered:?}"
-        );
-        assert_eq!(got, READ_DEADLINE + ANSWER_GRACE - answered);
-
-        let started = Instant::now();
-        let got: Result<(), Error> = ask_until(started, |_| async { Err(Some(Error::Timeout("x"))) }).await;
-        assert!(matches!(got, Err(Error::Timeout("x"))));
-        assert_eq!(started.elapsed(), Duration::ZERO);
-    }
-
-    /// An ask lost to a killed replica is sent again after the hedge and
-    /// the copy's answer is the answer; a slow ask is copied at most
-    /// twice; when every copy fails the last error is returned.
-    #[tokio::test(start_paused = true)]
-    async fn an_unanswered_ask_is_sent_again_to_any_replica() {
-        let started = Instant::now();
-        let mut asked = 0;
-        let got = hedged(HEDGE, || {
-            asked += 1;
-            let first = asked == 1;
-            async move {
-                if first {
-                    std::future::pending().await
-                } else {
-                    Ok::<_, Option<Error>>(Instant::now())
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!((asked, got - started), (2, HEDGE));
-
-        let started = Instant::now();
-        let mut asked = 0;
-        let got = hedged(HEDGE, || {
-            asked += 1;
-            async {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                Ok::<_, Option<Error>>(())
-            }
-        })
-        .await;
-        assert!(got.is_ok());
-        assert_eq!((asked, started.elapsed()), (HEDGES, Duration::from_secs(10)));
-
-        let mut asked = 0;
-        let got: Result<(), _> = hedged(HEDGE, || {
-            asked += 1;
-            let n = asked;
-            async move {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                Err(Some(Error::Timeout(if n == 3 { "last" } else { "early" })))
-            }
-        })
-        .await;
-        assert!(matches!(got, Err(Some(Error::Timeout("last")))), "{got:?}");
-    }
-
-    /// A shard that takes an answer past the grace is given up then.
-    #[tokio::test(start_paused = true)]
-    async fn an_answer_is_awaited_until_the_grace_ends() {
-        let arrived = Instant::now();
-        let got: Result<(), Error> = ask_until(arrived, |_| std::future::pending()).await;
-        assert!(matches!(got, Err(Error::Timeout(_))));
-        assert_eq!(arrived.elapsed(), READ_DEADLINE + ANSWER_GRACE);
     }
 }

@@ -39,8 +39,9 @@
 #![deny(missing_docs)]
 
 pub mod api;
-mod decider;
 pub mod apps;
+pub mod ask;
+mod decider;
 mod feed;
 pub mod frame;
 pub mod holding;

@@ -319,3 +319,53 @@ async fn resharding_3_to_4_to_2_under_writes_decides_as_one_node() {
     );
     stop(shards).await;
 }
+
+/// An API node that missed the switch (it routes by the retired layout,
+/// whose shards are stopped) answers every read exactly, none refused: the
+/// first read it routes to a stopped shard finds nobody serving it, reads
+/// the layout record again and is asked again of the record's layout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_missed_the_switch_reads_exactly_from_the_new_layout() {
+    let dir = dir();
+    let server = NatsServer::start(dir.path()).expect("nats-server");
+    let client = connect(server.url()).await;
+    Log::open_with_window(client.clone(), app(), 1, WINDOW).await.unwrap();
+    let (two, three) = (Layout::new(2).unwrap(), Layout::new(3).unwrap());
+    let api = Api::new(client.clone(), app(), two, 1).await.unwrap();
+    let old = start(&client, two);
+    let mut written = Written {
+        one: Settings::new(config()),
+        seqs: Vec::new(),
+    };
+    for (i, (path, body)) in world(29, 300, USERS).iter().enumerate() {
+        let request = Request::parse(path, body.as_bytes()).unwrap();
+        let answered = api
+            .append(&request, Generation::of(path), &format!("w{i}"))
+            .await
+            .unwrap();
+        assert_eq!(written.one.handle(path, body.as_bytes()).code(), 200);
+        written.seqs.push(answered.seq.unwrap());
+    }
+    let reshard = Reshard::open(client.clone(), app(), config()).await.unwrap();
+    reshard.prepare(Some(two), three).await.unwrap().expect("a build");
+    let new = start(&client, three);
+    reshard.caught_up(three, Duration::from_secs(60)).await.unwrap();
+    reshard.switch(three).await.unwrap();
+    routed_by(&api, three).await;
+    stop(old).await;
+    reshard.retire(two, Duration::from_secs(10)).await.unwrap();
+
+    // A node that missed the switch: its watch has delivered the record
+    // (no change follows), then it is made to route by the old layout.
+    let stale = Api::new(client.clone(), app(), two, 1).await.unwrap();
+    routed_by(&stale, three).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stale.route_by(two);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(stale.layout(), two, "the record changed meanwhile");
+    let t0 = Instant::now();
+    check_all(&stale, &Mutex::new(written), "a node that missed the switch").await;
+    assert_eq!(stale.layout(), three, "the node found the record's layout");
+    eprintln!("a node that missed the switch: every read exact, in {:?}", t0.elapsed());
+    stop(new).await;
+}

@@ -33,6 +33,9 @@ use crate::store::record::{
 };
 use crate::store::{Cursor, UserRecord};
 
+#[cfg(feature = "parallel")]
+mod threads;
+
 /// How many recipients a batch gathers before deciding them. The gathering
 /// loops do nothing but independent loads (hash lookups, user records), so
 /// the processor keeps many cache misses in flight at once; interleaved with
@@ -139,15 +142,24 @@ pub(super) struct Fast<'p> {
     /// For a message that mentions user groups, the hashed filter over
     /// their members and its shift; else empty.
     members: (&'p [u64], u32),
-    /// [`decide`](Self::decide)'s `POLICY`: whether `listers`,
-    /// `consenting` or `keyworded` may be non-empty.
-    policy: bool,
+    /// [`decide`](Self::decide)'s `POLICY`: [`NO_POLICY`] when none of the
+    /// policy bitmaps and filters may be non-empty, [`KEYWORDS_ONLY`] when
+    /// only `keyworded` may be, else [`ALL_POLICIES`].
+    policy: u8,
     /// [`decide`](Self::decide)'s `SPARSE`: whether either of `sparse` is.
     any_sparse: bool,
     /// Whether the message has `disablePush`: then nothing but the sender
     /// matters ([`decide_disabled`](Self::decide_disabled)).
     disabled: bool,
 }
+
+/// The fast path's modes for the policy bitmaps (`Fast::policy`): none to
+/// read; only the keyword holders' (a message whose text holds somebody's
+/// keyword, and nothing else that concerns a policy: its own copy of the
+/// loop, which reads one bitmap); all of them.
+const NO_POLICY: u8 = 0;
+const KEYWORDS_ONLY: u8 = 1;
+const ALL_POLICIES: u8 = 2;
 
 /// Bit `i` of `bits` (0 past its end), as 0 or 1.
 #[inline(always)]
@@ -169,20 +181,28 @@ macro_rules! in_mode {
                 let $f = move |h: UserHandle, _| fast.decide_disabled(h);
                 $body
             }
-            (false, false, false) => {
-                let $f = move |h, w| fast.decide::<false, false>(h, w);
+            (false, NO_POLICY, false) => {
+                let $f = move |h, w| fast.decide::<NO_POLICY, false>(h, w);
                 $body
             }
-            (false, true, false) => {
-                let $f = move |h, w| fast.decide::<true, false>(h, w);
+            (false, KEYWORDS_ONLY, false) => {
+                let $f = move |h, w| fast.decide::<KEYWORDS_ONLY, false>(h, w);
                 $body
             }
-            (false, false, true) => {
-                let $f = move |h, w| fast.decide::<false, true>(h, w);
+            (false, NO_POLICY, true) => {
+                let $f = move |h, w| fast.decide::<NO_POLICY, true>(h, w);
                 $body
             }
-            (false, true, true) => {
-                let $f = move |h, w| fast.decide::<true, true>(h, w);
+            (false, KEYWORDS_ONLY, true) => {
+                let $f = move |h, w| fast.decide::<KEYWORDS_ONLY, true>(h, w);
+                $body
+            }
+            (false, _, false) => {
+                let $f = move |h, w| fast.decide::<ALL_POLICIES, false>(h, w);
+                $body
+            }
+            (false, _, true) => {
+                let $f = move |h, w| fast.decide::<ALL_POLICIES, true>(h, w);
                 $body
             }
         }
@@ -229,7 +249,11 @@ impl<'p> Fast<'p> {
                 None => &[],
             },
             members: prepared.groups.filter(),
-            policy: prepared.special(),
+            policy: match (prepared.special(), prepared.only_keywords_special()) {
+                (false, _) => NO_POLICY,
+                (true, true) => KEYWORDS_ONLY,
+                (true, false) => ALL_POLICIES,
+            },
             any_sparse: sparse.iter().any(|(f, _)| !f.is_empty()),
             disabled: prepared.message.disable_push,
         }
@@ -301,7 +325,7 @@ impl<'p> Fast<'p> {
     /// recipient whose bit is set in a sparse override layer's filter.
     /// `POLICY` must be `policy`, `SPARSE` `any_sparse`.
     #[inline(always)]
-    fn decide<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
+    fn decide<const POLICY: u8, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> Decision {
         let (key, special) = self.key::<POLICY, SPARSE>(h, w);
         if special != 0 {
             self.prepared.decide_special(h, w & RECORD_MASK)
@@ -314,7 +338,7 @@ impl<'p> Fast<'p> {
     /// recipient leaves the table for the general path (non-zero): see
     /// [`decide`](Self::decide).
     #[inline(always)]
-    fn key<const POLICY: bool, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> (usize, u64) {
+    fn key<const POLICY: u8, const SPARSE: bool>(&self, h: UserHandle, w: u64) -> (usize, u64) {
         let i = h.index();
         let wall = self.prepared.walls.seconds((w >> ZONE_SHIFT & ZONE_MASK) as usize);
         let active = window_contains((w & SECONDS_MASK) as u32, (w >> LEN_SHIFT & SECONDS_MASK) as u32, wall);
@@ -333,7 +357,9 @@ impl<'p> Fast<'p> {
         let special =
             (w >> EXTENDED_SHIFT & 1) | u64::from(self.filter[word] & mask != 0) | u64::from(i as u64 == self.sender);
         let special = match POLICY {
-            true => {
+            NO_POLICY => special,
+            KEYWORDS_ONLY => special | bit(self.keyworded, i),
+            _ => {
                 special
                     | bit(self.listers, i)
                     | bit(self.consenting, i)
@@ -341,7 +367,6 @@ impl<'p> Fast<'p> {
                     | bit(self.muting, i)
                     | bit(self.members.0, super::groups::slot(i as u32, self.members.1))
             }
-            false => special,
         };
         let special = match SPARSE {
             true => special | self.in_sparse_layer(h),
@@ -367,7 +392,7 @@ impl<'p> Fast<'p> {
     /// in seconds; `None` for a recipient the general path decides.
     #[inline(always)]
     pub(super) fn turned_over(&self, h: UserHandle, w: u64) -> Option<(Decision, u32)> {
-        let (key, special) = self.key::<true, true>(h, w);
+        let (key, special) = self.key::<ALL_POLICIES, true>(h, w);
         (special == 0).then(|| (self.decisions[key ^ 64], (w >> LEN_SHIFT & SECONDS_MASK) as u32))
     }
 }
@@ -495,59 +520,6 @@ impl<'a> PreparedMessage<'a> {
     #[inline(never)]
     fn decide_special(&self, h: UserHandle, w: u64) -> Decision {
         self.decide_with(Some(h), &UserRecord(w), "")
-    }
-}
-
-#[cfg(feature = "parallel")]
-impl PreparedMessage<'_> {
-    /// As [`decide_into`](Self::decide_into), the recipients split into
-    /// `threads` consecutive parts, each decided on a scoped thread of its
-    /// own (the calling thread waits for all of them). For very large
-    /// recipient lists: starting the threads costs some tens of
-    /// microseconds and allocates their stacks, so below about 100,000
-    /// recipients the single-threaded call is as quick. The decisions are
-    /// those of `decide_into`, in the same order; so is the error for a
-    /// handle that is not these settings' (the first such, in order), which
-    /// leaves `out` empty.
-    pub fn decide_into_parallel(
-        &self,
-        recipients: &[UserHandle],
-        out: &mut Vec<Decision>,
-        threads: std::num::NonZeroUsize,
-    ) -> Result<(), Error> {
-        out.clear();
-        out.resize(recipients.len(), Decision::SENDER);
-        let part = recipients
-            .len()
-            .div_ceil(threads.get())
-            .next_multiple_of(CHUNK)
-            .max(CHUNK);
-        let outcome = std::thread::scope(|s| {
-            let parts: Vec<_> = recipients
-                .chunks(part)
-                .zip(out.chunks_mut(part))
-                .map(|(recipients, out)| {
-                    s.spawn(move || {
-                        let mut decided = 0;
-                        let mut buffer = Vec::with_capacity(CHUNK);
-                        for chunk in recipients.chunks(CHUNK) {
-                            self.decide_into(chunk, &mut buffer)?;
-                            out[decided..decided + chunk.len()].copy_from_slice(&buffer);
-                            decided += chunk.len();
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            // In order, so that the error is the first refused handle's.
-            parts
-                .into_iter()
-                .try_for_each(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
-        if outcome.is_err() {
-            out.clear();
-        }
-        outcome
     }
 }
 

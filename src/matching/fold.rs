@@ -40,7 +40,8 @@ impl Folded {
         self.word.clear();
         if s.is_ascii() {
             // NFC leaves ASCII alone, and its folding is the lower case.
-            self.text.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+            self.text.push_str(s);
+            self.text.make_ascii_lowercase();
             self.word
                 .extend(s.bytes().map(|b| b.is_ascii_alphanumeric() || b == b'_'));
             return;

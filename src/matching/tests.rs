@@ -142,8 +142,20 @@ const PIECES: &[&str] = &[
 
 #[test]
 fn the_automata_find_what_the_direct_search_finds_through_holds_releases_and_merges() {
+    for dfas in [true, false] {
+        holds_releases_and_merges(dfas);
+    }
+}
+
+/// Holds and releases keywords of [`PIECES`] round after round, and checks
+/// every few rounds that a scan finds what the direct search finds, in DFAs
+/// or (`dfas` false) in NFAs only.
+fn holds_releases_and_merges(dfas: bool) {
     let mut rng = Lcg(7);
     let mut patterns = Patterns::default();
+    if !dfas {
+        patterns = Patterns::without_dfas();
+    }
     let mut held: Vec<(String, u32)> = Vec::new();
     for round in 0..3000 {
         // Add a few keywords, drop a few.
@@ -196,4 +208,46 @@ fn levels_stay_few_as_patterns_grow() {
     let mut found = Vec::new();
     patterns.scan(&Folded::new("hi W799X9 and w0x0!"), &mut found);
     assert_eq!(found.len(), 2);
+}
+
+/// Texts long enough to be walked in pieces side by side, with occurrences
+/// across the pieces' edges everywhere: a scan finds every keyword the
+/// direct search finds, through levels of DFAs and of NFAs alike, and
+/// nothing else.
+#[test]
+fn a_long_text_walked_in_pieces_finds_what_the_direct_search_finds() {
+    let mut rng = Lcg(11);
+    for dfas in [true, false] {
+        let mut patterns = if dfas {
+            Patterns::default()
+        } else {
+            Patterns::without_dfas()
+        };
+        let mut held: Vec<(String, u32)> = Vec::new();
+        // A level of about 600 patterns, then one of about 40, which 3
+        // more join (levels under 64 patterns merge).
+        for batch in [600, 40, 3] {
+            for _ in 0..batch {
+                let keyword: String = (0..1 + rng.next(6)).map(|_| PIECES[rng.next(PIECES.len())]).collect();
+                held.push((keyword.clone(), patterns.hold(Pattern::of(&keyword))));
+            }
+            patterns.commit();
+        }
+        assert_eq!(patterns.levels(), 2);
+        for round in 0..12 {
+            let text: String = (0..200 + rng.next(600))
+                .map(|_| PIECES[rng.next(PIECES.len())])
+                .collect();
+            let mut found = Vec::new();
+            patterns.scan(&Folded::new(&text), &mut found);
+            let mut expected: Vec<u32> = held
+                .iter()
+                .filter(|(k, _)| keyword_occurs(k, &text))
+                .map(|&(_, id)| id)
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            assert_eq!(found, expected, "dfas {dfas}, round {round}, text {text:?}");
+        }
+    }
 }

@@ -117,7 +117,7 @@ pub(crate) fn some_instant(rng: &mut SmallRng) -> Timestamp {
 }
 
 /// Up to 39 of the first `users` users of `w`, drawn with repeats.
-fn some_mentioned<'w>(rng: &mut SmallRng, w: &'w World, users: usize) -> Vec<&'w str> {
+pub(crate) fn some_mentioned<'w>(rng: &mut SmallRng, w: &'w World, users: usize) -> Vec<&'w str> {
     (0..rng.gen_range(0..40))
         .map(|_| w.ids[rng.gen_range(0..users)].as_str())
         .collect()
@@ -125,7 +125,7 @@ fn some_mentioned<'w>(rng: &mut SmallRng, w: &'w World, users: usize) -> Vec<&'w
 
 /// Every batch path against the oracle for `message`, on every user and on
 /// ids the settings do not know.
-fn check(w: &World, message: &Message<'_>, rng: &mut SmallRng) {
+pub(crate) fn check(w: &World, message: &Message<'_>, rng: &mut SmallRng) {
     let expected: Vec<NaiveDecision> = w.ids.iter().map(|id| w.naive.decide(message, id)).collect();
     let prepared = w.settings.prepare(message);
     let mut out: Vec<Decision> = Vec::new();

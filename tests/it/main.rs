@@ -15,6 +15,7 @@ mod hold_props;
 mod hold_snapshot;
 mod inputs;
 mod json;
+mod keyword_fanout;
 mod keywords;
 mod layout;
 mod members;

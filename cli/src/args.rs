@@ -76,7 +76,10 @@ const PROTOCOL: &str = r#"Input
       its entry adds "held": true; messageId (1 to 64 bytes, optional) names
       the message in digests.
       recipients absent: a group (3) or ultra-group (10) message goes to every
-      member joined through the membership paths (below), in member order.
+      member joined through the membership paths (below), in member order;
+      with hold, the members are held as if listed by id (dnd serve refuses,
+      naming push.hold, a held push to more members than max_recipients; a
+      cluster, every held push without recipients).
       answer (default "lines"): "push" answers {"push": [IDS that push],
       "recipients": N}; "bits" answers {"recipients": N, "bits": BASE64}, bit i
       (byte i/8, bit i%8, least significant first) set when recipient i pushes.

@@ -172,6 +172,16 @@ pub trait Decider: Send + Sync {
     /// `out`: how many members were decided. A refusal writes nothing.
     fn decide_members(&self, ask: &MembersAsk<'_>, out: &mut Vec<u8>) -> Result<u64, Response>;
 
+    /// The ids of the members of `message`'s conversation, in member
+    /// order: whom a push without recipients that asks to hold is held
+    /// for, as if they were listed. `None` when this backend does not list
+    /// them for a hold (a cluster): such a push is refused naming
+    /// `push.hold`, nothing decided or held.
+    fn member_ids(&self, message: &Message<'_>) -> Option<Vec<String>> {
+        let _ = message;
+        None
+    }
+
     /// Recipients per chunk.
     fn chunk_size(&self) -> usize {
         crate::decide::CHUNK
@@ -332,6 +342,12 @@ impl Decider for Local {
 
     fn decide_members(&self, ask: &MembersAsk<'_>, out: &mut Vec<u8>) -> Result<u64, Response> {
         Local::members_answer(&read(&self.settings), ask, out)
+    }
+
+    fn member_ids(&self, message: &Message<'_>) -> Option<Vec<String>> {
+        let settings = read(&self.settings);
+        let ids = settings.prepare(message).member_ids();
+        Some(ids.into_iter().map(|id| id.as_str().to_owned()).collect())
     }
 }
 

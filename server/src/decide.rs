@@ -107,8 +107,27 @@ pub fn decide_held(job: &Job, decider: &dyn Decider, metrics: &Decisions) -> Opt
         Ok(message) => message,
         Err(e) => return Some(Err(Response::from_error(&e))),
     };
-    let total = job.recipients.ends.len();
-    let recipients: Vec<String> = (0..total).map(|i| job.recipients.id(i).to_owned()).collect();
+    let recipients: Vec<String> = if job.push.members {
+        // A push without recipients holds its members as the same push
+        // with their ids listed would; a backend that cannot list them
+        // here refuses it, nothing decided or held.
+        let Some(ids) = decider.member_ids(&message) else {
+            return Some(Err(hold_refused(
+                "a push without recipients cannot be held here; list the recipients",
+            )));
+        };
+        if ids.len() > job.max_lines {
+            return Some(Err(hold_refused(&format!(
+                "a held push to {} members, more than {}; list the recipients in parts",
+                ids.len(),
+                job.max_lines
+            ))));
+        }
+        ids
+    } else {
+        let total = job.recipients.ends.len();
+        (0..total).map(|i| job.recipients.id(i).to_owned()).collect()
+    };
     let chunk = Chunk {
         fields: &job.fields,
         message: &message,
@@ -129,6 +148,14 @@ pub fn decide_held(job: &Job, decider: &dyn Decider, metrics: &Decisions) -> Opt
         out.extend_from_slice(b"]}");
         (out, record)
     }))
+}
+
+/// The refusal of a held push to the members, naming `push.hold`.
+fn hold_refused(why: &str) -> Response {
+    Response::Error {
+        code: 1002,
+        message: format!("push.hold: {why}"),
+    }
 }
 
 /// Decides the job's recipients from where `progress` stands until at
@@ -259,4 +286,42 @@ fn compact_some(
     let mut out = Vec::new();
     compact.write_to(&mut out);
     Ok((out, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    /// A backend that decides nothing and does not list members for a hold
+    /// (as a cluster's).
+    struct Unlisted;
+
+    impl Decider for Unlisted {
+        fn decide(&self, _: &Chunk<'_>, _: &mut Lines<'_>) -> Result<(), Response> {
+            panic!("a refused push is not decided")
+        }
+
+        fn decide_members(&self, _: &MembersAsk<'_>, _: &mut Vec<u8>) -> Result<u64, Response> {
+            panic!("a refused push is not decided")
+        }
+    }
+
+    #[test]
+    fn a_backend_that_does_not_list_members_refuses_a_held_push_to_them_naming_hold() {
+        let mut scanner = Scanner::new(10);
+        scanner
+            .feed(br#"{"at":0,"conversationType":10,"targetId":"club","fromUserId":"a","hold":true}"#)
+            .unwrap();
+        let fields = scanner.finish().unwrap();
+        let job = Job::new(&fields, scanner, false, 0).unwrap();
+        let metrics = Metrics::default().decisions_of("app");
+        match decide_held(&job, &Unlisted, &metrics) {
+            Some(Err(Response::Error { code, message })) => {
+                assert_eq!(code, 1002);
+                assert!(message.starts_with("push.hold: "), "{message}");
+            }
+            _ => panic!("a held push to the members was not refused"),
+        }
+    }
 }

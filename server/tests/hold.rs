@@ -333,3 +333,89 @@ fn a_retried_decide_with_a_message_id_holds_once_and_without_one_twice() {
     assert_eq!(counts, [("u1", 1), ("u2", 2)]);
     server.stop();
 }
+
+/// The same world on a service: group `g` with members `s` (the sender)
+/// and `u1`, `u2`, `u3`, `u5`; `u1`, `u2` snoozed until `soon`, `u3` until
+/// `soon` and an hour.
+fn members_world(c: &Client, soon: i64) {
+    ok(
+        c,
+        "/group/join.json",
+        "userId=u3&userId=s&userId=u1&userId=u5&userId=u2&groupId=g&groupName=G",
+    );
+    for (u, until) in [("u1", soon), ("u2", soon), ("u3", soon + 3_600_000)] {
+        ok(c, "/user/snooze/set.json", &format!("userId={u}&until={until}"));
+    }
+}
+
+#[test]
+fn a_held_push_to_the_members_holds_and_releases_as_the_push_to_their_ids() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (
+        TestServer::start(config(), dir_a.path()),
+        TestServer::start(config(), dir_b.path()),
+    );
+    let (ca, cb) = (a.client(), b.client());
+    let soon = now_ms() + 1500;
+    members_world(&ca, soon);
+    members_world(&cb, soon);
+    let members: Vec<String> = ok(&ca, "/group/user/query.json", "groupId=g")["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(members.len(), 5);
+    let at = now_ms();
+    let by_members =
+        format!(r#"{{"at":{at},"conversationType":3,"targetId":"g","fromUserId":"s","hold":true,"messageId":"m1"}}"#);
+    let mut by_ids = json(&by_members);
+    by_ids["recipients"] = serde_json::json!(members);
+    let answer_a = ok(&ca, "/push/decide.json", &by_members);
+    let answer_b = ok(&cb, "/push/decide.json", &by_ids.to_string());
+    assert_eq!(answer_a, answer_b, "the held lines are those of the push to the ids");
+    let held: Vec<&str> = answer_a["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["held"] == true)
+        .map(|d| d["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(held.len(), 3, "{answer_a}");
+    // The digests released (u1's and u2's when their snooze ends) are the same.
+    let strip = |mut d: Vec<Value>| {
+        for d in &mut d {
+            assert!(d["at"].as_i64().unwrap() >= soon, "{d}");
+            let m = d.as_object_mut().unwrap();
+            m.remove("at");
+            m.remove("id");
+        }
+        d
+    };
+    let got_a = strip(read_n(&ca, 0, 2));
+    let got_b = strip(read_n(&cb, 0, 2));
+    assert_eq!(got_a, got_b);
+    let users: Vec<&str> = got_a.iter().map(|d| d["userId"].as_str().unwrap()).collect();
+    assert_eq!(users.len(), 2, "{got_a:?}");
+    assert!(users.contains(&"u1") && users.contains(&"u2"));
+    assert_eq!(got_a[0]["conversations"][0]["lastMessageId"], "m1");
+}
+
+#[test]
+fn a_held_push_to_more_members_than_the_recipient_limit_is_refused_naming_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config();
+    cfg.max_recipients = 4;
+    let server = TestServer::start(cfg, dir.path());
+    let c = server.client();
+    members_world(&c, now_ms() + 300);
+    let body = format!(
+        r#"{{"at":{},"conversationType":3,"targetId":"g","fromUserId":"s","hold":true}}"#,
+        now_ms()
+    );
+    let a = c.post("/push/decide.json", &body);
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body.contains("1002") && a.body.contains("push.hold"), "{}", a.body);
+    // Nothing held: no digest comes when the snoozes end.
+    assert_eq!(released(&c, 0, 2)["digests"], serde_json::json!([]));
+}

@@ -68,7 +68,64 @@ fn help_documents_the_membership_paths() {
         "/group/user/query.json",
         "\"answer\": FORM",
         "recipients absent",
+        "with hold, the members are held as if listed by id",
     ] {
         assert!(help.contains(needle), "{needle} missing from --help");
     }
+}
+
+#[test]
+fn a_held_push_to_the_members_holds_and_releases_as_the_push_to_their_ids() {
+    let replay = |recipients: &str| {
+        let push = |at: i64, id: &str| {
+            format!(
+                r#"{{"push": {{"at": {at}, "conversationType": 3, "targetId": "g", "fromUserId": "s", "hold": true, "messageId": "{id}"{recipients}}}}}"#
+            )
+        };
+        let input = [
+            request(
+                "/group/join.json",
+                "userId=c&userId=s&userId=a&userId=b&groupId=g&groupName=G",
+            ),
+            request("/group/user/query.json", "groupId=g"),
+            request("/user/snooze/set.json", "userId=a&until=60000"),
+            request("/user/snooze/set.json", "userId=b&until=120000"),
+            request(
+                "/conversation/notification/set.json",
+                "conversationType=3&requestId=c&targetId=g&unpushLevel=5",
+            ),
+            push(1000, "m1"),
+            push(2000, "m2"),
+            r#"{"release": {"at": 90000}}"#.into(),
+            r#"{"release": {"at": 200000}}"#.into(),
+        ]
+        .join("\n");
+        stdout(&dnd(&["replay"], &input))
+    };
+    let by_members = replay("");
+    let read: Vec<serde_json::Value> = by_members.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let members: Vec<&str> = read[1]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(members.len(), 4, "{}", read[1]);
+    let by_ids = replay(&format!(r#", "recipients": {}"#, serde_json::json!(members)));
+    assert_eq!(
+        by_members, by_ids,
+        "the held lines and the digests are those of the push to the ids"
+    );
+    let held: Vec<&str> = read[5]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["held"] == true)
+        .map(|d| d["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(held.len(), 2, "{}", read[5]);
+    assert!(held.contains(&"a") && held.contains(&"b"));
+    assert_eq!(read[7]["digests"][0]["userId"], "a", "{}", read[7]);
+    assert_eq!(read[7]["digests"][0]["conversations"][0]["count"], 2);
+    assert_eq!(read[8]["digests"][0]["userId"], "b", "{}", read[8]);
 }

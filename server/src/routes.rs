@@ -88,7 +88,7 @@ mod tests {
             assert!(routes[..i].iter().all(|o| o.path != r.path), "{} twice", r.path);
             assert_eq!(r.method == "GET", r.kind == Kind::Ops, "{}", r.path);
         }
-        assert_eq!(routes.len(), 9 + 19 + 4 + 1 + 1 + 3);
+        assert_eq!(routes.len(), 9 + 19 + 6 + 4 + 1 + 1 + 3);
         assert_eq!(find("/user/vip/set.json").map(|r| r.kind), Some(Kind::Form));
         assert_eq!(find("/nope"), None);
     }
